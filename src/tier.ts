@@ -1,0 +1,77 @@
+/**
+ * An entry as it travels to and from a second tier (such as Redis).
+ *
+ * Every time is an absolute epoch time in milliseconds (`Date.now()` scale); `Infinity` means never.
+ */
+export interface TierRecord<V = unknown> {
+  /** The cached value (never `undefined`). */
+  value: V;
+  /** The value is fresh until this time. */
+  expires: number;
+  /** Stale-while-revalidate: after `expires`, the value may be served stale (with a refresh) until this time. */
+  staleUntil: number;
+  /** Stale-if-error: after `expires`, the value may stand in for a failed load until this time. */
+  errorUntil: number;
+  /** Tags the entry carries. */
+  tags: readonly string[];
+  /**
+   * When the value was read from its source (for a load, when the load started; for `set`, when it
+   * was called). A tier uses it to refuse writing an older value over a newer one, and to treat an
+   * entry as invalid when one of its tags was invalidated after this time.
+   */
+  createdAt: number;
+}
+
+/**
+ * A second tier behind the in-memory cache: shared between instances, slower than memory, and
+ * allowed to fail. The cache calls it on a memory miss before it calls the loader, and writes to it
+ * after a load or a `set`. Every method may reject; the cache counts the failure, emits `error`, and
+ * carries on as if the tier had missed (reads) or had not been there (writes).
+ *
+ * `larder/redis` provides one: `redisTier(client)`.
+ */
+export interface CacheTier {
+  /** Reads a record; `undefined` when absent, expired past every window, or invalidated by a tag. */
+  get(key: string): Promise<TierRecord | undefined>;
+  /** Writes a record unless the tier holds one with a later `createdAt` (or a later deletion/invalidation). */
+  set(key: string, record: TierRecord): Promise<void>;
+  /** Deletes keys, and records the deletion so that a load which started before it cannot write back. */
+  delete(keys: readonly string[]): Promise<void>;
+  /** Invalidates every entry carrying any of the tags, as of `at` (epoch ms). */
+  invalidateTags(tags: readonly string[], at: number): Promise<void>;
+  /** Removes every entry whose key starts with `prefix` (`''` for all of this cache's entries). */
+  clear(prefix: string): Promise<void>;
+  /** Releases what the tier opened itself (never a client the application passed in). */
+  close(): Promise<void>;
+}
+
+/** A message on the invalidation bus. Keys are full cache keys (namespace prefixes included). */
+export type BusMessage =
+  | { readonly type: 'delete'; readonly keys: readonly string[] }
+  | { readonly type: 'tags'; readonly tags: readonly string[] }
+  | { readonly type: 'clear'; readonly prefix: string };
+
+/** What a bus delivers to the cache it is attached to. */
+export interface BusHandlers {
+  /** A message from another instance (the bus drops the instance's own messages). */
+  message(message: BusMessage): void;
+  /**
+   * The bus was disconnected and is connected again: messages may have been lost in between, so the
+   * cache drops every memory entry it wrote before `since` (epoch ms, when the connection was lost).
+   */
+  resync(since: number): void;
+  /** A failure worth reporting (the bus keeps trying by itself). */
+  error(error: unknown): void;
+}
+
+/**
+ * An invalidation bus between instances. `larder/redis` provides one over Redis pub/sub: `redisBus(client)`.
+ */
+export interface CacheBus {
+  /** Attaches the cache; called once by the cache's constructor. */
+  start(handlers: BusHandlers): void;
+  /** Sends a message to every other instance. Never throws and never rejects: failures go to `handlers.error`. */
+  publish(message: BusMessage): void;
+  /** Releases the connections and timers the bus opened itself. */
+  close(): Promise<void>;
+}
