@@ -2,65 +2,36 @@ import { LRUCache } from 'lru-cache';
 import type { Store, StoreOptions } from './store.js';
 
 /**
- * Least-recently-used store on top of `lru-cache`, which does the storage and eviction.
+ * Least-recently-used store: `lru-cache` itself, which does the storage and eviction. It extends `LRUCache`
+ * rather than wrapping it, so a cache hit costs exactly one `lru-cache` `get` and no extra call.
  *
  * @internal
  */
-export class LruStore<K extends {}, E extends {}> implements Store<K, E> {
-  readonly #lru: LRUCache<K, E>;
+export class LruStore<K extends {}, E extends {}> extends LRUCache<K, E> implements Store<K, E> {
   readonly #weighted: boolean;
 
   constructor(options: StoreOptions<K, E>) {
     const onEvict = options.onEvict;
-    this.#weighted = options.maxSize !== undefined;
-    const base: LRUCache.Options<K, E, unknown> = {
-      disposeAfter: (value, key, reason) => {
+    const base = {
+      disposeAfter: (value: E, key: K, reason: LRUCache.DisposeReason) => {
         if (reason === 'evict') onEvict(key, value);
       },
-    };
+    } as LRUCache.Options<K, E, unknown>;
     if (options.max !== undefined) base.max = options.max;
     if (options.maxSize !== undefined) base.maxSize = options.maxSize;
-    this.#lru = new LRUCache<K, E>(base);
-  }
-
-  get size(): number {
-    return this.#lru.size;
+    super(base);
+    this.#weighted = options.maxSize !== undefined;
   }
 
   get weight(): number {
-    return this.#weighted ? this.#lru.calculatedSize : 0;
+    return this.#weighted ? this.calculatedSize : 0;
   }
 
-  get(key: K): E | undefined {
-    return this.#lru.get(key);
-  }
-
-  peek(key: K): E | undefined {
-    return this.#lru.peek(key);
-  }
-
-  has(key: K): boolean {
-    return this.#lru.has(key);
-  }
-
-  set(key: K, value: E, weight: number): void {
-    if (this.#weighted) this.#lru.set(key, value, { size: weight });
-    else this.#lru.set(key, value);
-  }
-
-  delete(key: K): boolean {
-    return this.#lru.delete(key);
-  }
-
-  clear(): void {
-    this.#lru.clear();
-  }
-
-  keys(): IterableIterator<K> {
-    return this.#lru.keys();
-  }
-
-  entries(): IterableIterator<[K, E]> {
-    return this.#lru.entries();
+  /** Inserts or replaces; `weight` is the entry's size when the store is bounded by `maxSize`. */
+  override set(key: K, value: E, weight?: number | LRUCache.SetOptions<K, E, unknown>): this {
+    if (typeof weight === 'number') {
+      return this.#weighted ? super.set(key, value, { size: weight }) : super.set(key, value);
+    }
+    return super.set(key, value, weight);
   }
 }

@@ -1,0 +1,110 @@
+/** Why an entry left the cache through `delete` events. */
+export type DeleteReason = 'delete' | 'tag' | 'clear' | 'remote';
+
+/** The payload of each event, by event name. Keys are full keys (namespace prefixes included). */
+export interface CacheEvents<K = unknown, V = unknown> {
+  /** A read found a usable value. `stale` is true when a stale value was served (stale-while-revalidate). */
+  hit: { key: K; stale: boolean };
+  /** A read found no fresh value. */
+  miss: { key: K };
+  /** A value was stored, by `set` or by a load. `ttl` is in milliseconds (`Infinity` for none). */
+  set: { key: K; value: V; ttl: number; source: 'set' | 'load' | 'tier' };
+  /** An entry was removed on request: `delete`, `invalidateTag(s)`, `clear`, or a message from another instance. */
+  delete: { key: K; reason: DeleteReason };
+  /** The policy removed an entry to stay within `max`/`maxSize`. */
+  evict: { key: K; value: V };
+  /** An entry reached the end of its lifetime (TTL plus stale windows) and was dropped. */
+  expire: { key: K };
+  /** A load settled. `duration` is in milliseconds; `refresh` is true for a background (stale-while-revalidate) load. */
+  load: { key: K; duration: number; refresh: boolean; ok: boolean; source: 'loader' | 'tier' };
+  /**
+   * Something failed without failing the caller: a background refresh, a loader whose error was hidden by a
+   * stale value, the tier, the bus, a store write of a loaded value, or an event listener (`operation: 'listener'`).
+   */
+  error: {
+    key: K | undefined;
+    error: unknown;
+    operation: 'load' | 'refresh' | 'store' | 'tier' | 'bus' | 'listener';
+  };
+}
+
+/** The names of the events a cache emits. */
+export type CacheEventName = keyof CacheEvents;
+
+/** A listener for event `E`. */
+export type CacheListener<K, V, E extends CacheEventName> = (payload: CacheEvents<K, V>[E]) => void;
+
+const EVENT_NAMES: readonly CacheEventName[] = [
+  'hit',
+  'miss',
+  'set',
+  'delete',
+  'evict',
+  'expire',
+  'load',
+  'error',
+];
+
+type ListenerArrays = { [E in CacheEventName]: ((payload: never) => void)[] | undefined };
+
+/**
+ * A tiny typed emitter with one slot per event, so that "is anyone listening?" is one property read and a
+ * cache with no listeners pays nothing else. A listener that throws is reported as an `error` event (an
+ * `error` listener that throws is ignored) and never breaks the cache.
+ *
+ * @internal
+ */
+export class Emitter {
+  readonly slots: ListenerArrays = {
+    hit: undefined,
+    miss: undefined,
+    set: undefined,
+    delete: undefined,
+    evict: undefined,
+    expire: undefined,
+    load: undefined,
+    error: undefined,
+  };
+
+  on(event: string, listener: unknown): void {
+    const name = checkEvent(event);
+    if (typeof listener !== 'function') {
+      throw new TypeError(`listener must be a function; got ${typeof listener}`);
+    }
+    const current = this.slots[name];
+    this.slots[name] = current === undefined ? [listener as never] : [...current, listener as never];
+  }
+
+  off(event: string, listener: unknown): void {
+    const name = checkEvent(event);
+    const current = this.slots[name];
+    if (current === undefined) return;
+    const index = current.indexOf(listener as never);
+    if (index === -1) return;
+    const next = current.slice();
+    next.splice(index, 1);
+    this.slots[name] = next.length === 0 ? undefined : next;
+  }
+
+  /** Calls every listener of `event`. Callers check the slot first, so this runs only when someone listens. */
+  emit(event: CacheEventName, payload: object): void {
+    const listeners = this.slots[event];
+    if (listeners === undefined) return;
+    for (const listener of listeners) {
+      try {
+        (listener as (p: object) => void)(payload);
+      } catch (error) {
+        if (event !== 'error' && this.slots.error !== undefined) {
+          this.emit('error', { key: undefined, error, operation: 'listener' });
+        }
+      }
+    }
+  }
+}
+
+function checkEvent(event: string): CacheEventName {
+  if (!(EVENT_NAMES as readonly string[]).includes(event)) {
+    throw new TypeError(`event must be one of ${EVENT_NAMES.join(', ')}; got ${JSON.stringify(event)}`);
+  }
+  return event as CacheEventName;
+}

@@ -1,0 +1,182 @@
+import { type Duration, describe, toMs } from './duration.js';
+import type { CacheBus, CacheTier } from './tier.js';
+
+/** The eviction policy: `'lru'` (least recently used) or `'tinylfu'` (W-TinyLFU admission, higher hit ratios). */
+export type Policy = 'lru' | 'tinylfu';
+
+/** Options for one entry, accepted by `set` and, with more, by `getOrSet` and `wrap`. */
+export interface SetOptions {
+  /** How long the value is fresh. Overrides the cache's `ttl`; `Infinity` means no expiry. */
+  ttl?: Duration;
+  /** Tags for `invalidateTag`/`invalidateTags`. An entry stored again takes its new tags only. */
+  tags?: readonly string[];
+  /** After the TTL, how long `getOrSet`/`wrap` may serve the stale value while one background load refreshes it. */
+  staleWhileRevalidate?: Duration;
+  /** After the TTL, how long the stale value may stand in for a failed or timed-out load. */
+  staleIfError?: Duration;
+  /** Spread of TTLs in [0, 1]: each TTL is drawn from `[ttl × (1 − jitter), ttl]`. */
+  jitter?: number;
+}
+
+/** Options of `getOrSet` and `wrap`: the entry options plus the load's. Coalesced callers share the first caller's. */
+export interface LoadOptions extends SetOptions {
+  /** The loader's time limit. On timeout its signal is aborted; callers get a stale value if one is at hand, else a `TimeoutError`. */
+  timeout?: Duration;
+  /** TTL for a `null` result (a "not found" answer), separate from `ttl`. */
+  nullTtl?: Duration;
+}
+
+/** Options of `new Cache()`. At least one of `max` and `maxSize` is required. */
+export interface CacheOptions<K, V> extends LoadOptions {
+  /** Maximum number of entries (a positive integer). */
+  max?: number;
+  /** Maximum total size of the entries, as measured by `sizeOf` (a positive integer). Needs `sizeOf`. */
+  maxSize?: number;
+  /** The size of one entry for `maxSize`: a positive integer (bytes, or any unit you choose). */
+  sizeOf?: (value: V, key: K) => number;
+  /** The eviction policy. Default `'lru'`. */
+  policy?: Policy;
+  /** A second tier shared by instances, such as `redisTier(client)` from `larder/redis`. */
+  tier?: CacheTier;
+  /** An invalidation bus between instances, such as `redisBus(client)` from `larder/redis`. */
+  bus?: CacheBus;
+}
+
+/** Per-call options after validation, in milliseconds. `timeout` 0 = none. @internal */
+export interface Resolved {
+  readonly ttl: number;
+  readonly swr: number;
+  readonly sie: number;
+  readonly jitter: number;
+  readonly nullTtl: number | undefined;
+  readonly timeout: number;
+  readonly tags: readonly string[] | undefined;
+}
+
+const SET_KEYS = ['ttl', 'tags', 'staleWhileRevalidate', 'staleIfError', 'jitter'];
+const LOAD_KEYS = [...SET_KEYS, 'timeout', 'nullTtl'];
+const CACHE_KEYS = [...LOAD_KEYS, 'max', 'maxSize', 'sizeOf', 'policy', 'tier', 'bus'];
+
+/** Checks an options argument is an object with known keys. @internal */
+export function checkKeys(options: object, allowed: readonly string[], what: string): void {
+  if (typeof options !== 'object' || options === null || Array.isArray(options)) {
+    throw new TypeError(`${what} must be an object; got ${describe(options)}`);
+  }
+  for (const key of Object.keys(options)) {
+    if (!allowed.includes(key)) {
+      throw new TypeError(`${what}: unknown option ${JSON.stringify(key)} (known: ${allowed.join(', ')})`);
+    }
+  }
+}
+
+/** Validates the bounds and storage options of `new Cache()`. @internal */
+export function checkCacheOptions(options: unknown): void {
+  if (options === undefined) {
+    throw new TypeError(
+      'new Cache(options): options are required, with max and/or maxSize (an unbounded cache is refused)',
+    );
+  }
+  checkKeys(options as object, CACHE_KEYS, 'new Cache(options)');
+  const { max, maxSize, sizeOf, policy } = options as CacheOptions<unknown, unknown>;
+  if (max === undefined && maxSize === undefined) {
+    throw new TypeError('new Cache(options): max or maxSize is required (an unbounded cache is refused)');
+  }
+  if (max !== undefined) checkPositiveInteger(max, 'max');
+  if (maxSize !== undefined) {
+    checkPositiveInteger(maxSize, 'maxSize');
+    if (sizeOf === undefined)
+      throw new TypeError('maxSize needs sizeOf, a function that returns the size of an entry');
+  }
+  if (sizeOf !== undefined && typeof sizeOf !== 'function') {
+    throw new TypeError(`sizeOf must be a function; got ${describe(sizeOf)}`);
+  }
+  if (sizeOf !== undefined && maxSize === undefined) {
+    throw new TypeError('sizeOf needs maxSize, the bound the sizes count against');
+  }
+  if (policy !== undefined && policy !== 'lru' && policy !== 'tinylfu') {
+    throw new TypeError(`policy must be 'lru' or 'tinylfu'; got ${describe(policy)}`);
+  }
+}
+
+function checkPositiveInteger(value: unknown, name: string): void {
+  if (typeof value !== 'number')
+    throw new TypeError(`${name} must be a positive integer; got ${describe(value)}`);
+  if (!Number.isInteger(value) || value <= 0 || !Number.isSafeInteger(value)) {
+    throw new RangeError(`${name} must be a positive integer; got ${value}`);
+  }
+}
+
+/** The defaults a cache applies when a call sets nothing. @internal */
+export const NO_OPTIONS: Resolved = {
+  ttl: Number.POSITIVE_INFINITY,
+  swr: 0,
+  sie: 0,
+  jitter: 0,
+  nullTtl: undefined,
+  timeout: 0,
+  tags: undefined,
+};
+
+/**
+ * Validates `options` and merges them over `base`. Returns `base` itself when there is nothing to merge, so
+ * calls without options allocate nothing.
+ *
+ * @internal
+ */
+export function resolve(
+  base: Resolved,
+  options: LoadOptions | undefined,
+  kind: 'set' | 'load' | 'cache',
+): Resolved {
+  if (options === undefined) return base;
+  checkKeys(options, kind === 'set' ? SET_KEYS : kind === 'load' ? LOAD_KEYS : CACHE_KEYS, `${kind} options`);
+  const { ttl, staleWhileRevalidate, staleIfError, jitter, nullTtl, timeout, tags } = options;
+  if (
+    ttl === undefined &&
+    staleWhileRevalidate === undefined &&
+    staleIfError === undefined &&
+    jitter === undefined &&
+    nullTtl === undefined &&
+    timeout === undefined &&
+    tags === undefined
+  ) {
+    return base;
+  }
+  return {
+    ttl: ttl === undefined ? base.ttl : toMs(ttl, 'ttl', false, true),
+    swr:
+      staleWhileRevalidate === undefined
+        ? base.swr
+        : toMs(staleWhileRevalidate, 'staleWhileRevalidate', true),
+    sie: staleIfError === undefined ? base.sie : toMs(staleIfError, 'staleIfError', true),
+    jitter: jitter === undefined ? base.jitter : checkJitter(jitter),
+    nullTtl: nullTtl === undefined ? base.nullTtl : toMs(nullTtl, 'nullTtl', false, true),
+    timeout: timeout === undefined ? base.timeout : toMs(timeout, 'timeout'),
+    tags: tags === undefined ? base.tags : checkTags(tags),
+  };
+}
+
+function checkJitter(jitter: unknown): number {
+  if (typeof jitter !== 'number')
+    throw new TypeError(`jitter must be a number in [0, 1]; got ${describe(jitter)}`);
+  if (!(jitter >= 0 && jitter <= 1)) throw new RangeError(`jitter must be a number in [0, 1]; got ${jitter}`);
+  return jitter;
+}
+
+/** Validates a tag list and returns a private copy. @internal */
+export function checkTags(tags: unknown, name = 'tags'): readonly string[] {
+  if (!Array.isArray(tags))
+    throw new TypeError(`${name} must be an array of non-empty strings; got ${describe(tags)}`);
+  for (const tag of tags) checkTag(tag, name);
+  return tags.length === 0 ? EMPTY : Object.freeze([...new Set(tags as string[])]);
+}
+
+/** Validates one tag. @internal */
+export function checkTag(tag: unknown, name = 'tag'): string {
+  if (typeof tag !== 'string' || tag === '') {
+    throw new TypeError(`${name} must be non-empty strings; got ${describe(tag)}`);
+  }
+  return tag;
+}
+
+const EMPTY: readonly string[] = Object.freeze([]);
