@@ -2,6 +2,7 @@ import { type Duration, describe, toMs } from './duration.js';
 import { Entry, isEntry } from './entry.js';
 import { TimeoutError } from './errors.js';
 import { type CacheEventName, type CacheListener, type DeleteReason, Emitter } from './events.js';
+import { ExpiryQueue } from './expiry-queue.js';
 import { Flight } from './flight.js';
 import { encodeArgs } from './key.js';
 import {
@@ -50,8 +51,8 @@ class Shared<V> {
   readonly emitter = new Emitter();
   readonly tagIndex = new Map<string, Set<unknown>>();
   readonly inflight = new Map<unknown, Flight<V>>();
-  /** The earliest deadline any entry may have; a purge before then finds nothing. */
-  nextDeadline = Number.POSITIVE_INFINITY;
+  /** Entries with a finite deadline, earliest first. */
+  readonly expiry = new ExpiryQueue();
   /** Whether entries without metadata may be stored as bare values (not with a tier or bus: they need `createdAt`). */
   raw = true;
   closed = false;
@@ -565,7 +566,7 @@ export class Cache<K extends {} = string, V = unknown> {
     if (now >= record.expires) {
       // Not fresh, but still useful as the stale value for fallbacks when memory has none.
       if (flight.stale === undefined && now < Math.max(record.staleUntil, record.errorUntil)) {
-        flight.stale = entryOf(record) as Entry<V>;
+        flight.stale = entryOf(record, k) as Entry<V>;
       }
       return false;
     }
@@ -574,7 +575,7 @@ export class Cache<K extends {} = string, V = unknown> {
     if (!flight.invalidated && !flight.detached && !s.closed) {
       try {
         const weight = this.#weigh(record.value as V, k as unknown as K);
-        this.#put(k, entryOf(record), weight, 'tier', record.value, record.expires - now);
+        this.#put(k, entryOf(record, k), weight, 'tier', record.value, record.expires - now);
       } catch (error) {
         this.#emitError(k, error, 'store');
       }
@@ -683,15 +684,8 @@ export class Cache<K extends {} = string, V = unknown> {
     const expires = Date.now() + ttl;
     const staleUntil = expires + opts.swr;
     const errorUntil = expires + opts.sie;
-    const entry = new Entry<V>(
-      value,
-      expires,
-      staleUntil,
-      errorUntil,
-      Math.max(staleUntil, errorUntil),
-      tags,
-      createdAt,
-    );
+    const deadline = Math.max(staleUntil, errorUntil);
+    const entry = new Entry<V>(value, expires, staleUntil, errorUntil, deadline, tags, createdAt, k);
     this.#put(k, entry, weight, source, value, ttl);
     return entry;
   }
@@ -720,8 +714,10 @@ export class Cache<K extends {} = string, V = unknown> {
           keys.add(k);
         }
       }
-      if (stored.deadline < s.nextDeadline) s.nextDeadline = stored.deadline;
+      if (stored.deadline !== Number.POSITIVE_INFINITY) s.expiry.push(stored);
     }
+    // Expired entries go before the policy evicts a live one to make room.
+    if (s.expiry.length > 0) this.#purge();
     this.#store.set(k, stored, weight);
     if (this.#slots.set !== undefined) s.emitter.emit('set', { key: k, value, ttl, source });
   }
@@ -759,20 +755,24 @@ export class Cache<K extends {} = string, V = unknown> {
     }
   }
 
-  /** Drops entries past their deadline. Cheap when nothing can have expired yet. */
+  /** Drops entries past their deadline: O(log n) each, nothing to do when none has expired. */
   #purge(): void {
     const s = this.#s;
+    const queue = s.expiry;
+    if (queue.length === 0) return;
     const now = Date.now();
-    if (now < s.nextDeadline) return;
-    const dead: [unknown, Entry<unknown>][] = [];
-    let next = Number.POSITIVE_INFINITY;
-    for (const [k, e] of this.#store.entries()) {
-      if (!isEntry(e)) continue;
-      if (now >= e.deadline) dead.push([k, e]);
-      else if (e.deadline < next) next = e.deadline;
+    while (queue.peekDeadline() <= now) {
+      const e = queue.pop() as Entry<unknown>;
+      if (this.#store.peek(e.key) === e) this.#expire(e.key, e);
     }
-    s.nextDeadline = next;
-    for (const [k, e] of dead) this.#expire(k, e);
+    // Entries replaced or removed before their deadline linger in the queue; rebuild when they dominate.
+    if (queue.length > 2 * this.#store.size + 1024) {
+      const live: Entry<unknown>[] = [];
+      for (const [, e] of this.#store.entries()) {
+        if (isEntry(e) && e.deadline !== Number.POSITIVE_INFINITY) live.push(e);
+      }
+      queue.rebuild(live);
+    }
   }
 
   /** Stops an in-flight load of `k` from storing its result and aborts its signal. */
@@ -800,7 +800,7 @@ export class Cache<K extends {} = string, V = unknown> {
       const keys = this.#slots.delete !== undefined ? [...this.#store.keys()] : undefined;
       this.#store.clear();
       s.tagIndex.clear();
-      s.nextDeadline = Number.POSITIVE_INFINITY;
+      s.expiry.clear();
       if (keys !== undefined) for (const k of keys) s.emitter.emit('delete', { key: k, reason });
       return;
     }
@@ -897,7 +897,7 @@ function ttlOf(value: unknown, opts: Resolved, override: number | undefined): nu
   return ttl;
 }
 
-function entryOf(record: TierRecord): Entry<unknown> {
+function entryOf(record: TierRecord, key: string): Entry<unknown> {
   return new Entry(
     record.value,
     record.expires,
@@ -906,6 +906,7 @@ function entryOf(record: TierRecord): Entry<unknown> {
     Math.max(record.expires, record.staleUntil, record.errorUntil),
     record.tags.length > 0 ? record.tags : undefined,
     record.createdAt,
+    key,
   );
 }
 

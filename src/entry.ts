@@ -21,6 +21,8 @@ export class Entry<V> {
     public tags: readonly string[] | undefined,
     /** When its value was read from its source (epoch ms). */
     public createdAt: number,
+    /** The full key it is stored under (for the expiry queue). */
+    public key: unknown,
   ) {}
 }
 
