@@ -1,15 +1,21 @@
+import { existsSync } from 'node:fs';
 import { defineConfig } from 'tsup';
+
+// One entry per subpath export; each integration is its own folder under src/.
+const subpaths = ['compat', 'redis', 'express', 'next'].filter((name) => existsSync(`src/${name}/index.ts`));
 
 export default defineConfig({
   entry: {
     index: 'src/index.ts',
-    'compat/index': 'src/compat/index.ts',
+    ...Object.fromEntries(subpaths.map((name) => [`${name}/index`, `src/${name}/index.ts`])),
   },
   format: ['esm', 'cjs'],
-  dts: true,
+  dts: { compilerOptions: { composite: false } },
+  tsconfig: 'tsconfig.build.json',
   clean: true,
   sourcemap: true,
   target: 'es2022',
-  splitting: false,
+  splitting: true, // one copy of the core shared by every subpath (ESM and CJS)
   treeshake: true,
+  external: ['ioredis', 'express', 'next', 'lru-cache'],
 });
