@@ -51,6 +51,8 @@ class Shared<V> {
   readonly emitter = new Emitter();
   readonly tagIndex = new Map<string, Set<unknown>>();
   readonly inflight = new Map<unknown, Flight<V>>();
+  /** Loads that soft-timed-out: callers have their answer, but the result may still be stored. */
+  readonly lingering = new Map<unknown, Flight<V>>();
   /** Entries with a finite deadline, earliest first. */
   readonly expiry = new ExpiryQueue();
   /** Whether entries without metadata may be stored as bare values (not with a tier or bus: they need `createdAt`). */
@@ -405,6 +407,7 @@ export class Cache<K extends {} = string, V = unknown> {
     if (s.closed) return;
     s.closed = true;
     for (const flight of s.inflight.values()) flight.stopTimer();
+    for (const flight of s.lingering.values()) flight.stopTimer();
     await Promise.all([s.tier?.close(), s.bus?.close()]);
   }
 
@@ -478,6 +481,14 @@ export class Cache<K extends {} = string, V = unknown> {
   ): Flight<V> {
     const s = this.#s;
     const flight = new Flight<V>(opts.tags, Date.now(), stale);
+    if (s.lingering.size > 0) {
+      const older = s.lingering.get(k);
+      if (older !== undefined) {
+        // A newer load supersedes a lingering one: the older read must never overwrite the newer.
+        older.detached = true;
+        s.lingering.delete(k);
+      }
+    }
     s.inflight.set(k, flight);
     this.#counters.loads++;
     if (background) this.#counters.refreshes++;
@@ -544,7 +555,7 @@ export class Cache<K extends {} = string, V = unknown> {
         this.#emitError(k, error, 'store');
       }
     }
-    if (s.inflight.get(k) === flight) s.inflight.delete(k);
+    this.#release(k, flight);
     flight.settle(true, value);
   }
 
@@ -589,7 +600,7 @@ export class Cache<K extends {} = string, V = unknown> {
         source: 'tier',
       });
     }
-    if (s.inflight.get(k) === flight) s.inflight.delete(k);
+    this.#release(k, flight);
     flight.settle(true, record.value);
     return true;
   }
@@ -607,7 +618,7 @@ export class Cache<K extends {} = string, V = unknown> {
         source: 'loader',
       });
     }
-    if (s.inflight.get(k) === flight) s.inflight.delete(k);
+    this.#release(k, flight);
     if (flight.settled) {
       // Callers were answered by a timeout already; report the late failure.
       this.#emitError(k, error, background ? 'refresh' : 'load');
@@ -635,7 +646,10 @@ export class Cache<K extends {} = string, V = unknown> {
     flight.controller.abort(error);
     const stale = flight.stale;
     if (!flight.invalidated && stale !== undefined && Date.now() < stale.deadline) {
-      // Soft timeout: answer with the stale value; the load may still finish and store its result.
+      // Soft timeout: answer with the stale value. The load leaves the in-flight table (the next call starts a
+      // new one) but may still finish and store its result, unless an invalidation or a newer load comes first.
+      this.#release(k, flight);
+      s.lingering.set(k, flight);
       this.#counters.staleHits++;
       this.#emitError(k, error, 'load');
       flight.settle(true, stale.value);
@@ -643,7 +657,7 @@ export class Cache<K extends {} = string, V = unknown> {
     }
     // Hard timeout: the next call starts a new load, and this one's late result is not stored.
     flight.detached = true;
-    if (s.inflight.get(k) === flight) s.inflight.delete(k);
+    this.#release(k, flight);
     flight.settle(false, error);
   }
 
@@ -775,27 +789,50 @@ export class Cache<K extends {} = string, V = unknown> {
     }
   }
 
-  /** Stops an in-flight load of `k` from storing its result and aborts its signal. */
+  /** Takes a settled or finished flight out of the tables, if it is still the one registered for `k`. */
+  #release(k: unknown, flight: Flight<V>): void {
+    const s = this.#s;
+    if (s.inflight.get(k) === flight) s.inflight.delete(k);
+    else if (s.lingering.get(k) === flight) s.lingering.delete(k);
+  }
+
+  /** Stops loads of `k` (running or lingering) from storing their results and aborts their signals. */
   #invalidateFlight(k: unknown): void {
     const s = this.#s;
-    if (s.inflight.size === 0) return;
-    const flight = s.inflight.get(k);
-    if (flight === undefined) return;
-    s.inflight.delete(k);
-    flight.invalidated = true;
-    flight.controller.abort();
+    if (s.inflight.size > 0) {
+      const flight = s.inflight.get(k);
+      if (flight !== undefined) {
+        s.inflight.delete(k);
+        invalidate(flight);
+      }
+    }
+    if (s.lingering.size > 0) {
+      const flight = s.lingering.get(k);
+      if (flight !== undefined) {
+        s.lingering.delete(k);
+        invalidate(flight);
+      }
+    }
+  }
+
+  /** Invalidates every load (running or lingering) whose key and flight match. */
+  #invalidateFlights(match: (k: unknown, flight: Flight<V>) => boolean): void {
+    const s = this.#s;
+    for (const table of [s.inflight, s.lingering]) {
+      if (table.size === 0) continue;
+      for (const [k, flight] of [...table]) {
+        if (match(k, flight)) {
+          table.delete(k);
+          invalidate(flight);
+        }
+      }
+    }
   }
 
   /** Removes local entries and loads under `prefix` (all when undefined), without telling the tier or bus. */
   #dropLocal(prefix: string | undefined, reason: DeleteReason): void {
     const s = this.#s;
-    for (const [k, flight] of [...s.inflight]) {
-      if (prefix === undefined || (typeof k === 'string' && k.startsWith(prefix))) {
-        s.inflight.delete(k);
-        flight.invalidated = true;
-        flight.controller.abort();
-      }
-    }
+    this.#invalidateFlights((k) => prefix === undefined || (typeof k === 'string' && k.startsWith(prefix)));
     if (prefix === undefined) {
       const keys = this.#slots.delete !== undefined ? [...this.#store.keys()] : undefined;
       this.#store.clear();
@@ -812,11 +849,7 @@ export class Cache<K extends {} = string, V = unknown> {
   /** Removes local entries and loads carrying any of `tags`. Returns how many live entries were removed. */
   #dropTags(tags: readonly string[], reason: DeleteReason = 'tag'): number {
     const s = this.#s;
-    if (s.inflight.size > 0) {
-      for (const [k, flight] of [...s.inflight]) {
-        if (flight.tags?.some((t) => tags.includes(t))) this.#invalidateFlight(k);
-      }
-    }
+    this.#invalidateFlights((_k, flight) => flight.tags?.some((t) => tags.includes(t)) === true);
     let removed = 0;
     const now = Date.now();
     for (const tag of tags) {
@@ -908,6 +941,12 @@ function entryOf(record: TierRecord, key: string): Entry<unknown> {
     record.createdAt,
     key,
   );
+}
+
+/** Marks a load so its result is not stored, and aborts its signal. */
+function invalidate<V>(flight: Flight<V>): void {
+  flight.invalidated = true;
+  flight.controller.abort();
 }
 
 function checkKey(key: unknown): void {

@@ -151,9 +151,21 @@ export function resolve(
     sie: staleIfError === undefined ? base.sie : toMs(staleIfError, 'staleIfError', true),
     jitter: jitter === undefined ? base.jitter : checkJitter(jitter),
     nullTtl: nullTtl === undefined ? base.nullTtl : toMs(nullTtl, 'nullTtl', false, true),
-    timeout: timeout === undefined ? base.timeout : toMs(timeout, 'timeout'),
+    timeout: timeout === undefined ? base.timeout : checkTimeout(toMs(timeout, 'timeout')),
     tags: tags === undefined ? base.tags : checkTags(tags),
   };
+}
+
+/** The longest delay JavaScript timers honour (2^31 − 1 ms, about 24.8 days); longer ones fire at once. */
+const MAX_TIMER_MS = 2_147_483_647;
+
+function checkTimeout(ms: number): number {
+  if (ms > MAX_TIMER_MS) {
+    throw new RangeError(
+      `timeout must be at most ${MAX_TIMER_MS} ms (about 24.8 days), the longest timer delay; got ${ms}`,
+    );
+  }
+  return ms;
 }
 
 function checkJitter(jitter: unknown): number {
