@@ -1,0 +1,127 @@
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { CompatCache, DEFAULT_COMPAT_MAX } from '../../src/compat/index.js';
+import { Cache } from '../../src/index.js';
+import { bad, expectBadCall } from './helpers.js';
+
+describe('larder/compat CompatCache', () => {
+  beforeEach(() => {
+    vi.useFakeTimers();
+  });
+  afterEach(() => {
+    vi.useRealTimers();
+  });
+
+  it('get resolves to the stored value, or null on a miss', async () => {
+    const cache = new CompatCache();
+    const course = { id: 42, title: 'Caching' };
+    await cache.set('course', { id: 42 }, course, 60);
+    expect(await cache.get('course', { id: 42 })).toBe(course);
+    expect(await cache.get('course', { id: 43 })).toBeNull();
+    expect(await cache.get('other', { id: 42 })).toBeNull();
+  });
+
+  it('every method is async (returns a promise)', () => {
+    const cache = new CompatCache();
+    const s = cache.set('t', [1], 'v');
+    const g = cache.get('t', [1]);
+    const e = cache.evict('t', [1]);
+    expect(s).toBeInstanceOf(Promise);
+    expect(g).toBeInstanceOf(Promise);
+    expect(e).toBeInstanceOf(Promise);
+    return Promise.all([s, g, e]);
+  });
+
+  it('stores falsy values (0, empty string, false) and returns them as themselves', async () => {
+    const cache = new CompatCache();
+    await cache.set('n', 'zero', 0);
+    await cache.set('n', 'empty', '');
+    await cache.set('n', 'false', false);
+    expect(await cache.get('n', 'zero')).toBe(0);
+    expect(await cache.get('n', 'empty')).toBe('');
+    expect(await cache.get('n', 'false')).toBe(false);
+  });
+
+  it('the argument object’s key order does not matter', async () => {
+    const cache = new CompatCache();
+    await cache.set('q', { a: 1, b: 2 }, 'v');
+    expect(await cache.get('q', { b: 2, a: 1 })).toBe('v');
+  });
+
+  it('type and args never collide', async () => {
+    const cache = new CompatCache();
+    await cache.set('a', '1', 'string arg');
+    await cache.set('a', 1, 'number arg');
+    await cache.set('a1', undefined, 'no arg');
+    expect(await cache.get('a', '1')).toBe('string arg');
+    expect(await cache.get('a', 1)).toBe('number arg');
+    expect(await cache.get('a1', undefined)).toBe('no arg');
+    expect(await cache.get('a1')).toBe('no arg');
+  });
+
+  it('expirySeconds expires the value', async () => {
+    const cache = new CompatCache();
+    await cache.set('t', 1, 'v', 60);
+    vi.advanceTimersByTime(59_999);
+    expect(await cache.get('t', 1)).toBe('v');
+    vi.advanceTimersByTime(2);
+    expect(await cache.get('t', 1)).toBeNull();
+  });
+
+  it('without expirySeconds the value does not expire', async () => {
+    const cache = new CompatCache();
+    await cache.set('t', 1, 'v');
+    vi.advanceTimersByTime(30 * 86_400_000);
+    expect(await cache.get('t', 1)).toBe('v');
+  });
+
+  it('evict removes the value', async () => {
+    const cache = new CompatCache();
+    await cache.set('t', { id: 1 }, 'v');
+    await cache.set('t', { id: 2 }, 'w');
+    await cache.evict('t', { id: 1 });
+    expect(await cache.get('t', { id: 1 })).toBeNull();
+    expect(await cache.get('t', { id: 2 })).toBe('w');
+    await expect(cache.evict('t', { id: 99 })).resolves.toBeUndefined();
+  });
+
+  it('set again replaces the value', async () => {
+    const cache = new CompatCache();
+    await cache.set('t', 1, 'a');
+    await cache.set('t', 1, 'b');
+    expect(await cache.get('t', 1)).toBe('b');
+  });
+
+  it('is bounded by a sensible default max', async () => {
+    const cache = new CompatCache();
+    expect(cache.cache).toBeInstanceOf(Cache);
+    expect(DEFAULT_COMPAT_MAX).toBeGreaterThanOrEqual(100);
+    expect(DEFAULT_COMPAT_MAX).toBeLessThanOrEqual(1_000_000);
+    for (let i = 0; i < DEFAULT_COMPAT_MAX + 500; i++) await cache.set('t', i, i);
+    expect(cache.cache.size).toBeLessThanOrEqual(DEFAULT_COMPAT_MAX);
+    expect(cache.cache.size).toBeGreaterThan(0);
+  });
+
+  it('accepts cache options (a custom max)', async () => {
+    const cache = new CompatCache({ max: 3 });
+    for (let i = 0; i < 10; i++) await cache.set('t', i, i);
+    expect(cache.cache.size).toBeLessThanOrEqual(3);
+  });
+
+  it('bad input rejects with a TypeError/RangeError naming it', async () => {
+    const cache = new CompatCache();
+    await expectBadCall(() => cache.set('t', 1, bad(undefined)), /value|undefined/);
+    await expectBadCall(() => cache.set('t', 1, 'v', -1), /expirySeconds/);
+    await expectBadCall(() => cache.set('t', 1, 'v', Number.NaN), /expirySeconds/);
+    await expectBadCall(() => cache.set('t', 1, 'v', bad('60')), /expirySeconds/);
+    await expectBadCall(() => cache.set('t', () => 1, 'v'), /.+/);
+    expect(cache.cache.size).toBe(0);
+  });
+
+  it('exposes stats of the underlying cache', async () => {
+    const cache = new CompatCache();
+    await cache.set('t', 1, 'v');
+    await cache.get('t', 1);
+    await cache.get('t', 2);
+    expect(cache.stats()).toMatchObject({ hits: 1, misses: 1, size: 1 });
+  });
+});
