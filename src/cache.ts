@@ -57,6 +57,12 @@ class Shared<V> {
   readonly expiry = new ExpiryQueue();
   /** Whether entries without metadata may be stored as bare values (not with a tier or bus: they need `createdAt`). */
   raw = true;
+  /**
+   * Whether any `Entry` has been stored since creation (or the last full `clear`). While it is false, every
+   * stored value is bare, and a hit returns it without touching the value's memory (a random read of a large
+   * cache would otherwise pay a second cache miss just to learn the value is not an `Entry`).
+   */
+  mixed = false;
   closed = false;
   constructor(
     readonly defaults: Resolved,
@@ -169,6 +175,15 @@ export class Cache<K extends {} = string, V = unknown> {
   get(key: K): V | undefined {
     const k = this.#prefix === undefined ? key : this.#prefix + String(key);
     const e = this.#store.get(k);
+    // The common case first, in a method small enough to inline: a bare value and nobody listening.
+    if (e !== undefined && !this.#s.mixed && this.#slots.hit === undefined) {
+      this.#counters.hits++;
+      return e as V;
+    }
+    return this.#getSlow(k, e);
+  }
+
+  #getSlow(k: unknown, e: unknown): V | undefined {
     if (e !== undefined) {
       if (!isEntry(e)) {
         this.#counters.hits++;
@@ -192,14 +207,14 @@ export class Cache<K extends {} = string, V = unknown> {
   peek(key: K): V | undefined {
     const e = this.#store.peek(this.#key(key));
     if (e === undefined) return undefined;
-    if (!isEntry(e)) return e as V;
+    if (!this.#s.mixed || !isEntry(e)) return e as V;
     return Date.now() < e.expires ? (e.value as V) : undefined;
   }
 
   /** Whether `key` has a fresh value. Counts no stats and changes no recency. */
   has(key: K): boolean {
     const e = this.#store.peek(this.#key(key));
-    return e !== undefined && (!isEntry(e) || Date.now() < e.expires);
+    return e !== undefined && (!this.#s.mixed || !isEntry(e) || Date.now() < e.expires);
   }
 
   /** The number of live entries (fresh, or stale but still within a stale window). In a namespace: its own. */
@@ -426,7 +441,7 @@ export class Cache<K extends {} = string, V = unknown> {
     const s = this.#s;
     const e = this.#store.get(k);
     if (e === undefined) return MISS;
-    if (!isEntry(e)) {
+    if (!this.#s.mixed || !isEntry(e)) {
       this.#counters.hits++;
       if (this.#slots.hit !== undefined) s.emitter.emit('hit', { key: k, stale: false });
       return e;
@@ -718,6 +733,7 @@ export class Cache<K extends {} = string, V = unknown> {
       if (isEntry(old) && old.tags !== undefined) this.#unlink(k, old.tags);
     }
     if (isEntry(stored)) {
+      s.mixed = true;
       if (stored.tags !== undefined) {
         for (const tag of stored.tags) {
           let keys = s.tagIndex.get(tag);
@@ -838,6 +854,7 @@ export class Cache<K extends {} = string, V = unknown> {
       this.#store.clear();
       s.tagIndex.clear();
       s.expiry.clear();
+      s.mixed = false;
       if (keys !== undefined) for (const k of keys) s.emitter.emit('delete', { key: k, reason });
       return;
     }
