@@ -1,0 +1,158 @@
+import { type ChildProcess, spawn } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { fileURLToPath } from 'node:url';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+
+const root = fileURLToPath(new URL('../..', import.meta.url));
+const nextBin = fileURLToPath(new URL('../../node_modules/next/dist/bin/next', import.meta.url));
+const env = { ...process.env, NEXT_TELEMETRY_DISABLED: '1' };
+
+let server: ChildProcess | undefined;
+let base = '';
+let output = '';
+
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const probe = createServer();
+    probe.once('error', reject);
+    probe.listen(0, '127.0.0.1', () => {
+      const address = probe.address();
+      probe.close(() => resolve(typeof address === 'object' && address !== null ? address.port : 0));
+    });
+  });
+}
+
+function run(args: string[]): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [nextBin, ...args], {
+      cwd: root,
+      env,
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let log = '';
+    child.stdout.on('data', (chunk: Buffer) => {
+      log += chunk.toString();
+    });
+    child.stderr.on('data', (chunk: Buffer) => {
+      log += chunk.toString();
+    });
+    child.once('error', reject);
+    child.once('exit', (code) =>
+      code === 0 ? resolve() : reject(new Error(`next ${args[0]} exited ${code}:\n${log}`)),
+    );
+  });
+}
+
+async function get(path: string, init?: RequestInit): Promise<Response> {
+  return fetch(`${base}${path}`, init);
+}
+
+interface Stats {
+  cache: { hits: number; misses: number };
+  dbQueries: number;
+}
+
+async function json<T>(path: string): Promise<T> {
+  return (await (await get(path)).json()) as T;
+}
+
+beforeAll(async () => {
+  if (!existsSync(`${root}/dist/index.js`)) {
+    throw new Error('examples/nextjs imports larder from dist/: run `npm run build` before this test');
+  }
+  await run(['build', 'examples/nextjs']);
+  const port = await freePort();
+  base = `http://127.0.0.1:${port}`;
+  server = spawn(
+    process.execPath,
+    [nextBin, 'start', 'examples/nextjs', '-p', String(port), '-H', '127.0.0.1'],
+    {
+      cwd: root,
+      env,
+      stdio: ['ignore', 'pipe', 'pipe'],
+    },
+  );
+  server.stdout?.on('data', (chunk: Buffer) => {
+    output += chunk.toString();
+  });
+  server.stderr?.on('data', (chunk: Buffer) => {
+    output += chunk.toString();
+  });
+  for (let attempt = 0; ; attempt++) {
+    try {
+      if ((await get('/api/stats')).ok) break;
+    } catch {
+      // not listening yet
+    }
+    if (attempt > 300 || server.exitCode !== null) throw new Error(`next start did not come up:\n${output}`);
+    await new Promise((resolve) => setTimeout(resolve, 200));
+  }
+}, 600_000);
+
+afterAll(async () => {
+  if (server !== undefined && server.exitCode === null) {
+    const exited = new Promise((resolve) => server?.once('exit', resolve));
+    server.kill('SIGTERM');
+    await exited;
+  }
+});
+
+describe('examples/nextjs (next build + next start)', () => {
+  it('serves a course from a route handler through the cache', async () => {
+    const before = await json<Stats>('/api/stats');
+    const first = await get('/api/courses/3');
+    expect(first.status).toBe(200);
+    const course = await first.json();
+    expect(course).toMatchObject({ id: 3, lessonCount: 20 });
+    expect(await (await get('/api/courses/3')).json()).toEqual(course);
+    const after = await json<Stats>('/api/stats');
+    expect(after.cache.hits).toBeGreaterThan(before.cache.hits);
+    expect(after.dbQueries - before.dbQueries).toBeLessThanOrEqual(1);
+  });
+
+  it('renders the page with live stats, from the same singleton cache as the route handlers', async () => {
+    const stats = await json<Stats>('/api/stats');
+    const page = await get('/');
+    expect(page.status).toBe(200);
+    const html = await page.text();
+    expect(html).toContain('larder + Next.js');
+    expect(html).toContain('Deep dive: Node.js #3');
+    const hits = Number(/data-stat="hits">(\d+)</.exec(html)?.[1]);
+    expect(hits).toBeGreaterThanOrEqual(stats.cache.hits);
+    const again = await (await get('/')).text();
+    expect(Number(/data-stat="hits">(\d+)</.exec(again)?.[1])).toBeGreaterThan(hits);
+  });
+
+  it('renders a course page, and a 404 for a bad id', async () => {
+    const page = await get('/courses/5');
+    expect(page.status).toBe(200);
+    expect(await page.text()).toContain('#5');
+    expect((await get('/courses/abc')).status).toBe(404);
+    expect((await get('/courses/99999')).status).toBe(404);
+  });
+
+  it('answers bad input with 4xx JSON errors', async () => {
+    for (const [path, status] of [
+      ['/api/courses/abc', 400],
+      ['/api/courses/0', 400],
+      ['/api/courses/99999', 404],
+    ] as const) {
+      const answer = await get(path);
+      expect(answer.status).toBe(status);
+      expect(await answer.json()).toEqual({ error: { status, message: expect.any(String) } });
+    }
+    const put = (body: string) => get('/api/courses/4', { method: 'PUT', body });
+    expect((await put('{"price": "free"}')).status).toBe(400);
+    expect((await put('not json')).status).toBe(400);
+    expect((await put(JSON.stringify({ price: 1, pad: 'x'.repeat(5000) }))).status).toBe(413);
+  });
+
+  it('invalidates on write: a PUT shows at once in the route and on the page', async () => {
+    await get('/api/courses/2');
+    const put = await get('/api/courses/2', { method: 'PUT', body: JSON.stringify({ price: 4321 }) });
+    expect(put.status).toBe(200);
+    expect((await json<{ price: number }>('/api/courses/2')).price).toBe(4321);
+    expect(await (await get('/')).text()).toContain('$43.21');
+  });
+});

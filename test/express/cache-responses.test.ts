@@ -1,0 +1,510 @@
+import express, { type Request, type Response } from 'express';
+import request from 'supertest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
+import {
+  type CachedResponse,
+  type CacheResponsesOptions,
+  cacheResponses,
+  responseSerializer,
+} from '../../src/express/index.js';
+import { Cache } from '../../src/index.js';
+
+type Handler = (req: Request, res: Response) => void | Promise<void>;
+
+/** An app with one GET route behind the middleware; `calls` counts handler runs. */
+function setup(handler: Handler, options?: CacheResponsesOptions, cacheOptions?: { ttl?: number }) {
+  const cache = new Cache<string, CachedResponse>({ max: 100, ...cacheOptions });
+  const app = express();
+  const state = { calls: 0 };
+  app.get('/r', cacheResponses(cache, options), async (req, res) => {
+    state.calls++;
+    await handler(req, res);
+  });
+  app.post('/r', cacheResponses(cache, options), (_req, res) => {
+    state.calls++;
+    res.json({ posted: true });
+  });
+  return { app, cache, state };
+}
+
+const json: Handler = (req, res) => {
+  res.json({ hello: 'world', url: req.originalUrl });
+};
+
+afterEach(() => {
+  vi.useRealTimers();
+});
+
+describe('cacheResponses: hits and misses', () => {
+  it('answers MISS first, then HIT with the same status, headers and body, without running the handler', async () => {
+    const { app, state } = setup((_req, res) => {
+      res.status(201).set('X-Custom', 'yes').json({ n: 1 });
+    });
+    const first = await request(app).get('/r');
+    expect(first.status).toBe(201);
+    expect(first.headers['x-cache']).toBe('MISS');
+    const second = await request(app).get('/r');
+    expect(second.status).toBe(201);
+    expect(second.headers['x-cache']).toBe('HIT');
+    expect(second.headers['x-custom']).toBe('yes');
+    expect(second.headers['content-type']).toBe(first.headers['content-type']);
+    expect(second.headers.etag).toBe(first.headers.etag);
+    expect(second.headers.age).toBe('0');
+    expect(second.body).toEqual({ n: 1 });
+    expect(state.calls).toBe(1);
+  });
+
+  it('keys on the URL: another query string is another entry', async () => {
+    const { app, state } = setup(json);
+    await request(app).get('/r?a=1');
+    await request(app).get('/r?a=2');
+    const again = await request(app).get('/r?a=1');
+    expect(again.headers['x-cache']).toBe('HIT');
+    expect(again.body.url).toBe('/r?a=1');
+    expect(state.calls).toBe(2);
+  });
+
+  it('leaves other methods alone', async () => {
+    const { app, state } = setup(json);
+    const a = await request(app).post('/r');
+    const b = await request(app).post('/r');
+    expect(a.headers['x-cache']).toBeUndefined();
+    expect(b.body).toEqual({ posted: true });
+    expect(state.calls).toBe(2);
+  });
+
+  it('stores a body written in several chunks and headers given to writeHead', async () => {
+    const { app, state } = setup((_req, res) => {
+      res.writeHead(200, { 'Content-Type': 'text/plain', 'X-From-WriteHead': '1' });
+      res.write('one,');
+      res.write(Buffer.from('two,'));
+      res.end('three');
+    });
+    await request(app).get('/r');
+    const hit = await request(app).get('/r');
+    expect(hit.headers['x-cache']).toBe('HIT');
+    expect(hit.text).toBe('one,two,three');
+    expect(hit.headers['x-from-writehead']).toBe('1');
+    expect(hit.headers['content-type']).toBe('text/plain');
+    expect(state.calls).toBe(1);
+  });
+
+  it('runs the handler once for concurrent requests of one key (single-flight)', async () => {
+    let release!: () => void;
+    const gate = new Promise<void>((resolve) => {
+      release = resolve;
+    });
+    const { app, state } = setup(async (_req, res) => {
+      await gate;
+      res.json({ slow: true });
+    });
+    const server = app.listen(0, '127.0.0.1');
+    await new Promise((resolve) => server.once('listening', resolve));
+    try {
+      const pending = [request(server).get('/r'), request(server).get('/r'), request(server).get('/r')].map(
+        (r) => r.then((x) => x),
+      );
+      await vi.waitFor(() => expect(state.calls).toBe(1));
+      await new Promise((resolve) => setTimeout(resolve, 20));
+      release();
+      const answers = await Promise.all(pending);
+      expect(answers.map((a) => a.body)).toEqual([{ slow: true }, { slow: true }, { slow: true }]);
+      expect(answers.map((a) => a.headers['x-cache']).sort()).toEqual(['HIT', 'HIT', 'MISS']);
+      expect(state.calls).toBe(1);
+    } finally {
+      server.close();
+    }
+  });
+
+  it('expires entries with the ttl option', async () => {
+    vi.useFakeTimers({ toFake: ['Date'] });
+    const { app, state } = setup(json, { ttl: '10s' });
+    await request(app).get('/r');
+    vi.setSystemTime(Date.now() + 9_000);
+    const hit = await request(app).get('/r');
+    expect(hit.headers['x-cache']).toBe('HIT');
+    expect(hit.headers.age).toBe('9');
+    vi.setSystemTime(Date.now() + 2_000);
+    expect((await request(app).get('/r')).headers['x-cache']).toBe('MISS');
+    expect(state.calls).toBe(2);
+  });
+
+  it('tags entries so that cache.invalidateTag removes them', async () => {
+    const { app, cache, state } = setup(json, { tags: (req) => ['all', `url:${req.originalUrl}`] });
+    await request(app).get('/r?x=1');
+    await request(app).get('/r?x=2');
+    expect(cache.invalidateTag('url:/r?x=1')).toBe(1);
+    expect((await request(app).get('/r?x=1')).headers['x-cache']).toBe('MISS');
+    expect((await request(app).get('/r?x=2')).headers['x-cache']).toBe('HIT');
+    expect(cache.invalidateTag('all')).toBe(2);
+    expect((await request(app).get('/r?x=2')).headers['x-cache']).toBe('MISS');
+    expect(state.calls).toBe(4);
+  });
+
+  it('works in a namespace of a shared cache', async () => {
+    const shared = new Cache<string, CachedResponse>({ max: 10 });
+    const app = express();
+    app.get('/n', cacheResponses(shared.namespace('http')), (_req, res) => {
+      res.send('ns');
+    });
+    await request(app).get('/n');
+    expect((await request(app).get('/n')).headers['x-cache']).toBe('HIT');
+    expect(shared.has('http:GET /n')).toBe(true);
+  });
+});
+
+describe('cacheResponses: HEAD', () => {
+  it('answers HEAD from the stored GET answer, headers only', async () => {
+    const { app, state } = setup((_req, res) => {
+      res.send('a body of some length');
+    });
+    await request(app).get('/r');
+    const head = await request(app).head('/r');
+    expect(head.status).toBe(200);
+    expect(head.headers['x-cache']).toBe('HIT');
+    expect(head.headers['content-length']).toBe('21');
+    expect(head.text).toBeUndefined();
+    expect(state.calls).toBe(1);
+  });
+
+  it('stores a HEAD answer under its own key, and never serves it to GET', async () => {
+    const { app, state } = setup((_req, res) => {
+      res.send('body');
+    });
+    expect((await request(app).head('/r')).headers['x-cache']).toBe('MISS');
+    const head = await request(app).head('/r');
+    expect(head.headers['x-cache']).toBe('HIT');
+    expect(head.headers['content-length']).toBe('4');
+    const get = await request(app).get('/r');
+    expect(get.headers['x-cache']).toBe('MISS');
+    expect(get.text).toBe('body');
+    expect(state.calls).toBe(2);
+  });
+});
+
+describe('cacheResponses: conditional requests', () => {
+  it('answers If-None-Match with 304 from the stored ETag', async () => {
+    const { app, state } = setup(json);
+    const first = await request(app).get('/r');
+    const etag = first.headers.etag as string;
+    expect(etag).toMatch(/^W\/"/);
+    const notModified = await request(app).get('/r').set('If-None-Match', etag);
+    expect(notModified.status).toBe(304);
+    expect(notModified.headers['x-cache']).toBe('HIT');
+    expect(notModified.headers.etag).toBe(etag);
+    expect(notModified.headers['content-type']).toBeUndefined();
+    expect(notModified.text).toBe('');
+    expect(state.calls).toBe(1);
+  });
+
+  it('matches weakly, in lists, and *; a different tag gets the full answer', async () => {
+    const { app } = setup(json);
+    const etag = (await request(app).get('/r')).headers.etag as string;
+    const strong = etag.slice(2);
+    expect((await request(app).get('/r').set('If-None-Match', strong)).status).toBe(304);
+    expect((await request(app).get('/r').set('If-None-Match', `"nope", ${etag}`)).status).toBe(304);
+    expect((await request(app).get('/r').set('If-None-Match', '*')).status).toBe(304);
+    const other = await request(app).get('/r').set('If-None-Match', '"other"');
+    expect(other.status).toBe(200);
+    expect(other.headers['x-cache']).toBe('HIT');
+    expect(other.body.hello).toBe('world');
+  });
+
+  it('answers If-Modified-Since from a stored Last-Modified', async () => {
+    const { app } = setup((_req, res) => {
+      res.set('Last-Modified', 'Wed, 01 Jan 2025 00:00:00 GMT').type('text').send('x');
+    });
+    app.set('etag', false);
+    await request(app).get('/r');
+    const later = await request(app).get('/r').set('If-Modified-Since', 'Thu, 02 Jan 2025 00:00:00 GMT');
+    expect(later.status).toBe(304);
+    const earlier = await request(app).get('/r').set('If-Modified-Since', 'Tue, 31 Dec 2024 00:00:00 GMT');
+    expect(earlier.status).toBe(200);
+  });
+});
+
+describe('cacheResponses: safe by default', () => {
+  const unsafe: [string, Handler][] = [
+    ['Set-Cookie', (_q, r) => void r.cookie('session', 'abc').send('x')],
+    ['Cache-Control: private', (_q, r) => void r.set('Cache-Control', 'private, max-age=60').send('x')],
+    ['Cache-Control: no-store', (_q, r) => void r.set('Cache-Control', 'no-store').send('x')],
+    ['Cache-Control: no-cache', (_q, r) => void r.set('Cache-Control', 'no-cache').send('x')],
+    ['Vary: *', (_q, r) => void r.set('Vary', '*').send('x')],
+    ['404', (_q, r) => void r.status(404).json({ error: 'not found' })],
+    ['500', (_q, r) => void r.status(500).json({ error: 'boom' })],
+    ['301', (_q, r) => void r.redirect(301, '/elsewhere')],
+    ['206', (_q, r) => void r.status(206).send('part')],
+  ];
+  it.each(unsafe)('never stores a response with %s', async (_name, handler) => {
+    const { app, cache, state } = setup(handler);
+    await request(app).get('/r');
+    const second = await request(app).get('/r');
+    expect(second.headers['x-cache']).toBe('MISS');
+    expect(state.calls).toBe(2);
+    expect(cache.size).toBe(0);
+  });
+
+  it('never stores a response for a handler error (thrown)', async () => {
+    const { app, cache, state } = setup(() => {
+      throw new Error('boom');
+    });
+    expect((await request(app).get('/r')).status).toBe(500);
+    expect((await request(app).get('/r')).status).toBe(500);
+    expect(state.calls).toBe(2);
+    expect(cache.size).toBe(0);
+  });
+
+  it.each([
+    ['Authorization', 'Bearer token-a'],
+    ['Cookie', 'session=abc'],
+  ])(
+    'bypasses a request carrying %s: neither served from nor stored into the cache',
+    async (header, value) => {
+      const { app, cache, state } = setup(json);
+      await request(app).get('/r'); // an anonymous answer is stored
+      const credentialed = await request(app).get('/r').set(header, value);
+      expect(credentialed.headers['x-cache']).toBe('BYPASS');
+      await request(app).get('/r').set(header, value);
+      expect(state.calls).toBe(3);
+      expect(cache.size).toBe(1);
+    },
+  );
+
+  it('serves an answer that varies on a request header only to requests with the same value', async () => {
+    const { app, state } = setup((req, res) => {
+      res.vary('Accept-Language').send(req.get('accept-language') === 'fr' ? 'bonjour' : 'hello');
+    });
+    expect((await request(app).get('/r').set('Accept-Language', 'fr')).text).toBe('bonjour');
+    const en = await request(app).get('/r').set('Accept-Language', 'en');
+    expect(en.headers['x-cache']).toBe('MISS');
+    expect(en.text).toBe('hello');
+    const enAgain = await request(app).get('/r').set('Accept-Language', 'en');
+    expect(enAgain.headers['x-cache']).toBe('HIT');
+    expect(enAgain.text).toBe('hello');
+    expect(state.calls).toBe(2);
+  });
+
+  it('sends but does not store a body larger than maxBodySize', async () => {
+    const { app, cache } = setup(
+      (_req, res) => {
+        res.send('x'.repeat(100));
+      },
+      { maxBodySize: 99 },
+    );
+    expect((await request(app).get('/r')).text).toHaveLength(100);
+    expect((await request(app).get('/r')).headers['x-cache']).toBe('MISS');
+    expect(cache.size).toBe(0);
+  });
+});
+
+describe('cacheResponses: varyByUser', () => {
+  const varyByUser = (req: Request) => req.get('authorization')?.replace(/^Bearer /, '');
+
+  it('stores one answer per user for requests with Authorization', async () => {
+    const { app, state } = setup(
+      (req, res) => {
+        res.set('Cache-Control', 'private').json({ user: req.get('authorization') });
+      },
+      { varyByUser },
+    );
+    const a1 = await request(app).get('/r').set('Authorization', 'Bearer alice');
+    const b1 = await request(app).get('/r').set('Authorization', 'Bearer bob');
+    const a2 = await request(app).get('/r').set('Authorization', 'Bearer alice');
+    const b2 = await request(app).get('/r').set('Authorization', 'Bearer bob');
+    expect([a1, b1, a2, b2].map((r) => r.headers['x-cache'])).toEqual(['MISS', 'MISS', 'HIT', 'HIT']);
+    expect(a2.body).toEqual({ user: 'Bearer alice' });
+    expect(b2.body).toEqual({ user: 'Bearer bob' });
+    expect(state.calls).toBe(2);
+  });
+
+  it('bypasses a credentialed request for which varyByUser names no user', async () => {
+    const { app, state } = setup(json, { varyByUser: () => undefined });
+    await request(app).get('/r').set('Cookie', 'a=b');
+    const again = await request(app).get('/r').set('Cookie', 'a=b');
+    expect(again.headers['x-cache']).toBe('BYPASS');
+    expect(state.calls).toBe(2);
+  });
+
+  it('still never stores Set-Cookie answers for a user', async () => {
+    const { app, state } = setup((_req, res) => void res.cookie('s', '1').send('x'), { varyByUser });
+    await request(app).get('/r').set('Authorization', 'Bearer alice');
+    await request(app).get('/r').set('Authorization', 'Bearer alice');
+    expect(state.calls).toBe(2);
+  });
+
+  it('keeps Cache-Control: private answers out of the shared (anonymous) entries', async () => {
+    const { app, state } = setup((_req, res) => void res.set('Cache-Control', 'private').send('x'), {
+      varyByUser,
+    });
+    await request(app).get('/r');
+    expect((await request(app).get('/r')).headers['x-cache']).toBe('MISS');
+    expect(state.calls).toBe(2);
+  });
+});
+
+describe('cacheResponses: key override', () => {
+  it('keys on what options.key returns, with the method prefixed', async () => {
+    const { app, cache, state } = setup(json, { key: (req) => req.path });
+    await request(app).get('/r?utm=1');
+    const other = await request(app).get('/r?utm=2');
+    expect(other.headers['x-cache']).toBe('HIT');
+    expect(cache.has('GET /r')).toBe(true);
+    expect(state.calls).toBe(1);
+  });
+
+  it('leaves a request uncached when options.key returns undefined', async () => {
+    const { app, state } = setup(json, { key: () => undefined });
+    expect((await request(app).get('/r')).headers['x-cache']).toBe('BYPASS');
+    await request(app).get('/r');
+    expect(state.calls).toBe(2);
+  });
+
+  it('passes an error of options.key to the error handler', async () => {
+    const { app } = setup(json, {
+      key: () => {
+        throw new Error('bad key');
+      },
+    });
+    expect((await request(app).get('/r')).status).toBe(500);
+  });
+});
+
+describe('cacheResponses: staleIfError', () => {
+  it('serves the stored answer, marked STALE, when the handler fails after the ttl, within the window', async () => {
+    vi.useFakeTimers({ toFake: ['Date'] });
+    let fail = false;
+    const { app, state } = setup(
+      (_req, res) => {
+        if (fail) throw new Error('database down');
+        res.json({ ok: true });
+      },
+      { ttl: '10s', staleIfError: '1m' },
+    );
+    await request(app).get('/r');
+    fail = true;
+    vi.setSystemTime(Date.now() + 11_000);
+    const stale = await request(app).get('/r');
+    expect(stale.status).toBe(200);
+    expect(stale.headers['x-cache']).toBe('STALE');
+    expect(stale.body).toEqual({ ok: true });
+    const stale5xx = await request(app).get('/r');
+    expect(stale5xx.headers['x-cache']).toBe('STALE');
+    vi.setSystemTime(Date.now() + 60_000);
+    expect((await request(app).get('/r')).status).toBe(500);
+    expect(state.calls).toBe(4);
+  });
+
+  it('replaces the stored answer when the handler succeeds after the ttl', async () => {
+    vi.useFakeTimers({ toFake: ['Date'] });
+    let n = 0;
+    const { app } = setup((_req, res) => void res.json({ n: ++n }), { ttl: '10s', staleIfError: '1m' });
+    await request(app).get('/r');
+    vi.setSystemTime(Date.now() + 11_000);
+    const fresh = await request(app).get('/r');
+    expect(fresh.headers['x-cache']).toBe('MISS');
+    expect(fresh.body).toEqual({ n: 2 });
+    expect((await request(app).get('/r')).body).toEqual({ n: 2 });
+  });
+});
+
+describe('cacheResponses: bad input', () => {
+  const cache = new Cache<string, CachedResponse>({ max: 1 });
+  it('refuses a missing or wrong cache', () => {
+    expect(() => cacheResponses(undefined as never)).toThrow(/cache must be a larder Cache/);
+    expect(() => cacheResponses({} as never)).toThrow(TypeError);
+  });
+  it('refuses bad options, naming them', () => {
+    expect(() => cacheResponses(cache, { nope: 1 } as never)).toThrow(/unknown option "nope"/);
+    expect(() => cacheResponses(cache, { key: 'x' } as never)).toThrow(/options.key must be a function/);
+    expect(() => cacheResponses(cache, { varyByUser: 1 } as never)).toThrow(/options.varyByUser/);
+    expect(() => cacheResponses(cache, { tags: [1] } as never)).toThrow(/options.tags/);
+    expect(() => cacheResponses(cache, { ttl: 'soon' } as never)).toThrow(/options.ttl/);
+    expect(() => cacheResponses(cache, { maxBodySize: -1 })).toThrow(RangeError);
+    expect(() => cacheResponses(cache, { staleIfError: '1m' })).toThrow(
+      /staleIfError needs a finite options.ttl/,
+    );
+    expect(() => cacheResponses(cache, { onError: 1 } as never)).toThrow(/options.onError/);
+  });
+  it('reports a failure to store through onError and still answers', async () => {
+    const errors: unknown[] = [];
+    const { app } = setup(json, {
+      tags: () => {
+        throw new Error('tags failed');
+      },
+      onError: (error) => errors.push(error),
+    });
+    const answer = await request(app).get('/r');
+    expect(answer.status).toBe(200);
+    expect(answer.body.hello).toBe('world');
+    expect(errors).toHaveLength(1);
+  });
+});
+
+describe('cacheResponses: headers of earlier middleware', () => {
+  it('does not replay a header set before it (a request id), unless the handler changed it', async () => {
+    const cache = new Cache<string, CachedResponse>({ max: 10 });
+    const app = express();
+    let n = 0;
+    app.use((_req, res, next) => {
+      res.set('X-Request-Id', String(++n)).set('Cache-Control', 'public, max-age=5');
+      next();
+    });
+    app.get('/h', cacheResponses(cache), (_req, res) => {
+      res.set('Cache-Control', 'public, max-age=60').send('x');
+    });
+    await request(app).get('/h');
+    const hit = await request(app).get('/h');
+    expect(hit.headers['x-cache']).toBe('HIT');
+    expect(hit.headers['x-request-id']).toBe('2');
+    expect(hit.headers['cache-control']).toBe('public, max-age=60');
+  });
+
+  it('keeps those headers on a STALE answer', async () => {
+    vi.useFakeTimers({ toFake: ['Date'] });
+    const cache = new Cache<string, CachedResponse>({ max: 10 });
+    const app = express();
+    let n = 0;
+    let fail = false;
+    app.use((_req, res, next) => {
+      res.set('X-Request-Id', String(++n));
+      next();
+    });
+    app.get('/h', cacheResponses(cache, { ttl: 1000, staleIfError: 60_000 }), (_req, res) => {
+      if (fail) res.status(503).set('X-Broken', '1').send('down');
+      else res.send('up');
+    });
+    await request(app).get('/h');
+    fail = true;
+    vi.setSystemTime(Date.now() + 2000);
+    const stale = await request(app).get('/h');
+    expect(stale.headers['x-cache']).toBe('STALE');
+    expect(stale.status).toBe(200);
+    expect(stale.text).toBe('up');
+    expect(stale.headers['x-request-id']).toBe('2');
+    expect(stale.headers['x-broken']).toBeUndefined();
+  });
+});
+
+describe('responseSerializer', () => {
+  it('round-trips a stored response, binary body and Infinity included', async () => {
+    const cache = new Cache<string, CachedResponse>({ max: 10 });
+    const app = express();
+    app.get('/bin', cacheResponses(cache), (_req, res) => {
+      res
+        .vary('Accept')
+        .type('application/octet-stream')
+        .send(Buffer.from([0, 1, 2, 255]));
+    });
+    await request(app).get('/bin');
+    const entry = cache.get('GET /bin') as CachedResponse;
+    const copy = responseSerializer.deserialize(responseSerializer.serialize(entry)) as CachedResponse;
+    expect(copy).toEqual({ ...entry, body: Buffer.from(entry.body) });
+    expect(copy.freshUntil).toBe(Number.POSITIVE_INFINITY);
+    expect([...copy.body]).toEqual([0, 1, 2, 255]);
+  });
+
+  it('refuses what is not a stored response', () => {
+    expect(() => responseSerializer.serialize({ a: 1 })).toThrow(/expected a CachedResponse/);
+    expect(() => responseSerializer.deserialize('{"x":1}')).toThrow(/not a stored response/);
+  });
+});
