@@ -256,6 +256,7 @@ export class Cache<K extends {} = string, V = unknown> {
     const opts = resolve(s.defaults, options, 'set');
     const k = this.#key(key);
     const weight = this.#weigh(value, key);
+    if (s.tier?.check !== undefined) s.tier.check(value);
     this.#invalidateFlight(k);
     const entry = this.#write(k, value, ttlOf(value, opts, undefined), opts, Date.now(), weight, 'set');
     if (s.tier !== undefined && typeof k === 'string') this.#tierSet(k, entry);

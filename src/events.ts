@@ -1,31 +1,93 @@
 /** Why an entry left the cache through `delete` events. */
 export type DeleteReason = 'delete' | 'tag' | 'clear' | 'remote';
 
+/** Payload of `hit`. */
+export interface HitEvent<K> {
+  /** The full key (namespace prefixes included). */
+  key: K;
+  /** True when a stale value was served (stale-while-revalidate). */
+  stale: boolean;
+}
+
+/** Payload of `miss` and `expire`. */
+export interface KeyEvent<K> {
+  /** The full key (namespace prefixes included). */
+  key: K;
+}
+
+/** Payload of `set`. */
+export interface SetEvent<K, V> {
+  /** The full key (namespace prefixes included). */
+  key: K;
+  /** The stored value. */
+  value: V;
+  /** Its TTL in milliseconds (`Infinity` for none). */
+  ttl: number;
+  /** What stored it: `set`, a load, or a fill from the second tier. */
+  source: 'set' | 'load' | 'tier';
+}
+
+/** Payload of `delete`. */
+export interface DeleteEvent<K> {
+  /** The full key (namespace prefixes included). */
+  key: K;
+  /** What removed it. */
+  reason: DeleteReason;
+}
+
+/** Payload of `evict`. */
+export interface EvictEvent<K, V> {
+  /** The full key (namespace prefixes included). */
+  key: K;
+  /** The evicted value. */
+  value: V;
+}
+
+/** Payload of `load`. */
+export interface LoadEvent<K> {
+  /** The full key (namespace prefixes included). */
+  key: K;
+  /** How long the load took, in milliseconds. */
+  duration: number;
+  /** True for a background (stale-while-revalidate) load. */
+  refresh: boolean;
+  /** Whether it produced a value (false: it threw or rejected). */
+  ok: boolean;
+  /** Where the value came from: the loader, or the second tier. */
+  source: 'loader' | 'tier';
+}
+
+/** Payload of `error`. */
+export interface ErrorEvent<K> {
+  /** The full key, when the failure concerns one. */
+  key: K | undefined;
+  /** What was thrown. */
+  error: unknown;
+  /** What failed. */
+  operation: 'load' | 'refresh' | 'store' | 'tier' | 'bus' | 'listener';
+}
+
 /** The payload of each event, by event name. Keys are full keys (namespace prefixes included). */
 export interface CacheEvents<K = unknown, V = unknown> {
-  /** A read found a usable value. `stale` is true when a stale value was served (stale-while-revalidate). */
-  hit: { key: K; stale: boolean };
+  /** A read found a usable value (fresh, or stale under stale-while-revalidate). */
+  hit: HitEvent<K>;
   /** A read found no fresh value. */
-  miss: { key: K };
-  /** A value was stored, by `set` or by a load. `ttl` is in milliseconds (`Infinity` for none). */
-  set: { key: K; value: V; ttl: number; source: 'set' | 'load' | 'tier' };
+  miss: KeyEvent<K>;
+  /** A value was stored, by `set`, by a load, or from the second tier. */
+  set: SetEvent<K, V>;
   /** An entry was removed on request: `delete`, `invalidateTag(s)`, `clear`, or a message from another instance. */
-  delete: { key: K; reason: DeleteReason };
+  delete: DeleteEvent<K>;
   /** The policy removed an entry to stay within `max`/`maxSize`. */
-  evict: { key: K; value: V };
+  evict: EvictEvent<K, V>;
   /** An entry reached the end of its lifetime (TTL plus stale windows) and was dropped. */
-  expire: { key: K };
-  /** A load settled. `duration` is in milliseconds; `refresh` is true for a background (stale-while-revalidate) load. */
-  load: { key: K; duration: number; refresh: boolean; ok: boolean; source: 'loader' | 'tier' };
+  expire: KeyEvent<K>;
+  /** A load settled. */
+  load: LoadEvent<K>;
   /**
    * Something failed without failing the caller: a background refresh, a loader whose error was hidden by a
    * stale value, the tier, the bus, a store write of a loaded value, or an event listener (`operation: 'listener'`).
    */
-  error: {
-    key: K | undefined;
-    error: unknown;
-    operation: 'load' | 'refresh' | 'store' | 'tier' | 'bus' | 'listener';
-  };
+  error: ErrorEvent<K>;
 }
 
 /** The names of the events a cache emits. */

@@ -6,9 +6,31 @@
 export { Cache, type Loader, type LoaderContext, type Wrapped } from './cache.js';
 export type { Duration } from './duration.js';
 export { TimeoutError } from './errors.js';
-export type { CacheEventName, CacheEvents, CacheListener, DeleteReason } from './events.js';
+export type {
+  CacheEventName,
+  CacheEvents,
+  CacheListener,
+  DeleteEvent,
+  DeleteReason,
+  ErrorEvent,
+  EvictEvent,
+  HitEvent,
+  KeyEvent,
+  LoadEvent,
+  SetEvent,
+} from './events.js';
 export { encodeArgs } from './key.js';
 export type { CacheOptions, LoadOptions, Policy, SetOptions } from './options.js';
+export { defaultSerializer, type Serializer } from './serializer.js';
 export { singleton } from './singleton.js';
 export type { CacheStats } from './stats.js';
-export type { BusHandlers, BusMessage, CacheBus, CacheTier, TierRecord } from './tier.js';
+export type {
+  BusClear,
+  BusDelete,
+  BusHandlers,
+  BusMessage,
+  BusTags,
+  CacheBus,
+  CacheTier,
+  TierRecord,
+} from './tier.js';

@@ -31,6 +31,11 @@ export interface TierRecord<V = unknown> {
  * `larder/redis` provides one: `redisTier(client)`.
  */
 export interface CacheTier {
+  /**
+   * Throws a `TypeError` when the tier cannot store `value` (e.g. its serializer cannot round-trip it). `set`
+   * calls it before changing anything, so an unstorable value fails the call instead of only the tier write.
+   */
+  check?(value: unknown): void;
   /** Reads a record; `undefined` when absent, expired past every window, or invalidated by a tag. */
   get(key: string): Promise<TierRecord | undefined>;
   /** Writes a record unless the tier holds one with a later `createdAt` (or a later deletion/invalidation). */
@@ -46,18 +51,40 @@ export interface CacheTier {
 }
 
 /** A message on the invalidation bus. Keys are full cache keys (namespace prefixes included). */
-export type BusMessage =
-  | { readonly type: 'delete'; readonly keys: readonly string[] }
-  | { readonly type: 'tags'; readonly tags: readonly string[] }
-  | { readonly type: 'clear'; readonly prefix: string };
+export type BusMessage = BusDelete | BusTags | BusClear;
+
+/** Drop these keys (sent for `delete` and `set`). */
+export interface BusDelete {
+  /** The message kind. */
+  readonly type: 'delete';
+  /** Full cache keys. */
+  readonly keys: readonly string[];
+}
+
+/** Drop every entry carrying any of these tags (sent for `invalidateTag(s)`). */
+export interface BusTags {
+  /** The message kind. */
+  readonly type: 'tags';
+  /** The tags. */
+  readonly tags: readonly string[];
+}
+
+/** Drop every entry whose key starts with `prefix` (sent for `clear`; `''` for the whole cache). */
+export interface BusClear {
+  /** The message kind. */
+  readonly type: 'clear';
+  /** A namespace prefix, or `''`. */
+  readonly prefix: string;
+}
 
 /** What a bus delivers to the cache it is attached to. */
 export interface BusHandlers {
   /** A message from another instance (the bus drops the instance's own messages). */
   message(message: BusMessage): void;
   /**
-   * The bus was disconnected and is connected again: messages may have been lost in between, so the
-   * cache drops every memory entry it wrote before `since` (epoch ms, when the connection was lost).
+   * The bus (re)subscribed: messages may have been lost while it was away, and entries loaded during the
+   * outage may be stale too, so the cache drops every memory entry and in-flight load. `since` is when the
+   * subscription was re-established (epoch ms): nothing written before it can be proven current.
    */
   resync(since: number): void;
   /** A failure worth reporting (the bus keeps trying by itself). */

@@ -136,7 +136,11 @@ export function createApp(options: AppOptions): ExampleApp {
   const listPage: express.RequestHandler =
     responses === undefined
       ? (_req, _res, next) => next()
-      : cacheResponses(responses, { tags: (req) => [`courses:page:${req.query.page ?? '1'}`] });
+      : cacheResponses(responses, {
+          tags: (req) => [
+            `courses:page:${new URL(req.url ?? '/', 'http://x').searchParams.get('page') ?? '1'}`,
+          ],
+        });
 
   const app = express();
   app.disable('x-powered-by');

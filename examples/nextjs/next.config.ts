@@ -9,7 +9,10 @@ const handler = (file: string): string => fileURLToPath(new URL(file, import.met
 const shared: Partial<NextConfig> = process.env.REDIS_URL
   ? {
       cacheHandler: handler('./cache-handler.mjs'),
-      cacheHandlers: { default: handler('./use-cache-handler.mjs'), remote: handler('./use-cache-handler.mjs') },
+      cacheHandlers: {
+        default: handler('./use-cache-handler.mjs'),
+        remote: handler('./use-cache-handler.mjs'),
+      },
       cacheMaxMemorySize: 0,
     }
   : {};

@@ -1,0 +1,231 @@
+/**
+ * The Next.js benchmark of `larder/next` (run: `npx tsx bench/next/index.ts [--ci]`):
+ *
+ * 1. Throughput of a cached page (test/next/fixture-app `/static`): Next.js's built-in handlers on one
+ *    instance, larder's handlers on one instance, and on two instances behind a round-robin proxy.
+ *    Bar: larder (one instance) >= 0.9x built-in.
+ * 2. `revalidateTag` latency with 100 and 100,000 (CI: 20,000) tagged entries in Redis. Bar: flat
+ *    (large/small median <= 1.5x).
+ *
+ * Needs Redis at REDIS_URL or 127.0.0.1:6379. Builds the fixture app once if it has no build.
+ *
+ * @module
+ */
+import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { createServer, request } from 'node:http';
+import { createRequire } from 'node:module';
+import { createServer as createNetServer } from 'node:net';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { Redis } from 'ioredis';
+import { createIncrementalCacheHandler } from '../../src/next/index.js';
+import { closeRuntimes } from '../../src/next/runtime.js';
+
+/** The part of autocannon the benchmark uses (it ships no types). */
+type Autocannon = (options: {
+  url: string;
+  connections: number;
+  duration: number;
+}) => Promise<{ requests: { average: number } }>;
+const autocannon = createRequire(import.meta.url)('autocannon') as Autocannon;
+
+const root = fileURLToPath(new URL('../..', import.meta.url));
+const app = join(root, 'test', 'next', 'fixture-app');
+const nextBin = join(root, 'node_modules', 'next', 'dist', 'bin', 'next');
+const bundle = join(root, 'node_modules', '.cache', 'larder-next-e2e', 'index.mjs');
+
+/** One measured bar. */
+export interface NextBenchResult {
+  /** What was measured. */
+  name: string;
+  /** larder / baseline (throughput), or large / small (latency). */
+  ratio: number;
+  /** The bar the ratio must meet. */
+  bar: string;
+  /** Whether it met the bar. */
+  ok: boolean;
+  /** The raw numbers. */
+  detail: string;
+}
+
+function sparePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createNetServer();
+    server.on('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const address = server.address();
+      server.close(() => resolve(typeof address === 'object' && address !== null ? address.port : 0));
+    });
+  });
+}
+
+async function waitUp(port: number): Promise<void> {
+  const until = Date.now() + 60_000;
+  for (;;) {
+    try {
+      if ((await fetch(`http://127.0.0.1:${port}/api/stats`)).ok) return;
+    } catch {
+      // not yet
+    }
+    if (Date.now() > until) throw new Error(`next start on ${port} did not answer`);
+    await new Promise((r) => setTimeout(r, 200));
+  }
+}
+
+async function startNext(port: number, env: Record<string, string>): Promise<ChildProcess> {
+  const child = spawn(process.execPath, [nextBin, 'start', '-p', String(port), '-H', '127.0.0.1'], {
+    cwd: app,
+    env: {
+      ...process.env,
+      NODE_ENV: 'production',
+      NEXT_TELEMETRY_DISABLED: '1',
+      LARDER_NEXT_ENTRY: bundle,
+      ...env,
+    },
+    stdio: 'ignore',
+  });
+  await waitUp(port);
+  return child;
+}
+
+async function stopNext(child: ChildProcess): Promise<void> {
+  if (child.exitCode !== null) return;
+  const exited = new Promise((r) => child.once('exit', r));
+  child.kill('SIGTERM');
+  await exited;
+}
+
+async function rps(port: number, seconds: number): Promise<number> {
+  const url = `http://127.0.0.1:${port}/static`;
+  await fetch(url); // render once and cache
+  await autocannon({ url, connections: 8, duration: 1 }); // warm-up
+  const result = await autocannon({ url, connections: 8, duration: seconds });
+  return result.requests.average;
+}
+
+function median(values: number[]): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  return sorted[Math.floor(sorted.length / 2)] as number;
+}
+
+async function throughput(ci: boolean, redisUrl: string): Promise<NextBenchResult[]> {
+  const { build } = await import('esbuild');
+  await build({
+    entryPoints: [join(root, 'src', 'next', 'index.ts')],
+    bundle: true,
+    platform: 'node',
+    format: 'esm',
+    target: 'node18',
+    external: ['ioredis', 'next', 'lru-cache'],
+    outfile: bundle,
+    logLevel: 'warning',
+  });
+  if (!existsSync(join(app, '.next', 'BUILD_ID'))) {
+    execFileSync(process.execPath, [nextBin, 'build'], {
+      cwd: app,
+      env: { ...process.env, NEXT_TELEMETRY_DISABLED: '1', REDIS_URL: '', LARDER_NEXT_ENTRY: bundle },
+      stdio: 'ignore',
+    });
+  }
+  const seconds = ci ? 3 : 10;
+  const prefix = `larder-bench:next:${process.pid}:`;
+  const builtinPort = await sparePort();
+  const builtin = await startNext(builtinPort, { LARDER_NEXT_BUILTIN: '1', INSTANCE_NAME: 'builtin' });
+  const builtinRps = await rps(builtinPort, seconds);
+  await stopNext(builtin);
+
+  const ports = [await sparePort(), await sparePort()];
+  const env = { REDIS_URL: redisUrl, LARDER_PREFIX: prefix };
+  const one = await startNext(ports[0] as number, { ...env, INSTANCE_NAME: 'A' });
+  const larderRps = await rps(ports[0] as number, seconds);
+  const two = await startNext(ports[1] as number, { ...env, INSTANCE_NAME: 'B' });
+  let turn = 0;
+  const proxy = createServer((req, res) => {
+    const port = ports[turn++ % 2] as number;
+    const up = request(
+      { host: '127.0.0.1', port, path: req.url, method: req.method, headers: req.headers },
+      (r) => {
+        res.writeHead(r.statusCode ?? 502, r.headers);
+        r.pipe(res);
+      },
+    );
+    up.on('error', () => res.destroy());
+    req.pipe(up);
+  });
+  const proxyPort = await sparePort();
+  await new Promise<void>((r) => proxy.listen(proxyPort, '127.0.0.1', r));
+  const sharedRps = await rps(proxyPort, seconds);
+  proxy.close();
+  await Promise.all([stopNext(one), stopNext(two)]);
+  const admin = new Redis(redisUrl);
+  const keys = await admin.keys(`${prefix}*`);
+  if (keys.length > 0) await admin.unlink(...keys);
+  admin.disconnect();
+  const ratio = larderRps / builtinRps;
+  return [
+    {
+      name: 'cached page throughput, larder handlers (1 instance) vs built-in (1 instance)',
+      ratio,
+      bar: '>= 0.9',
+      ok: ratio >= 0.9,
+      detail: `built-in ${builtinRps.toFixed(0)} req/s, larder ${larderRps.toFixed(0)} req/s, larder on 2 instances behind a proxy ${sharedRps.toFixed(0)} req/s`,
+    },
+  ];
+}
+
+async function revalidateLatency(ci: boolean, redisUrl: string): Promise<NextBenchResult[]> {
+  const sizes = [100, ci ? 20_000 : 100_000];
+  const medians: number[] = [];
+  const admin = new Redis(redisUrl);
+  for (const size of sizes) {
+    const prefix = `larder-bench:next-tags:${process.pid}:${size}:`;
+    const Handler = createIncrementalCacheHandler({ redisUrl, prefix, buildId: 'bench' });
+    const handler = new Handler({});
+    await handler.get('warm', { kind: 'FETCH' });
+    const value = { kind: 'FETCH', data: { headers: {}, body: 'x'.repeat(200), url: 'u' }, revalidate: 3600 };
+    for (let i = 0; i < size; i += 500) {
+      const batch: Promise<void>[] = [];
+      for (let j = i; j < Math.min(size, i + 500); j++) {
+        batch.push(handler.set(`k${j}`, value, { fetchCache: true, tags: ['shared', `t${j % 100}`] }));
+      }
+      await Promise.all(batch);
+    }
+    const times: number[] = [];
+    for (let i = 0; i < 60; i++) {
+      const started = performance.now();
+      await handler.revalidateTag(i % 2 === 0 ? 'shared' : `t${i % 100}`);
+      times.push(performance.now() - started);
+    }
+    medians.push(median(times.slice(10)));
+    await closeRuntimes();
+    const keys = await admin.keys(`${prefix}*`);
+    for (let i = 0; i < keys.length; i += 1000) await admin.unlink(...keys.slice(i, i + 1000));
+  }
+  admin.disconnect();
+  const ratio = (medians[1] as number) / (medians[0] as number);
+  return [
+    {
+      name: `revalidateTag latency, ${sizes[1]} vs ${sizes[0]} tagged entries`,
+      ratio,
+      bar: '<= 1.5',
+      ok: ratio <= 1.5,
+      detail: `median ${(medians[0] as number).toFixed(3)} ms at ${sizes[0]}, ${(medians[1] as number).toFixed(3)} ms at ${sizes[1]}`,
+    },
+  ];
+}
+
+/** Runs the Next.js benchmark, prints its bars and returns them. */
+export async function runNextBench(opts: { ci: boolean }): Promise<NextBenchResult[]> {
+  const redisUrl = process.env.REDIS_URL || 'redis://127.0.0.1:6379';
+  const results = [...(await revalidateLatency(opts.ci, redisUrl)), ...(await throughput(opts.ci, redisUrl))];
+  for (const r of results) {
+    console.log(`${r.ok ? 'ok  ' : 'MISS'} ${r.name}: ${r.ratio.toFixed(2)} (bar ${r.bar}) — ${r.detail}`);
+  }
+  return results;
+}
+
+if (process.argv[1] !== undefined && fileURLToPath(import.meta.url) === process.argv[1]) {
+  const results = await runNextBench({ ci: process.argv.includes('--ci') });
+  process.exitCode = results.every((r) => r.ok) ? 0 : 1;
+}

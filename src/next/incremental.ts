@@ -1,0 +1,240 @@
+import { freeze, thaw } from './codec.js';
+import {
+  type NextCacheHandlerOptions,
+  Runtime,
+  resolveOptions,
+  type StoredIncremental,
+  scope,
+} from './runtime.js';
+import { EXPIRED, FRESH, PENDING, STALE, type Verdict } from './tags.js';
+
+/** What Next.js passes to the constructor of a `cacheHandler` class (the fields larder reads). */
+export interface IncrementalCacheHandlerContext {
+  /** `.next/server` of the build being served (its parent holds `BUILD_ID`). */
+  serverDistDir?: string;
+  /** Whether this is `next dev`. */
+  dev?: boolean;
+  /** Other fields Next.js passes (`fs`, `maxMemoryCacheSize`, `revalidatedTags`, …), unused. */
+  [field: string]: unknown;
+}
+
+/** The second argument of `get`: the entry kind and, for fetches, their tags. */
+export interface IncrementalCacheGetContext {
+  /** `'APP_PAGE'`, `'APP_ROUTE'`, `'PAGES'`, `'FETCH'` or `'IMAGE'`. */
+  kind: string;
+  /** Tags of a `fetch` / `unstable_cache` entry. */
+  tags?: string[];
+  /** Implicit tags (`_N_T_<path>`) of the page doing a `fetch`. */
+  softTags?: string[];
+  /** Other fields (`revalidate`, `fetchUrl`, `isFallback`, …), unused. */
+  [field: string]: unknown;
+}
+
+/** The lifetime Next.js gives a page or route entry (`ctx.cacheControl` of `set`). */
+export interface IncrementalCacheControl {
+  /** Seconds until the entry should be regenerated, or `false` for never. */
+  revalidate: number | false;
+  /** Seconds the entry may be served at all. */
+  expire: number | undefined;
+}
+
+/** The third argument of `set`. */
+export interface IncrementalCacheSetContext {
+  /** `true` for `fetch` / `unstable_cache` entries. */
+  fetchCache?: boolean;
+  /** Tags of a `fetch` / `unstable_cache` entry. */
+  tags?: string[];
+  /** The entry's lifetime (pages and routes). */
+  cacheControl?: IncrementalCacheControl;
+  /** Other fields, unused. */
+  [field: string]: unknown;
+}
+
+/** What `get` returns: the stored value with its time and lifetime. */
+export interface IncrementalCacheHandlerValue {
+  /** When the entry was stored (epoch ms). */
+  lastModified: number;
+  /** The value Next.js stored (`Buffer`, `Map` and streams restored), or `null`. */
+  value: unknown;
+  /** The lifetime stored with it, so any instance serves the entry with its lifetime. */
+  cacheControl?: IncrementalCacheControl;
+}
+
+/** An instance of the class {@link createIncrementalCacheHandler} returns. */
+export interface IncrementalCacheHandler {
+  /** Returns the entry, or `null` when absent, expired by a tag, or Redis is unreachable. Never throws. */
+  get(cacheKey: string, ctx?: IncrementalCacheGetContext): Promise<IncrementalCacheHandlerValue | null>;
+  /** Stores an entry in memory and Redis. Never throws. */
+  set(cacheKey: string, data: unknown, ctx?: IncrementalCacheSetContext): Promise<void>;
+  /** Invalidates tags on every instance (`revalidateTag`, `revalidatePath` as `_N_T_<path>`). Never throws. */
+  revalidateTag(tags: string | string[], durations?: { expire?: number }): Promise<void>;
+  /** Nothing is kept per request. */
+  resetRequestCache(): void;
+}
+
+/** The class {@link createIncrementalCacheHandler} returns (Next.js constructs it per request). */
+export type IncrementalCacheHandlerClass = new (
+  ctx?: IncrementalCacheHandlerContext,
+) => IncrementalCacheHandler;
+
+const TAGS_HEADER = 'x-next-cache-tags';
+
+/** The tags an entry carries: `ctx.tags`, the value's own tags, and the `x-next-cache-tags` header. */
+function tagsOf(data: unknown, ctx: IncrementalCacheSetContext | undefined): string[] {
+  const tags = new Set<string>();
+  if (ctx !== undefined && Array.isArray(ctx.tags))
+    for (const t of ctx.tags) if (typeof t === 'string') tags.add(t);
+  if (typeof data === 'object' && data !== null) {
+    const own = (data as { tags?: unknown }).tags;
+    if (Array.isArray(own)) for (const t of own) if (typeof t === 'string') tags.add(t);
+    const headers = (data as { headers?: unknown }).headers;
+    if (typeof headers === 'object' && headers !== null) {
+      const header = (headers as Record<string, unknown>)[TAGS_HEADER];
+      const list = typeof header === 'string' ? header.split(',') : Array.isArray(header) ? header : [];
+      for (const t of list) if (typeof t === 'string' && t !== '') tags.add(t);
+    }
+  }
+  return [...tags];
+}
+
+/** Approximate bytes of a value (strings and byte arrays dominate Next.js entries). */
+export function sizeOf(value: unknown, depth = 0): number {
+  if (typeof value === 'string') return value.length;
+  if (typeof value !== 'object' || value === null) return 8;
+  if (ArrayBuffer.isView(value)) return value.byteLength;
+  if (depth > 8) return 64;
+  let size = 16;
+  if (value instanceof Map) {
+    for (const [k, v] of value) size += sizeOf(k, depth + 1) + sizeOf(v, depth + 1);
+    return size;
+  }
+  if (Array.isArray(value)) {
+    for (const v of value) size += sizeOf(v, depth + 1);
+    return size;
+  }
+  const bytes = (value as { bytes?: unknown }).bytes;
+  if (bytes instanceof Uint8Array) return bytes.byteLength;
+  for (const key of Object.keys(value))
+    size += key.length + sizeOf((value as Record<string, unknown>)[key], depth + 1);
+  return size;
+}
+
+/**
+ * Creates the class to use as Next.js's `cacheHandler` (ISR pages, route handlers, the fetch cache,
+ * `unstable_cache`), shared by every instance through Redis:
+ *
+ * ```js
+ * // cache-handler.mjs, next to next.config.mjs
+ * import { createIncrementalCacheHandler } from 'larder/next';
+ * export default createIncrementalCacheHandler({ redisUrl: process.env.REDIS_URL });
+ * ```
+ *
+ * Next.js constructs the class per request; the memory tier, the Redis connections and the tag table live
+ * once per process. Entries keep `lastModified`, their tags and `ctx.cacheControl`, so any instance serves
+ * them with their lifetime. Tags are checked lazily: `revalidateTag` writes one record per tag (in Redis,
+ * in each instance's memory, and over the bus), never a scan of the entries. When Redis is down, reads
+ * are misses and writes stay local; nothing throws or hangs, and the handler recovers by itself.
+ *
+ * @param options - see {@link NextCacheHandlerOptions}
+ * @throws TypeError or RangeError naming the option when an option is invalid.
+ */
+export function createIncrementalCacheHandler(
+  options?: NextCacheHandlerOptions,
+): IncrementalCacheHandlerClass {
+  const resolved = resolveOptions(options, 'createIncrementalCacheHandler');
+  const inScope = scope();
+  return class LarderIncrementalCacheHandler implements IncrementalCacheHandler {
+    readonly #rt: Runtime;
+
+    constructor(ctx?: IncrementalCacheHandlerContext) {
+      this.#rt = Runtime.for(resolved, inScope);
+      if (ctx !== undefined && ctx !== null) this.#rt.noteDistDir(ctx.serverDistDir);
+    }
+
+    async get(
+      cacheKey: string,
+      ctx?: IncrementalCacheGetContext,
+    ): Promise<IncrementalCacheHandlerValue | null> {
+      const rt = this.#rt;
+      try {
+        const waiting = rt.ready();
+        if (waiting !== undefined) await waiting;
+        const k = rt.key('i', cacheKey);
+        let stored: StoredIncremental | undefined;
+        let verdict: Verdict = EXPIRED;
+        // Twice at most: a memory copy older than a tag's expiry may have a newer version in Redis.
+        for (let attempt = 0; attempt < 2; attempt++) {
+          const found = rt.read(k);
+          stored = (found instanceof Promise ? await found : found) as StoredIncremental | undefined;
+          if (stored === undefined || stored.k !== 'i' || !rt.trusted(stored.t)) return null;
+          verdict = this.#check(stored, ctx);
+          if (verdict === PENDING) {
+            await rt.tags.settled();
+            verdict = this.#check(stored, ctx);
+          }
+          if (verdict !== EXPIRED || !rt.drop(k)) break;
+        }
+        if (stored === undefined || verdict === EXPIRED || verdict === PENDING) return null;
+        // A stale tag: Next.js serves the entry and regenerates it in the background when it sees the tag in
+        // its own tags manifest (kept in step by the tag table); without that manifest, regenerate now.
+        if (verdict === STALE && rt.tags.nextManifest === undefined) return null;
+        const value = stored.st === 1 ? thaw(stored.v) : stored.v;
+        const result: IncrementalCacheHandlerValue = { lastModified: stored.t, value };
+        if (stored.cc !== undefined) result.cacheControl = stored.cc as IncrementalCacheControl;
+        return result;
+      } catch (error) {
+        rt.report(error, 'get');
+        return null;
+      }
+    }
+
+    #check(stored: StoredIncremental, ctx: IncrementalCacheGetContext | undefined): Verdict {
+      const tags = this.#rt.tags;
+      if (ctx === undefined || ctx === null) return tags.check(stored.g, undefined, stored.t);
+      const a = tags.check(stored.g, ctx.tags, stored.t);
+      if (a === EXPIRED || a === PENDING || ctx.softTags === undefined) return a;
+      const b = tags.check(undefined, ctx.softTags, stored.t);
+      return b === FRESH ? a : b;
+    }
+
+    async set(cacheKey: string, data: unknown, ctx?: IncrementalCacheSetContext): Promise<void> {
+      const rt = this.#rt;
+      try {
+        const { value, streams } = await freeze(data);
+        const cc = ctx?.fetchCache === true ? undefined : ctx?.cacheControl;
+        let ttl = rt.options.maxTtl;
+        const expire = cc?.expire;
+        if (typeof expire === 'number' && expire > 0 && Number.isFinite(expire)) {
+          ttl = Math.min(ttl, expire * 1000);
+        }
+        const stored: StoredIncremental = {
+          k: 'i',
+          t: Date.now(),
+          v: value,
+          g: tagsOf(data, ctx),
+          s: sizeOf(value) + 64,
+        };
+        if (cc !== undefined) stored.cc = { revalidate: cc.revalidate, expire: cc.expire };
+        if (streams) stored.st = 1;
+        await rt.write(rt.key('i', cacheKey), stored, ttl);
+      } catch (error) {
+        rt.report(error, 'set');
+      }
+    }
+
+    async revalidateTag(tags: string | string[], durations?: { expire?: number }): Promise<void> {
+      const rt = this.#rt;
+      try {
+        const list = typeof tags === 'string' ? [tags] : Array.isArray(tags) ? tags : [];
+        await rt.tags.update(
+          list.filter((t) => typeof t === 'string'),
+          durations,
+        );
+      } catch (error) {
+        rt.report(error, 'revalidateTag');
+      }
+    }
+
+    resetRequestCache(): void {}
+  };
+}

@@ -1,0 +1,28 @@
+/**
+ * `larder/next`: Next.js cache handlers shared by every instance through Redis, with lazy tag invalidation.
+ *
+ * ```js
+ * // next.config.mjs
+ * export default {
+ *   cacheHandler: fileURLToPath(new URL('./cache-handler.mjs', import.meta.url)),
+ *   cacheHandlers: { default: fileURLToPath(new URL('./use-cache-handler.mjs', import.meta.url)) },
+ *   cacheMaxMemorySize: 0,
+ * };
+ * ```
+ *
+ * Node.js only. Needs the `ioredis` package for Redis (an optional peer dependency of larder) and Next.js 16.
+ *
+ * @packageDocumentation
+ */
+export {
+  createIncrementalCacheHandler,
+  type IncrementalCacheControl,
+  type IncrementalCacheGetContext,
+  type IncrementalCacheHandler,
+  type IncrementalCacheHandlerClass,
+  type IncrementalCacheHandlerContext,
+  type IncrementalCacheHandlerValue,
+  type IncrementalCacheSetContext,
+} from './incremental.js';
+export type { NextCacheHandlerOptions } from './runtime.js';
+export { createUseCacheHandler, type UseCacheEntry, type UseCacheHandler } from './use-cache.js';

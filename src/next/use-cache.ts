@@ -1,0 +1,165 @@
+import { readAll, streamOf } from './codec.js';
+import {
+  type NextCacheHandlerOptions,
+  Runtime,
+  resolveOptions,
+  type StoredUseCache,
+  scope,
+} from './runtime.js';
+import { EXPIRED, PENDING, STALE, type Verdict } from './tags.js';
+
+/** A `'use cache'` entry, as Next.js's `CacheEntry` (`import type { CacheEntry } from 'next/cache'`). */
+export interface UseCacheEntry {
+  /** The serialized value: a new stream on every `get`. */
+  value: ReadableStream<Uint8Array>;
+  /** The entry's tags (without soft tags). */
+  tags: string[];
+  /** Seconds the client may use it. */
+  stale: number;
+  /** When it was created (epoch ms). */
+  timestamp: number;
+  /** Seconds it may be served at all. */
+  expire: number;
+  /** Seconds until it should be regenerated (`-1`: now, because a tag went stale). */
+  revalidate: number;
+}
+
+/** The object {@link createUseCacheHandler} returns, as Next.js's `CacheHandler` from `next/cache`. */
+export interface UseCacheHandler {
+  /** The entry, or `undefined` when absent, expired by a tag or soft tag, or Redis is unreachable. Never throws. */
+  get(cacheKey: string, softTags: string[]): Promise<UseCacheEntry | undefined>;
+  /** Stores the entry once it is complete (reading its stream once). Never throws. */
+  set(cacheKey: string, pendingEntry: Promise<UseCacheEntry>): Promise<void>;
+  /** Once per request: retries syncing the tag table if an outage left it behind (it is pushed otherwise). */
+  refreshTags(): Promise<void>;
+  /** `Infinity`: soft tags are checked in `get`. */
+  getExpiration(tags: string[]): Promise<number>;
+  /** Invalidates tags on every instance (`updateTag`, `revalidateTag`). Never throws. */
+  updateTags(tags: string[], durations?: { expire?: number }): Promise<void>;
+}
+
+/**
+ * Creates the object to use as a Next.js `cacheHandlers` entry (`default` for `'use cache'`, `remote` for
+ * `'use cache: remote'`), shared by every instance through Redis:
+ *
+ * ```js
+ * // use-cache-handler.mjs, next to next.config.mjs
+ * import { createUseCacheHandler } from 'larder/next';
+ * export default createUseCacheHandler({ redisUrl: process.env.REDIS_URL });
+ * ```
+ *
+ * It shares its memory tier, Redis connections and tag table with {@link createIncrementalCacheHandler} in
+ * the same process, so one `revalidateTag` is applied once for both. Every `get` returns a new stream; `set`
+ * consumes the entry's stream once and keeps neither it nor the pending promise; a `get` during a pending
+ * `set` of the same key waits for it; entries with `expire: 0` are not stored; an entry with a stale tag is
+ * returned with `revalidate: -1`, one with an expired tag (or soft tag) not at all.
+ *
+ * @param options - see {@link NextCacheHandlerOptions}
+ * @throws TypeError or RangeError naming the option when an option is invalid.
+ */
+export function createUseCacheHandler(options?: NextCacheHandlerOptions): UseCacheHandler {
+  const resolved = resolveOptions(options, 'createUseCacheHandler');
+  const inScope = scope();
+  let runtime: Runtime | undefined;
+  const rtOf = (): Runtime => {
+    runtime ??= Runtime.for(resolved, inScope);
+    return runtime;
+  };
+  /** Sets in progress, by key: our own promises (never Next.js's pending entry). */
+  const pendingSets = new Map<string, Promise<void>>();
+
+  return {
+    async get(cacheKey: string, softTags: string[]): Promise<UseCacheEntry | undefined> {
+      const rt = rtOf();
+      try {
+        const pending = pendingSets.get(cacheKey);
+        if (pending !== undefined) await pending;
+        const waiting = rt.ready();
+        if (waiting !== undefined) await waiting;
+        const k = rt.key('u', cacheKey);
+        const soft = Array.isArray(softTags) ? softTags : undefined;
+        let stored: StoredUseCache | undefined;
+        let verdict: Verdict = EXPIRED;
+        // Twice at most: a memory copy older than a tag's expiry may have a newer version in Redis.
+        for (let attempt = 0; attempt < 2; attempt++) {
+          const found = rt.read(k);
+          stored = (found instanceof Promise ? await found : found) as StoredUseCache | undefined;
+          if (stored === undefined || stored.k !== 'u' || !rt.trusted(stored.t)) return undefined;
+          verdict = rt.tags.check(stored.g, soft, stored.t);
+          if (verdict === PENDING) {
+            await rt.tags.settled();
+            verdict = rt.tags.check(stored.g, soft, stored.t);
+          }
+          if (verdict !== EXPIRED || !rt.drop(k)) break;
+        }
+        if (stored === undefined || verdict === EXPIRED || verdict === PENDING) return undefined;
+        return {
+          value: streamOf(stored.b),
+          tags: stored.g.slice(),
+          stale: stored.stale,
+          timestamp: stored.t,
+          expire: stored.expire,
+          revalidate: verdict === STALE ? -1 : stored.revalidate,
+        };
+      } catch (error) {
+        rt.report(error, 'get');
+        return undefined;
+      }
+    },
+
+    async set(cacheKey: string, pendingEntry: Promise<UseCacheEntry>): Promise<void> {
+      const rt = rtOf();
+      let done!: () => void;
+      const mine = new Promise<void>((resolve) => {
+        done = resolve;
+      });
+      pendingSets.set(cacheKey, mine);
+      try {
+        const entry = await pendingEntry;
+        // `expire: 0` is dynamic: Next.js regenerates it on every read, so storing it is wasted work (the dev
+        // server keeps it, like the built-in handler).
+        if (entry.expire === 0 && !process.env.__NEXT_DEV_SERVER) return;
+        const bytes = await readAll(entry.value);
+        const tags = Array.isArray(entry.tags) ? entry.tags.filter((t) => typeof t === 'string') : [];
+        const stored: StoredUseCache = {
+          k: 'u',
+          t: entry.timestamp,
+          g: tags,
+          s: bytes.byteLength + 64,
+          b: bytes,
+          stale: entry.stale,
+          expire: entry.expire,
+          revalidate: entry.revalidate,
+        };
+        let ttl = rt.options.maxTtl;
+        if (typeof entry.expire === 'number' && Number.isFinite(entry.expire) && entry.expire > 0) {
+          ttl = Math.min(ttl, entry.timestamp + entry.expire * 1000 - Date.now());
+        }
+        if (ttl > 0) await rt.write(rt.key('u', cacheKey), stored, ttl);
+      } catch (error) {
+        // A failed or interrupted render: store nothing (an incomplete value would serve an incomplete page).
+        rt.report(error, 'set');
+      } finally {
+        done();
+        if (pendingSets.get(cacheKey) === mine) pendingSets.delete(cacheKey);
+      }
+    },
+
+    async refreshTags(): Promise<void> {
+      rtOf().refresh();
+    },
+
+    async getExpiration(_tags: string[]): Promise<number> {
+      return Number.POSITIVE_INFINITY;
+    },
+
+    async updateTags(tags: string[], durations?: { expire?: number }): Promise<void> {
+      const rt = rtOf();
+      try {
+        await rt.tags.update(Array.isArray(tags) ? tags.filter((t) => typeof t === 'string') : [], durations);
+      } catch (error) {
+        rt.report(error, 'updateTags');
+      }
+    },
+  };
+}

@@ -1,0 +1,335 @@
+import { randomUUID } from 'node:crypto';
+import type { Redis } from 'ioredis';
+import { type Duration, toMs } from '../duration.js';
+import type { BusHandlers, BusMessage, CacheBus } from '../tier.js';
+import { LarderRedisError } from './errors.js';
+import { backoff, Link, release, toRedisError } from './link.js';
+import { checkClient, checkCount, checkPrefix } from './tier.js';
+
+/** Options of {@link redisBus}. */
+export interface RedisBusOptions {
+  /** Prefix of the channel, `<prefix>bus` (default `'larder:'`, the tier's default prefix). */
+  prefix?: string;
+  /** The pub/sub channel (default `<prefix>bus`). Instances that invalidate each other need the same one. */
+  channel?: string;
+  /** The longest a publish may take before it counts as failed and is queued for resending (default `'250ms'`). */
+  timeout?: Duration;
+  /**
+   * How many unsent messages are kept to resend when Redis is back (default 1000). Beyond that, one
+   * "clear everything" message is sent instead.
+   */
+  maxPending?: number;
+  /** The longest wait between reconnection attempts of the subscriber connection (default `'1s'`). */
+  reconnectDelay?: Duration;
+}
+
+/** Counters of a {@link RedisBus}. */
+export interface RedisBusStats {
+  /** Messages published. */
+  sent: number;
+  /** Messages received from other instances. */
+  received: number;
+  /** Failed publishes and connection losses. */
+  errors: number;
+  /** Messages waiting to be resent. */
+  pending: number;
+  /** Resynchronisations (each drops the cache's memory, since messages may have been missed). */
+  resyncs: number;
+  /** Whether the subscriber connection is subscribed. */
+  subscribed: boolean;
+}
+
+/** A {@link CacheBus} on Redis pub/sub, made by {@link redisBus}. */
+export interface RedisBus extends CacheBus {
+  /** This instance's id; messages carry it and each instance ignores its own. */
+  readonly id: string;
+  /** Counters since creation. */
+  stats(): RedisBusStats;
+}
+
+/** Format marker of bus messages. */
+const MARK = 'L1';
+const ID_LENGTH = 36;
+const FLUSH_DELAY = 1000;
+
+/**
+ * Creates an invalidation bus over Redis pub/sub for a `Cache` (`new Cache({ max, bus: redisBus(client) })`):
+ * deletes, sets, clears and tag invalidations on one instance remove the affected entries from every other
+ * instance's memory.
+ *
+ * It publishes on `client` and opens its own subscriber connection (`client.duplicate()`, named after the
+ * client's `connectionName` plus `-bus`), which it closes on `close()`. Messages are JSON with the sender's id, so keys and tags of any content travel safely and
+ * an instance ignores its own messages. Pub/sub drops messages while a subscriber is disconnected, so
+ * whenever the subscription is (re-)established the cache drops every memory entry it holds; messages
+ * that cannot be published are queued and sent once Redis is back.
+ *
+ * @param client - an ioredis client to publish on (never closed by the bus)
+ * @param options - see {@link RedisBusOptions}
+ * @throws TypeError or RangeError naming the option when an option is invalid.
+ */
+export function redisBus(client: Redis, options: RedisBusOptions = {}): RedisBus {
+  return new RedisBusImpl(client, options);
+}
+
+/** Encodes a message for the channel. @internal */
+export function encodeMessage(id: string, message: BusMessage): string {
+  let body: string;
+  switch (message.type) {
+    case 'delete':
+      body = JSON.stringify({ type: 'delete', keys: message.keys });
+      break;
+    case 'tags':
+      body = JSON.stringify({ type: 'tags', tags: message.tags });
+      break;
+    case 'clear':
+      body = JSON.stringify({ type: 'clear', prefix: message.prefix });
+      break;
+    default:
+      throw new TypeError(
+        `bus: unknown message type ${JSON.stringify((message as { type?: unknown }).type)}`,
+      );
+  }
+  return MARK + id + body;
+}
+
+function isStringArray(value: unknown): value is string[] {
+  return Array.isArray(value) && value.every((v) => typeof v === 'string');
+}
+
+/** Decodes a message from the channel; `undefined` when it is not one. @internal */
+export function decodeMessage(text: string): { id: string; message: BusMessage } | undefined {
+  if (!text.startsWith(MARK) || text.length < MARK.length + ID_LENGTH) return undefined;
+  const id = text.slice(MARK.length, MARK.length + ID_LENGTH);
+  let body: { type?: unknown; keys?: unknown; tags?: unknown; prefix?: unknown };
+  try {
+    body = JSON.parse(text.slice(MARK.length + ID_LENGTH));
+  } catch {
+    return undefined;
+  }
+  if (body === null || typeof body !== 'object') return undefined;
+  if (body.type === 'delete' && isStringArray(body.keys))
+    return { id, message: { type: 'delete', keys: body.keys } };
+  if (body.type === 'tags' && isStringArray(body.tags))
+    return { id, message: { type: 'tags', tags: body.tags } };
+  if (body.type === 'clear' && typeof body.prefix === 'string') {
+    return { id, message: { type: 'clear', prefix: body.prefix } };
+  }
+  return undefined;
+}
+
+class RedisBusImpl implements RedisBus {
+  readonly id = randomUUID();
+  readonly #client: Redis;
+  readonly #link: Link;
+  readonly #channel: string;
+  readonly #maxPending: number;
+  readonly #reconnectDelay: number;
+  #handlers: BusHandlers | undefined;
+  #sub: Redis | undefined;
+  #subscribed = false;
+  /** Whether a failure was reported since the last success (one error event per outage). */
+  #reported = false;
+  #closed = false;
+  #pending: string[] = [];
+  #overflow = false;
+  #timer: ReturnType<typeof setTimeout> | undefined;
+  #immediate: ReturnType<typeof setImmediate> | undefined;
+  readonly #counts = { sent: 0, received: 0, errors: 0, resyncs: 0 };
+  readonly #onPublisherReady = (): void => {
+    // After the tier's replay (sent synchronously from its own 'ready' listener on the same connection), so
+    // that other instances re-reading these keys find the repaired entries.
+    if (this.#immediate === undefined) this.#immediate = setImmediate(() => this.#flush());
+  };
+
+  constructor(client: Redis, options: RedisBusOptions) {
+    this.#client = checkClient(client, 'redisBus');
+    if (typeof options !== 'object' || options === null) {
+      throw new TypeError('redisBus: options must be an object');
+    }
+    const prefix = checkPrefix(options.prefix, 'redisBus: prefix');
+    this.#channel =
+      options.channel === undefined ? `${prefix}bus` : checkPrefix(options.channel, 'redisBus: channel');
+    this.#link = new Link(client, toMs(options.timeout ?? 250, 'redisBus: timeout'));
+    this.#maxPending = checkCount(options.maxPending, 'redisBus: maxPending', 1000);
+    this.#reconnectDelay = toMs(options.reconnectDelay ?? '1s', 'redisBus: reconnectDelay');
+  }
+
+  start(handlers: BusHandlers): void {
+    if (this.#handlers !== undefined)
+      throw new Error('redisBus: start() was called twice (a bus serves one cache)');
+    if (this.#closed) throw new Error('redisBus: the bus is closed');
+    this.#handlers = handlers;
+    this.#client.on('ready', this.#onPublisherReady);
+    const sub = this.#client.duplicate({
+      lazyConnect: false,
+      autoResubscribe: false,
+      enableOfflineQueue: false,
+      retryStrategy: backoff(this.#reconnectDelay),
+      connectionName: `${this.#client.options.connectionName ?? 'larder'}-bus`,
+    });
+    this.#sub = sub;
+    sub.on('ready', () => this.#subscribe(sub));
+    sub.on('close', () => {
+      if (this.#subscribed) {
+        this.#subscribed = false;
+        this.#report(
+          new LarderRedisError('unavailable', 'bus: lost the Redis subscription; resyncing when it is back'),
+        );
+      }
+    });
+    sub.on('error', (error: unknown) => this.#report(toRedisError(error)));
+    sub.on('message', (channel: string, text: string) => {
+      if (channel === this.#channel) this.#receive(text);
+    });
+  }
+
+  publish(message: BusMessage): void {
+    if (this.#closed) return;
+    let text: string;
+    try {
+      text = encodeMessage(this.id, message);
+    } catch (error) {
+      this.#report(error);
+      return;
+    }
+    // Order between messages does not matter (each only removes entries), so a queue does not hold back new ones.
+    if (this.#link.ready) {
+      this.#send(text);
+    } else {
+      this.#queue(text);
+      this.#report(
+        new LarderRedisError(
+          'unavailable',
+          `bus: Redis is not connected (client status: ${this.#client.status}); message queued`,
+        ),
+      );
+    }
+  }
+
+  stats(): RedisBusStats {
+    return {
+      ...this.#counts,
+      pending: this.#pending.length + (this.#overflow ? 1 : 0),
+      subscribed: this.#subscribed,
+    };
+  }
+
+  async close(): Promise<void> {
+    if (this.#closed) return;
+    this.#closed = true;
+    this.#client.off('ready', this.#onPublisherReady);
+    if (this.#timer !== undefined) clearTimeout(this.#timer);
+    if (this.#immediate !== undefined) clearImmediate(this.#immediate);
+    this.#timer = undefined;
+    this.#immediate = undefined;
+    this.#subscribed = false;
+    const sub = this.#sub;
+    this.#sub = undefined;
+    if (sub !== undefined) {
+      sub.removeAllListeners('message');
+      sub.removeAllListeners('ready');
+      sub.removeAllListeners('close');
+      sub.on('error', noop);
+      await release(sub, this.#link.timeout);
+    }
+  }
+
+  // ------------------------------------------------------------------ internals
+
+  #subscribe(sub: Redis): void {
+    if (this.#closed || sub !== this.#sub) return;
+    sub.subscribe(this.#channel).then(
+      () => {
+        if (this.#closed || sub !== this.#sub || sub.status !== 'ready') return;
+        this.#subscribed = true;
+        this.#reported = false;
+        // Messages sent while we were not subscribed are lost: everything in memory is suspect.
+        this.#counts.resyncs++;
+        this.#handlers?.resync(Date.now());
+      },
+      (error: unknown) => this.#report(toRedisError(error)),
+    );
+  }
+
+  #receive(text: string): void {
+    if (text.startsWith(this.id, MARK.length)) return;
+    const decoded = decodeMessage(text);
+    if (decoded === undefined) {
+      this.#counts.errors++;
+      this.#handlers?.error(
+        new LarderRedisError(
+          'decode',
+          `bus: ignored a message that is not a larder message: ${text.slice(0, 80)}`,
+        ),
+      );
+      return;
+    }
+    this.#counts.received++;
+    try {
+      this.#handlers?.message(decoded.message);
+    } catch (error) {
+      this.#handlers?.error(error);
+    }
+  }
+
+  #send(text: string): void {
+    this.#link
+      .run((c) => c.publish(this.#channel, text))
+      .then(
+        () => {
+          this.#counts.sent++;
+          if (this.#subscribed) this.#reported = false;
+        },
+        (error: unknown) => {
+          this.#queue(text);
+          this.#report(error);
+        },
+      );
+  }
+
+  #queue(text: string): void {
+    if (this.#closed) return;
+    if (this.#overflow) return;
+    if (this.#pending.length >= this.#maxPending) {
+      this.#overflow = true;
+      this.#pending = [];
+    } else {
+      this.#pending.push(text);
+    }
+    this.#queueTimer();
+  }
+
+  /** Sends the queued messages (or one "clear everything" after an overflow). */
+  #flush(): void {
+    this.#immediate = undefined;
+    if (this.#closed) return;
+    if (!this.#link.ready) {
+      if (this.#pending.length > 0 || this.#overflow) this.#queueTimer();
+      return;
+    }
+    const pending = this.#pending;
+    const overflow = this.#overflow;
+    this.#pending = [];
+    this.#overflow = false;
+    if (overflow) this.#send(encodeMessage(this.id, { type: 'clear', prefix: '' }));
+    else for (const text of pending) this.#send(text);
+  }
+
+  #queueTimer(): void {
+    if (this.#timer !== undefined || this.#closed) return;
+    this.#timer = setTimeout(() => {
+      this.#timer = undefined;
+      this.#flush();
+    }, FLUSH_DELAY);
+    this.#timer.unref?.();
+  }
+
+  #report(error: unknown): void {
+    this.#counts.errors++;
+    if (this.#reported || this.#closed) return;
+    this.#reported = true;
+    this.#handlers?.error(error);
+  }
+}
+
+function noop(): void {}

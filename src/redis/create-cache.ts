@@ -1,0 +1,105 @@
+import { Redis, type RedisOptions } from 'ioredis';
+import { Cache } from '../cache.js';
+import { type Duration, describe, toMs } from '../duration.js';
+import type { CacheOptions } from '../options.js';
+import type { Serializer } from '../serializer.js';
+import { redisBus } from './bus.js';
+import { backoff } from './link.js';
+import { redisTier } from './tier.js';
+
+/** Options of {@link createCache}: the cache's own, plus where Redis is and how to use it. */
+export interface CreateCacheOptions<K, V> extends Omit<CacheOptions<K, V>, 'tier' | 'bus'> {
+  /**
+   * `redis://` / `rediss://` URL of the Redis shared by the instances (typically `process.env.REDIS_URL`).
+   * Empty or absent: a memory-only cache.
+   */
+  redisUrl?: string | undefined;
+  /** How the cache uses Redis (ignored without `redisUrl`). */
+  redis?: CreateCacheRedisOptions;
+}
+
+/** Redis options of {@link createCache}. */
+export interface CreateCacheRedisOptions {
+  /** Prefix of the Redis keys and channel (default `'larder:'`). */
+  prefix?: string;
+  /** Serializer of the values stored in Redis (default: `defaultSerializer`). */
+  serializer?: Serializer;
+  /** The longest any cache call waits for Redis (default `'250ms'`). */
+  timeout?: Duration;
+  /** How long deletions keep refusing write-backs of older loads (default `'1m'`). */
+  tombstoneTtl?: Duration;
+  /** The longest wait between reconnection attempts (default `'1s'`). */
+  reconnectDelay?: Duration;
+  /** Extra ioredis options for the connection (e.g. `tls`, `username`); the fail-fast settings win. */
+  client?: RedisOptions;
+}
+
+const REDIS_KEYS = ['prefix', 'serializer', 'timeout', 'tombstoneTtl', 'reconnectDelay', 'client'];
+
+/**
+ * Creates a `Cache` that uses Redis when `redisUrl` is set: memory first, then the Redis tier, then the
+ * loader, with invalidations over the Redis bus. With an empty `redisUrl` it returns a memory-only cache, so
+ * one environment variable switches an app between one instance and many:
+ *
+ * ```ts
+ * const cache = createCache<string, User>({ redisUrl: process.env.REDIS_URL, max: 10_000, ttl: '5m' });
+ * ```
+ *
+ * The connection it opens fails fast (no offline queue, `timeout` per command) and reconnects by itself;
+ * `cache.close()` closes it.
+ *
+ * @throws TypeError or RangeError naming the option when an option is invalid.
+ */
+export function createCache<K extends {} = string, V = unknown>(
+  options: CreateCacheOptions<K, V>,
+): Cache<K, V> {
+  if (typeof options !== 'object' || options === null) {
+    throw new TypeError(`createCache: options must be an object; got ${describe(options)}`);
+  }
+  const { redisUrl, redis = {}, ...cacheOptions } = options;
+  if (redisUrl !== undefined && typeof redisUrl !== 'string') {
+    throw new TypeError(`createCache: redisUrl must be a string; got ${describe(redisUrl)}`);
+  }
+  if (typeof redis !== 'object' || redis === null) {
+    throw new TypeError(`createCache: redis must be an object; got ${describe(redis)}`);
+  }
+  for (const key of Object.keys(redis)) {
+    if (!REDIS_KEYS.includes(key)) {
+      throw new TypeError(`createCache: unknown option redis.${key} (known: ${REDIS_KEYS.join(', ')})`);
+    }
+  }
+  if (redisUrl === undefined || redisUrl.trim() === '') return new Cache<K, V>(cacheOptions);
+
+  const timeout = toMs(redis.timeout ?? 250, 'createCache: redis.timeout');
+  const reconnectDelay = toMs(redis.reconnectDelay ?? '1s', 'createCache: redis.reconnectDelay');
+  // Validate everything before opening a connection.
+  new Cache<K, V>(cacheOptions);
+  const client = new Redis(redisUrl, {
+    connectTimeout: Math.max(1000, timeout * 4),
+    retryStrategy: backoff(reconnectDelay),
+    ...redis.client,
+    lazyConnect: false,
+    commandTimeout: timeout,
+    enableOfflineQueue: false,
+    maxRetriesPerRequest: 0,
+    autoResendUnfulfilledCommands: false,
+    connectionName: redis.client?.connectionName ?? 'larder',
+  });
+  // Connection errors are counted by the tier and reported by the bus; without a listener ioredis would log them.
+  client.on('error', () => {});
+  const tier = redisTier(client, {
+    prefix: redis.prefix,
+    serializer: redis.serializer,
+    timeout,
+    tombstoneTtl: redis.tombstoneTtl,
+    closeClient: true,
+  });
+  const bus = redisBus(client, { prefix: redis.prefix, timeout, reconnectDelay });
+  try {
+    return new Cache<K, V>({ ...cacheOptions, tier, bus });
+  } catch (error) {
+    void tier.close();
+    void bus.close();
+    throw error;
+  }
+}

@@ -1,0 +1,209 @@
+import { createHash } from 'node:crypto';
+
+/**
+ * Lua scripts run by the tier. Every entry is one Redis string:
+ *
+ *     L1<header JSON>\n<payload>
+ *
+ * where the header is `[createdAt, [tagKeySuffix...], expires, staleUntil, errorUntil]` (times in ms on
+ * the Redis clock, `null` = never), and a tombstone (a recorded deletion) is `L1[deletedAt]\n`.
+ * Lua reads the header with cjson; strings that do not parse are "foreign": reads hand them to the client
+ * (which reports them), writes overwrite them.
+ *
+ * `<prefix>i` holds the time of the latest tag invalidation or clear (it never expires). A read fetches an
+ * entry together with it (`MGET`, no Lua): an entry written after it cannot have been invalidated, and only
+ * older entries need the full check of the read script.
+ *
+ * @internal
+ */
+
+const HEAD = `
+local function parse(v)
+  if not v or string.sub(v, 1, 2) ~= 'L1' then return nil end
+  local nl = string.find(v, '\\n', 3, true)
+  if not nl then return nil end
+  local ok, h = pcall(cjson.decode, string.sub(v, 3, nl - 1))
+  if not ok or type(h) ~= 'table' or type(h[1]) ~= 'number' then return nil end
+  return h
+end
+local function head(key)
+  local v = redis.call('GETRANGE', key, 0, 511)
+  if v == '' then return nil end
+  if string.sub(v, 1, 2) == 'L1' and not string.find(v, '\\n', 3, true) and #v == 512 then
+    v = redis.call('GET', key)
+  end
+  return parse(v)
+end
+local function cleared(clears, suffix, created)
+  local c = redis.call('HGETALL', clears)
+  for i = 1, #c, 2 do
+    local f = c[i]
+    if string.sub(suffix, 1, #f) == f then
+      local n = tonumber(c[i + 1])
+      if n and n >= created then return true end
+    end
+  end
+  return false
+end
+`;
+
+/** A Lua string literal holding `text` exactly (every UTF-8 byte as a decimal escape). */
+function luaString(text: string): string {
+  let out = '"';
+  for (const byte of new TextEncoder().encode(text)) out += `\\${byte}`;
+  return `${out}"`;
+}
+
+/**
+ * The read script of a tier with this key prefix (the prefix is written into the script, so that a read
+ * sends a single key and nothing else). KEYS: entry.
+ * Returns the entry string, or nil when absent, a tombstone, or invalidated by a tag or a clear. An entry
+ * without tags (integer createdAt, `[]`) is recognised with one anchored match, without cjson, and when no
+ * clear is recorded it is returned after a single EXISTS.
+ */
+export function getScript(prefix: string): string {
+  return `${HEAD}
+local prefix = ${luaString(prefix)}
+local clears = prefix .. 'c'
+local v = redis.call('GET', KEYS[1])
+if not v then return false end
+local created = string.match(v, '^L1%[(%d+),%[%],')
+if created then
+  if redis.call('EXISTS', clears) == 0 then return v end
+  created = tonumber(created)
+else
+  local h = parse(v)
+  if not h then return v end
+  if #h < 5 then return false end
+  created = h[1]
+  local tags = h[2]
+  if type(tags) == 'table' then
+    for i = 1, #tags do
+      local n = tonumber(redis.call('GET', prefix .. tags[i]) or '')
+      if n and n >= created then return false end
+    end
+  end
+end
+if cleared(clears, string.sub(KEYS[1], #prefix + 1), created) then return false end
+return v
+`;
+}
+
+/**
+ * Conditional write. KEYS: entry, clears hash, tag keys... ARGV: entry string, PX (0 = no expiry),
+ * createdAt, prefix. Refuses (returns 0) when the stored entry is newer, a tombstone is as new or newer, or
+ * a tag or clear of this entry happened at or after createdAt. Each tag key is kept at least as long as the
+ * entry, so that an invalidation of the tag is seen for as long as the entry lives.
+ */
+export const SET = `${HEAD}
+local created = tonumber(ARGV[3])
+local px = tonumber(ARGV[2])
+local h = head(KEYS[1])
+if h then
+  if #h < 5 then
+    if h[1] >= created then return 0 end
+  elseif h[1] > created then
+    return 0
+  end
+end
+for i = 3, #KEYS do
+  local n = tonumber(redis.call('GET', KEYS[i]) or '')
+  if n and n >= created then return 0 end
+end
+if cleared(KEYS[2], string.sub(KEYS[1], #ARGV[4] + 1), created) then return 0 end
+if px > 0 then
+  redis.call('SET', KEYS[1], ARGV[1], 'PX', px)
+else
+  redis.call('SET', KEYS[1], ARGV[1])
+end
+for i = 3, #KEYS do
+  local t = redis.call('PTTL', KEYS[i])
+  if t == -2 then
+    if px > 0 then redis.call('SET', KEYS[i], '0', 'PX', px) else redis.call('SET', KEYS[i], '0') end
+  elseif t >= 0 then
+    if px == 0 then redis.call('PERSIST', KEYS[i]) elseif t < px then redis.call('PEXPIRE', KEYS[i], px) end
+  end
+end
+return 1
+`;
+
+/**
+ * Delete with tombstones. KEYS: entries. ARGV: tombstone PX, then one time per key. The tombstone carries
+ * the later of the deletion time and the replaced entry's time, so no older load can write back.
+ */
+export const DELETE = `${HEAD}
+for i = 1, #KEYS do
+  local t = ARGV[i + 1]
+  local h = head(KEYS[i])
+  if h and h[1] > tonumber(t) then t = string.format('%.0f', h[1]) end
+  redis.call('SET', KEYS[i], 'L1[' .. t .. ']\\n', 'PX', ARGV[1])
+end
+return #KEYS
+`;
+
+/** Raises the time held by a key (never lowers it). */
+const RAISE = `
+local function raise(key, at)
+  local cur = tonumber(redis.call('GET', key) or '')
+  if not cur or cur < tonumber(at) then redis.call('SET', key, at) end
+end
+`;
+
+/**
+ * Tag invalidation. KEYS: the latest-invalidation key, then tag keys. ARGV: minimum PX, then one time per tag.
+ * Raises each tag's time (never lowers it) and keeps the key for at least the minimum PX (to refuse late
+ * writes of older loads); raises the latest-invalidation time.
+ */
+export const TAGS = `${RAISE}
+local px = tonumber(ARGV[1])
+for i = 2, #KEYS do
+  local at = tonumber(ARGV[i])
+  local cur = tonumber(redis.call('GET', KEYS[i]) or '')
+  local t = redis.call('PTTL', KEYS[i])
+  if not cur or cur < at then
+    if t == -2 then
+      redis.call('SET', KEYS[i], ARGV[i], 'PX', px)
+    else
+      redis.call('SET', KEYS[i], ARGV[i], 'KEEPTTL')
+    end
+  end
+  if t >= 0 and t < px then redis.call('PEXPIRE', KEYS[i], px) end
+  raise(KEYS[1], ARGV[i])
+end
+return #KEYS - 1
+`;
+
+/**
+ * Records a clear. KEYS: clears hash, latest-invalidation key. ARGV: PX, time, encoded key prefixes...
+ * Entries under a prefix created at or before its time read as absent and cannot be written (the SCAN that
+ * follows removes them).
+ */
+export const CLEAR = `${RAISE}
+local px = tonumber(ARGV[1])
+local t = redis.call('PTTL', KEYS[1])
+for i = 3, #ARGV do
+  local cur = tonumber(redis.call('HGET', KEYS[1], ARGV[i]) or '')
+  if not cur or cur < tonumber(ARGV[2]) then redis.call('HSET', KEYS[1], ARGV[i], ARGV[2]) end
+end
+if t == -2 or (t >= 0 and t < px) then redis.call('PEXPIRE', KEYS[1], px) end
+raise(KEYS[2], ARGV[2])
+return 1
+`;
+
+/** Removes SCANned entries created at or before a clear. KEYS: entries. ARGV: the clear's time. */
+export const PURGE = `${HEAD}
+local at = tonumber(ARGV[1])
+local n = 0
+for i = 1, #KEYS do
+  local h = head(KEYS[i])
+  if not h or h[1] <= at then
+    n = n + redis.call('UNLINK', KEYS[i])
+  end
+end
+return n
+`;
+
+/** SHA1 of a script, for EVALSHA. */
+export function sha1(script: string): string {
+  return createHash('sha1').update(script).digest('hex');
+}

@@ -1,0 +1,582 @@
+import type { Redis } from 'ioredis';
+import { type Duration, toMs } from '../duration.js';
+import { defaultSerializer, type Serializer } from '../serializer.js';
+import type { CacheTier, TierRecord } from '../tier.js';
+import { decodeRecord, encodeRecord } from './envelope.js';
+import { LarderRedisError } from './errors.js';
+import { escapeGlob, isWellFormed, tagSuffix, valuePrefixes, valueSuffix } from './keys.js';
+import { Link, release, toRedisError } from './link.js';
+import { CLEAR, DELETE, getScript, PURGE, SET, sha1, TAGS } from './scripts.js';
+
+/** Options of {@link redisTier}. */
+export interface RedisTierOptions {
+  /**
+   * Prefix of every Redis key the tier uses (default `'larder:'`). Caches that must not see each other's
+   * entries need different prefixes; caches that share entries need the same one (and the same serializer).
+   */
+  prefix?: string;
+  /** Turns values into text and back. Default: {@link defaultSerializer}. */
+  serializer?: Serializer;
+  /**
+   * The longest any call waits for Redis (default `'250ms'`). When Redis is not connected, calls fail at
+   * once; the cache then carries on as if the tier had missed.
+   */
+  timeout?: Duration;
+  /**
+   * How long a deletion, tag invalidation or clear keeps refusing the write-back of a load that started
+   * before it (default `'1m'`). Loads that take longer than this (see the cache's `timeout`) could write
+   * an older value back.
+   */
+  tombstoneTtl?: Duration;
+  /**
+   * How many failed writes (deletes, sets, tag invalidations, clears) the tier remembers to replay when
+   * Redis is back (default 10 000). Beyond that it remembers one "clear everything" instead.
+   */
+  maxPending?: number;
+  /** Whether `close()` also closes `client` (default `false`; `createCache` sets it for the client it opens). */
+  closeClient?: boolean;
+}
+
+/** Counters of a {@link RedisTier}. */
+export interface RedisTierStats {
+  /** Reads that found a usable entry. */
+  hits: number;
+  /** Reads that found none. */
+  misses: number;
+  /** Writes that stored an entry. */
+  writes: number;
+  /** Writes refused because Redis held something newer (a newer value, deletion, tag invalidation or clear). */
+  refused: number;
+  /** Failed calls of any kind (including `timeouts` and `decodeErrors`). */
+  errors: number;
+  /** Calls that got no answer within `timeout`. */
+  timeouts: number;
+  /** Entries that could not be read (counted as misses too). */
+  decodeErrors: number;
+  /** Reads answered by one MGET of the entry and the latest-invalidation time (no script). */
+  fastReads: number;
+  /** Reads that ran the read script (the entry was older than the latest tag invalidation or clear). */
+  scriptReads: number;
+  /** Failed writes waiting to be replayed (a pending "clear everything" counts as 1). */
+  pending: number;
+  /** Replays of failed writes sent after Redis came back. */
+  replays: number;
+  /** Whether the client is connected. */
+  connected: boolean;
+  /** Milliseconds added to local times to get Redis times (0 unless the clocks differ measurably). */
+  clockOffset: number;
+}
+
+/** A {@link CacheTier} on Redis, made by {@link redisTier}. */
+export interface RedisTier extends CacheTier {
+  /** Throws the serializer's `TypeError` if `value` cannot be stored (e.g. it holds a function). */
+  check(value: unknown): void;
+  /** Counters since creation. */
+  stats(): RedisTierStats;
+}
+
+const DEFAULT_PREFIX = 'larder:';
+const REPLAY_DELAY = 1000;
+const SCAN_COUNT = 500;
+const BATCH = 100;
+
+/**
+ * Creates the Redis second tier for a `Cache` (`new Cache({ max, tier: redisTier(client) })`).
+ *
+ * Each entry is one Redis string (a small header with its times and tags, then the serialized value) that
+ * Redis expires at the end of its last stale window. Reads and writes are single Lua scripts: a read
+ * checks the entry's tags and clears; a write is refused when Redis holds a newer value or a later
+ * deletion, so two instances racing a write and a load never leave the older value behind.
+ *
+ * Every call fails at once when the client is not connected and waits at most `timeout`. Writes that fail
+ * are remembered and replayed when the client reconnects, so an outage leaves no stale entry in Redis.
+ * Works with standalone Redis and Sentinel (not Cluster, unless `prefix` is a hash tag like `'{larder}:'`).
+ *
+ * @param client - an ioredis client; the tier never closes it unless `closeClient` is set. For calls to
+ * fail fast, give it `enableOfflineQueue: false` (the tier also checks the connection itself).
+ * @param options - see {@link RedisTierOptions}
+ * @throws TypeError or RangeError naming the option when an option is invalid.
+ */
+export function redisTier(client: Redis, options: RedisTierOptions = {}): RedisTier {
+  return new RedisTierImpl(client, options);
+}
+
+/** Checks the options shared by tier and bus. @internal */
+export function checkPrefix(prefix: unknown, name: string): string {
+  if (prefix === undefined) return DEFAULT_PREFIX;
+  if (typeof prefix !== 'string' || prefix === '' || !isWellFormed(prefix)) {
+    throw new TypeError(
+      `${name} must be a non-empty, well-formed string; got ${JSON.stringify(prefix) ?? String(prefix)}`,
+    );
+  }
+  return prefix;
+}
+
+/** Checks a Redis client argument. @internal */
+export function checkClient(client: unknown, name: string): Redis {
+  const c = client as Partial<Redis> | null;
+  if (
+    typeof c !== 'object' ||
+    c === null ||
+    typeof c.evalsha !== 'function' ||
+    typeof c.duplicate !== 'function'
+  ) {
+    throw new TypeError(
+      `${name}: client must be an ioredis Redis client (new Redis(url)); got ${typeof client}`,
+    );
+  }
+  return client as Redis;
+}
+
+/** Checks a positive integer option. @internal */
+export function checkCount(value: unknown, name: string, fallback: number): number {
+  if (value === undefined) return fallback;
+  if (typeof value !== 'number' || !Number.isInteger(value) || value < 1) {
+    throw new RangeError(`${name} must be a positive integer; got ${String(value)}`);
+  }
+  return value;
+}
+
+class RedisTierImpl implements RedisTier {
+  readonly #client: Redis;
+  readonly #link: Link;
+  readonly #prefix: string;
+  readonly #clears: string;
+  readonly #serializer: Serializer;
+  readonly #tombstonePx: number;
+  readonly #maxPending: number;
+  readonly #closeClient: boolean;
+  readonly #invKey: string;
+  readonly #getScript: string;
+  readonly #getSha: string;
+  /** Reads left to send to the script directly (after many optimistic reads needed it anyway). */
+  #scriptMode = 0;
+  /** Optimistic reads and how many of them needed the script, in the current window. */
+  #window = 0;
+  #windowSlow = 0;
+  #offset = 0;
+  #closed = false;
+  #timer: ReturnType<typeof setTimeout> | undefined;
+  /** Failed writes to replay, by Redis key (entries and tags) or key prefix (clears), with their times. */
+  readonly #dirtyKeys = new Map<string, number>();
+  readonly #dirtyTags = new Map<string, number>();
+  readonly #dirtyClears = new Map<string, number>();
+  /** Time of a pending "clear everything" (replaces the maps when they overflow), 0 = none. */
+  #dirtyAll = 0;
+  readonly #counts = {
+    hits: 0,
+    misses: 0,
+    writes: 0,
+    refused: 0,
+    errors: 0,
+    timeouts: 0,
+    decodeErrors: 0,
+    fastReads: 0,
+    scriptReads: 0,
+    replays: 0,
+  };
+  readonly #onReady = (): void => this.#connected();
+
+  constructor(client: Redis, options: RedisTierOptions) {
+    this.#client = checkClient(client, 'redisTier');
+    if (client.options.keyPrefix) {
+      throw new TypeError(
+        "redisTier: the client has ioredis's keyPrefix option, which the tier's scripts cannot see; use the tier's prefix option instead",
+      );
+    }
+    if (typeof options !== 'object' || options === null) {
+      throw new TypeError('redisTier: options must be an object');
+    }
+    this.#prefix = checkPrefix(options.prefix, 'redisTier: prefix');
+    this.#clears = `${this.#prefix}c`;
+    this.#invKey = `${this.#prefix}i`;
+    this.#getScript = getScript(this.#prefix);
+    this.#getSha = sha1(this.#getScript);
+    const serializer = options.serializer ?? defaultSerializer;
+    if (typeof serializer?.serialize !== 'function' || typeof serializer.deserialize !== 'function') {
+      throw new TypeError('redisTier: serializer must have serialize(value) and deserialize(text) methods');
+    }
+    this.#serializer = serializer;
+    this.#link = new Link(client, toMs(options.timeout ?? 250, 'redisTier: timeout'));
+    this.#tombstonePx = Math.ceil(toMs(options.tombstoneTtl ?? '1m', 'redisTier: tombstoneTtl'));
+    this.#maxPending = checkCount(options.maxPending, 'redisTier: maxPending', 10_000);
+    this.#closeClient = options.closeClient === true;
+    client.on('ready', this.#onReady);
+    if (client.status === 'ready') this.#measureClock();
+  }
+
+  check(value: unknown): void {
+    this.#serializer.serialize(value);
+  }
+
+  get(key: string): Promise<TierRecord | undefined> {
+    if (this.#closed) return Promise.reject(closedError());
+    const rkey = this.#prefix + valueSuffix(key);
+    if (this.#scriptMode > 0) {
+      this.#scriptMode--;
+      return this.#scriptRead(rkey);
+    }
+    // The hot path: the entry and the latest-invalidation time in one MGET (no Lua), straight on the client
+    // when the client's own commandTimeout bounds it.
+    const client = this.#client;
+    const inv = this.#invKey;
+    const sent = this.#link.direct
+      ? client.status === 'ready'
+        ? client.mget(rkey, inv)
+        : this.#link.run(noCommand)
+      : this.#link.run((c) => c.mget(rkey, inv));
+    return sent.then((reply) => this.#optimistic(rkey, reply), this.#failed);
+  }
+
+  /** Handles an MGET reply: decides from the entry's header whether it needs the full check of the script. */
+  #optimistic(
+    rkey: string,
+    reply: (string | null)[],
+  ): Promise<TierRecord | undefined> | TierRecord | undefined {
+    const raw = reply[0];
+    this.#counts.fastReads++;
+    if (raw === null || raw === undefined) return this.#decode(null);
+    const created = createdOf(raw);
+    if (created === TOMBSTONE) return this.#decode(null);
+    const inv = reply[1];
+    if (inv === null || inv === undefined || created > Number(inv)) {
+      this.#adapt(false);
+      return this.#decode(raw);
+    }
+    // A tag invalidation or a clear happened after this entry was written (or the header is not one this
+    // fast check reads): let the script check it.
+    this.#counts.fastReads--;
+    this.#adapt(true);
+    return this.#scriptRead(rkey);
+  }
+
+  /**
+   * Counts optimistic reads that needed the script. When most do (invalidations are frequent compared with
+   * writes), reads go straight to the script (one round trip instead of two) for a while.
+   */
+  #adapt(slow: boolean): void {
+    this.#window++;
+    if (slow) this.#windowSlow++;
+    if (this.#window < 256) return;
+    if (this.#windowSlow > 64) this.#scriptMode = 4096;
+    this.#window = 0;
+    this.#windowSlow = 0;
+  }
+
+  /** Reads through the script, which checks the entry's tags and the clears. */
+  #scriptRead(rkey: string): Promise<TierRecord | undefined> {
+    this.#counts.scriptReads++;
+    return this.#link
+      .run((c) => c.evalsha(this.#getSha, '1', rkey))
+      .then(this.#decode, (error: unknown) => {
+        // Redis restarted and lost its script cache: send the script itself (it is cached again).
+        if (error instanceof Error && error.message.startsWith('NOSCRIPT')) {
+          return this.#link.run((c) => c.eval(this.#getScript, '1', rkey)).then(this.#decode, this.#failed);
+        }
+        return this.#failed(error);
+      });
+  }
+
+  readonly #decode = (raw: unknown): TierRecord | undefined => {
+    if (raw === null || raw === undefined) {
+      this.#counts.misses++;
+      return undefined;
+    }
+    let record: TierRecord;
+    try {
+      record = decodeRecord(raw as string, this.#serializer, this.#offset);
+    } catch (error) {
+      this.#counts.misses++;
+      this.#counts.decodeErrors++;
+      this.#counts.errors++;
+      throw error;
+    }
+    if (Date.now() >= Math.max(record.expires, record.staleUntil, record.errorUntil)) {
+      this.#counts.misses++;
+      return undefined;
+    }
+    this.#counts.hits++;
+    return record;
+  };
+
+  set(key: string, record: TierRecord): Promise<void> {
+    if (this.#closed) return Promise.reject(closedError());
+    const offset = this.#offset;
+    const created = Math.round(record.createdAt + offset);
+    const rkey = this.#prefix + valueSuffix(key);
+    const deadline = Math.max(record.expires, record.staleUntil, record.errorUntil);
+    const px = deadline === Number.POSITIVE_INFINITY ? 0 : Math.ceil(deadline - Date.now());
+    // Nothing to store (already past its windows): still make sure Redis does not keep an older value.
+    if (px <= 0 && deadline !== Number.POSITIVE_INFINITY) return this.#tombstone(rkey, created);
+    const tags = record.tags.length === 0 ? NO_TAGS : record.tags.map(tagSuffix);
+    let text: string;
+    try {
+      text = encodeRecord(record, created, tags, this.#serializer, offset);
+    } catch (error) {
+      // Not storable: refuse loudly, and make sure Redis does not go on serving the previous value.
+      this.#counts.errors++;
+      this.#tombstone(rkey, created).catch(noop);
+      return Promise.reject(error);
+    }
+    const keys = [rkey, this.#clears];
+    for (const t of tags) keys.push(this.#prefix + t);
+    return this.#link
+      .run((c) => c.eval(SET, keys.length, ...keys, text, px, created, this.#prefix))
+      .then(
+        (stored) => {
+          if (stored === 1) this.#counts.writes++;
+          else this.#counts.refused++;
+        },
+        (error: unknown) => {
+          // The value may or may not be in Redis, and what was there may be older: replay as a deletion.
+          this.#remember(this.#dirtyKeys, rkey, created);
+          return this.#failed(error);
+        },
+      );
+  }
+
+  delete(keys: readonly string[]): Promise<void> {
+    if (this.#closed) return Promise.reject(closedError());
+    if (keys.length === 0) return Promise.resolve();
+    const now = Math.round(Date.now() + this.#offset);
+    const rkeys = keys.map((k) => this.#prefix + valueSuffix(k));
+    return this.#deleteAt(
+      rkeys,
+      rkeys.map(() => now),
+    ).then(undefined, (error: unknown) => {
+      for (const k of rkeys) this.#remember(this.#dirtyKeys, k, now);
+      return this.#failed(error);
+    });
+  }
+
+  invalidateTags(tags: readonly string[], at: number): Promise<void> {
+    if (this.#closed) return Promise.reject(closedError());
+    if (tags.length === 0) return Promise.resolve();
+    const time = Math.round(at + this.#offset);
+    const tkeys = tags.map((t) => this.#prefix + tagSuffix(t));
+    return this.#tagsAt(
+      tkeys,
+      tkeys.map(() => time),
+    ).then(undefined, (error: unknown) => {
+      for (const k of tkeys) this.#remember(this.#dirtyTags, k, time);
+      return this.#failed(error);
+    });
+  }
+
+  clear(prefix: string): Promise<void> {
+    if (this.#closed) return Promise.reject(closedError());
+    const at = Math.round(Date.now() + this.#offset);
+    return this.#clearAt(prefix, at).then(undefined, (error: unknown) => {
+      if (prefix === '') this.#rememberAll(at);
+      else this.#remember(this.#dirtyClears, prefix, at);
+      return this.#failed(error);
+    });
+  }
+
+  stats(): RedisTierStats {
+    const pending =
+      this.#dirtyAll > 0 ? 1 : this.#dirtyKeys.size + this.#dirtyTags.size + this.#dirtyClears.size;
+    return { ...this.#counts, pending, connected: this.#link.ready, clockOffset: this.#offset };
+  }
+
+  async close(): Promise<void> {
+    if (this.#closed) return;
+    this.#closed = true;
+    this.#client.off('ready', this.#onReady);
+    if (this.#timer !== undefined) clearTimeout(this.#timer);
+    this.#timer = undefined;
+    if (this.#closeClient) await release(this.#client, this.#link.timeout);
+  }
+
+  // ------------------------------------------------------------------ internals
+
+  readonly #failed = (error: unknown): never => {
+    const e = toRedisError(error);
+    this.#counts.errors++;
+    if (e.code === 'timeout') this.#counts.timeouts++;
+    throw e;
+  };
+
+  /** Deletes one entry as of `time` (Redis clock), remembering it for replay if that fails. */
+  #tombstone(rkey: string, time: number): Promise<void> {
+    return this.#deleteAt([rkey], [time]).then(undefined, (error: unknown) => {
+      this.#remember(this.#dirtyKeys, rkey, time);
+      return this.#failed(error);
+    });
+  }
+
+  #deleteAt(rkeys: readonly string[], times: readonly number[]): Promise<void> {
+    const px = this.#tombstonePx;
+    return this.#link.run((c) => c.eval(DELETE, rkeys.length, ...rkeys, px, ...times)).then(noop);
+  }
+
+  #tagsAt(tkeys: readonly string[], times: readonly number[]): Promise<void> {
+    const px = this.#tombstonePx;
+    const inv = this.#invKey;
+    return this.#link.run((c) => c.eval(TAGS, tkeys.length + 1, inv, ...tkeys, px, ...times)).then(noop);
+  }
+
+  /** Records a clear of `prefix` as of `at` (Redis clock), then removes the entries under it with SCAN. */
+  async #clearAt(prefix: string, at: number): Promise<void> {
+    const fields = valuePrefixes(prefix);
+    const clears = this.#clears;
+    const inv = this.#invKey;
+    await this.#link.run((c) => c.eval(CLEAR, 2, clears, inv, this.#tombstonePx, at, ...fields));
+    for (const field of fields) {
+      const match = `${escapeGlob(this.#prefix + field)}*`;
+      let cursor = '0';
+      do {
+        const [next, keys] = await this.#link.run((c) => c.scan(cursor, 'MATCH', match, 'COUNT', SCAN_COUNT));
+        cursor = next;
+        for (let i = 0; i < keys.length; i += BATCH) {
+          const batch = keys.slice(i, i + BATCH);
+          await this.#link.run((c) => c.eval(PURGE, batch.length, ...batch, at));
+        }
+      } while (cursor !== '0' && !this.#closed);
+    }
+  }
+
+  #remember(map: Map<string, number>, key: string, time: number): void {
+    if (this.#closed) return;
+    if (this.#dirtyAll > 0) {
+      this.#dirtyAll = Math.max(this.#dirtyAll, time);
+    } else {
+      map.set(key, Math.max(map.get(key) ?? 0, time));
+      if (this.#dirtyKeys.size + this.#dirtyTags.size + this.#dirtyClears.size > this.#maxPending) {
+        let latest = time;
+        for (const m of [this.#dirtyKeys, this.#dirtyTags, this.#dirtyClears]) {
+          for (const t of m.values()) latest = Math.max(latest, t);
+        }
+        this.#rememberAll(latest);
+      }
+    }
+    this.#schedule();
+  }
+
+  #rememberAll(time: number): void {
+    if (this.#closed) return;
+    this.#dirtyAll = Math.max(this.#dirtyAll, time);
+    this.#dirtyKeys.clear();
+    this.#dirtyTags.clear();
+    this.#dirtyClears.clear();
+    this.#schedule();
+  }
+
+  /** Retries soon if the client stays connected (a timeout); a reconnect replays at once anyway. */
+  #schedule(): void {
+    if (this.#timer !== undefined || this.#closed) return;
+    this.#timer = setTimeout(() => {
+      this.#timer = undefined;
+      if (this.#link.ready) this.#replay();
+      else if (this.#pendingCount() > 0) this.#schedule();
+    }, REPLAY_DELAY);
+    this.#timer.unref?.();
+  }
+
+  #pendingCount(): number {
+    return this.#dirtyAll > 0 ? 1 : this.#dirtyKeys.size + this.#dirtyTags.size + this.#dirtyClears.size;
+  }
+
+  #connected(): void {
+    if (this.#closed) return;
+    // Replay first: its commands go out before anything else sent on this connection (such as a bus
+    // message telling other instances to re-read the keys).
+    this.#replay();
+    this.#measureClock();
+  }
+
+  /** Sends the remembered failed writes again (synchronously, in order), keeping the ones that fail again. */
+  #replay(): void {
+    if (this.#pendingCount() === 0 || this.#closed) return;
+    this.#counts.replays++;
+    const all = this.#dirtyAll;
+    const keys = [...this.#dirtyKeys];
+    const tags = [...this.#dirtyTags];
+    const clears = [...this.#dirtyClears];
+    this.#dirtyAll = 0;
+    this.#dirtyKeys.clear();
+    this.#dirtyTags.clear();
+    this.#dirtyClears.clear();
+    if (all > 0) {
+      this.#clearAt('', all).catch(() => this.#rememberAll(all));
+      return;
+    }
+    for (let i = 0; i < keys.length; i += BATCH) {
+      const batch = keys.slice(i, i + BATCH);
+      this.#deleteAt(
+        batch.map(([k]) => k),
+        batch.map(([, t]) => t),
+      ).catch(() => {
+        for (const [k, t] of batch) this.#remember(this.#dirtyKeys, k, t);
+      });
+    }
+    for (let i = 0; i < tags.length; i += BATCH) {
+      const batch = tags.slice(i, i + BATCH);
+      this.#tagsAt(
+        batch.map(([k]) => k),
+        batch.map(([, t]) => t),
+      ).catch(() => {
+        for (const [k, t] of batch) this.#remember(this.#dirtyTags, k, t);
+      });
+    }
+    for (const [prefix, at] of clears) {
+      this.#clearAt(prefix, at).catch(() => this.#remember(this.#dirtyClears, prefix, at));
+    }
+  }
+
+  /**
+   * Estimates how far the Redis clock is from ours with TIME, so that times written by instances with
+   * skewed clocks still compare correctly. Differences within the round trip are treated as none.
+   */
+  #measureClock(): void {
+    const sent = Date.now();
+    this.#link
+      .run((c) => c.time())
+      .then((reply) => {
+        const received = Date.now();
+        const [seconds, micros] = reply as [string | number, string | number];
+        const redisNow = Number(seconds) * 1000 + Math.floor(Number(micros) / 1000);
+        const offset = Math.round(redisNow - (sent + received) / 2);
+        if (Number.isFinite(offset))
+          this.#offset = Math.abs(offset) <= (received - sent) / 2 + 1 ? 0 : offset;
+      }, noop);
+  }
+}
+
+function noop(): void {}
+
+/** {@link createdOf} of a tombstone. */
+const TOMBSTONE = -1;
+
+/**
+ * The createdAt (Redis clock) in an entry's header, {@link TOMBSTONE} for a tombstone, or NaN when the
+ * header does not start with an integer time (the read script then checks it, and decode reports it if it
+ * is not an entry at all).
+ */
+function createdOf(raw: string): number {
+  if (
+    raw.charCodeAt(0) !== 76 /* L */ ||
+    raw.charCodeAt(1) !== 49 /* 1 */ ||
+    raw.charCodeAt(2) !== 91 /* [ */
+  ) {
+    return Number.NaN;
+  }
+  let end = 3;
+  for (let c = raw.charCodeAt(end); c >= 48 && c <= 57; c = raw.charCodeAt(++end));
+  if (end === 3) return Number.NaN;
+  const created = Number(raw.slice(3, end));
+  const next = raw.charCodeAt(end);
+  if (next === 93 /* ] */) return TOMBSTONE;
+  return next === 44 /* , */ ? created : Number.NaN;
+}
+
+/** For Link.run when the client is not connected: never called (run fails first). */
+function noCommand(): Promise<never> {
+  return Promise.reject(new LarderRedisError('unavailable', 'Redis is not connected'));
+}
+
+const NO_TAGS: readonly string[] = [];
+
+function closedError(): LarderRedisError {
+  return new LarderRedisError('closed', 'the Redis tier is closed');
+}

@@ -1,0 +1,21 @@
+import { fileURLToPath } from 'node:url';
+
+// The fixture of test/next/e2e.test.ts: larder/next as Next.js's cache handlers (one build, two `next start`).
+const useCache = fileURLToPath(new URL('./use-cache-handler.mjs', import.meta.url));
+
+// LARDER_NEXT_BUILTIN=1 (bench/next): the same build served by Next.js's built-in handlers.
+const larder = process.env.LARDER_NEXT_BUILTIN !== '1';
+
+/** @type {import('next').NextConfig} */
+export default {
+  cacheComponents: true,
+  ...(larder
+    ? {
+        cacheHandler: fileURLToPath(new URL('./cache-handler.mjs', import.meta.url)),
+        cacheHandlers: { default: useCache, remote: useCache },
+        cacheMaxMemorySize: 0,
+      }
+    : {}),
+  turbopack: { root: fileURLToPath(new URL('../../..', import.meta.url)) },
+  outputFileTracingRoot: fileURLToPath(new URL('../../..', import.meta.url)),
+};
