@@ -1,0 +1,178 @@
+// The core's side of the CacheTier / CacheBus contracts, with in-memory doubles of a tier and a bus (the Redis
+// implementations are tested against a real Redis in test/redis). These pin down what the cache calls and when.
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import type { BusHandlers, BusMessage, CacheBus, CacheTier, TierRecord } from '../../src/index.js';
+import { Cache } from '../../src/index.js';
+import { policies } from './policies.js';
+
+class MemoryTier implements CacheTier {
+  readonly records = new Map<string, TierRecord>();
+  readonly calls: string[] = [];
+  refuse: ((value: unknown) => boolean) | undefined;
+  fail = false;
+  check(value: unknown): void {
+    if (this.refuse?.(value)) throw new TypeError('tier cannot store this value');
+  }
+  async get(key: string): Promise<TierRecord | undefined> {
+    this.calls.push(`get ${key}`);
+    if (this.fail) throw new Error('tier down');
+    return this.records.get(key);
+  }
+  async set(key: string, record: TierRecord): Promise<void> {
+    this.calls.push(`set ${key}`);
+    if (this.fail) throw new Error('tier down');
+    this.records.set(key, record);
+  }
+  async delete(keys: readonly string[]): Promise<void> {
+    this.calls.push(`delete ${keys.join(',')}`);
+    for (const key of keys) this.records.delete(key);
+  }
+  async invalidateTags(tags: readonly string[]): Promise<void> {
+    this.calls.push(`tags ${tags.join(',')}`);
+  }
+  async clear(prefix: string): Promise<void> {
+    this.calls.push(`clear ${prefix}`);
+  }
+  async close(): Promise<void> {
+    this.calls.push('close');
+  }
+}
+
+class MemoryBus implements CacheBus {
+  handlers: BusHandlers | undefined;
+  readonly sent: BusMessage[] = [];
+  start(handlers: BusHandlers): void {
+    this.handlers = handlers;
+  }
+  publish(message: BusMessage): void {
+    this.sent.push(message);
+  }
+  async close(): Promise<void> {}
+}
+
+const flush = () => new Promise((resolve) => setTimeout(resolve, 0));
+
+describe.each(policies)('tier and bus contracts (%s)', (policy) => {
+  let tier: MemoryTier;
+  let bus: MemoryBus;
+  let cache: Cache<string, unknown>;
+  beforeEach(() => {
+    tier = new MemoryTier();
+    bus = new MemoryBus();
+    cache = new Cache<string, unknown>({ max: 100, ttl: '1m', policy, tier, bus });
+  });
+  afterEach(() => cache.close());
+
+  it('a memory miss reads the tier before the loader, and a fresh record fills memory without a load', async () => {
+    const now = Date.now();
+    tier.records.set('k', {
+      value: 'from-tier',
+      expires: now + 60_000,
+      staleUntil: now + 60_000,
+      errorUntil: now + 60_000,
+      tags: ['t'],
+      createdAt: now,
+    });
+    const loader = vi.fn(() => 'from-loader');
+    expect(await cache.getOrSet('k', loader)).toBe('from-tier');
+    expect(loader).not.toHaveBeenCalled();
+    expect(cache.get('k')).toBe('from-tier');
+    expect(cache.stats().tierHits).toBe(1);
+    // The filled entry carries the record's tags.
+    expect(cache.invalidateTag('t')).toBe(1);
+  });
+
+  it('a tier miss runs the loader and writes the result to the tier', async () => {
+    expect(await cache.getOrSet('k', () => 42)).toBe(42);
+    await flush();
+    expect(tier.calls).toEqual(['get k', 'set k']);
+    expect(tier.records.get('k')?.value).toBe(42);
+  });
+
+  it('a failing tier is a miss: the loader still runs, the failure is counted and reported', async () => {
+    tier.fail = true;
+    const errors: string[] = [];
+    cache.on('error', (e) => errors.push(e.operation));
+    expect(await cache.getOrSet('k', () => 'v')).toBe('v');
+    await flush();
+    expect(cache.stats().tierErrors).toBe(2); // the read and the write
+    expect(errors).toEqual(['tier', 'tier']);
+  });
+
+  it('set refuses a value the tier cannot store, before changing anything', () => {
+    tier.refuse = (value) => typeof value === 'function';
+    cache.set('k', 'old');
+    expect(() => cache.set('k', () => 1)).toThrow(TypeError);
+    expect(cache.get('k')).toBe('old');
+    expect(bus.sent).toEqual([{ type: 'delete', keys: ['k'] }]);
+  });
+
+  it('writes publish on the bus: set and delete as deletes, tags, clear with the namespace prefix', () => {
+    cache.set('a', 1, { tags: ['x'] });
+    cache.delete('a');
+    cache.invalidateTags(['x', 'y']);
+    cache.namespace('ns').clear();
+    cache.clear();
+    expect(bus.sent).toEqual([
+      { type: 'delete', keys: ['a'] },
+      { type: 'delete', keys: ['a'] },
+      { type: 'tags', tags: ['x', 'y'] },
+      { type: 'clear', prefix: 'ns:' },
+      { type: 'clear', prefix: '' },
+    ]);
+  });
+
+  it('bus messages change local memory only and are never published again', () => {
+    const handlers = bus.handlers as BusHandlers;
+    cache.set('a', 1);
+    cache.set('b', 2, { tags: ['t'] });
+    cache.set('ns:c', 3);
+    cache.set('d', 4);
+    const sent = bus.sent.length;
+    handlers.message({ type: 'delete', keys: ['a'] });
+    handlers.message({ type: 'tags', tags: ['t'] });
+    handlers.message({ type: 'clear', prefix: 'ns:' });
+    expect([cache.has('a'), cache.has('b'), cache.has('ns:c'), cache.has('d')]).toEqual([
+      false,
+      false,
+      false,
+      true,
+    ]);
+    expect(bus.sent.length).toBe(sent);
+    expect(cache.stats().busMessages).toBe(3);
+  });
+
+  it('a bus message for a key being loaded stops that load from storing its result', async () => {
+    let finish: (value: string) => void = () => {};
+    const pending = cache.getOrSet('k', () => new Promise<string>((resolve) => (finish = resolve)));
+    await flush();
+    (bus.handlers as BusHandlers).message({ type: 'delete', keys: ['k'] });
+    finish('old');
+    expect(await pending).toBe('old');
+    expect(cache.has('k')).toBe(false);
+  });
+
+  it('resync drops every memory entry and in-flight load', async () => {
+    cache.set('a', 1);
+    let finish: (value: string) => void = () => {};
+    const pending = cache.getOrSet('k', () => new Promise<string>((resolve) => (finish = resolve)));
+    await flush();
+    (bus.handlers as BusHandlers).resync(Date.now());
+    finish('loaded before the resync');
+    await pending;
+    expect(cache.size).toBe(0);
+  });
+
+  it('bus errors are counted and reported', () => {
+    const errors: unknown[] = [];
+    cache.on('error', (e) => errors.push(e.operation));
+    (bus.handlers as BusHandlers).error(new Error('subscriber lost'));
+    expect(cache.stats().busErrors).toBe(1);
+    expect(errors).toEqual(['bus']);
+  });
+
+  it('close closes the tier', async () => {
+    await cache.close();
+    expect(tier.calls).toContain('close');
+  });
+});
