@@ -545,15 +545,7 @@ export class Cache<K extends {} = string, V = unknown> {
       return;
     }
     flight.stopTimer();
-    if (this.#slots.load !== undefined) {
-      s.emitter.emit('load', {
-        key: k,
-        duration: Date.now() - started,
-        refresh: background,
-        ok: true,
-        source: 'loader',
-      });
-    }
+    this.#emitLoad(k, started, background, true, 'loader');
     if (value !== undefined && !flight.invalidated && !flight.detached && !s.closed) {
       try {
         const weight = this.#weigh(value, userKey);
@@ -607,33 +599,16 @@ export class Cache<K extends {} = string, V = unknown> {
         this.#emitError(k, error, 'store');
       }
     }
-    if (this.#slots.load !== undefined) {
-      s.emitter.emit('load', {
-        key: k,
-        duration: Date.now() - started,
-        refresh: background,
-        ok: true,
-        source: 'tier',
-      });
-    }
+    this.#emitLoad(k, started, background, true, 'tier');
     this.#release(k, flight);
     flight.settle(true, record.value);
     return true;
   }
 
   #loadFailed(k: unknown, flight: Flight<V>, error: unknown, background: boolean, started: number): void {
-    const s = this.#s;
     flight.stopTimer();
     if (!flight.timedOut) this.#counters.loadErrors++;
-    if (this.#slots.load !== undefined) {
-      s.emitter.emit('load', {
-        key: k,
-        duration: Date.now() - started,
-        refresh: background,
-        ok: false,
-        source: 'loader',
-      });
-    }
+    this.#emitLoad(k, started, background, false, 'loader');
     this.#release(k, flight);
     if (flight.settled) {
       // Callers were answered by a timeout already; report the late failure.
@@ -928,6 +903,12 @@ export class Cache<K extends {} = string, V = unknown> {
       case 'clear':
         this.#dropLocal(message.prefix === '' ? undefined : message.prefix, 'remote');
         return;
+    }
+  }
+
+  #emitLoad(k: unknown, started: number, refresh: boolean, ok: boolean, source: 'loader' | 'tier'): void {
+    if (this.#slots.load !== undefined) {
+      this.#s.emitter.emit('load', { key: k, duration: Date.now() - started, refresh, ok, source });
     }
   }
 
