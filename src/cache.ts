@@ -80,9 +80,9 @@ const STALE: unique symbol = Symbol('stale');
  * A typed, bounded in-memory cache with TTL, single-flight cache-aside loading, stale-while-revalidate,
  * stale-if-error, timeouts, tags, namespaces, events and stats.
  *
- * Storage and eviction are done by `lru-cache` (`policy: 'lru'`, the default) or by larder's W-TinyLFU
- * (`policy: 'tinylfu'`). A cache is bounded by entry count (`max`), by total size (`maxSize` + `sizeOf`),
- * or both; an unbounded cache is refused.
+ * Storage and eviction are done by larder's W-TinyLFU (`policy: 'tinylfu'`, the default: higher hit ratios, see
+ * docs/policy.md) or by `lru-cache` (`policy: 'lru'`). A cache is bounded by entry count (`max`), by total
+ * size (`maxSize` + `sizeOf`), or both; an unbounded cache is refused.
  *
  * @typeParam K - key type (namespaces use string keys)
  * @typeParam V - value type; `undefined` is not a value, `null`, `0`, `''`, `false` and `NaN` are
@@ -141,7 +141,7 @@ export class Cache<K extends {} = string, V = unknown> {
       bus,
     );
     s.raw = tier === undefined && bus === undefined;
-    s.store = createStore<unknown, unknown>(options.policy ?? 'lru', {
+    s.store = createStore<unknown, unknown>(options.policy ?? 'tinylfu', {
       max: options.max,
       maxSize: options.maxSize,
       onEvict: (key, value) => this.#onEvict(key, value),

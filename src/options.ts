@@ -34,7 +34,11 @@ export interface CacheOptions<K, V> extends LoadOptions {
   maxSize?: number;
   /** The size of one entry for `maxSize`: a positive integer (bytes, or any unit you choose). */
   sizeOf?: (value: V, key: K) => number;
-  /** The eviction policy. Default `'lru'`. */
+  /**
+   * The eviction policy. Default `'tinylfu'` (W-TinyLFU: a frequency sketch keeps scans and one-time keys from
+   * flushing the hot set; when the cache is full a new key may be refused admission). `'lru'` is plain
+   * least-recently-used on `lru-cache`. See docs/policy.md.
+   */
   policy?: Policy;
   /** A second tier shared by instances, such as `redisTier(client)` from `larder/redis`. */
   tier?: CacheTier;

@@ -43,11 +43,13 @@ export interface CacheableRequest extends IncomingMessage {
 
 /** Options of {@link cacheResponses}. */
 export interface CacheResponsesOptions {
+  // The callbacks are declared as methods so that functions written for Express's `Request` (which extends
+  // `IncomingMessage`) are accepted as they are.
   /**
    * Names the resource of a request; the method is prefixed to it (`GET <key>`, `HEAD <key>`). Return
    * `undefined` to leave the request uncached. Default: the URL, path and query (`req.originalUrl`).
    */
-  key?: (req: CacheableRequest) => string | undefined;
+  key?(req: CacheableRequest): string | undefined;
   /**
    * Identifies the user a request is made for, so responses can be stored per user. Without it, a request
    * carrying `Authorization` or `Cookie` is never served from nor stored into the cache (`X-Cache: BYPASS`).
@@ -55,7 +57,7 @@ export interface CacheResponsesOptions {
    * `undefined` the request bypasses the cache. Responses marked `Cache-Control: private` are stored only
    * under a user's key.
    */
-  varyByUser?: (req: CacheableRequest) => string | undefined;
+  varyByUser?(req: CacheableRequest): string | undefined;
   /** How long a stored response is fresh. Default: the cache's `ttl`. */
   ttl?: Duration;
   /**
@@ -71,7 +73,7 @@ export interface CacheResponsesOptions {
    * Called when an answer that was sent could not be stored (the `tags` function threw, the cache refused
    * the entry). The response is not affected. Default: ignore.
    */
-  onError?: (error: unknown, req: CacheableRequest) => void;
+  onError?(error: unknown, req: CacheableRequest): void;
 }
 
 /** A Connect/Express middleware. */

@@ -143,12 +143,27 @@ describe('LRU eviction order (policy lru only: tinylfu may refuse admission)', (
 
   const lru = (max: number) => new Cache<string, number>({ max, policy: 'lru' });
 
-  it('is the default policy behaviour: evicts the least recently set', () => {
-    const cache = new Cache<string, number>({ max: 2 });
+  it("policy 'lru' evicts the least recently set", () => {
+    const cache = lru(2);
     cache.set('a', 1).set('b', 2).set('c', 3);
     expect(cache.has('a')).toBe(false);
     expect(cache.has('b')).toBe(true);
     expect(cache.has('c')).toBe(true);
+  });
+
+  // The default policy is W-TinyLFU (docs/policy.md): a scan of one-time keys does not flush a hot key,
+  // which is exactly what LRU does.
+  it('the default policy keeps a hot key through a scan that flushes it under lru', () => {
+    const run = (cache: Cache<string, number>): boolean => {
+      for (let round = 0; round < 50; round++) {
+        cache.set('hot', 1);
+        for (let i = 0; i < 20; i++) cache.get('hot');
+      }
+      for (let i = 0; i < 1000; i++) cache.set(`scan:${i}`, i);
+      return cache.has('hot');
+    };
+    expect(run(new Cache<string, number>({ max: 100 }))).toBe(true);
+    expect(run(lru(100))).toBe(false);
   });
 
   it('get marks an entry used', () => {

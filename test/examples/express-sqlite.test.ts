@@ -66,7 +66,7 @@ describe('examples/express-sqlite: reads', () => {
     expect(second.headers['x-cache']).toBe('HIT');
     const conditional = await request(example.app)
       .get('/courses?page=2')
-      .set('If-None-Match', first.headers.etag);
+      .set('If-None-Match', String(first.headers.etag));
     expect(conditional.status).toBe(304);
   });
 

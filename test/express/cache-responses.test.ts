@@ -344,7 +344,7 @@ describe('cacheResponses: varyByUser', () => {
 
 describe('cacheResponses: key override', () => {
   it('keys on what options.key returns, with the method prefixed', async () => {
-    const { app, cache, state } = setup(json, { key: (req) => req.path });
+    const { app, cache, state } = setup(json, { key: (req: Request) => req.path });
     await request(app).get('/r?utm=1');
     const other = await request(app).get('/r?utm=2');
     expect(other.headers['x-cache']).toBe('HIT');

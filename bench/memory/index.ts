@@ -1,0 +1,109 @@
+/**
+ * Memory per entry at 1,000,000 small entries, each library in its own `node --expose-gc` process.
+ *
+ * @module
+ */
+import type { RunMeta } from '../lib/env.js';
+import { runIsolated } from '../lib/isolate.js';
+import { larderAvailable } from '../lib/larder.js';
+import { type BarResult, type MemoryResult, type MemoryRow, packageVersion } from '../lib/results.js';
+import { ADAPTERS } from '../throughput/adapters.js';
+import type { MemoryChildInput } from './child.js';
+
+/** Options of {@link runMemory}. */
+export interface MemoryOptions {
+  /** Provenance. */
+  meta: RunMeta;
+  /** Entries per library (1,000,000). */
+  entries: number;
+  /** Libraries to measure (default: every adapter that can hold entries). */
+  libraries?: readonly string[];
+  /** Children run at the same time (memory figures do not depend on it; fill times do a little). Default 1. */
+  concurrency?: number;
+  /** Progress output. */
+  log: (line: string) => void;
+}
+
+/** Libraries measured by default: all but the Promise.resolve floor (it is not a store). */
+export const MEMORY_LIBRARIES: readonly string[] = ADAPTERS.filter(
+  (a) => a.name !== 'Promise.resolve (floor)',
+).map((a) => a.name);
+
+/** Runs the memory benchmark. */
+export async function runMemory(options: MemoryOptions): Promise<MemoryResult> {
+  const libraries = options.libraries ?? MEMORY_LIBRARIES;
+  const rows: MemoryRow[] = new Array(libraries.length);
+  let next = 0;
+  let done = 0;
+  const measureOne = async (index: number): Promise<void> => {
+    const library = libraries[index] as string;
+    const adapter = ADAPTERS.find((a) => a.name === library);
+    const version = adapter?.pkg === undefined ? undefined : packageVersion(adapter.pkg);
+    const base: MemoryRow = { library, size: 0, bytesPerEntry: 0, fillMs: 0 };
+    if (version !== undefined) base.version = version;
+    if (library.startsWith('larder') && !larderAvailable()) {
+      rows[index] = { ...base, error: 'larder not available in this run' };
+      return;
+    }
+    const input: MemoryChildInput = { library, entries: options.entries };
+    try {
+      const r = await runIsolated<Omit<MemoryRow, 'version'>>(new URL('./child.ts', import.meta.url), input, {
+        exposeGc: true,
+        timeoutMs: 240_000,
+      });
+      rows[index] = { ...base, ...r };
+      options.log(
+        `(${++done}/${libraries.length}) ${library}: ${r.bytesPerEntry.toFixed(1)} B/entry, ${r.size.toLocaleString('en-US')} held, fill ${(r.fillMs / 1000).toFixed(1)} s`,
+      );
+    } catch (error) {
+      const message =
+        error instanceof Error ? (error.message.split('\n')[0] ?? error.message) : String(error);
+      rows[index] = { ...base, error: message };
+      options.log(`(${++done}/${libraries.length}) ${library}: failed: ${message}`);
+    }
+  };
+  const worker = async (): Promise<void> => {
+    while (next < libraries.length) await measureOne(next++);
+  };
+  await Promise.all(Array.from({ length: Math.max(1, options.concurrency ?? 1) }, worker));
+  return { meta: options.meta, entries: options.entries, rows };
+}
+
+/** The memory bar: larder's bytes per entry <= 1.2x a bare lru-cache's. */
+export function memoryBar(result: MemoryResult): BarResult {
+  const larder = result.rows.find((r) => r.library === 'larder');
+  const lru = result.rows.find((r) => r.library === 'lru-cache');
+  const base = {
+    id: 'memory-vs-lru',
+    label: `larder bytes per entry vs bare lru-cache at ${result.entries.toLocaleString('en-US')} small entries`,
+    kind: 'memory' as const,
+    candidate: 'larder',
+    baseline: 'lru-cache',
+    bar: 1.2,
+    source: 'core',
+  };
+  const error =
+    larder === undefined || lru === undefined
+      ? 'not measured'
+      : (larder.error ??
+        lru.error ??
+        (larder.size !== result.entries ? `larder held ${larder.size} entries` : undefined));
+  if (error !== undefined || larder === undefined || lru === undefined) {
+    return {
+      ...base,
+      ratio: 0,
+      pass: false,
+      candidateValue: 0,
+      baselineValue: 0,
+      error: error ?? 'not measured',
+    };
+  }
+  const ratio = larder.bytesPerEntry / lru.bytesPerEntry;
+  return {
+    ...base,
+    ratio,
+    pass: ratio <= 1.2,
+    candidateValue: larder.bytesPerEntry,
+    baselineValue: lru.bytesPerEntry,
+  };
+}

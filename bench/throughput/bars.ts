@@ -1,0 +1,149 @@
+/**
+ * The asserted throughput bars (core issue and policy issue), measured interleaved in one fresh process.
+ *
+ * @module
+ */
+import { formatBarRatio, formatRate } from '../lib/format.js';
+import { runIsolated } from '../lib/isolate.js';
+import type { BarResult } from '../lib/results.js';
+import type { SampleOptions } from '../lib/sample.js';
+import type { BarsChildInput, MeasuredRatio } from './bars-child.js';
+
+/** A throughput bar: candidate / baseline must be at least `bar`. */
+export interface ThroughputBarSpec {
+  /** Stable id. */
+  id: string;
+  /** Description. */
+  label: string;
+  /** Candidate case id in the bars child. */
+  candidate: string;
+  /** Baseline case id in the bars child. */
+  baseline: string;
+  /** Minimum ratio. */
+  bar: number;
+  /** Issue that set the bar. */
+  source: string;
+}
+
+/** The bars, as the issues state them. */
+export const THROUGHPUT_BARS: readonly ThroughputBarSpec[] = [
+  {
+    id: 'get-vs-lru-get',
+    label: "larder get hit (policy 'lru') vs bare lru-cache get",
+    candidate: 'larder.get',
+    baseline: 'lru.get',
+    bar: 0.9,
+    source: 'core',
+  },
+  {
+    id: 'getOrSet-vs-promise-floor',
+    label: 'larder awaited getOrSet hit vs await Promise.resolve(lru.get(key))',
+    candidate: 'larder.getOrSet',
+    baseline: 'await Promise.resolve(lru.get)',
+    bar: 0.8,
+    source: 'core',
+  },
+  {
+    id: 'getOrSet-vs-lru-fetch',
+    label: "larder awaited getOrSet hit vs lru-cache's awaited fetch hit",
+    candidate: 'larder.getOrSet',
+    baseline: 'lru.fetch',
+    bar: 1.0,
+    source: 'core',
+  },
+  {
+    id: 'getOrSet-vs-cache-manager-wrap',
+    label: "larder awaited getOrSet hit vs cache-manager's awaited wrap hit (default store)",
+    candidate: 'larder.getOrSet',
+    baseline: 'cache-manager.wrap',
+    bar: 5,
+    source: 'core',
+  },
+  {
+    id: 'getOrSet-vs-bentocache-getOrSet',
+    label: "larder awaited getOrSet hit vs bentocache's awaited getOrSet hit",
+    candidate: 'larder.getOrSet',
+    baseline: 'bentocache.getOrSet',
+    bar: 10,
+    source: 'core',
+  },
+  {
+    id: 'tinylfu-get-vs-lru-get',
+    label: "larder get hit with policy 'tinylfu' vs bare lru-cache get",
+    candidate: 'larder-tinylfu.get',
+    baseline: 'lru.get',
+    bar: 0.6,
+    source: 'policy',
+  },
+];
+
+/** Options of {@link runThroughputBars}. */
+export interface BarsOptions {
+  /** Distinct keys (100,000). */
+  keys: number;
+  /** Sampling per group; `samples` is the number of interleaved rounds. */
+  sampling: SampleOptions;
+  /** Progress output. */
+  log: (line: string) => void;
+}
+
+/** Measures every throughput bar. A failure of the child marks every bar as missed, with the reason. */
+export async function runThroughputBars(options: BarsOptions): Promise<BarResult[]> {
+  const input: BarsChildInput = { keys: options.keys, sampling: options.sampling };
+  let measured: MeasuredRatio[] = [];
+  let failure: string | undefined;
+  try {
+    measured = await runIsolated<MeasuredRatio[]>(new URL('./bars-child.ts', import.meta.url), input, {
+      onProgress: options.log,
+      timeoutMs: 240_000,
+    });
+  } catch (error) {
+    failure = error instanceof Error ? (error.message.split('\n')[0] ?? error.message) : String(error);
+    options.log(`failed: ${failure}`);
+  }
+  return THROUGHPUT_BARS.map((spec): BarResult => {
+    const m = measured.find((x) => x.candidate === spec.candidate && x.baseline === spec.baseline);
+    const base = {
+      id: spec.id,
+      label: spec.label,
+      kind: 'throughput' as const,
+      candidate: spec.candidate,
+      baseline: spec.baseline,
+      bar: spec.bar,
+      source: spec.source,
+    };
+    if (m === undefined || m.error !== undefined) {
+      return {
+        ...base,
+        ratio: 0,
+        pass: false,
+        candidateValue: 0,
+        baselineValue: 0,
+        error: m?.error ?? failure ?? 'not measured',
+      };
+    }
+    return {
+      ...base,
+      ratio: m.ratio,
+      spread: m.spread,
+      pass: m.ratio >= spec.bar,
+      candidateValue: m.candidateRate,
+      baselineValue: m.baselineRate,
+    };
+  });
+}
+
+/** One line per bar: `PASS  1.02x >= 0.90x  larder get hit vs ... (12.3M vs 12.1M ops/s)`. */
+export function formatBar(b: BarResult): string {
+  const verdict = b.pass ? 'PASS' : 'MISS';
+  const op = b.kind === 'memory' ? '<=' : '>=';
+  if (b.error !== undefined) return `${verdict}  ${b.label}: ${b.error}`;
+  const ratio = formatBarRatio(b.ratio, b.bar);
+  const spread =
+    b.spread === undefined ? '' : ` [p25 ${b.spread[0].toFixed(2)}, p75 ${b.spread[1].toFixed(2)}]`;
+  const values =
+    b.kind === 'memory'
+      ? `${b.candidateValue.toFixed(1)} vs ${b.baselineValue.toFixed(1)} B/entry`
+      : `${formatRate(b.candidateValue)} vs ${formatRate(b.baselineValue)} ops/s`;
+  return `${verdict}  ${ratio}x ${op} ${b.bar}x${spread}  ${b.label} (${values})`;
+}

@@ -1,0 +1,96 @@
+/**
+ * Cheap 32-bit hashing of cache keys for the frequency sketch.
+ *
+ * The sketch only needs the same key to give the same number, and different keys to give different
+ * numbers most of the time: the sketch mixes the result again before use, so these functions spend
+ * as little as possible. A hash is computed once per key when the key is inserted (and once per miss);
+ * a hit reuses the hash kept next to the entry.
+ *
+ * Consistency with `Map` key equality (SameValueZero): `0` and `-0` hash alike, every `NaN` hashes
+ * alike.
+ *
+ * @internal
+ */
+
+const FNV_OFFSET = 0x811c9dc5;
+const FNV_PRIME = 0x01000193;
+
+const floatView = new Float64Array(1);
+const intView = new Int32Array(floatView.buffer);
+
+let objectIds: WeakMap<object, number> | undefined;
+let nextObjectId = 0x9e3779b9 | 0;
+
+/**
+ * Hashes a string: FNV-1a over its UTF-16 code units, with `Math.imul`. Every code unit counts, so
+ * keys that differ only in the middle (`user:1234:profile` vs `user:1235:profile`) hash apart. The
+ * cost grows with the length, like V8's own hashing of a new string for a `Map` lookup.
+ *
+ * @param s - the string
+ * @returns a 32-bit signed integer
+ * @internal
+ */
+export function hashString(s: string): number {
+  let h = FNV_OFFSET;
+  const n = s.length;
+  for (let i = 0; i < n; i++) {
+    h = Math.imul(h ^ s.charCodeAt(i), FNV_PRIME);
+  }
+  return h | 0;
+}
+
+/**
+ * Hashes a number. Integers in the 32-bit range are their own hash (the sketch mixes them); other
+ * numbers hash their IEEE-754 bits.
+ *
+ * @param n - the number
+ * @returns a 32-bit signed integer
+ * @internal
+ */
+export function hashNumber(n: number): number {
+  if ((n | 0) === n) return n | 0; // also maps -0 to 0
+  if (Number.isNaN(n)) return 0x7ff80000; // every NaN
+  floatView[0] = n;
+  return (intView[0]! ^ Math.imul(intView[1]!, 0x27d4eb2d)) | 0;
+}
+
+/**
+ * Hashes any key: strings and numbers directly, objects and functions by an identity number kept in
+ * a `WeakMap` (no leak: the number goes when the object goes), symbols by their description,
+ * bigints by their low 32 bits, booleans by value.
+ *
+ * @param key - the key
+ * @returns a 32-bit signed integer
+ * @internal
+ */
+export function hashKey(key: unknown): number {
+  switch (typeof key) {
+    case 'string':
+      return hashString(key);
+    case 'number':
+      return hashNumber(key);
+    case 'object':
+    case 'function':
+      return key === null ? 0 : hashObject(key);
+    case 'bigint':
+      return Number(BigInt.asIntN(32, key)) ^ 0x5bd1e995;
+    case 'symbol':
+      return hashString(key.description ?? '') ^ 0x2545f491;
+    case 'boolean':
+      return key ? 0x3c6ef372 : 0x1b873593;
+    default:
+      return 0;
+  }
+}
+
+function hashObject(o: object): number {
+  if (objectIds === undefined) objectIds = new WeakMap();
+  let id = objectIds.get(o);
+  if (id === undefined) {
+    // Weyl sequence: consecutive objects get well-spread identity numbers.
+    nextObjectId = (nextObjectId + 0x61c88647) | 0;
+    id = nextObjectId;
+    objectIds.set(o, id);
+  }
+  return id;
+}

@@ -1,0 +1,1064 @@
+import { ADD_SATURATED, FrequencySketch } from './frequency-sketch.js';
+import { Ghost } from './ghost.js';
+import { hashKey } from './hash.js';
+import { GradientClimber, HitRateClimber, STEP_FRACTION } from './hill-climber.js';
+import { ShadowLru } from './shadow-lru.js';
+import type { Store, StoreOptions } from './store.js';
+
+/** Segment ids; each is also the slot of its list's sentinel. */
+const WINDOW = 0;
+const PROBATION = 1;
+const PROTECTED = 2;
+const FIRST_SLOT = 3;
+/** No slot. */
+const NIL = -1;
+// Per-slot record layout in `#meta` (4 words per slot).
+const NEXT = 0;
+const PREV = 1;
+const HASH = 2;
+const FLAGS = 3;
+/** FLAGS bits 0-1: segment. */
+const SEG_MASK = 3;
+/** FLAGS bit 2: the entry is in its list's tail. */
+const TAIL_BIT = 4;
+/** FLAGS bit 3: the key's counters were saturated in epoch TAG: its hits need no counting. */
+const SAT_BIT = 8;
+/** FLAGS bits 4-7: hits not yet added to the sketch (all in epoch TAG). */
+const PENDING_SHIFT = 4;
+const PENDING_MASK = 15 << PENDING_SHIFT;
+/** FLAGS bit 8: the key is in the LRU guard's sample (see `#guardSample`). */
+const GUARD_BIT = 256;
+/**
+ * FLAGS bits 9-15: the sketch epoch (mod 128) that SAT_BIT and the pending hits belong to. Pending
+ * hits are settled at every epoch change, so only a saturation bit can be stale, and only if the key
+ * went untouched for a multiple of 128 epochs (it then misses at most one epoch of counting).
+ */
+const TAG_SHIFT = 9;
+const TAG_MASK = 0x7f;
+const TAG_BITS = TAG_MASK << TAG_SHIFT;
+/**
+ * FLAGS bits 16-31: `#moves` (mod 2^16) when the entry last moved to protected's recent end. A
+ * protected entry moved less than a quarter of protected's length ago is not moved again on a hit.
+ */
+const STAMP_SHIFT = 16;
+/** FLAGS bits that describe the slot's place rather than its hit counting. */
+const PLACE_BITS = SEG_MASK | TAIL_BIT | GUARD_BIT | (0xffff << STAMP_SHIFT);
+/** Deferred hits are counted toward the sketch's aging in batches of this many. */
+const TICK_BATCH = 32;
+/** Protected's share of the main area; the rest is probation. */
+const PROTECTED_SHARE = 0.8;
+/** Largest share of the capacity the window may grow to. */
+const MAX_WINDOW = 0.95;
+/** Initial window share (Caffeine's 1%). */
+const INITIAL_WINDOW = 0.01;
+/** How far back (as a share of capacity) ghost and tail hits count as votes for the climber. */
+const HORIZON_FRACTION = 0.05;
+/** The LRU guard's shadow keeps at least this many entries (see `#guardSample`). */
+const GUARD_MIN_SHADOW = 128;
+/** The LRU guard judges periods of this many times the capacity in requests. */
+const GUARD_PERIOD = 4;
+/** How far the LRU guard moves the window share at once. */
+const GUARD_JUMP = 0.25;
+/** How far ahead (hit ratio, sampled) plain LRU must be for the guard to act. */
+const GUARD_MARGIN = 0.05;
+/** Candidates at least this frequent are admitted at random 1 time in 128 (hash flooding defence). */
+const ADMIT_HASHDOS_THRESHOLD = 6;
+/** Entries moved between segments per window resize, at most. */
+const TRANSFER_LIMIT = 1000;
+/** The sketch is allocated up front for count bounds up to this many entries (8 bytes each). */
+const EAGER_SKETCH_LIMIT = 1 << 20;
+const NO_MISS: unique symbol = Symbol('no miss');
+
+/**
+ * Knobs for benchmarks that compare design choices. The cache never passes these; the defaults are
+ * the measured choice (see `docs/policy.md`).
+ *
+ * @internal
+ */
+export interface TinyLfuTuning {
+  /** Initial share of the capacity given to the admission window, in [0, 0.95]. Default 0.01. */
+  window?: number;
+  /**
+   * How the window adapts: `'gradient'` (default: ghost and tail hits, see {@link GradientClimber}),
+   * `'hit-rate'` (Caffeine's hill climber on sample hit rates, see {@link HitRateClimber}) or `'off'`
+   * (fixed window).
+   */
+  climber?: 'gradient' | 'hit-rate' | 'off';
+}
+
+/**
+ * W-TinyLFU (Einziger, Friedman, Manes, "TinyLFU: A Highly Efficient Cache Admission Policy", 2017;
+ * as in Caffeine), bounded by entry count and/or total weight.
+ *
+ * - New entries enter a small LRU **window** (1% of capacity at first).
+ * - Entries pushed out of the window become **candidates** for the main area, a segmented LRU of
+ *   **probation** (20% of main) and **protected** (80%). A hit in probation promotes to protected;
+ *   protected overflow is demoted back to probation's most recent end.
+ * - When the store is over its bounds, a candidate is compared with main's **victim** (probation's
+ *   least recent entry) by their estimated frequency in a {@link FrequencySketch}: the candidate is
+ *   admitted, and the victim evicted, only if it is strictly more frequent. Otherwise the candidate is
+ *   evicted: a refused admission, reported through `onEvict` like any eviction. That is what keeps a
+ *   scan or a loop bigger than the cache from flushing the hot set.
+ * - The window's share adapts (see `hill-climber.ts`): ghost hits (keys requested again shortly after
+ *   the window or main evicted them) and tail hits (hits on each segment's least recent entries) vote
+ *   for a bigger window or a bigger main area, and a {@link GradientClimber} moves the window one
+ *   step when the votes are clearly one-sided. An LRU guard compares the store, on a hash-sampled
+ *   subset of keys, with what plain LRU of the same size would hit, and enlarges the window when
+ *   LRU is well ahead (recency-heavy workloads such as sweeps and shifting working sets).
+ *
+ * Every segment is bounded in both dimensions (entries and weight), so an entry heavier than the
+ * window passes straight through it, and one heavier than the whole store is evicted at once.
+ *
+ * Storage: one `Map` from key to slot number, and per slot a 4-word record (links, key hash, flags)
+ * plus the key, value and weight, holding three circular doubly-linked lists. A hit costs one `Map`
+ * lookup and a few writes to one record and its neighbours: its sketch increment is deferred into
+ * the entry's flags and added to the sketch only when the key is compared, every 15 hits, or before
+ * the sketch ages. Nothing is allocated, nothing is re-hashed.
+ *
+ * @internal
+ */
+export class TinyLfuStore<K, E> implements Store<K, E> {
+  readonly #map = new Map<K, number>();
+  readonly #onEvict: (key: K, value: E) => void;
+  readonly #weighted: boolean;
+  readonly #maxCount: number;
+  readonly #maxWeight: number;
+  readonly #sketch = new FrequencySketch();
+
+  // Slots.
+  #keys: (K | undefined)[] = [undefined, undefined, undefined];
+  #vals: (E | undefined)[] = [undefined, undefined, undefined];
+  /**
+   * Four words per slot, together so that a hit touches one cache line: next and previous slot in
+   * its list, key hash, and flags (segment, tail bit, deferred hits, saturation epoch; see FLAG_*).
+   */
+  #meta: Int32Array;
+  #wt: Float64Array;
+  #free: Int32Array;
+  #freeTop = 0;
+  #top = FIRST_SLOT;
+
+  // Totals, per segment and overall.
+  readonly #segCount = new Int32Array(3);
+  readonly #segWeight = new Float64Array(3);
+  #count = 0;
+  #weight = 0;
+
+  // Least recent `#tailSize` entries of the window and of probation ("tails"), for the climber.
+  readonly #tailCount = new Int32Array(3);
+  readonly #boundary = new Int32Array([WINDOW, PROBATION, PROTECTED]);
+  #tailSize = 1;
+
+  // Segment limits.
+  #fraction: number;
+  #windowCount = 0;
+  #windowWeight = 0;
+  #protectedCount = 0;
+  #protectedWeight = 0;
+
+  // Window sizing.
+  readonly #mode: 'gradient' | 'hit-rate' | 'off';
+  readonly #gradient = new GradientClimber();
+  #hitRate: HitRateClimber | undefined;
+  #ghostWindow: Ghost | undefined;
+  #ghostMain: Ghost | undefined;
+  /** Entries that left the window (to probation or evicted). */
+  #windowExits = 0;
+  /** Entries evicted from main. */
+  #mainEvictions = 0;
+  /** Whether the store has evicted yet (before that, nothing is marginal). */
+  #evicting = false;
+  #pendingResize = 0;
+  #hits = 0;
+  /** The sketch epoch mod 128, shifted into place as kept in FLAGS. */
+  #tag = 0;
+  /** Deferred hits not yet counted toward the sketch's aging. */
+  #ticks = 0;
+  /** Moves to protected's recent end (mod 2^16), and how many of them make an entry movable again. */
+  #moves = 0;
+  #lazyMoves = 0;
+  /** Lower bound on the window share while an LRU guard verdict holds (see `#guardSample`). */
+  #floor = 0;
+  #guard: ShadowLru | undefined;
+  #guardMask = 0;
+  #guardPeriod = 0;
+  #guardRequests = 0;
+  /** Sampled requests plain LRU hit and this store missed, and the reverse; and this store's hits. */
+  #guardLruOnly = 0;
+  #guardOursOnly = 0;
+  #guardOurs = 0;
+  /** After a jump: the window share and sampled hit ratio before it, to undo a jump that hurt. */
+  #guardUndo = -1;
+  #guardBefore = 0;
+  /** Quiet periods to wait before the guard may act again (doubles after each undone jump). */
+  #guardBackoff = 1;
+  #guardWait = 0;
+
+  // A `set` right after a `get` miss of the same key reuses its hash and does not count it twice.
+  #lastMiss: K | typeof NO_MISS = NO_MISS;
+  #lastMissHash = 0;
+
+  // Evictions waiting to be reported.
+  #evKeys: (K | undefined)[] = [];
+  #evVals: (E | undefined)[] = [];
+  #evCount = 0;
+  #flushing = false;
+
+  #random = 0x2545f491;
+
+  /**
+   * @param options - bounds (`max` and/or `maxSize`, positive integers) and the eviction listener
+   * @param tuning - benchmark knobs; leave out
+   */
+  constructor(options: StoreOptions<K, E>, tuning?: TinyLfuTuning) {
+    if (options === null || typeof options !== 'object') throw new TypeError('options must be an object');
+    const { max, maxSize, onEvict } = options;
+    if (max !== undefined && !(Number.isSafeInteger(max) && max > 0)) {
+      throw new RangeError(`max must be a positive integer; got ${String(max)}`);
+    }
+    if (maxSize !== undefined && !(Number.isSafeInteger(maxSize) && maxSize > 0)) {
+      throw new RangeError(`maxSize must be a positive integer; got ${String(maxSize)}`);
+    }
+    if (max === undefined && maxSize === undefined) {
+      throw new TypeError('max or maxSize is required: a TinyLFU store must be bounded');
+    }
+    if (typeof onEvict !== 'function')
+      throw new TypeError(`onEvict must be a function; got ${typeof onEvict}`);
+    const window = tuning?.window ?? INITIAL_WINDOW;
+    if (!(window >= 0 && window <= MAX_WINDOW)) {
+      throw new RangeError(`tuning.window must be between 0 and ${MAX_WINDOW}; got ${String(window)}`);
+    }
+    const mode = tuning?.climber ?? 'gradient';
+    if (mode !== 'gradient' && mode !== 'hit-rate' && mode !== 'off') {
+      throw new RangeError(`tuning.climber must be 'gradient', 'hit-rate' or 'off'; got ${String(mode)}`);
+    }
+    this.#onEvict = onEvict;
+    this.#weighted = maxSize !== undefined;
+    this.#maxCount = max ?? Number.POSITIVE_INFINITY;
+    this.#maxWeight = maxSize ?? Number.POSITIVE_INFINITY;
+    this.#mode = mode;
+    this.#fraction = window;
+    this.#setLimits();
+
+    const slots = Math.min(this.#maxCount + FIRST_SLOT + 1, 64);
+    this.#meta = new Int32Array(slots * 4);
+    this.#wt = new Float64Array(slots);
+    this.#free = new Int32Array(slots);
+    this.#resetLists();
+    this.#sketch.beforeReset = () => this.#settleAll();
+    this.#sketch.onEpoch = () => {
+      this.#tag = (this.#sketch.epoch & TAG_MASK) << TAG_SHIFT;
+    };
+
+    if (Number.isFinite(this.#maxCount)) {
+      // Entry-bounded: the capacity in entries is known now.
+      if (this.#maxCount <= EAGER_SKETCH_LIMIT) this.#sketch.ensureCapacity(this.#maxCount);
+      this.#setCapacity(this.#maxCount);
+    }
+  }
+
+  /** Number of entries held. */
+  get size(): number {
+    return this.#count;
+  }
+
+  /** Total weight held; 0 when the store is not weighted. */
+  get weight(): number {
+    return this.#weighted ? this.#weight : 0;
+  }
+
+  /** Current share of the capacity given to the admission window (for tests and benchmarks). */
+  get windowFraction(): number {
+    return this.#fraction;
+  }
+
+  /**
+   * Returns the value and records the access: a sketch increment, and a move to the recent end of
+   * the entry's segment (or from probation to protected).
+   */
+  get(key: K): E | undefined {
+    const i = this.#map.get(key);
+    if (i === undefined) {
+      if (this.#sketch.initialized) this.#recordMiss(key);
+      return undefined;
+    }
+    this.#hits++;
+    const meta = this.#meta;
+    const flags = meta[(i << 2) + FLAGS]!;
+    // A held key's frequency matters only when it is compared (as a candidate or a victim), so a
+    // hit is counted in the entry's flags and added to the sketch then, or every 15 hits, or before
+    // the sketch ages: a hit makes no scattered counter updates.
+    if ((flags & SAT_BIT) === 0 || (flags & TAG_BITS) !== this.#tag) this.#deferHit(i, flags);
+    if ((flags & GUARD_BIT) !== 0) this.#guardSample(meta[(i << 2) + HASH]!, true);
+    const seg = flags & SEG_MASK;
+    if (seg === PROTECTED) {
+      // Move to protected's recent end (protected keeps no tail, so only the links change), unless
+      // it moved there lately: the order among protected's most recent entries decides nothing, and
+      // skipping the move makes the hits on hot keys cheap.
+      const last = meta[(PROTECTED << 2) + PREV]!;
+      if (last !== i && ((this.#moves - (flags >>> STAMP_SHIFT)) & 0xffff) >= this.#lazyMoves) {
+        this.#moves = (this.#moves + 1) & 0xffff;
+        meta[(i << 2) + FLAGS] = (meta[(i << 2) + FLAGS]! & 0xffff) | (this.#moves << STAMP_SHIFT);
+        const at = i << 2;
+        const p = meta[at + PREV]!;
+        const n = meta[at + NEXT]!;
+        meta[(p << 2) + NEXT] = n;
+        meta[(n << 2) + PREV] = p;
+        meta[(last << 2) + NEXT] = i;
+        meta[at + PREV] = last;
+        meta[at + NEXT] = PROTECTED;
+        meta[(PROTECTED << 2) + PREV] = i;
+      }
+    } else {
+      this.#hitOutsideProtected(i, seg);
+    }
+    return this.#vals[i];
+  }
+
+  /** Returns the value without recording an access. */
+  peek(key: K): E | undefined {
+    const i = this.#map.get(key);
+    return i === undefined ? undefined : this.#vals[i];
+  }
+
+  /** Whether the key is held; no access is recorded. */
+  has(key: K): boolean {
+    return this.#map.has(key);
+  }
+
+  /**
+   * Inserts or replaces. A new entry enters the window; entries evicted to respect the bounds
+   * (possibly this one, when it is refused admission or heavier than `maxSize`) are reported to
+   * `onEvict` after the call. A replacement counts as an access.
+   */
+  set(key: K, value: E, weight: number): void {
+    let w = 0;
+    if (this.#weighted) {
+      if (!(Number.isSafeInteger(weight) && weight > 0)) {
+        throw new RangeError(`weight must be a positive integer; got ${String(weight)}`);
+      }
+      w = weight;
+    }
+    const i = this.#map.get(key);
+    if (i === undefined) this.#insert(key, value, w);
+    else this.#replace(i, value, w);
+    if (this.#evCount > 0) this.#flush();
+  }
+
+  /** Removes the key without reporting an eviction. */
+  delete(key: K): boolean {
+    const i = this.#map.get(key);
+    if (i === undefined) return false;
+    this.#remove(i);
+    return true;
+  }
+
+  /** Removes every entry without reporting evictions. Frequency history and window size are kept. */
+  clear(): void {
+    this.#map.clear();
+    this.#keys.length = FIRST_SLOT;
+    this.#vals.length = FIRST_SLOT;
+    this.#top = FIRST_SLOT;
+    this.#freeTop = 0;
+    this.#segCount.fill(0);
+    this.#segWeight.fill(0);
+    this.#count = 0;
+    this.#weight = 0;
+    this.#lastMiss = NO_MISS;
+    this.#resetLists();
+    this.#ghostWindow?.clear();
+    this.#ghostMain?.clear();
+  }
+
+  /** Keys: the window, then protected, then probation, each from most to least recently used. */
+  *keys(): IterableIterator<K> {
+    const snapshot = this.#snapshot();
+    for (const k of snapshot) if (this.#map.has(k)) yield k;
+  }
+
+  /** Key/value pairs in the order of {@link TinyLfuStore.keys}. */
+  *entries(): IterableIterator<[K, E]> {
+    const snapshot = this.#snapshot();
+    for (const k of snapshot) {
+      const i = this.#map.get(k);
+      if (i !== undefined) yield [k, this.#vals[i] as E];
+    }
+  }
+
+  // ------------------------------------------------------------------ reads and writes
+
+  #snapshot(): K[] {
+    const out: K[] = [];
+    const meta = this.#meta;
+    for (const s of [WINDOW, PROTECTED, PROBATION]) {
+      for (let i = meta[(s << 2) + PREV]!; i !== s; i = meta[(i << 2) + PREV]!) out.push(this.#keys[i] as K);
+    }
+    return out;
+  }
+
+  /** Counts an access to a held entry (deferred, see `get`). */
+  #touch(i: number): void {
+    const flags = this.#meta[(i << 2) + FLAGS]!;
+    if ((flags & SAT_BIT) === 0 || (flags & TAG_BITS) !== this.#tag) this.#deferHit(i, flags);
+  }
+
+  #deferHit(i: number, flags: number): void {
+    const tag = this.#tag;
+    // Flags from an older epoch hold no pending hits (they are settled before every aging), only a
+    // stale saturation bit: start afresh.
+    if ((flags & TAG_BITS) !== tag) flags = (flags & PLACE_BITS) | tag;
+    const p = ((flags & PENDING_MASK) >>> PENDING_SHIFT) + 1;
+    this.#meta[(i << 2) + FLAGS] = (flags & ~PENDING_MASK) | (p << PENDING_SHIFT);
+    if (p === 15) this.#flushHits(i);
+    // Counts toward aging as an increment would (in batches); may settle every pending hit and age.
+    if (++this.#ticks === TICK_BATCH) {
+      this.#ticks = 0;
+      this.#sketch.tick(TICK_BATCH);
+    }
+  }
+
+  /**
+   * Adds an entry's pending hits to the sketch (already counted toward aging). Once the key's
+   * counters are all saturated, its hits need no counting until the next aging.
+   */
+  #flushHits(i: number): void {
+    const at = (i << 2) + FLAGS;
+    const flags = this.#meta[at]!;
+    const p = (flags & PENDING_MASK) >>> PENDING_SHIFT;
+    if (p === 0) return;
+    const result = this.#sketch.add(this.#meta[(i << 2) + HASH]!, p, false);
+    let next = (flags & PLACE_BITS) | this.#tag;
+    if ((result & ADD_SATURATED) !== 0) next |= SAT_BIT;
+    this.#meta[at] = next;
+  }
+
+  /** Before the sketch ages: adds every entry's pending hits, so that they age with the rest. */
+  #settleAll(): void {
+    const meta = this.#meta;
+    for (let i = FIRST_SLOT; i < this.#top; i++) {
+      if ((meta[(i << 2) + FLAGS]! & PENDING_MASK) !== 0) this.#flushHits(i);
+    }
+  }
+
+  #recordMiss(key: K): void {
+    const h = hashKey(key);
+    this.#sketch.increment(h);
+    this.#lastMiss = key;
+    this.#lastMissHash = h;
+    if (this.#guard !== undefined && this.#guarded(h)) this.#guardSample(h, false);
+  }
+
+  /** A hit in the window or in probation: a tail hit is a vote; then reorder or promote. */
+  #hitOutsideProtected(i: number, seg: number): void {
+    if ((this.#meta[(i << 2) + FLAGS]! & TAIL_BIT) !== 0 && this.#evicting && this.#mode === 'gradient') {
+      // A hit among the least recent entries: that segment would miss it if it were smaller.
+      this.#vote(seg === WINDOW ? 1 : -1);
+    }
+    if (seg === PROBATION) this.#promote(i);
+    else if (this.#meta[(WINDOW << 2) + PREV] !== i) this.#moveToBack(i, WINDOW);
+  }
+
+  #insert(key: K, value: E, w: number): void {
+    let h: number;
+    if (this.#lastMiss === key) {
+      h = this.#lastMissHash;
+    } else {
+      h = hashKey(key);
+      this.#sketch.increment(h);
+    }
+    this.#lastMiss = NO_MISS;
+    if (this.#ghostWindow !== undefined) this.#ghostVote(h);
+    if (this.#pendingResize !== 0) this.#applyResize();
+
+    const i = this.#alloc();
+    this.#keys[i] = key;
+    this.#vals[i] = value;
+    this.#meta[(i << 2) + HASH] = h;
+    this.#meta[(i << 2) + FLAGS] = this.#guard !== undefined && this.#guarded(h) ? GUARD_BIT : 0;
+    this.#wt[i] = w;
+    this.#map.set(key, i);
+    // An entry heavier than the window goes to its least recent end, to leave it first.
+    if (w > this.#windowWeight) this.#linkFirst(i, WINDOW);
+    else this.#linkLast(i, WINDOW);
+    this.#segCount[WINDOW]!++;
+    this.#segWeight[WINDOW]! += w;
+    this.#count++;
+    this.#weight += w;
+
+    if (!Number.isFinite(this.#maxCount)) this.#followEntryCount();
+    this.#evict();
+    if (this.#hitRate !== undefined) this.#climbOnHitRate();
+  }
+
+  #replace(i: number, value: E, w: number): void {
+    this.#vals[i] = value;
+    this.#lastMiss = NO_MISS;
+    if (w > this.#maxWeight) {
+      // Heavier than the whole store: refused, like a new entry would be.
+      this.#evictSlot(i);
+      return;
+    }
+    const delta = w - this.#wt[i]!;
+    if (delta !== 0) {
+      this.#wt[i] = w;
+      this.#segWeight[this.#segOf(i)]! += delta;
+      this.#weight += delta;
+    }
+    this.#touch(i);
+    const seg = this.#segOf(i);
+    if (seg === PROBATION) this.#promote(i);
+    else if (seg === PROTECTED) {
+      if (this.#meta[(PROTECTED << 2) + PREV] !== i) this.#moveToBack(i, PROTECTED);
+      this.#demote();
+    } else if (w > this.#windowWeight) {
+      // Grew heavier than the window: leave it first.
+      this.#unlink(i);
+      this.#linkFirst(i, WINDOW);
+    } else if (this.#meta[(WINDOW << 2) + PREV] !== i) this.#moveToBack(i, WINDOW);
+    if (delta > 0) this.#evict();
+  }
+
+  /** Weight-bounded only: the sketch and climber follow the number of entries the store holds. */
+  #followEntryCount(): void {
+    const sketch = this.#sketch;
+    if (!sketch.initialized) {
+      if (this.#weight >= this.#maxWeight / 2) sketch.ensureCapacity(this.#count);
+    } else if (this.#count > sketch.capacity) {
+      sketch.ensureCapacity(this.#count);
+    }
+  }
+
+  /** Fixes the capacity in entries the climber works with (known up front, or at the first eviction). */
+  #setCapacity(entries: number): void {
+    const horizon = Math.max(1, Math.round(HORIZON_FRACTION * entries));
+    if (this.#mode === 'gradient') {
+      this.#ghostWindow = new Ghost(horizon);
+      this.#ghostMain = new Ghost(horizon);
+      // Sample about 1 key in 2^k so that the shadow LRU keeps at least 128 entries.
+      let rate = 1;
+      while (rate < 65536 && entries / (rate * 2) >= GUARD_MIN_SHADOW) rate *= 2;
+      this.#guardMask = rate - 1;
+      // Entries inserted before the capacity was known (weight-bounded stores) join the sample now.
+      const meta = this.#meta;
+      for (let i = FIRST_SLOT; i < this.#top; i++) {
+        if (this.#guarded(meta[(i << 2) + HASH]!))
+          meta[(i << 2) + FLAGS] = meta[(i << 2) + FLAGS]! | GUARD_BIT;
+      }
+      const shadow = Math.max(1, Math.round(entries / rate));
+      this.#guard = new ShadowLru(shadow);
+      this.#guardPeriod = Math.max(512, Math.round((GUARD_PERIOD * entries) / rate));
+    } else if (this.#mode === 'hit-rate') {
+      this.#hitRate = new HitRateClimber(entries, 10 * Math.max(256, entries));
+    }
+    this.#setTailSize(horizon);
+  }
+
+  /** Probation hit: move to protected, demoting protected's least recent entries if it overflows. */
+  #promote(i: number): void {
+    if (this.#protectedCount < 1 || (this.#weighted && this.#wt[i]! > this.#protectedWeight)) {
+      if (this.#meta[(PROBATION << 2) + PREV] !== i) this.#moveToBack(i, PROBATION);
+      return;
+    }
+    this.#transfer(i, PROTECTED);
+    this.#demote();
+  }
+
+  #demote(): void {
+    const segCount = this.#segCount;
+    const segWeight = this.#segWeight;
+    while (segCount[PROTECTED]! > this.#protectedCount || segWeight[PROTECTED]! > this.#protectedWeight) {
+      const d = this.#meta[(PROTECTED << 2) + NEXT]!;
+      if (d === PROTECTED) break;
+      this.#transfer(d, PROBATION);
+    }
+  }
+
+  #overWindow(): boolean {
+    return this.#segCount[WINDOW]! > this.#windowCount || this.#segWeight[WINDOW]! > this.#windowWeight;
+  }
+
+  /** Restores every bound: window overflow becomes candidates, which then face main's victims. */
+  #evict(): void {
+    const candidate = this.#overWindow() ? this.#evictFromWindow() : NIL;
+    if (this.#count > this.#maxCount || this.#weight > this.#maxWeight) this.#evictFromMain(candidate);
+  }
+
+  /** Moves the window's overflow to probation's recent end; returns the first one moved. */
+  #evictFromWindow(): number {
+    let first = NIL;
+    let node = this.#meta[(WINDOW << 2) + NEXT]!;
+    while (node !== WINDOW && this.#overWindow()) {
+      const next = this.#meta[(node << 2) + NEXT]!;
+      this.#transfer(node, PROBATION);
+      this.#windowExits++;
+      if (first === NIL) first = node;
+      node = next;
+    }
+    return first;
+  }
+
+  /**
+   * Evicts until the bounds hold, each time either a candidate (entries that just left the window,
+   * oldest first, then the window's own least recent entries) or a victim (probation's least recent
+   * entries, then protected's, then the window's), keeping the more frequent of the pair.
+   */
+  #evictFromMain(first: number): void {
+    if (!this.#evicting) this.#startEvicting();
+    let candidate = first;
+    let candidateQueue = PROBATION;
+    let victimQueue = PROBATION;
+    let victim = this.#after(PROBATION);
+    const wt = this.#wt;
+    while (this.#count > this.#maxCount || this.#weight > this.#maxWeight) {
+      if (candidate === NIL && candidateQueue === PROBATION) {
+        candidate = this.#after(WINDOW);
+        candidateQueue = WINDOW;
+      }
+      if (candidate === NIL && victim === NIL) {
+        if (victimQueue === PROBATION) {
+          victim = this.#after(PROTECTED);
+          victimQueue = PROTECTED;
+          continue;
+        }
+        if (victimQueue === PROTECTED) {
+          victim = this.#after(WINDOW);
+          victimQueue = WINDOW;
+          continue;
+        }
+        break; // empty (cannot happen while over the bounds)
+      }
+      if (victim === NIL) {
+        const next = this.#after(candidate);
+        this.#evictCandidate(candidate);
+        candidate = next;
+      } else if (candidate === NIL) {
+        const next = this.#after(victim);
+        this.#evictVictim(victim, victimQueue);
+        victim = next;
+      } else if (candidate === victim) {
+        victim = this.#after(victim);
+        this.#evictCandidate(candidate);
+        candidate = NIL;
+      } else if (wt[candidate]! > this.#maxWeight) {
+        const next = this.#after(candidate);
+        this.#evictCandidate(candidate);
+        candidate = next;
+      } else if (this.#admit(candidate, victim)) {
+        const next = this.#after(victim);
+        this.#evictVictim(victim, victimQueue);
+        victim = next;
+        candidate = this.#after(candidate);
+      } else {
+        const next = this.#after(candidate);
+        this.#evictCandidate(candidate);
+        candidate = next;
+      }
+    }
+  }
+
+  #startEvicting(): void {
+    this.#evicting = true;
+    // Weight-bounded only: the store is full for the first time, so its entry count is the capacity.
+    if (!Number.isFinite(this.#maxCount)) this.#setCapacity(this.#count);
+  }
+
+  /** Evicts a candidate (refused admission, or the window's own least recent entry). */
+  #evictCandidate(i: number): void {
+    if (this.#segOf(i) === WINDOW) this.#windowExits++;
+    this.#ghostWindow?.record(this.#meta[(i << 2) + HASH]!, this.#windowExits);
+    this.#evictSlot(i);
+  }
+
+  /** Evicts a victim of main (or, when main is empty, of the window). */
+  #evictVictim(i: number, queue: number): void {
+    if (queue === WINDOW) {
+      this.#windowExits++;
+      this.#ghostWindow?.record(this.#meta[(i << 2) + HASH]!, this.#windowExits);
+    } else {
+      this.#mainEvictions++;
+      this.#ghostMain?.record(this.#meta[(i << 2) + HASH]!, this.#mainEvictions);
+    }
+    this.#evictSlot(i);
+  }
+
+  #admit(candidate: number, victim: number): boolean {
+    this.#flushHits(candidate);
+    this.#flushHits(victim);
+    const meta = this.#meta;
+    const candidateFreq = this.#sketch.frequency(meta[(candidate << 2) + HASH]!);
+    const victimFreq = this.#sketch.frequency(meta[(victim << 2) + HASH]!);
+    if (candidateFreq > victimFreq) return true;
+    if (candidateFreq < ADMIT_HASHDOS_THRESHOLD) return false;
+    // A warm candidate against a hot victim: admit at random 1 in 128, so that flooding the sketch
+    // with a victim's colliding keys cannot lock everything else out.
+    let x = this.#random;
+    x ^= x << 13;
+    x ^= x >>> 17;
+    x ^= x << 5;
+    this.#random = x;
+    return (x & 127) === 0;
+  }
+
+  // ------------------------------------------------------------------ window sizing
+
+  /** A miss on a recently evicted key: the segment that evicted it would have hit if it were larger. */
+  #ghostVote(h: number): void {
+    const horizon = this.#tailSize;
+    const dw = this.#ghostWindow!.distance(h, this.#windowExits);
+    const dm = this.#ghostMain!.distance(h, this.#mainEvictions);
+    if (dw <= horizon && dw <= dm) this.#vote(1);
+    else if (dm <= horizon) this.#vote(-1);
+  }
+
+  #vote(v: number): void {
+    const step = this.#gradient.vote(v);
+    if (step !== 0) this.#resize(step);
+  }
+
+  #climbOnHitRate(): void {
+    const climber = this.#hitRate!;
+    climber.hits = this.#hits;
+    climber.misses++;
+    if (!this.#evicting) {
+      climber.hits = 0;
+      climber.misses = 0;
+      this.#hits = 0;
+      return;
+    }
+    const step = climber.adjust();
+    this.#hits = climber.hits;
+    if (step !== 0) {
+      this.#resize(step);
+      this.#applyResize();
+    }
+  }
+
+  /**
+   * The LRU guard. The gradient climber sees only small moves of the window, and some workloads
+   * reward only large ones: a sweep up and down over more keys than fit (zigzag) is served well by
+   * plain LRU and badly by any small window. So the store also follows what plain LRU of its size
+   * would hit, on a hash-sampled subset of keys (a shadow LRU of hashes, sized down by the sampling
+   * rate), request for request against its own hits on the same keys. When LRU is ahead by at least
+   * 5 points, significantly (McNemar z >= 3), the window jumps to its maximum and may not shrink
+   * below that for a while; the floor then comes down one step per quiet period.
+   */
+  /** Whether the key with this hash is in the guard's sample (about 1 in `#guardMask + 1`). */
+  #guarded(h: number): boolean {
+    return ((Math.imul(h, 0x9e3779b1) >>> 16) & this.#guardMask) === 0;
+  }
+
+  #guardSample(h: number, hit: boolean): void {
+    const lruHit = this.#guard!.access(h);
+    if (hit) this.#guardOurs++;
+    if (lruHit !== hit) {
+      if (lruHit) this.#guardLruOnly++;
+      else this.#guardOursOnly++;
+    }
+    if (++this.#guardRequests < this.#guardPeriod) return;
+    const n = this.#guardRequests;
+    const lruOnly = this.#guardLruOnly;
+    const oursOnly = this.#guardOursOnly;
+    const ours = this.#guardOurs / n;
+    this.#guardRequests = 0;
+    this.#guardLruOnly = 0;
+    this.#guardOursOnly = 0;
+    this.#guardOurs = 0;
+    if (!this.#evicting) return;
+    if (this.#guardUndo >= 0) {
+      // The period after a jump: keep it only if this store did not get worse.
+      const noise = 2 * Math.sqrt(Math.max(this.#guardBefore * (1 - this.#guardBefore), 0.01) / n);
+      if (ours < this.#guardBefore - noise) {
+        this.#floor = 0;
+        this.#resize(this.#guardUndo - this.#fraction);
+        this.#guardBackoff = Math.min(this.#guardBackoff * 2, 1024);
+        this.#guardWait = this.#guardBackoff;
+      } else {
+        this.#guardBackoff = 1;
+      }
+      this.#guardUndo = -1;
+      return;
+    }
+    if (this.#guardWait > 0) {
+      this.#guardWait--;
+    } else if (
+      (lruOnly - oursOnly) / n >= GUARD_MARGIN &&
+      lruOnly - oursOnly >= 3 * Math.sqrt(lruOnly + oursOnly) &&
+      this.#fraction < MAX_WINDOW
+    ) {
+      this.#guardUndo = this.#fraction;
+      this.#guardBefore = ours;
+      const target = Math.min(MAX_WINDOW, this.#fraction + GUARD_JUMP);
+      this.#floor = target;
+      this.#resize(target - this.#fraction);
+      this.#gradient.reset();
+      return;
+    }
+    if (this.#floor > 0) this.#floor = Math.max(0, this.#floor - STEP_FRACTION);
+  }
+
+  /** Moves the window share by `step`; entries move between segments at the next insertion. */
+  #resize(step: number): void {
+    const fraction = Math.min(MAX_WINDOW, Math.max(this.#floor, this.#fraction + step));
+    if (fraction === this.#fraction) return;
+    this.#pendingResize = fraction > this.#fraction ? 1 : -1;
+    this.#fraction = fraction;
+    this.#setLimits();
+  }
+
+  /** After a resize: fill a grown window from main's least recent end, or shrink it into probation. */
+  #applyResize(): void {
+    const grown = this.#pendingResize > 0;
+    this.#pendingResize = 0;
+    if (grown) {
+      this.#demote();
+      const segCount = this.#segCount;
+      const segWeight = this.#segWeight;
+      for (let n = 0; n < TRANSFER_LIMIT; n++) {
+        let node = this.#after(PROBATION);
+        if (node === NIL) node = this.#after(PROTECTED);
+        if (node === NIL) break;
+        const w = this.#wt[node]!;
+        if (segCount[WINDOW]! + 1 > this.#windowCount || segWeight[WINDOW]! + w > this.#windowWeight) break;
+        this.#transfer(node, WINDOW);
+      }
+    } else {
+      for (let n = 0; n < TRANSFER_LIMIT && this.#overWindow(); n++) {
+        const node = this.#after(WINDOW);
+        if (node === NIL) break;
+        this.#transfer(node, PROBATION);
+        this.#windowExits++;
+      }
+    }
+  }
+
+  #setLimits(): void {
+    const f = this.#fraction;
+    const maxCount = this.#maxCount;
+    const maxWeight = this.#maxWeight;
+    if (Number.isFinite(maxCount)) {
+      this.#windowCount = Math.max(1, maxCount - Math.floor((1 - f) * maxCount + 1e-9));
+      this.#protectedCount = Math.floor(PROTECTED_SHARE * (maxCount - this.#windowCount) + 1e-9);
+    } else {
+      this.#windowCount = maxCount;
+      this.#protectedCount = maxCount;
+    }
+    if (Number.isFinite(maxWeight)) {
+      this.#windowWeight = maxWeight - Math.floor((1 - f) * maxWeight + 1e-9);
+      this.#protectedWeight = Math.floor(PROTECTED_SHARE * (maxWeight - this.#windowWeight) + 1e-9);
+    } else {
+      this.#windowWeight = maxWeight;
+      this.#protectedWeight = maxWeight;
+    }
+  }
+
+  // ------------------------------------------------------------------ slots and lists
+
+  #after(i: number): number {
+    const n = this.#meta[(i << 2) + NEXT]!;
+    return n < FIRST_SLOT ? NIL : n;
+  }
+
+  #segOf(i: number): number {
+    return this.#meta[(i << 2) + FLAGS]! & SEG_MASK;
+  }
+
+  #alloc(): number {
+    if (this.#freeTop > 0) return this.#free[--this.#freeTop]!;
+    if (this.#top === this.#free.length) this.#grow();
+    return this.#top++;
+  }
+
+  #grow(): void {
+    const length = this.#free.length;
+    const bound = this.#maxCount + FIRST_SLOT + 1;
+    const doubled = length * 2;
+    const size = doubled < bound ? doubled : Math.max(bound, length + 1);
+    this.#meta = growInt32(this.#meta, size * 4);
+    this.#free = growInt32(this.#free, size);
+    const wt = new Float64Array(size);
+    wt.set(this.#wt);
+    this.#wt = wt;
+  }
+
+  #resetLists(): void {
+    const meta = this.#meta;
+    for (let s = 0; s < FIRST_SLOT; s++) {
+      meta[(s << 2) + NEXT] = s;
+      meta[(s << 2) + PREV] = s;
+      meta[(s << 2) + FLAGS] = s;
+      this.#boundary[s] = s;
+    }
+    this.#tailCount.fill(0);
+  }
+
+  /** Re-marks the tails of the window and probation for a new tail size (rare: O(entries)). */
+  #setTailSize(size: number): void {
+    this.#tailSize = size;
+    const meta = this.#meta;
+    for (const s of [WINDOW, PROBATION]) {
+      let n = 0;
+      this.#boundary[s] = s;
+      for (let i = meta[(s << 2) + NEXT]!; i !== s; i = meta[(i << 2) + NEXT]!) {
+        const at = (i << 2) + FLAGS;
+        if (n < size) {
+          meta[at] = meta[at]! | TAIL_BIT;
+          this.#boundary[s] = i;
+          n++;
+        } else {
+          meta[at] = meta[at]! & ~TAIL_BIT;
+        }
+      }
+      this.#tailCount[s] = n;
+    }
+  }
+
+  /** Appends `i` at the most recent end of list `s`. */
+  #linkLast(i: number, s: number): void {
+    const meta = this.#meta;
+    const bi = i << 2;
+    const bs = s << 2;
+    const p = meta[bs + PREV]!;
+    meta[(p << 2) + NEXT] = i;
+    meta[bi + PREV] = p;
+    meta[bi + NEXT] = s;
+    meta[bs + PREV] = i;
+    let flags = (meta[bi + FLAGS]! & ~(SEG_MASK | TAIL_BIT)) | s;
+    if (s !== PROTECTED && this.#tailCount[s]! < this.#tailSize) {
+      // The list is shorter than its tail: everything is tail, the new entry included.
+      flags |= TAIL_BIT;
+      this.#boundary[s] = i;
+      this.#tailCount[s]!++;
+    }
+    meta[bi + FLAGS] = flags;
+  }
+
+  /** Inserts `i` at the least recent end of list `s` (window only). */
+  #linkFirst(i: number, s: number): void {
+    const meta = this.#meta;
+    const bi = i << 2;
+    const bs = s << 2;
+    const n = meta[bs + NEXT]!;
+    meta[(n << 2) + PREV] = i;
+    meta[bi + NEXT] = n;
+    meta[bi + PREV] = s;
+    meta[bs + NEXT] = i;
+    meta[bi + FLAGS] = (meta[bi + FLAGS]! & ~SEG_MASK) | s | TAIL_BIT;
+    if (this.#tailCount[s] === 0) this.#boundary[s] = i;
+    if (++this.#tailCount[s]! > this.#tailSize) {
+      // The newest tail entry moves up into the rest of the list.
+      const b = this.#boundary[s]!;
+      meta[(b << 2) + FLAGS] = meta[(b << 2) + FLAGS]! & ~TAIL_BIT;
+      this.#boundary[s] = meta[(b << 2) + PREV]!;
+      this.#tailCount[s]!--;
+    }
+  }
+
+  #unlink(i: number): void {
+    const meta = this.#meta;
+    const bi = i << 2;
+    const p = meta[bi + PREV]!;
+    const n = meta[bi + NEXT]!;
+    meta[(p << 2) + NEXT] = n;
+    meta[(n << 2) + PREV] = p;
+    const flags = meta[bi + FLAGS]!;
+    if ((flags & TAIL_BIT) !== 0) {
+      meta[bi + FLAGS] = flags & ~TAIL_BIT;
+      const s = flags & SEG_MASK;
+      this.#tailCount[s]!--;
+      if (this.#boundary[s] === i) this.#boundary[s] = p;
+      // The oldest entry above the tail (if any) joins it.
+      const b = meta[(this.#boundary[s]! << 2) + NEXT]!;
+      if (b !== s) {
+        meta[(b << 2) + FLAGS] = meta[(b << 2) + FLAGS]! | TAIL_BIT;
+        this.#boundary[s] = b;
+        this.#tailCount[s]!++;
+      }
+    }
+  }
+
+  #moveToBack(i: number, s: number): void {
+    this.#unlink(i);
+    this.#linkLast(i, s);
+  }
+
+  #transfer(i: number, to: number): void {
+    const from = this.#meta[(i << 2) + FLAGS]! & SEG_MASK;
+    this.#unlink(i);
+    this.#segCount[from]!--;
+    this.#segCount[to]!++;
+    if (this.#weighted) {
+      const w = this.#wt[i]!;
+      this.#segWeight[from]! -= w;
+      this.#segWeight[to]! += w;
+    }
+    this.#linkLast(i, to);
+    if (to === PROTECTED) {
+      this.#moves = (this.#moves + 1) & 0xffff;
+      const at = (i << 2) + FLAGS;
+      this.#meta[at] = (this.#meta[at]! & 0xffff) | (this.#moves << STAMP_SHIFT);
+      this.#lazyMoves = Math.min(this.#segCount[PROTECTED]! >> 2, 0x3fff);
+    }
+  }
+
+  #remove(i: number): void {
+    this.#flushHits(i);
+    this.#map.delete(this.#keys[i] as K);
+    this.#unlink(i);
+    const s = this.#segOf(i);
+    const w = this.#wt[i]!;
+    this.#segCount[s]!--;
+    this.#segWeight[s]! -= w;
+    this.#count--;
+    this.#weight -= w;
+    this.#keys[i] = undefined;
+    this.#vals[i] = undefined;
+    this.#free[this.#freeTop++] = i;
+  }
+
+  #evictSlot(i: number): void {
+    const n = this.#evCount++;
+    this.#evKeys[n] = this.#keys[i];
+    this.#evVals[n] = this.#vals[i];
+    this.#remove(i);
+  }
+
+  /** Reports pending evictions, once each, including those caused by listeners re-entering. */
+  #flush(): void {
+    if (this.#flushing) return;
+    this.#flushing = true;
+    let failed = false;
+    let error: unknown;
+    try {
+      for (let j = 0; j < this.#evCount; j++) {
+        const key = this.#evKeys[j] as K;
+        const value = this.#evVals[j] as E;
+        this.#evKeys[j] = undefined;
+        this.#evVals[j] = undefined;
+        try {
+          this.#onEvict(key, value);
+        } catch (e) {
+          if (!failed) {
+            failed = true;
+            error = e;
+          }
+        }
+      }
+    } finally {
+      this.#evCount = 0;
+      this.#flushing = false;
+    }
+    if (failed) throw error;
+  }
+}
+
+function growInt32(a: Int32Array, size: number): Int32Array {
+  const b = new Int32Array(size);
+  b.set(a);
+  return b;
+}
+
+function _growUint8(a: Uint8Array, size: number): Uint8Array {
+  const b = new Uint8Array(size);
+  b.set(a);
+  return b;
+}

@@ -1,0 +1,113 @@
+import { describe, expect, it } from 'vitest';
+import type { RunMeta } from '../../bench/lib/env.js';
+import { formatBarRatio, formatRate } from '../../bench/lib/format.js';
+import type { MemoryResult, StampedeResult } from '../../bench/lib/results.js';
+import { memoryBar } from '../../bench/memory/index.js';
+import { checkStampedeBar } from '../../bench/stampede/index.js';
+import { formatBar, THROUGHPUT_BARS } from '../../bench/throughput/bars.js';
+
+const meta = { date: 'd' } as RunMeta;
+
+describe('THROUGHPUT_BARS', () => {
+  it('holds the bars of the core and policy issues', () => {
+    expect(THROUGHPUT_BARS.map((b) => [b.candidate, b.baseline, b.bar])).toEqual([
+      ['larder.get', 'lru.get', 0.9],
+      ['larder.getOrSet', 'await Promise.resolve(lru.get)', 0.8],
+      ['larder.getOrSet', 'lru.fetch', 1],
+      ['larder.getOrSet', 'cache-manager.wrap', 5],
+      ['larder.getOrSet', 'bentocache.getOrSet', 10],
+      ['larder-tinylfu.get', 'lru.get', 0.6],
+    ]);
+  });
+});
+
+describe('memoryBar', () => {
+  const result = (larder: number, lru: number, size = 1_000_000): MemoryResult => ({
+    meta,
+    entries: 1_000_000,
+    rows: [
+      { library: 'larder', size, bytesPerEntry: larder, fillMs: 1 },
+      { library: 'lru-cache', size: 1_000_000, bytesPerEntry: lru, fillMs: 1 },
+    ],
+  });
+  it('passes at up to 1.2x lru-cache bytes per entry and misses above', () => {
+    expect(memoryBar(result(60, 50))).toMatchObject({
+      ratio: 1.2,
+      pass: true,
+      candidateValue: 60,
+      baselineValue: 50,
+    });
+    expect(memoryBar(result(61, 50)).pass).toBe(false);
+  });
+  it('misses when larder lost entries or was not measured', () => {
+    expect(memoryBar(result(10, 50, 999))).toMatchObject({ pass: false, error: 'larder held 999 entries' });
+    expect(memoryBar({ meta, entries: 1, rows: [] })).toMatchObject({ pass: false, error: 'not measured' });
+  });
+});
+
+describe('checkStampedeBar', () => {
+  const result = (calls: number[], served = 1000): StampedeResult => ({
+    meta,
+    concurrency: 1000,
+    loaderMs: 10,
+    rows: [
+      ...calls.map((c, i) => ({ library: 'larder', via: `v${i}`, loaderCalls: c, served, ms: 10 })),
+      { library: 'Map (floor)', via: 'naive', loaderCalls: 1000, served: 1000, ms: 10 },
+    ],
+  });
+  it('passes when every larder call ran the loader exactly once and served everyone', () => {
+    expect(checkStampedeBar(result([1, 1]))).toEqual([]);
+  });
+  it('lists each larder row that missed, and ignores peers', () => {
+    expect(checkStampedeBar(result([1, 2]))).toEqual([
+      'stampede: larder v1 ran the loader 2 times (bar: exactly 1)',
+    ]);
+    expect(checkStampedeBar(result([1], 999))).toEqual(['stampede: larder v0 served 999 of 1000 callers']);
+    expect(checkStampedeBar({ ...result([]), rows: [] })).toEqual(['stampede: larder was not measured']);
+  });
+});
+
+describe('formatBar', () => {
+  it('prints verdict, ratio, bar, spread and medians', () => {
+    expect(
+      formatBar({
+        id: 'x',
+        label: 'larder get hit vs bare lru-cache get',
+        kind: 'throughput',
+        candidate: 'a',
+        baseline: 'b',
+        ratio: 0.95,
+        spread: [0.9, 1],
+        bar: 0.9,
+        pass: true,
+        candidateValue: 9.5e6,
+        baselineValue: 1e7,
+        source: 'core',
+      }),
+    ).toBe(
+      'PASS  0.95x >= 0.9x [p25 0.90, p75 1.00]  larder get hit vs bare lru-cache get (9.50M vs 10.0M ops/s)',
+    );
+  });
+});
+
+describe('formatBarRatio', () => {
+  it('never prints a missed ratio as the bar itself', () => {
+    expect(formatBarRatio(0.9962, 1)).toBe('0.996');
+    expect(formatBarRatio(1.0004, 1)).toBe('1.0004');
+    expect(formatBarRatio(0.95, 0.9)).toBe('0.95');
+    expect(formatBarRatio(12.34, 10)).toBe('12.3');
+    expect(formatBarRatio(1, 1)).toBe('1.00');
+  });
+});
+
+describe('formatRate', () => {
+  it('is compact and never prints 1000k or 10.0k-style overflows', () => {
+    expect(formatRate(12_345_678)).toBe('12.3M');
+    expect(formatRate(1_234_567)).toBe('1.23M');
+    expect(formatRate(999_999)).toBe('1.00M');
+    expect(formatRate(456_789)).toBe('457k');
+    expect(formatRate(9_999)).toBe('10k');
+    expect(formatRate(7_849)).toBe('7.8k');
+    expect(formatRate(789.4)).toBe('789');
+  });
+});

@@ -1,0 +1,499 @@
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import { createStore } from '../../src/policy/create-store.js';
+import { LruStore } from '../../src/policy/lru-store.js';
+import type { StoreOptions } from '../../src/policy/store.js';
+import { TinyLfuStore, type TinyLfuTuning } from '../../src/policy/tinylfu-store.js';
+
+type Evicted = [key: unknown, value: unknown][];
+
+function make<K, V>(
+  bounds: { max?: number; maxSize?: number },
+  evicted: Evicted = [],
+  tuning?: TinyLfuTuning,
+): TinyLfuStore<K, V> {
+  return new TinyLfuStore<K, V>(
+    { max: bounds.max, maxSize: bounds.maxSize, onEvict: (k, v) => evicted.push([k, v]) },
+    tuning,
+  );
+}
+
+describe('TinyLfuStore: options', () => {
+  const onEvict = () => {};
+  it.each([
+    [{ max: 0, maxSize: undefined }, RangeError, /max must be a positive integer/],
+    [{ max: 1.5, maxSize: undefined }, RangeError, /max must be/],
+    [{ max: undefined, maxSize: -1 }, RangeError, /maxSize must be a positive integer/],
+    [{ max: undefined, maxSize: Number.NaN }, RangeError, /maxSize/],
+    [{ max: undefined, maxSize: undefined }, TypeError, /max or maxSize is required/],
+  ])('rejects %o', (bounds, type, message) => {
+    expect(() => new TinyLfuStore({ ...bounds, onEvict })).toThrow(type);
+    expect(() => new TinyLfuStore({ ...bounds, onEvict })).toThrow(message);
+  });
+
+  it('requires an onEvict function and sane tuning', () => {
+    expect(() => new TinyLfuStore({ max: 1, maxSize: undefined, onEvict: 1 as never })).toThrow(/onEvict/);
+    expect(() => new TinyLfuStore({ max: 1, maxSize: undefined, onEvict }, { window: 2 })).toThrow(
+      /tuning.window/,
+    );
+    expect(
+      () => new TinyLfuStore({ max: 1, maxSize: undefined, onEvict }, { climber: 'x' as never }),
+    ).toThrow(/tuning.climber/);
+  });
+
+  it('rejects a weight that is not a positive integer when weighted', () => {
+    const store = make<string, number>({ maxSize: 10 });
+    expect(() => store.set('a', 1, 0)).toThrow(/weight must be a positive integer/);
+    expect(() => store.set('a', 1, 1.5)).toThrow(RangeError);
+    // Unweighted stores ignore the weight argument.
+    const counted = make<string, number>({ max: 10 });
+    counted.set('a', 1, Number.NaN);
+    expect(counted.get('a')).toBe(1);
+    expect(counted.weight).toBe(0);
+  });
+});
+
+describe('TinyLfuStore: basic operations', () => {
+  it('gets, peeks, checks, deletes and clears', () => {
+    const store = make<string, number>({ max: 10 });
+    store.set('a', 1, 1);
+    store.set('b', 2, 1);
+    expect(store.get('a')).toBe(1);
+    expect(store.peek('b')).toBe(2);
+    expect(store.has('b')).toBe(true);
+    expect(store.has('c')).toBe(false);
+    expect(store.get('c')).toBeUndefined();
+    expect(store.size).toBe(2);
+    store.set('a', 3, 1);
+    expect(store.get('a')).toBe(3);
+    expect(store.size).toBe(2);
+    expect(store.delete('a')).toBe(true);
+    expect(store.delete('a')).toBe(false);
+    expect(store.has('a')).toBe(false);
+    store.clear();
+    expect(store.size).toBe(0);
+    expect([...store.keys()]).toEqual([]);
+    store.set('z', 26, 1);
+    expect(store.get('z')).toBe(26);
+  });
+
+  it('lists keys and entries, the most recent window entry first', () => {
+    const store = make<string, number>({ max: 100 });
+    for (let i = 0; i < 50; i++) store.set(`k${i}`, i, 1);
+    const keys = [...store.keys()];
+    expect(keys[0]).toBe('k49');
+    expect(new Set(keys)).toEqual(new Set(Array.from({ length: 50 }, (_, i) => `k${i}`)));
+    expect(new Map(store.entries())).toEqual(new Map(Array.from({ length: 50 }, (_, i) => [`k${i}`, i])));
+  });
+
+  it('iterates safely while entries are deleted, skipping the deleted ones', () => {
+    const store = make<number, number>({ max: 100 });
+    for (let i = 0; i < 20; i++) store.set(i, i, 1);
+    const seen: number[] = [];
+    for (const k of store.keys()) {
+      expect(store.has(k)).toBe(true);
+      seen.push(k);
+      store.delete(k - 1); // comes later in the iteration order
+    }
+    expect(seen.length).toBeLessThan(20);
+    expect(store.size).toBe(seen.length);
+  });
+
+  it('holds any key type (objects by identity, NaN, -0)', () => {
+    const store = make<unknown, string>({ max: 10 });
+    const a = { id: 1 };
+    store.set(a, 'object', 1);
+    store.set(Number.NaN, 'nan', 1);
+    store.set(-0, 'zero', 1);
+    store.set(1n, 'bigint', 1);
+    expect(store.get(a)).toBe('object');
+    expect(store.get({ id: 1 })).toBeUndefined();
+    expect(store.get(Number.NaN)).toBe('nan');
+    expect(store.get(0)).toBe('zero');
+    expect(store.get(1n)).toBe('bigint');
+  });
+
+  it('starts with a 1% window', () => {
+    expect(make({ max: 1000 }).windowFraction).toBe(0.01);
+  });
+});
+
+describe('TinyLfuStore: bounds and evictions (model-based)', () => {
+  type Op =
+    | { op: 'set'; key: number; value: number; weight: number }
+    | { op: 'get' | 'peek' | 'has' | 'delete'; key: number }
+    | { op: 'clear' };
+
+  const key = fc.integer({ min: 0, max: 60 });
+  const opArb = (maxWeight: number): fc.Arbitrary<Op> =>
+    fc.oneof(
+      {
+        weight: 6,
+        arbitrary: fc.record({
+          op: fc.constant('set' as const),
+          key,
+          value: fc.integer(),
+          weight: fc.integer({ min: 1, max: maxWeight }),
+        }),
+      },
+      { weight: 6, arbitrary: fc.record({ op: fc.constant('get' as const), key }) },
+      { weight: 1, arbitrary: fc.record({ op: fc.constant('peek' as const), key }) },
+      { weight: 1, arbitrary: fc.record({ op: fc.constant('has' as const), key }) },
+      { weight: 2, arbitrary: fc.record({ op: fc.constant('delete' as const), key }) },
+      { weight: 1, arbitrary: fc.constant({ op: 'clear' as const }) },
+    );
+
+  function check(bounds: { max?: number; maxSize?: number }, ops: Op[], tuning?: TinyLfuTuning): void {
+    const model = new Map<number, { value: number; weight: number }>();
+    let evictions: [number, number][] = [];
+    const store = new TinyLfuStore<number, number>(
+      {
+        max: bounds.max,
+        maxSize: bounds.maxSize,
+        onEvict: (k, v) => {
+          // Reported after the operation: the store no longer holds the key.
+          expect(store.has(k)).toBe(false);
+          evictions.push([k, v]);
+        },
+      },
+      tuning,
+    );
+    const weighted = bounds.maxSize !== undefined;
+    for (const o of ops) {
+      evictions = [];
+      switch (o.op) {
+        case 'set':
+          store.set(o.key, o.value, o.weight);
+          model.set(o.key, { value: o.value, weight: weighted ? o.weight : 0 });
+          break;
+        case 'get':
+          expect(store.get(o.key)).toBe(model.get(o.key)?.value);
+          break;
+        case 'peek':
+          expect(store.peek(o.key)).toBe(model.get(o.key)?.value);
+          break;
+        case 'has':
+          expect(store.has(o.key)).toBe(model.has(o.key));
+          break;
+        case 'delete':
+          expect(store.delete(o.key)).toBe(model.delete(o.key));
+          break;
+        case 'clear':
+          store.clear();
+          model.clear();
+          break;
+      }
+      // Every eviction is of an entry the model held, with its value, reported once.
+      for (const [k, v] of evictions) {
+        expect(model.get(k)?.value).toBe(v);
+        model.delete(k);
+      }
+      expect(store.size).toBe(model.size);
+      let weight = 0;
+      for (const e of model.values()) weight += e.weight;
+      expect(store.weight).toBe(weight);
+      if (bounds.max !== undefined) expect(store.size).toBeLessThanOrEqual(bounds.max);
+      if (bounds.maxSize !== undefined) expect(store.weight).toBeLessThanOrEqual(bounds.maxSize);
+      for (const [k, e] of model) expect(store.peek(k)).toBe(e.value);
+      expect(new Set(store.keys())).toEqual(new Set(model.keys()));
+      expect(new Map(store.entries())).toEqual(new Map([...model].map(([k, e]) => [k, e.value])));
+    }
+  }
+
+  it('respects max, matching a Map model', () => {
+    fc.assert(
+      fc.property(fc.integer({ min: 1, max: 20 }), fc.array(opArb(1), { maxLength: 300 }), (max, ops) =>
+        check({ max }, ops),
+      ),
+      { numRuns: 150 },
+    );
+  });
+
+  it('respects maxSize weights (including entries heavier than the window or the store)', () => {
+    fc.assert(
+      fc.property(fc.integer({ min: 1, max: 60 }), fc.array(opArb(70), { maxLength: 300 }), (maxSize, ops) =>
+        check({ maxSize }, ops),
+      ),
+      { numRuns: 150 },
+    );
+  });
+
+  it('respects max and maxSize together', () => {
+    fc.assert(
+      fc.property(
+        fc.integer({ min: 1, max: 15 }),
+        fc.integer({ min: 1, max: 60 }),
+        fc.array(opArb(30), { maxLength: 300 }),
+        (max, maxSize, ops) => check({ max, maxSize }, ops),
+      ),
+      { numRuns: 150 },
+    );
+  });
+
+  it('holds under every climber and window setting', () => {
+    const tunings: TinyLfuTuning[] = [
+      { climber: 'hit-rate' },
+      { climber: 'off', window: 0 },
+      { window: 0.95 },
+    ];
+    for (const tuning of tunings) {
+      fc.assert(
+        fc.property(fc.integer({ min: 1, max: 20 }), fc.array(opArb(5), { maxLength: 200 }), (max, ops) =>
+          check({ max, maxSize: 40 }, ops, tuning),
+        ),
+        { numRuns: 40 },
+      );
+    }
+  });
+
+  it('stays consistent through long random workloads that move the window', () => {
+    // Enough operations for the climber and the LRU guard to resize the window several times.
+    let x = 1;
+    const next = () => {
+      x ^= x << 13;
+      x ^= x >>> 17;
+      x ^= x << 5;
+      return x >>> 0;
+    };
+    const ops: Op[] = [];
+    for (let i = 0; i < 40_000; i++) {
+      const phase = Math.floor(i / 5000) % 2;
+      // Alternate a recency-heavy sweep with a skewed frequency phase.
+      const k = phase === 0 ? Math.floor(i / 2) % 90 : next() % 30 < 20 ? next() % 10 : next() % 400;
+      ops.push(
+        next() % 3 === 0 ? { op: 'set', key: k, value: i, weight: 1 + (next() % 4) } : { op: 'get', key: k },
+      );
+      if (i % 7000 === 6999) ops.push({ op: 'delete', key: k });
+    }
+    const model = new Map<number, number>();
+    const store = new TinyLfuStore<number, number>({
+      max: 64,
+      maxSize: 150,
+      onEvict: (k) => model.delete(k),
+    });
+    const fractions = new Set<number>();
+    for (const o of ops) {
+      // The model learns the write first; the eviction listener (called at the end of the write)
+      // then removes whatever the store evicted, the new entry included.
+      if (o.op === 'set') {
+        model.set(o.key, o.value);
+        store.set(o.key, o.value, o.weight);
+      } else if (o.op === 'get') {
+        const v = store.get(o.key);
+        expect(v).toBe(model.get(o.key));
+        if (v === undefined) {
+          model.set(o.key, o.key);
+          store.set(o.key, o.key, 1);
+        }
+      } else if (o.op === 'delete') {
+        store.delete(o.key);
+        model.delete(o.key);
+      }
+      expect(store.size).toBeLessThanOrEqual(64);
+      expect(store.weight).toBeLessThanOrEqual(150);
+      fractions.add(store.windowFraction);
+    }
+    expect(store.size).toBe(model.size);
+    for (const [k, v] of model) expect(store.peek(k)).toBe(v);
+    expect(fractions.size).toBeGreaterThan(1);
+  });
+});
+
+describe('TinyLfuStore: eviction reporting', () => {
+  it('reports refused newcomers as evicted, and keeps the frequent entries', () => {
+    const evicted: Evicted = [];
+    const store = make<string, number>({ max: 10 }, evicted);
+    for (let i = 0; i < 10; i++) store.set(`hot${i}`, i, 1);
+    for (let r = 0; r < 5; r++) for (let i = 0; i < 10; i++) store.get(`hot${i}`);
+    for (let i = 0; i < 20; i++) store.set(`cold${i}`, i, 1);
+    const cold = evicted.filter(([k]) => String(k).startsWith('cold'));
+    // Each newcomer enters the 1-entry window, then is refused when the next one pushes it out.
+    expect(cold).toEqual(Array.from({ length: 19 }, (_, i) => [`cold${i}`, i]));
+    for (let i = 0; i < 9; i++) expect(store.has(`hot${i}`)).toBe(true);
+    expect(store.size).toBe(10);
+  });
+
+  it('evicts an entry heavier than maxSize at once, and a replacement that grows past it', () => {
+    const evicted: Evicted = [];
+    const store = make<string, string>({ maxSize: 10 }, evicted);
+    store.set('a', 'A', 4);
+    store.set('huge', 'H', 11);
+    expect(evicted).toEqual([['huge', 'H']]);
+    expect(store.has('a')).toBe(true);
+    store.set('a', 'A2', 12);
+    expect(evicted).toEqual([
+      ['huge', 'H'],
+      ['a', 'A2'],
+    ]);
+    expect(store.size).toBe(0);
+    expect(store.weight).toBe(0);
+  });
+
+  it('admits an entry heavier than the window and evicts enough to fit it', () => {
+    const evicted: Evicted = [];
+    const store = make<string, number>({ maxSize: 100 }, evicted);
+    for (let i = 0; i < 10; i++) store.set(`k${i}`, i, 10);
+    store.get('big'); // seen before: more frequent than the cold victims
+    store.get('big');
+    store.set('big', 0, 60);
+    expect(store.weight).toBeLessThanOrEqual(100);
+    expect(store.has('big')).toBe(true);
+    expect(evicted.length).toBeGreaterThanOrEqual(6);
+  });
+
+  it('reports evictions caused by a listener that writes to the store, each once', () => {
+    const evicted: unknown[] = [];
+    const store: TinyLfuStore<number, number> = new TinyLfuStore<number, number>({
+      max: 3,
+      maxSize: undefined,
+      onEvict: (k) => {
+        evicted.push(k);
+        if (k < 100) store.set(k + 100, k, 1); // re-enters while reporting
+      },
+    });
+    for (let i = 0; i < 10; i++) store.set(i, i, 1);
+    expect(new Set(evicted).size).toBe(evicted.length);
+    expect(store.size).toBeLessThanOrEqual(3);
+    for (const k of store.keys()) expect(evicted).not.toContain(k);
+  });
+
+  it('reports every eviction even when a listener throws, then rethrows the first error', () => {
+    const seen: number[] = [];
+    const store = new TinyLfuStore<number, number>({
+      maxSize: 10,
+      max: undefined,
+      onEvict: (k) => {
+        seen.push(k);
+        throw new Error(`boom ${k}`);
+      },
+    });
+    for (let i = 0; i < 5; i++) store.set(i, i, 2);
+    expect(() => store.set(9, 9, 10)).toThrow(/boom/);
+    expect(seen.length).toBeGreaterThanOrEqual(5);
+    expect(store.weight).toBeLessThanOrEqual(10);
+  });
+
+  it('does not report delete, clear or replacement', () => {
+    const evicted: Evicted = [];
+    const store = make<string, number>({ max: 5 }, evicted);
+    store.set('a', 1, 1);
+    store.set('a', 2, 1);
+    store.delete('a');
+    store.set('b', 1, 1);
+    store.clear();
+    expect(evicted).toEqual([]);
+  });
+});
+
+describe('TinyLfuStore: policy', () => {
+  function hitRatio(
+    store: { get(k: number): unknown; set(k: number, v: number, w: number): void },
+    trace: number[],
+  ) {
+    let hits = 0;
+    for (const k of trace) {
+      if (store.get(k) !== undefined) hits++;
+      else store.set(k, k, 1);
+    }
+    return hits / trace.length;
+  }
+
+  it('resists scans: a hot set survives a flood of one-time keys (LRU loses it)', () => {
+    const trace: number[] = [];
+    let scan = 1_000_000;
+    for (let r = 0; r < 200; r++) {
+      for (let i = 0; i < 50; i++) trace.push(i); // hot set of 50
+      for (let i = 0; i < 200; i++) trace.push(scan++); // scan of 200 new keys
+    }
+    const tiny = hitRatio(make<number, number>({ max: 100 }), trace);
+    const lru = hitRatio(
+      new LruStore<number, number>({ max: 100, maxSize: undefined, onEvict: () => {} }),
+      trace,
+    );
+    expect(lru).toBe(0);
+    expect(tiny).toBeGreaterThan(0.18); // 50 of every 250 requests hit once warm
+  });
+
+  it('keeps part of a loop larger than the cache (LRU hits nothing)', () => {
+    const trace: number[] = [];
+    for (let r = 0; r < 100; r++) for (let i = 0; i < 300; i++) trace.push(i);
+    const tiny = hitRatio(make<number, number>({ max: 200 }), trace);
+    expect(tiny).toBeGreaterThan(0.5);
+  });
+
+  /** A working set of 450 keys that shifts by 300 keys every 4000 requests: plain LRU is at home. */
+  function shiftingWorkingSet(): number[] {
+    let x = 7;
+    const random = () => {
+      x ^= x << 13;
+      x ^= x >>> 17;
+      x ^= x << 5;
+      return (x >>> 0) / 4294967296;
+    };
+    const trace: number[] = [];
+    for (let phase = 0; phase < 30; phase++) {
+      for (let i = 0; i < 4000; i++) trace.push(phase * 300 + Math.floor(random() * 450));
+    }
+    return trace;
+  }
+
+  it('grows the window on a recency-heavy workload and keeps it small on a frequency-heavy one', () => {
+    const recency = make<number, number>({ max: 500 });
+    hitRatio(recency, shiftingWorkingSet());
+    expect(recency.windowFraction).toBeGreaterThan(0.5);
+    const frequency = make<number, number>({ max: 500 });
+    const loop: number[] = [];
+    for (let r = 0; r < 40; r++) for (let i = 0; i < 700; i++) loop.push(i);
+    hitRatio(frequency, loop);
+    expect(frequency.windowFraction).toBeLessThan(0.1);
+  });
+
+  it('does not regress on a recency-heavy workload where a fixed 1% window does', () => {
+    const trace = shiftingWorkingSet();
+    const adaptive = hitRatio(make<number, number>({ max: 500 }), trace);
+    const fixed = hitRatio(make<number, number>({ max: 500 }, [], { climber: 'off' }), trace);
+    const lru = hitRatio(
+      new LruStore<number, number>({ max: 500, maxSize: undefined, onEvict: () => {} }),
+      trace,
+    );
+    expect(fixed).toBeLessThan(lru - 0.2);
+    expect(adaptive).toBeGreaterThan(lru - 0.02);
+  });
+
+  it('counts a replacement as an access', () => {
+    const evicted: Evicted = [];
+    const store = make<string, number>({ max: 4 }, evicted);
+    for (const k of ['a', 'b', 'c', 'd']) store.set(k, 0, 1);
+    for (let i = 0; i < 5; i++) store.set('a', i, 1); // 'a' is now frequent
+    for (let i = 0; i < 20; i++) store.set(`new${i}`, i, 1);
+    expect(store.get('a')).toBe(4);
+  });
+
+  it('works weight-bounded only (the sketch and climber follow the entry count)', () => {
+    const store = make<number, number>({ maxSize: 1000 });
+    const trace: number[] = [];
+    for (let r = 0; r < 30; r++) for (let i = 0; i < 300; i++) trace.push(i % 50 === 0 ? i : r * 1000 + i);
+    let hits = 0;
+    for (const k of trace) {
+      if (store.get(k) !== undefined) hits++;
+      else store.set(k, k, 1 + (k % 7));
+      expect(store.weight).toBeLessThanOrEqual(1000);
+    }
+    expect(hits).toBeGreaterThan(0);
+  });
+});
+
+describe('createStore', () => {
+  const options: StoreOptions<string, number> = { max: 10, maxSize: undefined, onEvict: () => {} };
+  it('creates the store of each policy', () => {
+    expect(createStore('lru', options)).toBeInstanceOf(LruStore);
+    expect(createStore('tinylfu', options)).toBeInstanceOf(TinyLfuStore);
+  });
+
+  it('rejects an unknown policy, naming it', () => {
+    expect(() => createStore('lfu' as never, options)).toThrow(TypeError);
+    expect(() => createStore('lfu' as never, options)).toThrow(
+      /policy must be 'lru' or 'tinylfu'; got "lfu"/,
+    );
+  });
+});
