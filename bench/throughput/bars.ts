@@ -37,7 +37,7 @@ export const THROUGHPUT_BARS: readonly ThroughputBarSpec[] = [
   },
   {
     id: 'getOrSet-vs-promise-floor',
-    label: 'larder awaited getOrSet hit vs await Promise.resolve(lru.get(key))',
+    label: "larder awaited getOrSet hit (policy 'lru') vs await Promise.resolve(lru.get(key))",
     candidate: 'larder.getOrSet',
     baseline: 'await Promise.resolve(lru.get)',
     bar: 0.8,
@@ -45,7 +45,7 @@ export const THROUGHPUT_BARS: readonly ThroughputBarSpec[] = [
   },
   {
     id: 'getOrSet-vs-lru-fetch',
-    label: "larder awaited getOrSet hit vs lru-cache's awaited fetch hit",
+    label: "larder awaited getOrSet hit (policy 'lru') vs lru-cache's awaited fetch hit",
     candidate: 'larder.getOrSet',
     baseline: 'lru.fetch',
     bar: 1.0,
@@ -53,7 +53,7 @@ export const THROUGHPUT_BARS: readonly ThroughputBarSpec[] = [
   },
   {
     id: 'getOrSet-vs-cache-manager-wrap',
-    label: "larder awaited getOrSet hit vs cache-manager's awaited wrap hit (default store)",
+    label: "larder awaited getOrSet hit (policy 'lru') vs cache-manager's awaited wrap hit (default store)",
     candidate: 'larder.getOrSet',
     baseline: 'cache-manager.wrap',
     bar: 5,
@@ -61,7 +61,7 @@ export const THROUGHPUT_BARS: readonly ThroughputBarSpec[] = [
   },
   {
     id: 'getOrSet-vs-bentocache-getOrSet',
-    label: "larder awaited getOrSet hit vs bentocache's awaited getOrSet hit",
+    label: "larder awaited getOrSet hit (policy 'lru') vs bentocache's awaited getOrSet hit",
     candidate: 'larder.getOrSet',
     baseline: 'bentocache.getOrSet',
     bar: 10,
