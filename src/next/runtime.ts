@@ -5,6 +5,7 @@ import { Redis, type RedisOptions } from 'ioredis';
 import { Cache } from '../cache.js';
 import { type Duration, describe, toMs } from '../duration.js';
 import { type RedisBus, redisBus } from '../redis/bus.js';
+import { withTimeout } from '../redis/link.js';
 import { type RedisTier, redisTier } from '../redis/tier.js';
 import { singleton } from '../singleton.js';
 import type { BusMessage, TierRecord } from '../tier.js';
@@ -468,19 +469,13 @@ export class Runtime {
       return Promise.reject(new Error(`Redis is not connected (${client?.status ?? 'no client'})`));
     }
     const timeout = this.options.timeout;
-    return new Promise<T>((resolve, reject) => {
-      const timer = setTimeout(() => reject(new Error(`Redis did not answer within ${timeout} ms`)), timeout);
-      send(client).then(
-        (value) => {
-          clearTimeout(timer);
-          resolve(value);
-        },
-        (error: unknown) => {
-          clearTimeout(timer);
-          reject(error);
-        },
-      );
-    });
+    let pending: Promise<T>;
+    try {
+      pending = send(client);
+    } catch (error) {
+      return Promise.reject(error);
+    }
+    return withTimeout(pending, timeout, () => new Error(`Redis did not answer within ${timeout} ms`));
   }
 
   /** Called once per request by `'use cache'` handlers: retries a sync when the table is behind. */

@@ -247,7 +247,18 @@ class RedisBusImpl implements RedisBus {
         this.#counts.resyncs++;
         this.#handlers?.resync(Date.now());
       },
-      (error: unknown) => this.#report(toRedisError(error)),
+      (error: unknown) => {
+        this.#report(toRedisError(error));
+        // A failed SUBSCRIBE (a command timeout under load, say) on a connection that stays up would leave the
+        // bus deaf until the connection drops: try again. A dropped connection retries through 'ready'.
+        const retry = setTimeout(
+          () => {
+            if (sub.status === 'ready') this.#subscribe(sub);
+          },
+          Math.min(100, this.#reconnectDelay),
+        );
+        retry.unref?.();
+      },
     );
   }
 

@@ -62,21 +62,11 @@ export class Link {
     }
     if (!this.#ownTimer) return pending;
     const timeout = this.timeout;
-    return new Promise<T>((resolve, reject) => {
-      const timer = setTimeout(() => {
-        reject(new LarderRedisError('timeout', `Redis did not answer within ${timeout} ms`));
-      }, timeout);
-      pending.then(
-        (value) => {
-          clearTimeout(timer);
-          resolve(value);
-        },
-        (error: unknown) => {
-          clearTimeout(timer);
-          reject(error);
-        },
-      );
-    });
+    return withTimeout(
+      pending,
+      timeout,
+      () => new LarderRedisError('timeout', `Redis did not answer within ${timeout} ms`),
+    );
   }
 }
 
@@ -104,4 +94,21 @@ export async function release(client: Redis, timeout: number): Promise<void> {
 /** Exponential reconnect backoff from 50 ms, capped at `max` ms. @internal */
 export function backoff(max: number): (times: number) => number {
   return (times) => Math.min(50 * 2 ** Math.min(times - 1, 16), max);
+}
+
+/** Settles like `pending`, or rejects with `onTimeout()` when `pending` has not settled within `ms`. @internal */
+export function withTimeout<T>(pending: Promise<T>, ms: number, onTimeout: () => Error): Promise<T> {
+  return new Promise<T>((resolve, reject) => {
+    const timer = setTimeout(() => reject(onTimeout()), ms);
+    pending.then(
+      (value) => {
+        clearTimeout(timer);
+        resolve(value);
+      },
+      (error: unknown) => {
+        clearTimeout(timer);
+        reject(error);
+      },
+    );
+  });
 }
