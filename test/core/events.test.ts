@@ -1,24 +1,12 @@
-import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { Cache } from '../../src/index.js';
-import { advance, deferred, flush } from './helpers.js';
+import { advance, deferred, fakeTimersCollectingUnhandled, flush } from './helpers.js';
 import { policies } from './policies.js';
 
 type Payload = Record<string, unknown>;
 
 describe.each(policies)('events (%s)', (policy) => {
-  const unhandled: unknown[] = [];
-  const onUnhandled = (reason: unknown) => {
-    unhandled.push(reason);
-  };
-  beforeEach(() => {
-    vi.useFakeTimers();
-    unhandled.length = 0;
-    process.on('unhandledRejection', onUnhandled);
-  });
-  afterEach(() => {
-    process.off('unhandledRejection', onUnhandled);
-    vi.useRealTimers();
-  });
+  const unhandled = fakeTimersCollectingUnhandled();
 
   function record(cache: Cache<string, string>) {
     const events: Array<[string, Payload]> = [];

@@ -1,4 +1,4 @@
-import { expect, vi } from 'vitest';
+import { afterEach, beforeEach, expect, vi } from 'vitest';
 
 /** A promise with its resolve/reject exposed, to control exactly when a loader finishes. */
 export interface Deferred<T> {
@@ -85,4 +85,25 @@ export function track<T>(promise: Promise<T>): { settled: boolean; value?: T; er
     },
   );
   return state;
+}
+
+/**
+ * For the enclosing describe block: fake timers in every test, and the unhandled rejections each test caused,
+ * collected into the returned array (emptied before each test).
+ */
+export function fakeTimersCollectingUnhandled(): unknown[] {
+  const unhandled: unknown[] = [];
+  const onUnhandled = (reason: unknown) => {
+    unhandled.push(reason);
+  };
+  beforeEach(() => {
+    vi.useFakeTimers();
+    unhandled.length = 0;
+    process.on('unhandledRejection', onUnhandled);
+  });
+  afterEach(() => {
+    process.off('unhandledRejection', onUnhandled);
+    vi.useRealTimers();
+  });
+  return unhandled;
 }

@@ -1,5 +1,6 @@
-import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { Cache } from '../../src/index.js';
+import { fakeTimersCollectingUnhandled } from './helpers.js';
 import { policies } from './policies.js';
 
 /** Small seeded PRNG (mulberry32) so every run does the same operations. */
@@ -29,19 +30,7 @@ const KEYS = 600;
 const TAGS = ['red', 'green', 'blue', 'cyan'];
 
 describe.each(policies)('soak (%s)', (policy) => {
-  const unhandled: unknown[] = [];
-  const onUnhandled = (reason: unknown) => {
-    unhandled.push(reason);
-  };
-  beforeEach(() => {
-    vi.useFakeTimers();
-    unhandled.length = 0;
-    process.on('unhandledRejection', onUnhandled);
-  });
-  afterEach(() => {
-    process.off('unhandledRejection', onUnhandled);
-    vi.useRealTimers();
-  });
+  const unhandled = fakeTimersCollectingUnhandled();
 
   it(`${OPS} random operations, loader failing 30%: no unhandled rejection, nothing older than ttl + staleIfError served, size within bounds`, async () => {
     const rand = prng(policy === 'lru' ? 1 : 2);

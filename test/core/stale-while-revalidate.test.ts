@@ -1,22 +1,10 @@
-import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { Cache } from '../../src/index.js';
-import { advance, deferred, flush, track } from './helpers.js';
+import { advance, deferred, fakeTimersCollectingUnhandled, flush, track } from './helpers.js';
 import { policies } from './policies.js';
 
 describe.each(policies)('staleWhileRevalidate (%s)', (policy) => {
-  const unhandled: unknown[] = [];
-  const onUnhandled = (reason: unknown) => {
-    unhandled.push(reason);
-  };
-  beforeEach(() => {
-    vi.useFakeTimers();
-    unhandled.length = 0;
-    process.on('unhandledRejection', onUnhandled);
-  });
-  afterEach(() => {
-    process.off('unhandledRejection', onUnhandled);
-    vi.useRealTimers();
-  });
+  const unhandled = fakeTimersCollectingUnhandled();
 
   const make = () => new Cache<string, string>({ max: 1000, ttl: 1000, staleWhileRevalidate: 5000, policy });
 
