@@ -1,3 +1,4 @@
+import type { LRUCache } from 'lru-cache';
 import { type Duration, describe, toMs } from './duration.js';
 import { Entry, isEntry } from './entry.js';
 import { TimeoutError } from './errors.js';
@@ -17,6 +18,8 @@ import {
   type SetOptions,
 } from './options.js';
 import { createStore } from './policy/create-store.js';
+import { DEFAULT_POLICY } from './policy/default-policy.js';
+import { LruStore } from './policy/lru-store.js';
 import type { Store } from './policy/store.js';
 import { type CacheStats, Counters } from './stats.js';
 import type { BusMessage, CacheBus, CacheTier, TierRecord } from './tier.js';
@@ -98,6 +101,12 @@ export class Cache<K extends {} = string, V = unknown> {
   readonly #prefix: string | undefined;
   // The hot path's state, held directly (not through #s) so that a hit costs no extra property loads.
   readonly #store: Store<unknown, unknown>;
+  /**
+   * With policy 'lru', the store's `LRUCache`, else undefined. Reads call it from a call site of their own,
+   * so that each policy's `get` is called monomorphically (and inlined) even when caches of both policies
+   * live in one process: through the shared `Store` call site, such a process ran 'lru' hits at half speed.
+   */
+  readonly #lru: LRUCache<{}, {}> | undefined;
   readonly #counters: Counters;
   readonly #slots: Emitter['slots'];
   /** Hand-over from `#hit` to `#serveStale` (set and cleared synchronously). */
@@ -116,6 +125,7 @@ export class Cache<K extends {} = string, V = unknown> {
       this.#s = shared;
       this.#prefix = prefix;
       this.#store = shared.store;
+      this.#lru = lruOf(shared.store);
       this.#counters = shared.counters;
       this.#slots = shared.emitter.slots;
       return;
@@ -141,7 +151,7 @@ export class Cache<K extends {} = string, V = unknown> {
       bus,
     );
     s.raw = tier === undefined && bus === undefined;
-    s.store = createStore<unknown, unknown>(options.policy ?? 'tinylfu', {
+    s.store = createStore<unknown, unknown>(options.policy ?? DEFAULT_POLICY, {
       max: options.max,
       maxSize: options.maxSize,
       onEvict: (key, value) => this.#onEvict(key, value),
@@ -149,6 +159,7 @@ export class Cache<K extends {} = string, V = unknown> {
     this.#s = s;
     this.#prefix = undefined;
     this.#store = s.store;
+    this.#lru = lruOf(s.store);
     this.#counters = s.counters;
     this.#slots = s.emitter.slots;
     if (bus !== undefined) {
@@ -174,7 +185,8 @@ export class Cache<K extends {} = string, V = unknown> {
    */
   get(key: K): V | undefined {
     const k = this.#prefix === undefined ? key : this.#prefix + String(key);
-    const e = this.#store.get(k);
+    const lru = this.#lru;
+    const e = lru !== undefined ? lru.get(k as {}) : this.#store.get(k);
     // The common case first, in a method small enough to inline: a bare value and nobody listening.
     if (e !== undefined && !this.#s.mixed && this.#slots.hit === undefined) {
       this.#counters.hits++;
@@ -440,7 +452,8 @@ export class Cache<K extends {} = string, V = unknown> {
    */
   #hit(k: unknown): unknown {
     const s = this.#s;
-    const e = this.#store.get(k);
+    const lru = this.#lru;
+    const e = lru !== undefined ? lru.get(k as {}) : this.#store.get(k);
     if (e === undefined) return MISS;
     if (!this.#s.mixed || !isEntry(e)) {
       this.#counters.hits++;
@@ -950,4 +963,9 @@ function invalidate<V>(flight: Flight<V>): void {
 
 function checkKey(key: unknown): void {
   if (key === undefined || key === null) throw new TypeError(`key must not be ${key}`);
+}
+
+/** The `LRUCache` of an `LruStore` (see `Cache.#lru`). */
+function lruOf(store: Store<unknown, unknown>): LRUCache<{}, {}> | undefined {
+  return store instanceof LruStore ? (store.lru as LRUCache<{}, {}>) : undefined;
 }

@@ -8,8 +8,9 @@
  * 3. The counter-example: a chat room's last 10 messages kept in each instance's memory. Users of one room
  *    see different histories; routing by room, or moving the room to a shared store, fixes it.
  *
- * Environment: DEMO_REQUESTS (default 3000), DEMO_TTL (default 10s), REDIS_URL (optional). `--json` prints
- * only a JSON summary line. Exits 1 when an answer did not match the database or a check failed.
+ * Environment: DEMO_REQUESTS (default 3000), DEMO_TTL (default 10s), REDIS_URL (optional), POLICY (the
+ * instances' eviction policy, tinylfu or lru; default larder's). `--json` prints only a JSON summary line.
+ * Exits 1 when an answer did not match the database or a check failed.
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import { mkdtempSync, rmdirSync, rmSync } from 'node:fs';
@@ -140,6 +141,8 @@ async function stop(procs: readonly ChildProcess[]): Promise<void> {
 // ------------------------------------------------------------------ the client
 
 interface InstanceStats {
+  /** The caches' eviction policy (`'default'`: larder's), `null` without a cache. */
+  policy: string | null;
   requests: number;
   db: { queries: number };
   cache: { hits: number; misses: number; tierHits: number } | null;
@@ -203,6 +206,7 @@ async function statsOf(instances: Instance[]) {
         (stats.responses?.misses ?? 0);
       return {
         instance: instance.name,
+        policy: stats.policy,
         requests: stats.requests,
         hitRate: lookups === 0 ? 0 : hits / lookups,
         dbQueries: stats.db.queries,

@@ -7,7 +7,7 @@
  */
 import type Database from 'better-sqlite3';
 import express, { type ErrorRequestHandler, type NextFunction, type Request, type Response } from 'express';
-import { Cache, type CacheOptions } from 'larder';
+import { Cache, type CacheOptions, type Policy } from 'larder';
 import { type CachedResponse, cacheResponses } from 'larder/express';
 import {
   type Course,
@@ -40,6 +40,8 @@ export interface AppOptions {
   instance?: string;
   /** How the caches are made. Default: `new Cache(options)`. */
   createCache?: CacheFactory;
+  /** The caches' eviction policy, `'tinylfu'` or `'lru'` (see docs/policy.md). Default: larder's. */
+  policy?: Policy;
 }
 
 /** The app and what it is made of. */
@@ -116,9 +118,15 @@ export function createApp(options: AppOptions): ExampleApp {
   const cached = options.cache ?? true;
   const ttl = options.ttl ?? '30s';
   const make: CacheFactory = options.createCache ?? ((_name, cacheOptions) => new Cache(cacheOptions));
-  const data = cached ? make<unknown>('data', { max: 10_000, ttl }) : undefined;
+  const policy = options.policy;
+  const data = cached ? make<unknown>('data', { max: 10_000, ttl, policy }) : undefined;
   const responses = cached
-    ? make<CachedResponse>('responses', { maxSize: 20_000_000, sizeOf: (r) => r.body.byteLength + 512, ttl })
+    ? make<CachedResponse>('responses', {
+        maxSize: 20_000_000,
+        sizeOf: (r) => r.body.byteLength + 512,
+        ttl,
+        policy,
+      })
     : undefined;
 
   // Reads. With the cache, each goes through it; without, straight to the database.
@@ -159,6 +167,7 @@ export function createApp(options: AppOptions): ExampleApp {
   app.get('/stats', (_req, res) => {
     res.set('Cache-Control', 'no-store').json({
       instance: options.instance ?? null,
+      policy: cached ? (policy ?? 'default') : null,
       requests: counters.requests,
       db: { queries: repository.queries },
       cache: data?.stats() ?? null,

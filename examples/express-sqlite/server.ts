@@ -4,12 +4,13 @@
  * Environment: PORT (default 3000; 0 picks a free one), HOST (default 127.0.0.1), DB_FILE (default
  * larder-example.db in the temporary folder, created and seeded when missing), CACHE=off (no cache, to compare), TTL (default 30s),
  * INSTANCE (a name for X-Instance), REDIS_URL (a Redis tier and invalidation bus, through larder/redis),
- * REDIS_PREFIX (default larder-example:).
+ * REDIS_PREFIX (default larder-example:), POLICY (the caches' eviction policy, tinylfu or lru; default
+ * larder's).
  */
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { CacheOptions } from 'larder';
+import type { CacheOptions, Policy } from 'larder';
 import { responseSerializer } from 'larder/express';
 import { type CacheFactory, createApp } from './app.js';
 import { openDatabase } from './db.js';
@@ -48,6 +49,7 @@ const example = createApp({
   ttl: /^\d+$/.test(ttl) ? Number(ttl) : (ttl as CacheOptions<string, unknown>['ttl']),
   instance: env.INSTANCE,
   createCache: factory,
+  policy: (env.POLICY || undefined) as Policy | undefined, // new Cache() rejects an unknown name
 });
 const server = example.app.listen(Number(env.PORT ?? 3000), env.HOST ?? '127.0.0.1', () => {
   const { address, port } = server.address() as AddressInfo;

@@ -68,6 +68,8 @@ const TRANSFER_LIMIT = 1000;
 /** The sketch is allocated up front for count bounds up to this many entries (8 bytes each). */
 const EAGER_SKETCH_LIMIT = 1 << 20;
 const NO_MISS: unique symbol = Symbol('no miss');
+/** Hits buffered before the policy applies them (see `get`). */
+const READ_BUFFER = 128;
 
 /**
  * Knobs for benchmarks that compare design choices. The cache never passes these; the defaults are
@@ -84,6 +86,11 @@ export interface TinyLfuTuning {
    * (fixed window).
    */
   climber?: 'gradient' | 'hit-rate' | 'off';
+  /**
+   * Hits recorded before the policy applies them, in one batch (see {@link TinyLfuStore.get}). Default
+   * 128; 1 applies every hit at once. The store behaves the same either way; only its speed differs.
+   */
+  readBuffer?: number;
 }
 
 /**
@@ -147,7 +154,9 @@ export class TinyLfuStore<K, E> implements Store<K, E> {
   // Least recent `#tailSize` entries of the window and of probation ("tails"), for the climber.
   readonly #tailCount = new Int32Array(3);
   readonly #boundary = new Int32Array([WINDOW, PROBATION, PROTECTED]);
-  #tailSize = 1;
+  #tailSize = 0;
+  /** How far back (in evictions) ghost hits vote, and the tail size once the store evicts. */
+  #horizon = 1;
 
   // Segment limits.
   #fraction: number;
@@ -206,6 +215,10 @@ export class TinyLfuStore<K, E> implements Store<K, E> {
 
   #random = 0x2545f491;
 
+  // Hits not yet applied to the policy, in order (slot numbers; see `get`).
+  readonly #reads: Int32Array;
+  #readCount = 0;
+
   /**
    * @param options - bounds (`max` and/or `maxSize`, positive integers) and the eviction listener
    * @param tuning - benchmark knobs; leave out
@@ -232,6 +245,11 @@ export class TinyLfuStore<K, E> implements Store<K, E> {
     if (mode !== 'gradient' && mode !== 'hit-rate' && mode !== 'off') {
       throw new RangeError(`tuning.climber must be 'gradient', 'hit-rate' or 'off'; got ${String(mode)}`);
     }
+    const readBuffer = tuning?.readBuffer ?? READ_BUFFER;
+    if (!(Number.isSafeInteger(readBuffer) && readBuffer >= 1 && readBuffer <= 65536)) {
+      throw new RangeError(`tuning.readBuffer must be an integer from 1 to 65536; got ${String(readBuffer)}`);
+    }
+    this.#reads = new Int32Array(readBuffer);
     this.#onEvict = onEvict;
     this.#weighted = maxSize !== undefined;
     this.#maxCount = max ?? Number.POSITIVE_INFINITY;
@@ -269,19 +287,44 @@ export class TinyLfuStore<K, E> implements Store<K, E> {
 
   /** Current share of the capacity given to the admission window (for tests and benchmarks). */
   get windowFraction(): number {
+    if (this.#readCount > 0) this.#applyReads();
     return this.#fraction;
   }
 
   /**
    * Returns the value and records the access: a sketch increment, and a move to the recent end of
    * the entry's segment (or from probation to protected).
+   *
+   * A hit only notes the entry's slot in a small buffer; the policy applies the buffered hits, in
+   * order, when the buffer is full and before any operation that reads or changes the policy's state
+   * (a miss, `set`, `delete`, `clear`, iteration). So the store behaves exactly as if every hit were
+   * applied at once, while the hit itself stays a `Map` lookup and a write to one typed array, and
+   * the list updates run together in one tight loop (Caffeine's read buffer, without the threads).
    */
   get(key: K): E | undefined {
     const i = this.#map.get(key);
     if (i === undefined) {
+      if (this.#readCount > 0) this.#applyReads();
       if (this.#sketch.initialized) this.#recordMiss(key);
       return undefined;
     }
+    const n = this.#readCount + 1;
+    this.#reads[n - 1] = i;
+    this.#readCount = n;
+    if (n === this.#reads.length) this.#applyReads();
+    return this.#vals[i];
+  }
+
+  /** Applies the buffered hits in order, then empties the buffer. */
+  #applyReads(): void {
+    const reads = this.#reads;
+    const n = this.#readCount;
+    this.#readCount = 0;
+    for (let j = 0; j < n; j++) this.#applyHit(reads[j]!);
+  }
+
+  /** Records one hit on slot `i` for the policy. */
+  #applyHit(i: number): void {
     this.#hits++;
     const meta = this.#meta;
     const flags = meta[(i << 2) + FLAGS]!;
@@ -312,7 +355,6 @@ export class TinyLfuStore<K, E> implements Store<K, E> {
     } else {
       this.#hitOutsideProtected(i, seg);
     }
-    return this.#vals[i];
   }
 
   /** Returns the value without recording an access. */
@@ -339,6 +381,7 @@ export class TinyLfuStore<K, E> implements Store<K, E> {
       }
       w = weight;
     }
+    if (this.#readCount > 0) this.#applyReads();
     const i = this.#map.get(key);
     if (i === undefined) this.#insert(key, value, w);
     else this.#replace(i, value, w);
@@ -349,12 +392,15 @@ export class TinyLfuStore<K, E> implements Store<K, E> {
   delete(key: K): boolean {
     const i = this.#map.get(key);
     if (i === undefined) return false;
+    // A buffered hit on this slot must not land on the entry that reuses it.
+    if (this.#readCount > 0) this.#applyReads();
     this.#remove(i);
     return true;
   }
 
   /** Removes every entry without reporting evictions. Frequency history and window size are kept. */
   clear(): void {
+    if (this.#readCount > 0) this.#applyReads();
     this.#map.clear();
     this.#keys.length = FIRST_SLOT;
     this.#vals.length = FIRST_SLOT;
@@ -388,6 +434,7 @@ export class TinyLfuStore<K, E> implements Store<K, E> {
   // ------------------------------------------------------------------ reads and writes
 
   #snapshot(): K[] {
+    if (this.#readCount > 0) this.#applyReads();
     const out: K[] = [];
     const meta = this.#meta;
     for (const s of [WINDOW, PROTECTED, PROBATION]) {
@@ -550,7 +597,7 @@ export class TinyLfuStore<K, E> implements Store<K, E> {
     } else if (this.#mode === 'hit-rate') {
       this.#hitRate = new HitRateClimber(entries, 10 * Math.max(256, entries));
     }
-    this.#setTailSize(horizon);
+    this.#horizon = horizon;
   }
 
   /** Probation hit: move to protected, demoting protected's least recent entries if it overflows. */
@@ -660,6 +707,9 @@ export class TinyLfuStore<K, E> implements Store<K, E> {
     this.#evicting = true;
     // Weight-bounded only: the store is full for the first time, so its entry count is the capacity.
     if (!Number.isFinite(this.#maxCount)) this.#setCapacity(this.#count);
+    // Tail hits vote only from now on, so the tails are marked only now (once, O(entries)): until
+    // the store is full, unlinking an entry never walks a tail boundary.
+    if (this.#mode === 'gradient') this.#setTailSize(this.#horizon);
   }
 
   /** Evicts a candidate (refused admission, or the window's own least recent entry). */
@@ -703,7 +753,7 @@ export class TinyLfuStore<K, E> implements Store<K, E> {
 
   /** A miss on a recently evicted key: the segment that evicted it would have hit if it were larger. */
   #ghostVote(h: number): void {
-    const horizon = this.#tailSize;
+    const horizon = this.#horizon;
     const dw = this.#ghostWindow!.distance(h, this.#windowExits);
     const dm = this.#ghostMain!.distance(h, this.#mainEvictions);
     if (dw <= horizon && dw <= dm) this.#vote(1);

@@ -2,6 +2,7 @@ import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { redisForTests } from '../helpers/redis-server.js';
+import { testPolicy } from '../helpers/test-policy.js';
 
 const root = fileURLToPath(new URL('../..', import.meta.url));
 const redisUrl = await redisForTests('the demo with REDIS_URL');
@@ -12,7 +13,12 @@ interface Summary {
   requests: number;
   redis: boolean;
   load: {
-    withoutCache: { dbQueries: number; mismatches: number; serverErrors: number };
+    withoutCache: {
+      dbQueries: number;
+      mismatches: number;
+      serverErrors: number;
+      instances: { policy: string | null }[];
+    };
     withCache: {
       dbQueries: number;
       fresh: number;
@@ -22,7 +28,13 @@ interface Summary {
       badWrong: number;
       serverErrors: number;
       writesOk: number;
-      instances: { instance: string; requests: number; hitRate: number; dbQueries: number }[];
+      instances: {
+        instance: string;
+        policy: string | null;
+        requests: number;
+        hitRate: number;
+        dbQueries: number;
+      }[];
     };
   };
   staleness: {
@@ -37,12 +49,17 @@ interface Summary {
   };
 }
 
+/** The instances' policy: this test run's (see test/helpers/test-policy.ts), else larder's default. */
+const policy = testPolicy();
+
 /** Runs `npm run demo` in its fast mode and returns the JSON summary line and the exit code. */
 function runDemo(
   extraEnv: Record<string, string>,
 ): Promise<{ code: number | null; summary: Summary; stderr: string }> {
   const env: NodeJS.ProcessEnv = { ...process.env, DEMO_REQUESTS: '300', DEMO_TTL: '2s', ...extraEnv };
   if (extraEnv.REDIS_URL === undefined) delete env.REDIS_URL;
+  if (policy === undefined) delete env.POLICY;
+  else env.POLICY = policy;
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, ['--import', 'tsx', 'examples/demo/run.ts', '--json'], {
       cwd: root,
@@ -81,6 +98,9 @@ function expectSound(summary: Summary): void {
   expect(load.fresh + load.staleWithinBound).toBeGreaterThan(200);
   // Round-robin spreads the requests evenly, and the cache takes load off the database.
   expect(load.instances.map((i) => i.requests)).toEqual([100, 100, 100]);
+  // The instances run under this test run's policy.
+  expect(load.instances.map((i) => i.policy)).toEqual(Array(3).fill(policy ?? 'default'));
+  expect(summary.load.withoutCache.instances.map((i) => i.policy)).toEqual([null, null, null]);
   expect(load.dbQueries).toBeLessThan(summary.load.withoutCache.dbQueries);
   // The counter-example diverges; both fixes agree on the true last 10 messages.
   expect(summary.chat.memoryRoundRobin.agree).toBe(false);

@@ -3,6 +3,7 @@ import request from 'supertest';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { createApp, type ExampleApp } from '../../examples/express-sqlite/app.js';
 import { openDatabase, SEED } from '../../examples/express-sqlite/db.js';
+import { observedPolicy } from '../helpers/test-policy.js';
 
 let db: Database.Database;
 let example: ExampleApp;
@@ -78,6 +79,17 @@ describe('examples/express-sqlite: reads', () => {
     const stats = (await request(plain.app).get('/stats')).body;
     expect(stats.db.queries).toBe(3);
     expect(stats.cache).toBeNull();
+    expect(stats.policy).toBeNull();
+  });
+
+  it('builds its caches with the policy it is given, and shows it in /stats', async () => {
+    expect((await request(example.app).get('/stats')).body.policy).toBe('default');
+    for (const policy of ['lru', 'tinylfu'] as const) {
+      const other = createApp({ db, policy });
+      expect((await request(other.app).get('/stats')).body.policy).toBe(policy);
+      expect(observedPolicy(other.data!, 10_000)).toBe(policy);
+      await other.close();
+    }
   });
 });
 

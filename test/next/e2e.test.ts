@@ -1,9 +1,17 @@
 /**
  * End to end: one `next build` of test/next/fixture-app, two `next start` instances sharing a private Redis
  * (which the test stops and restarts), a round-robin proxy, and routes that count their renders.
+ *
+ * Under `LARDER_TEST_POLICY` (the `lru` vitest project) the handlers' memory tier uses that policy: the
+ * handlers take no `policy` option, so the bundle of src/next the instances load gets it as its default, as
+ * the in-process suites do through test/helpers/lru-default.ts.
+ *
+ * Each run builds into a `distDir` and a bundle of its own (removed afterwards), so runs of this file at the
+ * same time (the two vitest projects, or two checkouts' worth of test runs in one tree) never share a build.
+ * LARDER_NEXT_E2E_REUSE_BUILD=1 (local iteration) uses a fixed one per policy instead, and keeps it.
  */
 import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync, rmdirSync, rmSync } from 'node:fs';
 import { createServer, request, type Server } from 'node:http';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -20,7 +28,17 @@ import {
 const root = fileURLToPath(new URL('../..', import.meta.url));
 const app = fileURLToPath(new URL('./fixture-app', import.meta.url));
 const nextBin = join(root, 'node_modules', 'next', 'dist', 'bin', 'next');
-const bundle = join(root, 'node_modules', '.cache', 'larder-next-e2e', 'index.mjs');
+const policy = process.env.LARDER_TEST_POLICY || undefined;
+if (policy !== undefined && policy !== 'lru' && policy !== 'tinylfu') {
+  throw new Error(`LARDER_TEST_POLICY must be 'lru' or 'tinylfu'; got ${JSON.stringify(policy)}`);
+}
+const reuseBuild = process.env.LARDER_NEXT_E2E_REUSE_BUILD === '1';
+/** This run's name: its build and bundle are its own. */
+const run = reuseBuild ? (policy ?? 'default') : `${policy ?? 'default'}-${process.pid}-${Date.now()}`;
+const bundleDir = join(root, 'node_modules', '.cache', 'larder-next-e2e', run);
+const bundle = join(bundleDir, 'index.mjs');
+/** The fixture's `distDir`, relative to it (ending in `.next`, so git and biome ignore it). */
+const distDir = reuseBuild && policy === undefined ? '.next' : join('.e2e', run, '.next');
 
 interface Instance {
   name: string;
@@ -60,6 +78,49 @@ async function revalidate(port: number, query: string): Promise<void> {
   expect(res.status).toBe(200);
 }
 
+/** The id the build gave a Server Action of the fixture's app/actions.js. */
+function actionId(name: string): string {
+  const manifest = JSON.parse(
+    readFileSync(join(app, distDir, 'server', 'server-reference-manifest.json'), 'utf8'),
+  ) as { node: Record<string, { exportedName?: string; filename?: string }> };
+  for (const [id, action] of Object.entries(manifest.node)) {
+    if (action.exportedName === name && action.filename?.endsWith('app/actions.js')) return id;
+  }
+  throw new Error(`no Server Action ${name} in the build's server-reference-manifest.json`);
+}
+
+/**
+ * Calls the fixture's `updateTagAction` Server Action (`updateTag(tag)`) the way Next.js's client router
+ * does: a POST to the page that uses it, with the action id in `Next-Action` and the arguments as the body.
+ */
+async function updateTag(instance: Instance, tag: string): Promise<void> {
+  const origin = `http://127.0.0.1:${instance.port}`;
+  const res = await fetch(`${origin}/action`, {
+    method: 'POST',
+    headers: {
+      'Next-Action': actionId('updateTagAction'),
+      'Content-Type': 'text/plain;charset=UTF-8',
+      Accept: 'text/x-component',
+      Origin: origin,
+    },
+    body: JSON.stringify([tag]),
+    signal: AbortSignal.timeout(15_000),
+  });
+  const text = await res.text();
+  expect(res.status).toBe(200);
+  // The action's return value, in the RSC payload of the response.
+  expect(text).toContain(`{"ok":true,"by":"${instance.name}"}`);
+}
+
+/** Regenerates a Pages Router page now (`res.revalidate(path)` in an API route). */
+async function revalidatePage(port: number, path: string): Promise<void> {
+  const res = await fetch(`http://127.0.0.1:${port}/api/revalidate-page?path=${encodeURIComponent(path)}`, {
+    method: 'POST',
+    signal: AbortSignal.timeout(15_000),
+  });
+  expect(res.status).toBe(200);
+}
+
 const by = (line: string): string => line.split('|')[1] as string;
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
@@ -86,6 +147,7 @@ describe.runIf(hasRedisServerBinary('larder/next e2e'))('larder/next with two ne
           REDIS_URL: redis.url,
           LARDER_PREFIX: prefix,
           LARDER_NEXT_ENTRY: bundle,
+          LARDER_NEXT_DIST_DIR: distDir,
         },
         stdio: ['ignore', 'pipe', 'pipe'],
       },
@@ -111,8 +173,13 @@ describe.runIf(hasRedisServerBinary('larder/next e2e'))('larder/next with two ne
    * the route's response is sent, in waitUntil), then gives pub/sub a moment to deliver it.
    */
   async function revalidateEverywhere(instance: Instance, query: string, tag: string): Promise<void> {
+    await everywhere(tag, () => revalidate(instance.port, query));
+  }
+
+  /** Runs an invalidation of `tag`, waits for its record in Redis, then gives pub/sub a moment to deliver it. */
+  async function everywhere(tag: string, invalidate: () => Promise<void>): Promise<void> {
     const before = await admin.hget(`${prefix}tags`, tag);
-    await revalidate(instance.port, query);
+    await invalidate();
     await waitFor(async () => (await admin.hget(`${prefix}tags`, tag)) !== before, 10_000);
     await sleep(100);
   }
@@ -129,6 +196,7 @@ describe.runIf(hasRedisServerBinary('larder/next e2e'))('larder/next with two ne
   beforeAll(async () => {
     // The handlers as the package ships them, from the current source (tsup builds dist/ the same way).
     const { build } = await import('esbuild');
+    let policySet = false;
     await build({
       entryPoints: [join(root, 'src', 'next', 'index.ts')],
       bundle: true,
@@ -138,13 +206,34 @@ describe.runIf(hasRedisServerBinary('larder/next e2e'))('larder/next with two ne
       external: ['ioredis', 'next', 'lru-cache'],
       outfile: bundle,
       logLevel: 'warning',
+      plugins: [
+        {
+          name: 'test-policy',
+          setup(b) {
+            if (policy === undefined) return;
+            b.onLoad({ filter: /[\\/]src[\\/]policy[\\/]default-policy\.ts$/ }, () => {
+              policySet = true;
+              return { contents: `export const DEFAULT_POLICY = ${JSON.stringify(policy)};`, loader: 'ts' };
+            });
+          },
+        },
+      ],
     });
+    if (policy !== undefined && !policySet) {
+      throw new Error('LARDER_TEST_POLICY: src/policy/default-policy.ts is not in the bundle of src/next');
+    }
     // One build per run (LARDER_NEXT_E2E_REUSE_BUILD=1 reuses an existing one while iterating locally).
-    if (!(process.env.LARDER_NEXT_E2E_REUSE_BUILD === '1' && existsSync(join(app, '.next', 'BUILD_ID')))) {
+    if (!(reuseBuild && existsSync(join(app, distDir, 'BUILD_ID')))) {
       // No Redis during the build: it must work without one.
       execFileSync(process.execPath, [nextBin, 'build'], {
         cwd: app,
-        env: { ...process.env, NEXT_TELEMETRY_DISABLED: '1', REDIS_URL: '', LARDER_NEXT_ENTRY: bundle },
+        env: {
+          ...process.env,
+          NEXT_TELEMETRY_DISABLED: '1',
+          REDIS_URL: '',
+          LARDER_NEXT_ENTRY: bundle,
+          LARDER_NEXT_DIST_DIR: distDir,
+        },
         stdio: 'ignore',
       });
     }
@@ -181,6 +270,15 @@ describe.runIf(hasRedisServerBinary('larder/next e2e'))('larder/next with two ne
     proxy?.close();
     admin?.disconnect();
     await redis?.stop();
+    if (!reuseBuild) {
+      rmSync(join(app, '.e2e', run), { recursive: true, force: true });
+      rmSync(bundleDir, { recursive: true, force: true });
+      try {
+        rmdirSync(join(app, '.e2e')); // once no other run is using it
+      } catch {
+        // another run's build is in it
+      }
+    }
   }, 30_000);
 
   it("'use cache': rendered on A, served by B without a second render", async () => {
@@ -201,6 +299,19 @@ describe.runIf(hasRedisServerBinary('larder/next e2e'))('larder/next with two ne
     expect(total).toBe(2);
   });
 
+  it('updateTag (a Server Action) on A makes the next request on either instance fresh, with one regeneration', async () => {
+    const before = await data(a.port, '/uc/3');
+    expect(await data(b.port, '/uc/3')).toBe(before);
+    await everywhere('uc-3', () => updateTag(a, 'uc-3'));
+    const fresh = await data(b.port, '/uc/3');
+    expect(fresh).not.toBe(before);
+    expect(by(fresh)).toBe('B');
+    expect(await data(a.port, '/uc/3')).toBe(fresh);
+    expect(await data(b.port, '/uc/3')).toBe(fresh);
+    expect((await counts(a.port))['uc-3']).toBe(1);
+    expect((await counts(b.port))['uc-3']).toBe(1);
+  });
+
   it('revalidatePath on B refreshes that path on A and leaves the others alone', async () => {
     const one = await data(a.port, '/uc/1');
     const two = await data(a.port, '/uc/2');
@@ -209,6 +320,31 @@ describe.runIf(hasRedisServerBinary('larder/next e2e'))('larder/next with two ne
     expect(fresh).not.toBe(one);
     expect(await data(a.port, '/uc/2')).toBe(two);
     expect(await data(b.port, '/uc/2')).toBe(two);
+  });
+
+  it('Pages Router: res.revalidate(path) on B refreshes that page on A and leaves the others alone', async () => {
+    const one = await data(a.port, '/ondemand/1');
+    const two = await data(a.port, '/ondemand/2');
+    expect(await data(b.port, '/ondemand/1')).toBe(one);
+    expect(await data(b.port, '/ondemand/2')).toBe(two);
+    await revalidatePage(b.port, '/ondemand/1');
+    // B regenerated the page and stored it; A drops its memory copy when B's write reaches it over pub/sub.
+    let fresh = '';
+    await waitFor(
+      async () => {
+        fresh = await data(a.port, '/ondemand/1');
+        return fresh !== one;
+      },
+      10_000,
+      50,
+    );
+    expect(by(fresh)).toBe('B');
+    expect(await data(b.port, '/ondemand/1')).toBe(fresh);
+    expect(await data(a.port, '/ondemand/1')).toBe(fresh);
+    expect(await data(a.port, '/ondemand/2')).toBe(two);
+    expect(await data(b.port, '/ondemand/2')).toBe(two);
+    const [onA, onB] = [await counts(a.port), await counts(b.port)];
+    expect([onA['od-1'], onB['od-1'], onA['od-2'], onB['od-2']]).toEqual([1, 1, 1, undefined]);
   });
 
   it('a whole cached page: after A regenerates it, B never serves its older memory copy', async () => {

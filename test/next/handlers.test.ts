@@ -286,12 +286,17 @@ describe.runIf(url !== undefined)('larder/next handlers against Redis', () => {
 
   it('opens two connections per process, however many handlers Next.js constructs', async () => {
     const p = prefix();
+    // A name of this test's own: other processes (Next.js e2e servers, the other vitest project) open
+    // `larder-next` connections of their own at the same time.
+    const name = `larder-next-conn-${process.pid}-${Date.now()}`;
     const count = async () =>
       String(await admin.client('LIST'))
         .split('\n')
-        .filter((l: string) => /name=larder-next/.test(l)).length;
+        .filter((l: string) => l.includes(` name=${name} `)).length;
     const before = await count();
-    const Inc = withScope('conn', () => createIncrementalCacheHandler({ redisUrl, prefix: p, buildId: 'b' }));
+    const Inc = withScope('conn', () =>
+      createIncrementalCacheHandler({ redisUrl, prefix: p, buildId: 'b', client: { connectionName: name } }),
+    );
     await new Inc({}).get('x', { kind: 'FETCH' });
     const afterFirst = await count();
     for (let i = 0; i < 200; i++) {
@@ -300,7 +305,9 @@ describe.runIf(url !== undefined)('larder/next handlers against Redis', () => {
       await h.set(`k${i}`, { kind: 'FETCH', data: { body: 'x' }, revalidate: 60 }, { fetchCache: true });
     }
     expect(await count()).toBe(afterFirst);
-    expect(afterFirst - before).toBeLessThanOrEqual(2);
+    expect(before).toBe(0);
+    expect(afterFirst).toBeGreaterThanOrEqual(1);
+    expect(afterFirst).toBeLessThanOrEqual(2);
   });
 
   it('validates options with errors naming them', () => {
@@ -319,22 +326,23 @@ describe.runIf(url !== undefined)('larder/next handlers against Redis', () => {
     await h.revalidateTag('posts');
     expect(await h.get('/m', { kind: 'APP_PAGE' })).toBeNull();
 
+    // A name of this test's own: other processes open `larder-next` connections at the same time.
+    const name = `larder-next-build-${process.pid}-${Date.now()}`;
     const count = async () =>
       String(await admin.client('LIST'))
         .split('\n')
-        .filter((l: string) => /name=larder-next/.test(l)).length;
-    const before = await count();
+        .filter((l: string) => l.includes(` name=${name} `)).length;
     process.env.NEXT_PHASE = 'phase-production-build';
     try {
       const uc = withScope('build', () =>
-        createUseCacheHandler({ redisUrl, prefix: prefix(), buildId: 'b' }),
+        createUseCacheHandler({ redisUrl, prefix: prefix(), buildId: 'b', client: { connectionName: name } }),
       );
       await uc.set('k', Promise.resolve(entry('v')));
       expect(await text((await uc.get('k', []))?.value as ReadableStream<Uint8Array>)).toBe('v');
     } finally {
       delete process.env.NEXT_PHASE;
     }
-    expect(await count()).toBeLessThanOrEqual(before);
+    expect(await count()).toBe(0);
   });
 
   describe.runIf(hasRedisServerBinary('larder/next outage'))('when Redis goes down', () => {

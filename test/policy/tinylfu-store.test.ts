@@ -18,6 +18,17 @@ function make<K, V>(
   );
 }
 
+/** A seeded xorshift32 generator of unsigned 32-bit integers. */
+function xorshift(seed: number): () => number {
+  let x = seed;
+  return () => {
+    x ^= x << 13;
+    x ^= x >>> 17;
+    x ^= x << 5;
+    return x >>> 0;
+  };
+}
+
 describe('TinyLfuStore: options', () => {
   const onEvict = () => {};
   it.each([
@@ -248,13 +259,7 @@ describe('TinyLfuStore: bounds and evictions (model-based)', () => {
 
   it('stays consistent through long random workloads that move the window', () => {
     // Enough operations for the climber and the LRU guard to resize the window several times.
-    let x = 1;
-    const next = () => {
-      x ^= x << 13;
-      x ^= x >>> 17;
-      x ^= x << 5;
-      return x >>> 0;
-    };
+    const next = xorshift(1);
     const ops: Op[] = [];
     for (let i = 0; i < 40_000; i++) {
       const phase = Math.floor(i / 5000) % 2;
@@ -296,6 +301,141 @@ describe('TinyLfuStore: bounds and evictions (model-based)', () => {
     expect(store.size).toBe(model.size);
     for (const [k, v] of model) expect(store.peek(k)).toBe(v);
     expect(fractions.size).toBeGreaterThan(1);
+  });
+});
+
+describe('TinyLfuStore: read buffer', () => {
+  type Op =
+    | { op: 'set'; key: number; weight: number }
+    | { op: 'get' | 'peek' | 'has' | 'delete' | 'keys' | 'window'; key: number }
+    | { op: 'clear' };
+
+  /** Runs `ops` on a store and returns everything observable, in order. */
+  function observe(
+    ops: readonly Op[],
+    bounds: { max?: number; maxSize?: number },
+    readBuffer: number,
+  ): unknown[] {
+    const seen: unknown[] = [];
+    const store = new TinyLfuStore<number, number>(
+      { max: bounds.max, maxSize: bounds.maxSize, onEvict: (k, v) => seen.push(['evict', k, v]) },
+      { readBuffer },
+    );
+    let version = 0;
+    for (const o of ops) {
+      switch (o.op) {
+        case 'set':
+          store.set(o.key, version++, o.weight);
+          break;
+        case 'get':
+        case 'peek':
+        case 'has':
+        case 'delete':
+          seen.push(store[o.op](o.key));
+          break;
+        case 'keys':
+          seen.push([...store.keys()], [...store.entries()]);
+          break;
+        case 'window':
+          seen.push(store.windowFraction);
+          break;
+        case 'clear':
+          store.clear();
+          break;
+      }
+      seen.push(store.size, store.weight);
+    }
+    seen.push([...store.keys()], store.windowFraction);
+    return seen;
+  }
+
+  const ops = fc.array(
+    fc.oneof(
+      {
+        weight: 5,
+        arbitrary: fc.record({
+          op: fc.constant('set' as const),
+          key: fc.integer({ min: 0, max: 40 }),
+          weight: fc.integer({ min: 1, max: 6 }),
+        }),
+      },
+      {
+        weight: 12,
+        arbitrary: fc.record({ op: fc.constant('get' as const), key: fc.integer({ min: 0, max: 40 }) }),
+      },
+      ...(['peek', 'has', 'delete', 'keys', 'window'] as const).map((op) => ({
+        weight: 1,
+        arbitrary: fc.record({ op: fc.constant(op), key: fc.integer({ min: 0, max: 40 }) }),
+      })),
+      { weight: 1, arbitrary: fc.constant({ op: 'clear' as const }) },
+    ),
+    { maxLength: 400 },
+  );
+
+  it('behaves exactly as if every hit were applied at once', () => {
+    fc.assert(
+      fc.property(
+        fc.integer({ min: 1, max: 24 }),
+        fc.boolean(),
+        ops,
+        fc.integer({ min: 2, max: 9 }),
+        (max, weighted, list, size) => {
+          const bounds = weighted ? { max, maxSize: 3 * max } : { max };
+          const immediate = observe(list, bounds, 1);
+          expect(observe(list, bounds, size)).toEqual(immediate);
+          expect(observe(list, bounds, 128)).toEqual(immediate);
+        },
+      ),
+      { numRuns: 200 },
+    );
+  });
+
+  it('gives the same evictions and window moves over a long workload', () => {
+    const next = xorshift(7);
+    const list: Op[] = [];
+    for (let i = 0; i < 30_000; i++) {
+      // A recency-heavy sweep, then a skewed phase: the climber and the LRU guard both act.
+      const key =
+        Math.floor(i / 6000) % 2 === 0
+          ? Math.floor(i / 2) % 150
+          : next() % 4 === 0
+            ? next() % 500
+            : next() % 20;
+      list.push({ op: 'get', key });
+      if (next() % 3 === 0) list.push({ op: 'set', key, weight: 1 });
+      if (i % 20 === 0) list.push({ op: 'window', key });
+    }
+    const immediate = observe(list, { max: 100 }, 1);
+    expect(new Set(immediate.filter((v) => typeof v === 'number' && v > 0 && v < 1)).size).toBeGreaterThan(1);
+    expect(observe(list, { max: 100 }, 128)).toEqual(immediate);
+  });
+
+  it.each(['delete', 'clear'] as const)(
+    'applies hits buffered before %s before the slots are freed and reused',
+    (how) => {
+      const evicted: Evicted = [];
+      const store = make<string, number>({ max: 4 }, evicted, { readBuffer: 128 });
+      for (const k of ['a', 'b', 'c', 'd']) store.set(k, 1, 1);
+      // Hits that promote a, b, c and d to protected, still buffered when a (or everything) is removed.
+      for (let r = 0; r < 3; r++) for (const k of ['a', 'b', 'c', 'd']) store.get(k);
+      if (how === 'delete') store.delete('a');
+      else store.clear();
+      for (const k of ['e', 'f']) store.set(k, 2, 1);
+      store.get('e');
+      store.get('f');
+      for (const k of ['g', 'h']) store.set(k, 3, 1);
+      const keys = [...store.keys()];
+      expect(keys.length).toBe(store.size);
+      expect(new Set(keys)).toEqual(new Set(how === 'delete' ? ['b', 'c', 'd', 'h'] : ['e', 'f', 'g', 'h']));
+    },
+  );
+
+  it('refuses a readBuffer that is not an integer from 1 to 65536', () => {
+    const options = { max: 10, maxSize: undefined, onEvict: () => {} };
+    for (const readBuffer of [0, 1.5, -1, 65537, Number.NaN]) {
+      expect(() => new TinyLfuStore(options, { readBuffer })).toThrow(RangeError);
+      expect(() => new TinyLfuStore(options, { readBuffer })).toThrow(/tuning.readBuffer/);
+    }
   });
 });
 

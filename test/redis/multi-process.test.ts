@@ -3,6 +3,7 @@ import { fileURLToPath } from 'node:url';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { deleteKeys, redisForTests, uniquePrefix } from '../helpers/redis-server.js';
+import { expectedPolicy } from '../helpers/test-policy.js';
 
 const url = await redisForTests('larder/redis multi-process tests');
 const WORKER = fileURLToPath(new URL('./fixtures/worker.ts', import.meta.url));
@@ -63,6 +64,10 @@ describe.runIf(url)('three Cache instances in three Node processes sharing one R
     await Promise.all(p.map((i) => i.call('close').catch(() => i.kill())));
     await deleteKeys(admin, prefix);
     await admin.quit();
+  });
+
+  it(`every instance builds its caches under this run's policy (${expectedPolicy()})`, async () => {
+    expect(await Promise.all(p.map((i) => i.call('policy')))).toEqual(p.map(() => expectedPolicy()));
   });
 
   it('a write on one is seen by the others within 50 ms', async () => {

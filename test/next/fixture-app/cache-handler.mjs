@@ -6,4 +6,5 @@ const { createIncrementalCacheHandler } = await import(
 export default createIncrementalCacheHandler({
   redisUrl: process.env.REDIS_URL,
   prefix: process.env.LARDER_PREFIX,
+  distDir: process.env.LARDER_NEXT_DIST_DIR || '.next',
 });

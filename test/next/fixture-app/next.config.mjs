@@ -8,6 +8,8 @@ const larder = process.env.LARDER_NEXT_BUILTIN !== '1';
 
 /** @type {import('next').NextConfig} */
 export default {
+  // LARDER_NEXT_DIST_DIR: the e2e test builds each of its runs (one per LARDER_TEST_POLICY) into its own.
+  distDir: process.env.LARDER_NEXT_DIST_DIR || '.next',
   cacheComponents: true,
   ...(larder
     ? {

@@ -3,4 +3,8 @@ const { createUseCacheHandler } = await import(
   /* webpackIgnore: true */ /* turbopackIgnore: true */ process.env.LARDER_NEXT_ENTRY || 'larder/next'
 );
 
-export default createUseCacheHandler({ redisUrl: process.env.REDIS_URL, prefix: process.env.LARDER_PREFIX });
+export default createUseCacheHandler({
+  redisUrl: process.env.REDIS_URL,
+  prefix: process.env.LARDER_PREFIX,
+  distDir: process.env.LARDER_NEXT_DIST_DIR || '.next',
+});
