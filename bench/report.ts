@@ -585,7 +585,8 @@ export function renderReport(input: ReportInput): RenderedReport {
     '  `src/` with tsup and the package\'s tsup.config.ts (ESM output) into `bench/results/tmp/larder/` (the "larder"',
     '  row of the provenance table says which). `--larder build|dist|src` forces one.',
     '- Cross-library tables isolate each library in a fresh process; asserted ratios interleave candidate and',
-    '  baseline in one process so that noise from other processes on the machine falls on both.',
+    '  baseline in one process (a fresh one per group of cases) so that noise from other processes on the machine',
+    '  falls on both.',
     '',
   ].join('\n');
   return { markdown: `${markdown.replace(/\n{3,}/g, '\n\n').trimEnd()}\n`, svgs };

@@ -1,8 +1,11 @@
 /**
- * Child process of the asserted throughput bars. Baselines and candidates run in this one process,
- * interleaved round by round (see `interleave`), so machine noise falls on both; each ratio is the median
- * of per-round ratios. Every case has its own hand-written loop so that no call site is shared between
- * libraries (a shared call site would turn polymorphic and slow every library down).
+ * Child process of the asserted throughput bars. It measures one group of cases (see {@link BarsGroup}); each
+ * group runs in a fresh process, as every library does in the suite, so that one group's code cannot change
+ * how V8 compiles another's (with the 'lru' and 'tinylfu' caches in one process, `Cache.get` sees both
+ * stores, grows past V8's inlining budget, and every cache's hits slow down). Within a group, baselines and
+ * candidates run interleaved round by round (see `interleave`), so machine noise falls on both; each ratio
+ * is the median of per-round ratios. Every case has its own hand-written loop so that no call site is
+ * shared between libraries.
  *
  * @module
  */
@@ -18,8 +21,17 @@ import { type Case, interleave, type SampleOptions } from '../lib/sample.js';
 import { pairedRatios, summarize } from '../lib/stats.js';
 import type { Value } from './adapters.js';
 
+/**
+ * A group of cases measured together in one process: `'get-lru'` (a bare lru-cache `get` and larder's with
+ * policy 'lru'), `'get-tinylfu'` (the same baseline and larder's with policy 'tinylfu'), `'async'` (the
+ * awaited cache-aside hits of larder, lru-cache, cache-manager and bentocache, and the await floor).
+ */
+export type BarsGroup = 'get-lru' | 'get-tinylfu' | 'async';
+
 /** Input of the bars child. */
 export interface BarsChildInput {
+  /** The group this process measures. */
+  group: BarsGroup;
   /** Distinct keys (100,000). */
   keys: number;
   /** Sampling per group (samples = interleaved rounds). */
@@ -60,37 +72,39 @@ function allHit(id: string): (checksum: number, n: number) => void {
   };
 }
 
-async function run(input: BarsChildInput): Promise<MeasuredRatio[]> {
-  const K = input.keys;
-  const keys = Array.from({ length: K }, (_, i) => keyOf(i));
-  const order = Array.from(permutation(K, 42), (i) => keys[i] as string);
-  let loads = 0;
-  const load = (key: string): Value => {
-    loads++;
-    return { id: key.length };
-  };
-  const { Cache } = await loadLarder();
-
-  // ---- synchronous reads: a bare lru-cache vs larder (lru and tinylfu), the same keys, all hits
-  const lru = new LRUCache<string, Value>({ max: K });
-  const larder = new Cache<string, Value>({ max: K, policy: 'lru' });
-  let tiny: InstanceType<typeof Cache<string, Value>> | undefined;
-  let tinyError: string | undefined;
-  try {
-    tiny = new Cache<string, Value>({ max: K, policy: 'tinylfu' });
-  } catch (error) {
-    tinyError = `policy 'tinylfu' failed: ${error instanceof Error ? error.message : String(error)}`;
+/** Interleaves `cases` and returns each one's per-round rates. */
+async function measure(name: string, cases: Case[], sampling: SampleOptions): Promise<Map<string, number[]>> {
+  childProgress(`${name}: ${cases.map((c) => c.id).join(', ')} (${sampling.samples} rounds)`);
+  const rates = await interleave(cases, sampling, (round) => {
+    if (round % 10 === 0) childProgress(`  ${name}: round ${round}/${sampling.samples}`);
+  });
+  for (const [id, values] of rates) {
+    const s = summarize(values);
+    childProgress(`  ${id}: ${formatRate(s.median)} ops/s ±${s.iqrPercent.toFixed(1)}%`);
   }
+  return rates;
+}
+
+/** Synchronous reads: a bare lru-cache vs larder with one policy, the same keys, all hits. */
+async function getGroup(
+  policy: 'lru' | 'tinylfu',
+  keys: readonly string[],
+  order: readonly string[],
+  sampling: SampleOptions,
+): Promise<Map<string, number[]>> {
+  const K = keys.length;
+  const { Cache } = await loadLarder();
+  const lru = new LRUCache<string, Value>({ max: K });
+  const larder = new Cache<string, Value>({ max: K, policy });
   for (let i = 0; i < K; i++) {
     const v = { id: i };
     lru.set(keys[i] as string, v);
     larder.set(keys[i] as string, v);
-    tiny?.set(keys[i] as string, v);
   }
+  // Hand-written loops: each calls its library from a call site of its own.
   let jLru = 0;
   let jLarder = 0;
-  let jTiny = 0;
-  const syncCases: Case[] = [
+  const cases: Case[] = [
     {
       id: 'lru.get',
       loop: (n) => {
@@ -105,7 +119,7 @@ async function run(input: BarsChildInput): Promise<MeasuredRatio[]> {
       },
     },
     {
-      id: 'larder.get',
+      id: policy === 'lru' ? 'larder.get' : 'larder-tinylfu.get',
       loop: (n) => {
         let hits = 0;
         let p = jLarder;
@@ -118,25 +132,25 @@ async function run(input: BarsChildInput): Promise<MeasuredRatio[]> {
       },
     },
   ];
-  const t = tiny;
-  if (t !== undefined) {
-    syncCases.push({
-      id: 'larder-tinylfu.get',
-      loop: (n) => {
-        let hits = 0;
-        let p = jTiny;
-        for (let i = 0; i < n; i++) {
-          if (t.get(order[p] as string) !== undefined) hits++;
-          if (++p === K) p = 0;
-        }
-        jTiny = p;
-        return hits;
-      },
-    });
-  }
-  for (const c of syncCases) c.verify = allHit(c.id);
+  for (const c of cases) c.verify = allHit(c.id);
+  const rates = await measure(`sync reads, policy '${policy}'`, cases, sampling);
+  await larder.close();
+  return rates;
+}
 
-  // ---- awaited cache-aside hits
+/** Awaited cache-aside hits of every library that has cache-aside, and the await floor. */
+async function asyncGroup(
+  keys: readonly string[],
+  order: readonly string[],
+  sampling: SampleOptions,
+): Promise<Map<string, number[]>> {
+  const K = keys.length;
+  let loads = 0;
+  const load = (key: string): Value => {
+    loads++;
+    return { id: key.length };
+  };
+  const { Cache } = await loadLarder();
   const floorLru = new LRUCache<string, Value>({ max: K });
   const fetching = new LRUCache<string, Value>({ max: K, fetchMethod: (k) => load(k) });
   const manager = createCache();
@@ -162,7 +176,8 @@ async function run(input: BarsChildInput): Promise<MeasuredRatio[]> {
   let jFetch = 0;
   let jCm = 0;
   let jBento = 0;
-  const asyncCases: Case[] = [
+  // Hand-written loops: each calls its library from a call site of its own.
+  const cases: Case[] = [
     {
       id: 'await Promise.resolve(lru.get)',
       loop: async (n) => {
@@ -232,56 +247,40 @@ async function run(input: BarsChildInput): Promise<MeasuredRatio[]> {
       },
     },
   ];
-  for (const c of asyncCases) c.verify = allHit(c.id);
-
-  const rates = new Map<string, number[]>();
-  for (const [name, cases] of [
-    ['sync reads', syncCases],
-    ['awaited cache-aside hits', asyncCases],
-  ] as const) {
-    childProgress(`${name}: ${cases.map((c) => c.id).join(', ')} (${input.sampling.samples} rounds)`);
-    const r = await interleave(cases, input.sampling, (round) => {
-      if (round % 10 === 0) childProgress(`  ${name}: round ${round}/${input.sampling.samples}`);
-    });
-    for (const [id, values] of r) {
-      rates.set(id, values);
-      childProgress(
-        `  ${id}: ${formatRate(summarize(values).median)} ops/s ±${summarize(values).iqrPercent.toFixed(1)}%`,
-      );
-    }
-  }
+  for (const c of cases) c.verify = allHit(c.id);
+  const rates = await measure('awaited cache-aside hits', cases, sampling);
   if (loads !== loadsAfterFill)
     throw new Error(`a loader ran ${loads - loadsAfterFill} times during the hit benchmarks`);
   await bento.disconnect();
   await manager.disconnect();
-  await larder.close();
-  await tiny?.close();
   await larderAsync.close();
+  return rates;
+}
 
-  return PAIRS.map(([candidate, baseline]): MeasuredRatio => {
+async function run(input: BarsChildInput): Promise<MeasuredRatio[]> {
+  const K = input.keys;
+  const keys = Array.from({ length: K }, (_, i) => keyOf(i));
+  const order = Array.from(permutation(K, 42), (i) => keys[i] as string);
+  const rates =
+    input.group === 'async'
+      ? await asyncGroup(keys, order, input.sampling)
+      : await getGroup(input.group === 'get-lru' ? 'lru' : 'tinylfu', keys, order, input.sampling);
+  const out: MeasuredRatio[] = [];
+  for (const [candidate, baseline] of PAIRS) {
     const c = rates.get(candidate);
-    const b = rates.get(baseline) as number[];
-    if (c === undefined) {
-      return {
-        candidate,
-        baseline,
-        ratio: 0,
-        spread: [0, 0],
-        candidateRate: 0,
-        baselineRate: 0,
-        error: tinyError ?? 'not measured',
-      };
-    }
+    const b = rates.get(baseline);
+    if (c === undefined || b === undefined) continue;
     const s = summarize(pairedRatios(c, b));
-    return {
+    out.push({
       candidate,
       baseline,
       ratio: s.median,
       spread: [s.p25, s.p75],
       candidateRate: summarize(c).median,
       baselineRate: summarize(b).median,
-    };
-  });
+    });
+  }
+  return out;
 }
 
 childMain(run);

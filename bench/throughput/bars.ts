@@ -7,7 +7,10 @@ import { formatBarRatio, formatRate } from '../lib/format.js';
 import { runIsolated } from '../lib/isolate.js';
 import type { BarResult } from '../lib/results.js';
 import type { SampleOptions } from '../lib/sample.js';
-import type { BarsChildInput, MeasuredRatio } from './bars-child.js';
+import type { BarsChildInput, BarsGroup, MeasuredRatio } from './bars-child.js';
+
+/** Every group of the bars child, in the order they run, each in a fresh process. */
+const BARS_GROUPS: readonly BarsGroup[] = ['get-lru', 'get-tinylfu', 'async'];
 
 /** A throughput bar: candidate / baseline must be at least `bar`. */
 export interface ThroughputBarSpec {
@@ -87,20 +90,29 @@ export interface BarsOptions {
   log: (line: string) => void;
 }
 
-/** Measures every throughput bar. A failure of the child marks every bar as missed, with the reason. */
+/**
+ * Measures every throughput bar, one group of cases per fresh process (see `BarsGroup`). A failed group
+ * marks its bars as missed, with the reason; the other groups are still measured.
+ */
 export async function runThroughputBars(options: BarsOptions): Promise<BarResult[]> {
-  const input: BarsChildInput = { keys: options.keys, sampling: options.sampling };
-  let measured: MeasuredRatio[] = [];
-  let failure: string | undefined;
-  try {
-    measured = await runIsolated<MeasuredRatio[]>(new URL('./bars-child.ts', import.meta.url), input, {
-      onProgress: options.log,
-      timeoutMs: 240_000,
-    });
-  } catch (error) {
-    failure = error instanceof Error ? (error.message.split('\n')[0] ?? error.message) : String(error);
-    options.log(`failed: ${failure}`);
+  const measured: MeasuredRatio[] = [];
+  const failures: string[] = [];
+  for (const group of BARS_GROUPS) {
+    const input: BarsChildInput = { group, keys: options.keys, sampling: options.sampling };
+    try {
+      measured.push(
+        ...(await runIsolated<MeasuredRatio[]>(new URL('./bars-child.ts', import.meta.url), input, {
+          onProgress: options.log,
+          timeoutMs: 240_000,
+        })),
+      );
+    } catch (error) {
+      const why = error instanceof Error ? (error.message.split('\n')[0] ?? error.message) : String(error);
+      failures.push(`${group}: ${why}`);
+      options.log(`failed: ${group}: ${why}`);
+    }
   }
+  const failure = failures.length > 0 ? failures.join('; ') : undefined;
   return THROUGHPUT_BARS.map((spec): BarResult => {
     const m = measured.find((x) => x.candidate === spec.candidate && x.baseline === spec.baseline);
     const base = {
