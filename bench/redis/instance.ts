@@ -7,12 +7,7 @@
 import { Redis } from 'ioredis';
 import { Cache } from '../../src/index.js';
 import { createCache, redisBus } from '../../src/redis/index.js';
-
-interface Request {
-  id: number;
-  op: string;
-  [field: string]: unknown;
-}
+import { serveRequests, type WorkerRequest } from '../lib/worker-rpc.js';
 
 const now = (): number => performance.timeOrigin + performance.now();
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
@@ -27,7 +22,7 @@ function load(key: string): Promise<string> {
   return (db as Redis).hget(table, key).then((v) => v ?? 'missing');
 }
 
-async function handle(req: Request): Promise<unknown> {
+async function handle(req: WorkerRequest): Promise<unknown> {
   switch (req.op) {
     case 'init': {
       const url = req.url as string;
@@ -84,11 +79,4 @@ async function handle(req: Request): Promise<unknown> {
   }
 }
 
-process.on('message', (req: Request) => {
-  handle(req).then(
-    (result) => process.send?.({ id: req.id, result }),
-    (error: unknown) =>
-      process.send?.({ id: req.id, error: error instanceof Error ? error.message : String(error) }),
-  );
-});
-process.send?.({ ready: true });
+serveRequests(handle);

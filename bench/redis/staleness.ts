@@ -11,40 +11,11 @@
  *
  * @module
  */
-import { type ChildProcess, fork } from 'node:child_process';
-import { fileURLToPath } from 'node:url';
 import { Redis } from 'ioredis';
+import { WorkerClient } from '../lib/worker-rpc.js';
 
 const REDIS_URL = process.env.REDIS_URL || 'redis://127.0.0.1:6379';
-const INSTANCE = fileURLToPath(new URL('./instance.ts', import.meta.url));
-
-class Instance {
-  readonly #child: ChildProcess;
-  readonly #waiting = new Map<number, { resolve(value: unknown): void; reject(error: Error): void }>();
-  #next = 0;
-  readonly ready: Promise<void>;
-
-  constructor() {
-    this.#child = fork(INSTANCE, [], { execArgv: ['--import', 'tsx'] });
-    this.ready = new Promise((resolve) => {
-      this.#child.on('message', (msg: { id?: number; ready?: boolean; result?: unknown; error?: string }) => {
-        if (msg.ready) return resolve();
-        const waiting = this.#waiting.get(msg.id as number);
-        this.#waiting.delete(msg.id as number);
-        if (msg.error !== undefined) waiting?.reject(new Error(msg.error));
-        else waiting?.resolve(msg.result);
-      });
-    });
-  }
-
-  call<T = unknown>(op: string, fields: Record<string, unknown> = {}): Promise<T> {
-    const id = this.#next++;
-    return new Promise<T>((resolve, reject) => {
-      this.#waiting.set(id, { resolve: resolve as (value: unknown) => void, reject });
-      this.#child.send({ id, op, ...fields });
-    });
-  }
-}
+const INSTANCE = new URL('./instance.ts', import.meta.url);
 
 function quantile(sorted: number[], q: number): number {
   return sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))] as number;
@@ -59,8 +30,8 @@ function describeMs(values: number[]): string {
 
 async function run(setup: 'memory' | 'bus' | 'bus+tier', rounds: number, ttl: number): Promise<void> {
   const prefix = `larder-staleness:${process.pid}:${setup}:`;
-  const a = new Instance();
-  const b = new Instance();
+  const a = new WorkerClient(INSTANCE);
+  const b = new WorkerClient(INSTANCE);
   await Promise.all([a.ready, b.ready]);
   await Promise.all([a, b].map((i) => i.call('init', { url: REDIS_URL, prefix, ttl, setup })));
   const visible: number[] = [];

@@ -1,61 +1,23 @@
-import { type ChildProcess, fork } from 'node:child_process';
-import { fileURLToPath } from 'node:url';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { WorkerClient } from '../../bench/lib/worker-rpc.js';
 import { deleteKeys, redisForTests, uniquePrefix } from '../helpers/redis-server.js';
 import { expectedPolicy } from '../helpers/test-policy.js';
 
 const url = await redisForTests('larder/redis multi-process tests');
-const WORKER = fileURLToPath(new URL('./fixtures/worker.ts', import.meta.url));
-
-/** One app instance in its own Node process. */
-class Instance {
-  readonly #child: ChildProcess;
-  readonly #waiting = new Map<number, { resolve(value: unknown): void; reject(error: Error): void }>();
-  #next = 0;
-  readonly ready: Promise<void>;
-
-  constructor() {
-    this.#child = fork(WORKER, [], {
-      execArgv: ['--import', 'tsx'],
-      stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
-    });
-    this.ready = new Promise((resolve, reject) => {
-      this.#child.once('error', reject);
-      this.#child.once('exit', (code) => reject(new Error(`worker exited with ${code}`)));
-      this.#child.on('message', (msg: { id?: number; ready?: boolean; result?: unknown; error?: string }) => {
-        if (msg.ready) return resolve();
-        const waiting = this.#waiting.get(msg.id as number);
-        this.#waiting.delete(msg.id as number);
-        if (msg.error !== undefined) waiting?.reject(new Error(msg.error));
-        else waiting?.resolve(msg.result);
-      });
-    });
-  }
-
-  call<T = unknown>(op: string, fields: Record<string, unknown> = {}): Promise<T> {
-    const id = this.#next++;
-    return new Promise<T>((resolve, reject) => {
-      this.#waiting.set(id, { resolve: resolve as (value: unknown) => void, reject });
-      this.#child.send({ id, op, ...fields });
-    });
-  }
-
-  kill(): void {
-    this.#child.kill('SIGKILL');
-  }
-}
+/** One app instance, run in its own Node process by a WorkerClient. */
+const WORKER = new URL('./fixtures/worker.ts', import.meta.url);
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 describe.runIf(url)('three Cache instances in three Node processes sharing one Redis', () => {
   const prefix = uniquePrefix('procs');
-  let p: Instance[] = [];
+  let p: WorkerClient[] = [];
   let admin: Redis;
 
   beforeAll(async () => {
     admin = new Redis(url as string);
-    p = [new Instance(), new Instance(), new Instance()];
+    p = [new WorkerClient(WORKER), new WorkerClient(WORKER), new WorkerClient(WORKER)];
     await Promise.all(p.map((i) => i.ready));
     await Promise.all(p.map((i) => i.call('init', { url, prefix })));
   }, 60_000);
@@ -71,8 +33,8 @@ describe.runIf(url)('three Cache instances in three Node processes sharing one R
   });
 
   it('a write on one is seen by the others within 50 ms', async () => {
-    const [a, b, c] = p as [Instance, Instance, Instance];
-    const heard = async (i: Instance) => (await i.call<{ busMessages: number }>('stats')).busMessages;
+    const [a, b, c] = p as [WorkerClient, WorkerClient, WorkerClient];
+    const heard = async (i: WorkerClient) => (await i.call<{ busMessages: number }>('stats')).busMessages;
     const before = [await heard(b), await heard(c)];
     await a.call('set', { key: 'shared', value: 'v0' });
     // Let a's invalidation for v0 reach b and c first: arriving after they read v0 from Redis, it would drop
@@ -97,7 +59,7 @@ describe.runIf(url)('three Cache instances in three Node processes sharing one R
   });
 
   it('tag invalidation reaches every instance (memory and Redis)', async () => {
-    const [a, b, c] = p as [Instance, Instance, Instance];
+    const [a, b, c] = p as [WorkerClient, WorkerClient, WorkerClient];
     await a.call('set', { key: 'tagged', value: 'before', tags: ['g'] });
     expect(await b.call('getOrSet', { key: 'tagged', value: 'loader' })).toBe('before');
     expect(await c.call('getOrSet', { key: 'tagged', value: 'loader' })).toBe('before');
@@ -112,7 +74,7 @@ describe.runIf(url)('three Cache instances in three Node processes sharing one R
   });
 
   it('a value loaded by one instance fills another from Redis without a second load', async () => {
-    const [a, b] = p as [Instance, Instance, Instance];
+    const [a, b] = p as [WorkerClient, WorkerClient, WorkerClient];
     const before = [await a.call<number>('loaderCalls'), await b.call<number>('loaderCalls')];
     expect(await a.call('getOrSet', { key: 'l2', value: { n: 1, when: '2024' } })).toEqual({
       n: 1,
