@@ -5,6 +5,7 @@ import { Redis, type RedisOptions } from 'ioredis';
 import { Cache } from '../cache.js';
 import { type Duration, describe, toMs } from '../duration.js';
 import { type RedisBus, redisBus } from '../redis/bus.js';
+import { restoreStringPrototype } from '../redis/fast-strings.js';
 import { withTimeout } from '../redis/link.js';
 import { type RedisTier, redisTier } from '../redis/tier.js';
 import { singleton } from '../singleton.js';
@@ -201,6 +202,9 @@ function nextTagsManifest(): Map<string, TagState> | undefined {
   return undefined;
 }
 
+// As soon as ioredis is loaded (above), before Next.js optimizes its request path; again in each Runtime.
+restoreStringPrototype();
+
 /** Exponential reconnect backoff from 50 ms, capped at 1 s. */
 function backoff(times: number): number {
   return Math.min(50 * 2 ** Math.min(times - 1, 10), 1000);
@@ -239,6 +243,7 @@ export class Runtime {
   #closed = false;
 
   constructor(readonly options: Resolved) {
+    restoreStringPrototype();
     const remote = options.redisUrl !== '' && (options.redisDuringBuild || !isBuildPhase());
     this.memory =
       options.maxMemory > 0

@@ -3,6 +3,7 @@ import type { Redis } from 'ioredis';
 import { type Duration, toMs } from '../duration.js';
 import type { BusHandlers, BusMessage, CacheBus } from '../tier.js';
 import { LarderRedisError } from './errors.js';
+import { restoreStringPrototype } from './fast-strings.js';
 import { backoff, Link, release, toRedisError } from './link.js';
 import { checkClient, checkCount, checkPrefix } from './tier.js';
 
@@ -68,6 +69,8 @@ const FLUSH_DELAY = 1000;
  * @throws TypeError or RangeError naming the option when an option is invalid.
  */
 export function redisBus(client: Redis, options: RedisBusOptions = {}): RedisBus {
+  // The application's ioredis is loaded by now (it made `client`), whichever copy it is.
+  restoreStringPrototype();
   return new RedisBusImpl(client, options);
 }
 

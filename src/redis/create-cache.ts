@@ -4,8 +4,13 @@ import { type Duration, describe, toMs } from '../duration.js';
 import type { CacheOptions } from '../options.js';
 import type { Serializer } from '../serializer.js';
 import { redisBus } from './bus.js';
+import { restoreStringPrototype } from './fast-strings.js';
 import { backoff } from './link.js';
 import { redisTier } from './tier.js';
+
+// ioredis is loaded by now (imported above): undo what its `class VerbatimString extends String` did to
+// String.prototype as early as possible, before the application's hot code is optimized (see fast-strings.ts).
+restoreStringPrototype();
 
 /** Options of {@link createCache}: the cache's own, plus where Redis is and how to use it. */
 export interface CreateCacheOptions<K, V> extends Omit<CacheOptions<K, V>, 'tier' | 'bus'> {

@@ -4,6 +4,7 @@ import { defaultSerializer, type Serializer } from '../serializer.js';
 import type { CacheTier, TierRecord } from '../tier.js';
 import { decodeRecord, encodeRecord } from './envelope.js';
 import { LarderRedisError } from './errors.js';
+import { restoreStringPrototype } from './fast-strings.js';
 import { escapeGlob, isWellFormed, tagSuffix, valuePrefixes, valueSuffix } from './keys.js';
 import { Link, release, toRedisError } from './link.js';
 import { CLEAR, DELETE, getScript, PURGE, SET, sha1, TAGS } from './scripts.js';
@@ -98,6 +99,8 @@ const BATCH = 100;
  * @throws TypeError or RangeError naming the option when an option is invalid.
  */
 export function redisTier(client: Redis, options: RedisTierOptions = {}): RedisTier {
+  // The application's ioredis is loaded by now (it made `client`), whichever copy it is.
+  restoreStringPrototype();
   return new RedisTierImpl(client, options);
 }
 
