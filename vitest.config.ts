@@ -35,8 +35,8 @@ export default defineConfig({
         test: {
           name: 'lru',
           include: lruSuites,
-          // examples/nextjs builds its cache from dist/ inside `next build`: neither the mock nor the
-          // variable reaches it (see docs/policy.md, "Testing under both policies").
+          // test/examples/nextjs.test.ts runs its example under both policies itself (one `next build`,
+          // `next start` once per POLICY); two projects building examples/nextjs at once would share its .next.
           exclude: [...configDefaults.exclude, 'test/examples/nextjs.test.ts'],
           env: { LARDER_TEST_POLICY: 'lru' },
           setupFiles: ['test/helpers/lru-default.ts'],

@@ -13,6 +13,7 @@ import {
   checkTags,
   type LoadOptions,
   NO_OPTIONS,
+  type Policy,
   type Resolved,
   resolve,
   type SetOptions,
@@ -50,6 +51,7 @@ export type Wrapped<A extends unknown[], R> = ((...args: A) => Promise<R>) & {
 /** State shared by a cache and its namespaces. @internal */
 class Shared<V> {
   store!: Store<unknown, unknown>;
+  policy: Policy = DEFAULT_POLICY;
   readonly counters = new Counters();
   readonly emitter = new Emitter();
   readonly tagIndex = new Map<string, Set<unknown>>();
@@ -151,7 +153,8 @@ export class Cache<K extends {} = string, V = unknown> {
       bus,
     );
     s.raw = tier === undefined && bus === undefined;
-    s.store = createStore<unknown, unknown>(options.policy ?? DEFAULT_POLICY, {
+    s.policy = options.policy ?? DEFAULT_POLICY;
+    s.store = createStore<unknown, unknown>(s.policy, {
       max: options.max,
       maxSize: options.maxSize,
       onEvict: (key, value) => this.#onEvict(key, value),
@@ -227,6 +230,11 @@ export class Cache<K extends {} = string, V = unknown> {
   has(key: K): boolean {
     const e = this.#store.peek(this.#key(key));
     return e !== undefined && (!this.#s.mixed || !isEntry(e) || Date.now() < e.expires);
+  }
+
+  /** The eviction policy this cache uses (`options.policy`, or the default `'tinylfu'`); shared by its namespaces. */
+  get policy(): Policy {
+    return this.#s.policy;
   }
 
   /** The number of live entries (fresh, or stale but still within a stale window). In a namespace: its own. */

@@ -15,6 +15,7 @@ describe('the policy of this test run', () => {
   });
 
   it(`new Cache() without policy uses ${expectedPolicy()}`, () => {
+    expect(new Cache<string, number>({ max: PROBE_MAX }).policy).toBe(expectedPolicy());
     expect(observedPolicy(new Cache<string, number>({ max: PROBE_MAX }))).toBe(expectedPolicy());
   });
 

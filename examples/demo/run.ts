@@ -141,7 +141,7 @@ async function stop(procs: readonly ChildProcess[]): Promise<void> {
 // ------------------------------------------------------------------ the client
 
 interface InstanceStats {
-  /** The caches' eviction policy (`'default'`: larder's), `null` without a cache. */
+  /** The caches' eviction policy, `null` without a cache. */
   policy: string | null;
   requests: number;
   db: { queries: number };

@@ -167,7 +167,7 @@ export function createApp(options: AppOptions): ExampleApp {
   app.get('/stats', (_req, res) => {
     res.set('Cache-Control', 'no-store').json({
       instance: options.instance ?? null,
-      policy: cached ? (policy ?? 'default') : null,
+      policy: data?.policy ?? null,
       requests: counters.requests,
       db: { queries: repository.queries },
       cache: data?.stats() ?? null,

@@ -153,6 +153,12 @@ describe.each(policies)('namespaces (%s)', (policy) => {
     expect(ns.stats().hits).toBe(s.hits);
   });
 
+  it('reports its policy, the parent’s', () => {
+    const root = new Cache<string, string>({ max: 5, policy });
+    expect(root.policy).toBe(policy);
+    expect(root.namespace('a').namespace('b').policy).toBe(policy);
+  });
+
   it('shares the parent’s bounds', () => {
     const root = new Cache<string, string>({ max: 5, policy });
     const a = root.namespace('a');

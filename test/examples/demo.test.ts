@@ -99,7 +99,7 @@ function expectSound(summary: Summary): void {
   // Round-robin spreads the requests evenly, and the cache takes load off the database.
   expect(load.instances.map((i) => i.requests)).toEqual([100, 100, 100]);
   // The instances run under this test run's policy.
-  expect(load.instances.map((i) => i.policy)).toEqual(Array(3).fill(policy ?? 'default'));
+  expect(load.instances.map((i) => i.policy)).toEqual(Array(3).fill(policy ?? 'tinylfu'));
   expect(summary.load.withoutCache.instances.map((i) => i.policy)).toEqual([null, null, null]);
   expect(load.dbQueries).toBeLessThan(summary.load.withoutCache.dbQueries);
   // The counter-example diverges; both fixes agree on the true last 10 messages.

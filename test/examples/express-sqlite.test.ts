@@ -3,7 +3,7 @@ import request from 'supertest';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { createApp, type ExampleApp } from '../../examples/express-sqlite/app.js';
 import { openDatabase, SEED } from '../../examples/express-sqlite/db.js';
-import { observedPolicy } from '../helpers/test-policy.js';
+import { expectedPolicy, observedPolicy } from '../helpers/test-policy.js';
 
 let db: Database.Database;
 let example: ExampleApp;
@@ -83,7 +83,7 @@ describe('examples/express-sqlite: reads', () => {
   });
 
   it('builds its caches with the policy it is given, and shows it in /stats', async () => {
-    expect((await request(example.app).get('/stats')).body.policy).toBe('default');
+    expect((await request(example.app).get('/stats')).body.policy).toBe(expectedPolicy());
     for (const policy of ['lru', 'tinylfu'] as const) {
       const other = createApp({ db, policy });
       expect((await request(other.app).get('/stats')).body.policy).toBe(policy);

@@ -51,6 +51,7 @@ async function get(path: string, init?: RequestInit): Promise<Response> {
 interface Stats {
   cache: { hits: number; misses: number };
   dbQueries: number;
+  policy: string;
 }
 
 async function json<T>(path: string): Promise<T> {
@@ -62,14 +63,22 @@ beforeAll(async () => {
     throw new Error('examples/nextjs imports larder from dist/: run `npm run build` before this test');
   }
   await run(['build', 'examples/nextjs']);
+}, 600_000);
+
+/** Starts `next start` on the build with `POLICY` set to `policy` (unset: larder's default). */
+async function start(policy: string | undefined): Promise<void> {
   const port = await freePort();
   base = `http://127.0.0.1:${port}`;
+  output = '';
+  const serverEnv: NodeJS.ProcessEnv = { ...env };
+  delete serverEnv.POLICY;
+  if (policy !== undefined) serverEnv.POLICY = policy;
   server = spawn(
     process.execPath,
     [nextBin, 'start', 'examples/nextjs', '-p', String(port), '-H', '127.0.0.1'],
     {
       cwd: root,
-      env,
+      env: serverEnv,
       stdio: ['ignore', 'pipe', 'pipe'],
     },
   );
@@ -88,17 +97,30 @@ beforeAll(async () => {
     if (attempt > 300 || server.exitCode !== null) throw new Error(`next start did not come up:\n${output}`);
     await new Promise((resolve) => setTimeout(resolve, 200));
   }
-}, 600_000);
+}
 
-afterAll(async () => {
+async function stop(): Promise<void> {
   if (server !== undefined && server.exitCode === null) {
     const exited = new Promise((resolve) => server?.once('exit', resolve));
     server.kill('SIGTERM');
     await exited;
   }
-});
+  server = undefined;
+}
 
-describe('examples/nextjs (next build + next start)', () => {
+// One build, started once per eviction policy (the policy is read at start time): this file runs in the
+// `tinylfu` vitest project only, since two projects building examples/nextjs at once would share its .next.
+describe.each([
+  [undefined, 'tinylfu'],
+  ['lru', 'lru'],
+] as const)('examples/nextjs (next build + next start, POLICY=%s)', (policy, reported) => {
+  beforeAll(() => start(policy), 120_000);
+  afterAll(stop);
+
+  it(`runs its cache with the ${reported} policy`, async () => {
+    expect((await json<Stats>('/api/stats')).policy).toBe(reported);
+  });
+
   it('serves a course from a route handler through the cache', async () => {
     const before = await json<Stats>('/api/stats');
     const first = await get('/api/courses/3');

@@ -3,7 +3,7 @@
  * `globalThis`, so route handlers and server components (compiled into separate bundles by Next.js) and
  * modules reloaded in development all share the same objects.
  */
-import { Cache, singleton } from 'larder';
+import { Cache, type Policy, singleton } from 'larder';
 import { type Course, type CourseSummary, createRepository, openDatabase } from '../../express-sqlite/db';
 
 /** The database: an in-memory SQLite seeded with 200 courses, 4,000 lessons and 2,000 users. */
@@ -11,10 +11,13 @@ export const repository = singleton('larder-example:repository', () =>
   createRepository(openDatabase(':memory:')),
 );
 
+/** The eviction policy: `POLICY=lru` or `POLICY=tinylfu` at start time; unset, larder's default. */
+const policy = (process.env.POLICY || undefined) as Policy | undefined; // new Cache() refuses other names
+
 /** Rows read from the database, for 30 seconds. */
 export const cache = singleton(
   'larder-example:cache',
-  () => new Cache<string, unknown>({ max: 5_000, ttl: '30s' }),
+  () => new Cache<string, unknown>({ max: 5_000, ttl: '30s', policy }),
 );
 
 /** A course, through the cache (`undefined` when there is none; not cached). */
@@ -43,5 +46,10 @@ export function setPrice(id: number, price: number): Course | undefined {
 
 /** What the stats panel shows. */
 export function snapshot() {
-  return { cache: cache.stats(), dbQueries: repository.queries, pid: process.pid };
+  return {
+    cache: cache.stats(),
+    dbQueries: repository.queries,
+    pid: process.pid,
+    policy: cache.policy,
+  };
 }
