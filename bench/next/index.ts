@@ -21,6 +21,7 @@ import { fileURLToPath } from 'node:url';
 import { Redis } from 'ioredis';
 import { createIncrementalCacheHandler } from '../../src/next/index.js';
 import { closeRuntimes } from '../../src/next/runtime.js';
+import { bundleLarderNext } from '../lib/next-bundle.js';
 
 /** The part of autocannon the benchmark uses (it ships no types). */
 type Autocannon = (options: {
@@ -149,17 +150,7 @@ function median(values: number[]): number {
 }
 
 async function throughput(ci: boolean, redisUrl: string): Promise<NextBenchResult[]> {
-  const { build } = await import('esbuild');
-  await build({
-    entryPoints: [join(root, 'src', 'next', 'index.ts')],
-    bundle: true,
-    platform: 'node',
-    format: 'esm',
-    target: 'node18',
-    external: ['ioredis', 'next', 'lru-cache'],
-    outfile: bundle,
-    logLevel: 'warning',
-  });
+  await bundleLarderNext(bundle);
   if (!existsSync(join(app, '.next', 'BUILD_ID'))) {
     execFileSync(process.execPath, [nextBin, 'build'], {
       cwd: app,

@@ -202,7 +202,8 @@ function nextTagsManifest(): Map<string, TagState> | undefined {
   return undefined;
 }
 
-// As soon as ioredis is loaded (above), before Next.js optimizes its request path; again in each Runtime.
+// As soon as ioredis is loaded (above), before Next.js optimizes its request path (redisTier and redisBus
+// do it again for the client they are given).
 restoreStringPrototype();
 
 /** Exponential reconnect backoff from 50 ms, capped at 1 s. */
@@ -243,7 +244,6 @@ export class Runtime {
   #closed = false;
 
   constructor(readonly options: Resolved) {
-    restoreStringPrototype();
     const remote = options.redisUrl !== '' && (options.redisDuringBuild || !isBuildPhase());
     this.memory =
       options.maxMemory > 0

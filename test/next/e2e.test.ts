@@ -17,6 +17,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { bundleLarderNext } from '../../bench/lib/next-bundle.js';
 import {
   hasRedisServerBinary,
   RedisServer,
@@ -195,30 +196,19 @@ describe.runIf(hasRedisServerBinary('larder/next e2e'))('larder/next with two ne
 
   beforeAll(async () => {
     // The handlers as the package ships them, from the current source (tsup builds dist/ the same way).
-    const { build } = await import('esbuild');
     let policySet = false;
-    await build({
-      entryPoints: [join(root, 'src', 'next', 'index.ts')],
-      bundle: true,
-      platform: 'node',
-      format: 'esm',
-      target: 'node18',
-      external: ['ioredis', 'next', 'lru-cache'],
-      outfile: bundle,
-      logLevel: 'warning',
-      plugins: [
-        {
-          name: 'test-policy',
-          setup(b) {
-            if (policy === undefined) return;
-            b.onLoad({ filter: /[\\/]src[\\/]policy[\\/]default-policy\.ts$/ }, () => {
-              policySet = true;
-              return { contents: `export const DEFAULT_POLICY = ${JSON.stringify(policy)};`, loader: 'ts' };
-            });
-          },
+    await bundleLarderNext(bundle, [
+      {
+        name: 'test-policy',
+        setup(b) {
+          if (policy === undefined) return;
+          b.onLoad({ filter: /[\\/]src[\\/]policy[\\/]default-policy\.ts$/ }, () => {
+            policySet = true;
+            return { contents: `export const DEFAULT_POLICY = ${JSON.stringify(policy)};`, loader: 'ts' };
+          });
         },
-      ],
-    });
+      },
+    ]);
     if (policy !== undefined && !policySet) {
       throw new Error('LARDER_TEST_POLICY: src/policy/default-policy.ts is not in the bundle of src/next');
     }
