@@ -69,6 +69,10 @@ class Shared<V> {
    */
   mixed = false;
   closed = false;
+  /** Re-derives the root cache's fast-path flag; call after `mixed` or the `hit` listeners change. */
+  syncPlain: () => void = () => {};
+  /** Hits the root cache counted on its fast path (added to `counters.hits` by `stats()`). */
+  plainHits: () => number = () => 0;
   constructor(
     readonly defaults: Resolved,
     readonly sizeOf: ((value: V, key: never) => number) | undefined,
@@ -111,6 +115,13 @@ export class Cache<K extends {} = string, V = unknown> {
   readonly #lru: LRUCache<{}, {}> | undefined;
   readonly #counters: Counters;
   readonly #slots: Emitter['slots'];
+  /**
+   * Whether a read may take the fast path: the root cache (no prefix), only bare values stored (`!mixed`) and
+   * no `hit` listener. Kept current by `Shared.syncPlain`; always false in a namespace.
+   */
+  #plain = false;
+  /** Hits counted on the fast path, on this object itself so that a hit writes no other object. */
+  #hits = 0;
   /** Hand-over from `#hit` to `#serveStale` (set and cleared synchronously). */
   #staleEntry: Entry<V> | undefined = undefined;
 
@@ -165,6 +176,11 @@ export class Cache<K extends {} = string, V = unknown> {
     this.#lru = lruOf(s.store);
     this.#counters = s.counters;
     this.#slots = s.emitter.slots;
+    s.syncPlain = () => {
+      this.#plain = !s.mixed && this.#slots.hit === undefined;
+    };
+    s.plainHits = () => this.#hits;
+    s.syncPlain();
     if (bus !== undefined) {
       bus.start({
         message: (message) => this.#onBusMessage(message),
@@ -187,14 +203,19 @@ export class Cache<K extends {} = string, V = unknown> {
    * A stale value (past its TTL) is never returned here; `getOrSet` may serve one.
    */
   get(key: K): V | undefined {
+    // The common case first, in a method small enough to inline: the root cache, bare values, nobody listening.
+    if (this.#plain) {
+      const lru = this.#lru;
+      const e = lru !== undefined ? lru.get(key) : this.#store.get(key);
+      if (e !== undefined) {
+        this.#hits++;
+        return e as V;
+      }
+      return this.#getSlow(key, undefined);
+    }
     const k = this.#prefix === undefined ? key : this.#prefix + String(key);
     const lru = this.#lru;
     const e = lru !== undefined ? lru.get(k as {}) : this.#store.get(k);
-    // The common case first, in a method small enough to inline: a bare value and nobody listening.
-    if (e !== undefined && !this.#s.mixed && this.#slots.hit === undefined) {
-      this.#counters.hits++;
-      return e as V;
-    }
     return this.#getSlow(k, e);
   }
 
@@ -360,6 +381,15 @@ export class Cache<K extends {} = string, V = unknown> {
     if (typeof loader !== 'function') {
       throw new TypeError(`getOrSet: loader must be a function; got ${describe(loader)}`);
     }
+    // The common hit first, as in `get` (with options, they are validated before anything is read).
+    if (this.#plain && options === undefined) {
+      const lru = this.#lru;
+      const e = lru !== undefined ? lru.get(key) : this.#store.get(key);
+      if (e !== undefined) {
+        this.#hits++;
+        return Promise.resolve(e as T);
+      }
+    }
     const opts = options === undefined ? this.#s.defaults : resolve(this.#s.defaults, options, 'load');
     const k = this.#prefix === undefined ? key : this.#prefix + String(key);
     const hit = this.#hit(k);
@@ -419,19 +449,21 @@ export class Cache<K extends {} = string, V = unknown> {
   /** Adds a listener. Events: `hit`, `miss`, `set`, `delete`, `evict`, `expire`, `load`, `error`. */
   on<E extends CacheEventName>(event: E, listener: CacheListener<K, V, E>): this {
     this.#s.emitter.on(event, listener);
+    this.#s.syncPlain();
     return this;
   }
 
   /** Removes a listener added with {@link Cache.on}. */
   off<E extends CacheEventName>(event: E, listener: CacheListener<K, V, E>): this {
     this.#s.emitter.off(event, listener);
+    this.#s.syncPlain();
     return this;
   }
 
   /** Counters since creation, shared with namespaces. */
   stats(): CacheStats {
     this.#purge();
-    return this.#counters.snapshot(this.#store.size);
+    return this.#counters.snapshot(this.#store.size, this.#s.plainHits());
   }
 
   /**
@@ -463,6 +495,10 @@ export class Cache<K extends {} = string, V = unknown> {
     const lru = this.#lru;
     const e = lru !== undefined ? lru.get(k as {}) : this.#store.get(k);
     if (e === undefined) return MISS;
+    if (this.#plain) {
+      this.#hits++;
+      return e;
+    }
     if (!this.#s.mixed || !isEntry(e)) {
       this.#counters.hits++;
       if (this.#slots.hit !== undefined) s.emitter.emit('hit', { key: k, stale: false });
@@ -729,8 +765,11 @@ export class Cache<K extends {} = string, V = unknown> {
       const old = this.#store.peek(k);
       if (isEntry(old) && old.tags !== undefined) this.#unlink(k, old.tags);
     }
-    if (isEntry(stored)) {
+    if (isEntry(stored) && !s.mixed) {
       s.mixed = true;
+      s.syncPlain();
+    }
+    if (isEntry(stored)) {
       if (stored.tags !== undefined) {
         for (const tag of stored.tags) {
           let keys = s.tagIndex.get(tag);
@@ -852,6 +891,7 @@ export class Cache<K extends {} = string, V = unknown> {
       s.tagIndex.clear();
       s.expiry.clear();
       s.mixed = false;
+      s.syncPlain();
       if (keys !== undefined) for (const k of keys) s.emitter.emit('delete', { key: k, reason });
       return;
     }

@@ -48,17 +48,22 @@ export class Counters {
   busMessages = 0;
   busErrors = 0;
 
-  snapshot(size: number): CacheStats {
-    const reads = this.hits + this.misses;
+  /**
+   * @param size - live entries now
+   * @param plainHits - hits the cache counted on its fast path, outside these counters
+   */
+  snapshot(size: number, plainHits = 0): CacheStats {
+    const hits = this.hits + plainHits;
+    const reads = hits + this.misses;
     return {
-      hits: this.hits,
+      hits,
       misses: this.misses,
       loads: this.loads,
       loadErrors: this.loadErrors,
       evictions: this.evictions,
       expirations: this.expirations,
       size,
-      hitRate: reads === 0 ? 0 : this.hits / reads,
+      hitRate: reads === 0 ? 0 : hits / reads,
       staleHits: this.staleHits,
       refreshes: this.refreshes,
       timeouts: this.timeouts,

@@ -159,6 +159,23 @@ describe.each(policies)('bad arguments leave the cache as it was (%s)', (policy)
     expect(cache.size).toBe(2);
   });
 
+  it('getOrSet with bad arguments on a hit of a cache holding only bare values (its fast path)', async () => {
+    const cache = new Cache<string, string>({ max: 100, policy });
+    cache.set('a', 'A');
+    let calls = 0;
+    const loader = () => {
+      calls++;
+      return 'X';
+    };
+    await expectBadCall(() => cache.getOrSet('a', bad(42)), /loader/);
+    await expectBadCall(() => cache.getOrSet('a', loader, { ttl: bad(-5) }), /ttl/);
+    await expectBadCall(() => cache.getOrSet('a', loader, { tags: bad(['']) }), /tags?/);
+    expect(calls).toBe(0);
+    expect(cache.stats()).toMatchObject({ hits: 0, misses: 0, size: 1 });
+    expect(await cache.getOrSet('a', loader)).toBe('A');
+    expect(cache.stats()).toMatchObject({ hits: 1, misses: 0 });
+  });
+
   // Spec silent on wrap's own arguments: a demanding user expects them checked when wrap is called,
   // not on the first call of the wrapped function.
   it('wrap with a fn that is not a function, a bad name or bad options throws at once', () => {

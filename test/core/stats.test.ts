@@ -179,3 +179,67 @@ describe.each(policies)('stats (%s)', (policy) => {
     expect(cache.stats().timeouts).toBe(1);
   });
 });
+
+// A hit on the root cache with bare values and no `hit` listener is counted on the cache object itself (the
+// fast path); every other read goes through the shared counters. stats() must add both, from any view.
+describe.each(policies)('stats across the fast and general read paths (%s)', (policy) => {
+  it('counts root fast-path hits in the root and in every namespace', () => {
+    const cache = new Cache<string, number>({ max: 100, policy });
+    const ns = cache.namespace('ns');
+    cache.set('a', 1);
+    ns.set('b', 2);
+    cache.get('a');
+    cache.get('a');
+    ns.get('b');
+    ns.get('missing');
+    for (const view of [cache, ns]) {
+      expect(view.stats()).toMatchObject({ hits: 3, misses: 1, hitRate: 0.75 });
+    }
+  });
+
+  it('counts getOrSet hits on the fast path and with entries that carry a TTL', async () => {
+    const cache = new Cache<string, number>({ max: 100, policy });
+    cache.set('bare', 1);
+    await cache.getOrSet('bare', () => 9);
+    cache.set('timed', 2, { ttl: '1m' });
+    await cache.getOrSet('bare', () => 9);
+    await cache.getOrSet('timed', () => 9);
+    expect(cache.get('bare')).toBe(1);
+    expect(cache.stats()).toMatchObject({ hits: 4, misses: 0, loads: 0 });
+  });
+
+  it('reports hits to a listener added after fast-path hits, and counts all of them', () => {
+    const cache = new Cache<string, number>({ max: 100, policy });
+    cache.set('a', 1);
+    cache.get('a');
+    const seen: unknown[] = [];
+    const listener = (e: { key: unknown }) => seen.push(e.key);
+    cache.on('hit', listener);
+    cache.get('a');
+    cache.off('hit', listener);
+    cache.get('a');
+    expect(seen).toEqual(['a']);
+    expect(cache.stats().hits).toBe(3);
+  });
+
+  it('serves an expired entry as a miss after bare values only, and again after clear()', () => {
+    vi.useFakeTimers();
+    try {
+      const cache = new Cache<string, number>({ max: 100, policy });
+      cache.set('a', 1);
+      expect(cache.get('a')).toBe(1);
+      cache.set('t', 2, { ttl: 1000 });
+      vi.advanceTimersByTime(1000);
+      expect(cache.get('t')).toBeUndefined();
+      cache.clear();
+      cache.set('t', 3, { ttl: 1000 });
+      vi.advanceTimersByTime(1000);
+      expect(cache.get('t')).toBeUndefined();
+      cache.set('b', 4);
+      expect(cache.get('b')).toBe(4);
+      expect(cache.stats()).toMatchObject({ hits: 2, misses: 2 });
+    } finally {
+      vi.useRealTimers();
+    }
+  });
+});
