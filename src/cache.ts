@@ -765,11 +765,11 @@ export class Cache<K extends {} = string, V = unknown> {
       const old = this.#store.peek(k);
       if (isEntry(old) && old.tags !== undefined) this.#unlink(k, old.tags);
     }
-    if (isEntry(stored) && !s.mixed) {
-      s.mixed = true;
-      s.syncPlain();
-    }
     if (isEntry(stored)) {
+      if (!s.mixed) {
+        s.mixed = true;
+        s.syncPlain();
+      }
       if (stored.tags !== undefined) {
         for (const tag of stored.tags) {
           let keys = s.tagIndex.get(tag);
