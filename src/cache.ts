@@ -389,6 +389,12 @@ export class Cache<K extends {} = string, V = unknown> {
         this.#hits++;
         return Promise.resolve(e as T);
       }
+      // A miss: no prefix, no entry to serve stale; read the store only once (a second read would also
+      // count the miss twice in the W-TinyLFU sketch).
+      checkKey(key);
+      return this.#miss(key, key, loader as Loader<K, V, V | undefined>, this.#s.defaults) as Promise<
+        T | undefined
+      >;
     }
     const opts = options === undefined ? this.#s.defaults : resolve(this.#s.defaults, options, 'load');
     const k = this.#prefix === undefined ? key : this.#prefix + String(key);

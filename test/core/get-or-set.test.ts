@@ -264,3 +264,18 @@ describe.each(policies)('getOrSet (%s)', (policy) => {
     expect(cache.has('k')).toBe(false);
   });
 });
+
+describe('getOrSet miss on a cache of bare values', () => {
+  it('reads the store once (a second read would count the miss twice)', async () => {
+    const { LRUCache } = await import('lru-cache');
+    const cache = new Cache<string, number>({ max: 10, policy: 'lru' });
+    const read = vi.spyOn(LRUCache.prototype, 'get');
+    try {
+      expect(await cache.getOrSet('x', () => 1)).toBe(1);
+      expect(read).toHaveBeenCalledTimes(1);
+      expect(cache.stats()).toMatchObject({ hits: 0, misses: 1, loads: 1 });
+    } finally {
+      read.mockRestore();
+    }
+  });
+});
