@@ -363,6 +363,15 @@ export class TinyLfuStore<K, E> implements Store<K, E> {
     return i === undefined ? undefined : this.#vals[i];
   }
 
+  /** The segment holding the key, or undefined (for tests; applies buffered hits first). */
+  segmentOf(key: K): 'window' | 'probation' | 'protected' | undefined {
+    if (this.#readCount > 0) this.#applyReads();
+    const i = this.#map.get(key);
+    if (i === undefined) return undefined;
+    const seg = this.#segOf(i);
+    return seg === WINDOW ? 'window' : seg === PROBATION ? 'probation' : 'protected';
+  }
+
   /** Whether the key is held; no access is recorded. */
   has(key: K): boolean {
     return this.#map.has(key);
@@ -605,6 +614,22 @@ export class TinyLfuStore<K, E> implements Store<K, E> {
     if (this.#protectedCount < 1 || (this.#weighted && this.#wt[i]! > this.#protectedWeight)) {
       if (this.#meta[(PROBATION << 2) + PREV] !== i) this.#moveToBack(i, PROBATION);
       return;
+    }
+    if (!this.#weighted && this.#segCount[PROTECTED] === this.#protectedCount) {
+      // Protected is full (the steady state): it takes `i` and gives back its least recent entry, so
+      // neither segment's size changes. The same as the transfer and demotion below, minus the
+      // bookkeeping that would cancel out.
+      const d = this.#meta[(PROTECTED << 2) + NEXT]!;
+      if (d !== PROTECTED) {
+        this.#unlink(i);
+        this.#linkLast(i, PROTECTED);
+        this.#stampMove(i);
+        // As `#transfer` sets it, with `i` counted before `d` leaves.
+        this.#lazyMoves = Math.min((this.#protectedCount + 1) >> 2, 0x3fff);
+        this.#unlink(d);
+        this.#linkLast(d, PROBATION);
+        return;
+      }
     }
     this.#transfer(i, PROTECTED);
     this.#demote();
@@ -1043,11 +1068,16 @@ export class TinyLfuStore<K, E> implements Store<K, E> {
     }
     this.#linkLast(i, to);
     if (to === PROTECTED) {
-      this.#moves = (this.#moves + 1) & 0xffff;
-      const at = (i << 2) + FLAGS;
-      this.#meta[at] = (this.#meta[at]! & 0xffff) | (this.#moves << STAMP_SHIFT);
+      this.#stampMove(i);
       this.#lazyMoves = Math.min(this.#segCount[PROTECTED]! >> 2, 0x3fff);
     }
+  }
+
+  /** Records a move to protected's recent end, for the lazy moves (see `#applyHit`). */
+  #stampMove(i: number): void {
+    this.#moves = (this.#moves + 1) & 0xffff;
+    const at = (i << 2) + FLAGS;
+    this.#meta[at] = (this.#meta[at]! & 0xffff) | (this.#moves << STAMP_SHIFT);
   }
 
   #remove(i: number): void {

@@ -600,6 +600,52 @@ describe('TinyLfuStore: policy', () => {
     expect(adaptive).toBeGreaterThan(lru - 0.02);
   });
 
+  it('promotes a probation hit into a full protected segment by swapping out its least recent entry', () => {
+    // max 10: a window of 1, protected holds 7 of main's 9. The count-bounded store takes the
+    // steady-state shortcut; the weight-bounded one (same limits in weight) the general path.
+    for (const bounds of [{ max: 10 }, { maxSize: 10 }]) {
+      const store = make<number, number>(bounds);
+      for (let k = 0; k < 10; k++) store.set(k, k, 1); // window [9], probation 0..8
+      for (let k = 0; k < 7; k++) store.get(k); // protected fills up: 0..6
+      expect([...store.keys()], JSON.stringify(bounds)).toEqual([9, 6, 5, 4, 3, 2, 1, 0, 8, 7]);
+      const segments = () => Array.from({ length: 10 }, (_, k) => store.segmentOf(k)?.slice(0, 4)).join();
+      expect(segments()).toBe('prot,prot,prot,prot,prot,prot,prot,prob,prob,wind');
+      store.get(7); // a probation hit: 7 joins protected, its least recent entry (0) drops to probation
+      expect([...store.keys()], JSON.stringify(bounds)).toEqual([9, 7, 6, 5, 4, 3, 2, 1, 0, 8]);
+      expect(segments()).toBe('prob,prot,prot,prot,prot,prot,prot,prot,prob,wind');
+      store.get(8);
+      expect([...store.keys()], JSON.stringify(bounds)).toEqual([9, 8, 7, 6, 5, 4, 3, 2, 1, 0]);
+      expect(segments()).toBe('prob,prob,prot,prot,prot,prot,prot,prot,prot,wind');
+      expect(store.size).toBe(10);
+      expect(store.segmentOf(10)).toBeUndefined();
+    }
+  });
+
+  it('takes the same decisions on the full-protected shortcut as on the general path', () => {
+    // Weights of 1 under maxSize = max make the weighted store's limits those of the count-bounded one,
+    // but a weighted store never takes the shortcut: the two must agree on every eviction and order.
+    for (const seed of [1, 2, 3]) {
+      const next = xorshift(seed * 7919);
+      const max = 100 + (next() % 200);
+      const evictedCount: Evicted = [];
+      const evictedWeight: Evicted = [];
+      const byCount = make<number, number>({ max }, evictedCount, { climber: 'off' });
+      const byWeight = make<number, number>({ max, maxSize: max }, evictedWeight, { climber: 'off' });
+      for (let op = 0; op < 20_000; op++) {
+        const r = next() % 100;
+        const k = next() % (op % 5000 < 2500 ? max : max * 3); // phases that fit and phases that churn
+        if (r < 60) expect(byCount.get(k)).toBe(byWeight.get(k));
+        else if (r < 95) {
+          byCount.set(k, op, 1);
+          byWeight.set(k, op, 1);
+        } else expect(byCount.delete(k)).toBe(byWeight.delete(k));
+        if (op % 1000 === 999) expect([...byCount.keys()]).toEqual([...byWeight.keys()]);
+      }
+      expect(evictedCount).toEqual(evictedWeight);
+      expect(evictedCount.length).toBeGreaterThan(1000);
+    }
+  });
+
   it('counts a replacement as an access', () => {
     const evicted: Evicted = [];
     const store = make<string, number>({ max: 4 }, evicted);
