@@ -120,6 +120,8 @@ export class Cache<K extends {} = string, V = unknown> {
    * no `hit` listener. Kept current by `Shared.syncPlain`; always false in a namespace.
    */
   #plain = false;
+  /** `#lru` while `#plain`, else undefined: one test decides `get`'s fast path with policy 'lru'. */
+  #plainLru: LRUCache<{}, {}> | undefined = undefined;
   /** Hits counted on the fast path, on this object itself so that a hit writes no other object. */
   #hits = 0;
   /** Hand-over from `#hit` to `#serveStale` (set and cleared synchronously). */
@@ -178,6 +180,7 @@ export class Cache<K extends {} = string, V = unknown> {
     this.#slots = s.emitter.slots;
     s.syncPlain = () => {
       this.#plain = !s.mixed && this.#slots.hit === undefined;
+      this.#plainLru = this.#plain ? this.#lru : undefined;
     };
     s.plainHits = () => this.#hits;
     s.syncPlain();
@@ -203,10 +206,28 @@ export class Cache<K extends {} = string, V = unknown> {
    * A stale value (past its TTL) is never returned here; `getOrSet` may serve one.
    */
   get(key: K): V | undefined {
-    // The common case first, in a method small enough to inline: the root cache, bare values, nobody listening.
+    // The common case first: policy 'lru', the root cache, bare values, nobody listening. This method is
+    // kept as small as it can be: V8 inlines a loop's callees only up to a total bytecode size, and this
+    // method plus lru-cache's own `get` must fit in it (see docs/architecture.md, "A small Cache.get").
+    const lru = this.#plainLru;
+    if (lru !== undefined) {
+      const e = lru.get(key);
+      if (e !== undefined) {
+        this.#hits++;
+        return e as V;
+      }
+    }
+    return this.#getOther(key, lru);
+  }
+
+  /**
+   * `get` off the 'lru' fast hit: a miss there (`plainLru` given), the same fast path for other stores, then
+   * the general one.
+   */
+  #getOther(key: K, plainLru: LRUCache<{}, {}> | undefined): V | undefined {
+    if (plainLru !== undefined) return this.#getSlow(key, undefined);
     if (this.#plain) {
-      const lru = this.#lru;
-      const e = lru !== undefined ? lru.get(key) : this.#store.get(key);
+      const e = this.#store.get(key);
       if (e !== undefined) {
         this.#hits++;
         return e as V;

@@ -52,6 +52,8 @@ export interface MeasuredRatio {
   candidateRate: number;
   /** Median rate of the baseline, ops/s. */
   baselineRate: number;
+  /** The per-round ratios, candidate rates and baseline rates (to pool several processes' rounds). */
+  rounds?: { ratios: number[]; candidate: number[]; baseline: number[] };
   /** Why the pair could not be measured (the other pairs still are). */
   error?: string;
 }
@@ -270,7 +272,8 @@ async function run(input: BarsChildInput): Promise<MeasuredRatio[]> {
     const c = rates.get(candidate);
     const b = rates.get(baseline);
     if (c === undefined || b === undefined) continue;
-    const s = summarize(pairedRatios(c, b));
+    const ratios = pairedRatios(c, b);
+    const s = summarize(ratios);
     out.push({
       candidate,
       baseline,
@@ -278,6 +281,7 @@ async function run(input: BarsChildInput): Promise<MeasuredRatio[]> {
       spread: [s.p25, s.p75],
       candidateRate: summarize(c).median,
       baselineRate: summarize(b).median,
+      rounds: { ratios, candidate: c, baseline: b },
     });
   }
   return out;

@@ -4,7 +4,8 @@ import { formatBarRatio, formatRate } from '../../bench/lib/format.js';
 import type { MemoryResult, StampedeResult } from '../../bench/lib/results.js';
 import { memoryBar } from '../../bench/memory/index.js';
 import { checkStampedeBar } from '../../bench/stampede/index.js';
-import { formatBar, THROUGHPUT_BARS } from '../../bench/throughput/bars.js';
+import { formatBar, poolProcesses, THROUGHPUT_BARS } from '../../bench/throughput/bars.js';
+import type { MeasuredRatio } from '../../bench/throughput/bars-child.js';
 
 const meta = { date: 'd' } as RunMeta;
 
@@ -18,6 +19,46 @@ describe('THROUGHPUT_BARS', () => {
       ['larder.getOrSet', 'bentocache.getOrSet', 10],
       ['larder-tinylfu.get', 'lru.get', 0.6],
     ]);
+  });
+});
+
+describe('poolProcesses', () => {
+  const measured = (
+    ratios: number[],
+    candidate: number[],
+    baseline: number[],
+    extra = {},
+  ): MeasuredRatio => ({
+    candidate: 'larder.get',
+    baseline: 'lru.get',
+    ratio: ratios[0] as number,
+    spread: [0, 0],
+    candidateRate: candidate[0] as number,
+    baselineRate: baseline[0] as number,
+    rounds: { ratios, candidate, baseline },
+    ...extra,
+  });
+
+  it('pools every process round: one slow process cannot decide the median', () => {
+    const pooled = poolProcesses([
+      [measured([0.81, 0.8, 0.82], [8, 8, 8], [10, 10, 10])],
+      [measured([0.92, 0.93, 0.91], [9, 9, 9], [10, 10, 10])],
+      [measured([0.94, 0.92, 0.93], [9, 10, 9], [10, 11, 10])],
+    ]);
+    expect(pooled).toHaveLength(1);
+    expect(pooled[0]?.ratio).toBeCloseTo(0.92, 10);
+    expect(pooled[0]?.spread[0]).toBeCloseTo(0.82, 10);
+    expect(pooled[0]?.spread[1]).toBeCloseTo(0.93, 10);
+    expect(pooled[0]?.candidateRate).toBe(9);
+    expect(pooled[0]?.baselineRate).toBe(10);
+  });
+
+  it('passes one process through, and keeps an error from any process', () => {
+    const one = measured([0.9], [9], [10]);
+    expect(poolProcesses([[one]])).toEqual([one]);
+    const failed = poolProcesses([[one], [{ ...one, rounds: undefined, error: 'loader ran' }]]);
+    expect(failed[0]?.error).toBe('loader ran');
+    expect(poolProcesses([[one], []])[0]?.error).toBe('not measured in every process');
   });
 });
 

@@ -278,4 +278,19 @@ describe('getOrSet miss on a cache of bare values', () => {
       read.mockRestore();
     }
   });
+
+  it('get: a hit or a miss on the fast path reads the store once', async () => {
+    const { LRUCache } = await import('lru-cache');
+    const cache = new Cache<string, number>({ max: 10, policy: 'lru' });
+    cache.set('x', 1);
+    const read = vi.spyOn(LRUCache.prototype, 'get');
+    try {
+      expect(cache.get('x')).toBe(1);
+      expect(cache.get('y')).toBeUndefined();
+      expect(read).toHaveBeenCalledTimes(2);
+      expect(cache.stats()).toMatchObject({ hits: 1, misses: 1 });
+    } finally {
+      read.mockRestore();
+    }
+  });
 });
