@@ -167,7 +167,7 @@ function barsSection(bars: BarsResult | undefined, main: RunMeta | undefined): s
     'Throughput ratios are measured with candidate and baseline interleaved round by round on the same 100,000',
     'keys; in each round every case runs three slices of about 15 ms (a synchronous `get` loop walks every key in',
     'one) and keeps its fastest. The synchronous `get` bars run in three fresh processes and pool their rounds',
-    "(V8 compiles a process's loops one of two ways: larder's `get` measured about 0.8x or 0.92x); the awaited ones in",
+    '(how V8 compiles a loop can differ from one process to the next); the awaited ones in',
     `one. Each ratio is the median of ${bars.rounds} per-round ratios (the spread column gives their 25th–75th`,
     'percentiles). Only ratios from the same run are asserted, never absolute times.',
     sectionMeta(bars.meta, main),

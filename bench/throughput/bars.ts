@@ -12,10 +12,11 @@ import type { BarsChildInput, BarsGroup, MeasuredRatio } from './bars-child.js';
 
 /**
  * Every group of the bars child, in the order they run, and how many fresh processes measure it. A
- * synchronous `get` ratio is steady within a process but not between processes: about one process in six
- * measured larder's 'lru' `get` at 0.81x where the others gave 0.92-0.94x, each with a tight spread (how
- * V8 happened to compile that process). So the `get` groups run in three processes and their rounds are
- * pooled; the awaited group, whose spread within a process is wider than between processes, runs in one.
+ * synchronous `get` ratio is steady within a process but can differ between processes, with how V8
+ * happened to compile it: before `Cache.get` shrank to fit V8's inlining budget, about half the processes
+ * measured larder's 'lru' `get` at 0.78-0.82x and the rest at 0.90-0.93x, each with a tight spread. So
+ * the `get` groups run in three processes and their rounds are pooled; the awaited group, whose spread
+ * within a process is wider than between processes, runs in one.
  */
 const BARS_GROUPS: readonly { group: BarsGroup; processes: number }[] = [
   { group: 'get-lru', processes: 3 },
