@@ -325,7 +325,7 @@ export class Cache<K extends {} = string, V = unknown> {
     const weight = this.#weigh(value, key);
     if (s.tier?.check !== undefined) s.tier.check(value);
     this.#invalidateFlight(k);
-    const entry = this.#write(k, value, ttlOf(value, opts, undefined), opts, Date.now(), weight, 'set');
+    const entry = this.#write(k, value, ttlOf(value, opts, undefined), opts, undefined, weight, 'set');
     if (s.tier !== undefined && typeof k === 'string') this.#tierSet(k, entry);
     if (s.bus !== undefined && typeof k === 'string') s.bus.publish({ type: 'delete', keys: [k] });
     return this;
@@ -765,7 +765,7 @@ export class Cache<K extends {} = string, V = unknown> {
     value: V,
     ttl: number,
     opts: Resolved,
-    createdAt: number,
+    createdAt: number | undefined,
     weight: number,
     source: 'set' | 'load',
   ): Entry<V> | undefined {
@@ -775,11 +775,12 @@ export class Cache<K extends {} = string, V = unknown> {
       this.#put(k, value, weight, source, value, ttl);
       return undefined;
     }
-    const expires = Date.now() + ttl;
+    const now = Date.now();
+    const expires = now + ttl;
     const staleUntil = expires + opts.swr;
     const errorUntil = expires + opts.sie;
     const deadline = Math.max(staleUntil, errorUntil);
-    const entry = new Entry<V>(value, expires, staleUntil, errorUntil, deadline, tags, createdAt, k);
+    const entry = new Entry<V>(value, expires, staleUntil, errorUntil, deadline, tags, createdAt ?? now, k);
     this.#put(k, entry, weight, source, value, ttl);
     return entry;
   }
