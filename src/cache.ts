@@ -759,7 +759,10 @@ export class Cache<K extends {} = string, V = unknown> {
     return size;
   }
 
-  /** Builds the stored form of a value and stores it. Returns the entry (for the tier). */
+  /**
+   * Builds the stored form of a value and stores it. Returns the entry (for the tier). `createdAt` is when
+   * the value was produced (a load's start), or undefined for now: the clock is read only if an entry is built.
+   */
   #write(
     k: unknown,
     value: V,
