@@ -105,6 +105,11 @@ export interface BarsOptions {
   log: (line: string) => void;
 }
 
+/** The measurement of `pair`'s candidate and baseline in one process's results, if any. */
+function samePair(results: readonly MeasuredRatio[], pair: MeasuredRatio): MeasuredRatio | undefined {
+  return results.find((m) => m.candidate === pair.candidate && m.baseline === pair.baseline);
+}
+
 /**
  * Pools the measurements of one group made by several processes: for each pair, the median and quartiles
  * of every process's per-round ratios together, and the median rates. A pair with an error in any
@@ -114,9 +119,7 @@ export function poolProcesses(runs: readonly (readonly MeasuredRatio[])[]): Meas
   if (runs.length === 1) return [...(runs[0] as readonly MeasuredRatio[])];
   const out: MeasuredRatio[] = [];
   for (const first of runs[0] ?? []) {
-    const same = runs.map((r) =>
-      r.find((m) => m.candidate === first.candidate && m.baseline === first.baseline),
-    );
+    const same = runs.map((r) => samePair(r, first));
     const bad = same.findIndex((m) => m === undefined || m.error !== undefined || m.rounds === undefined);
     if (bad >= 0) {
       out.push({ ...first, error: same[bad]?.error ?? 'not measured in every process' });
@@ -160,9 +163,7 @@ export async function runThroughputBars(options: BarsOptions): Promise<BarResult
       }
       if (processes > 1) {
         for (const m of runs[0] ?? []) {
-          const each = runs.map(
-            (r) => r.find((x) => x.candidate === m.candidate && x.baseline === m.baseline)?.ratio,
-          );
+          const each = runs.map((r) => samePair(r, m)?.ratio);
           options.log(
             `${m.candidate} / ${m.baseline}, per process: ${each.map((x) => (x === undefined ? '-' : `${x.toFixed(2)}x`)).join(', ')}`,
           );
