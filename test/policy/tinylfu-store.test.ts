@@ -624,6 +624,8 @@ describe('TinyLfuStore: policy', () => {
   it('takes the same decisions on the full-protected shortcut as on the general path', () => {
     // Weights of 1 under maxSize = max make the weighted store's limits those of the count-bounded one,
     // but a weighted store never takes the shortcut: the two must agree on every eviction and order.
+    // (With the climber off: a moving window's weight limit can reach 0 where its count limit stays 1.
+    // The tails a climber keeps are checked by `verify` below.)
     for (const seed of [1, 2, 3]) {
       const next = xorshift(seed * 7919);
       const max = 100 + (next() % 200);
@@ -644,6 +646,52 @@ describe('TinyLfuStore: policy', () => {
       expect(evictedCount).toEqual(evictedWeight);
       expect(evictedCount.length).toBeGreaterThan(1000);
     }
+  });
+
+  it.each([
+    ['gradient', { max: 200 }],
+    ['gradient', { max: 200, maxSize: 600 }],
+    ['gradient', { maxSize: 600 }],
+    ['hit-rate', { max: 200 }],
+    ['off', { max: 200 }],
+  ] as const)('keeps its lists, segments and tails consistent (climber %s, %j)', (climber, bounds) => {
+    // Phases that fit (probation hits promote into a full protected: the swap, tails included once the
+    // store evicts), phases that churn (admissions, evictions, window moves), a sweep (tail votes) and
+    // one of many deletes (probation shorter than its tail while protected is still full).
+    for (const seed of [11, 12]) {
+      const next = xorshift(seed);
+      const store = make<number, number>(bounds, [], { climber });
+      const weight = (k: number) => ('maxSize' in bounds ? 1 + (k % 5) : 1);
+      let swept = 0;
+      for (let op = 0; op < 40_000; op++) {
+        const phase = Math.floor(op / 2500) % 4;
+        const k = phase === 1 ? next() % 2000 : phase === 2 ? swept++ % 260 : next() % 180;
+        const r = next() % 100;
+        if (r < (phase === 3 ? 45 : 70)) {
+          if (store.get(k) === undefined && phase !== 3) store.set(k, op, weight(k));
+        } else if (r < 95 && phase !== 3) store.set(k, op, weight(k));
+        else store.delete(k);
+        if (op % 97 === 0) store.verify();
+      }
+      store.verify();
+      expect(store.size).toBeGreaterThan(0);
+    }
+  });
+
+  it("keeps probation's tail whole when a swap meets a probation shorter than its tail", () => {
+    const store = make<number, number>({ max: 200 });
+    for (let k = 0; k < 400; k++) store.set(k, k, 1); // evicting: the window and probation keep tails
+    for (let r = 0; r < 3; r++) for (let k = 0; k < 400; k++) store.get(k); // protected fills up
+    const probation = () => [...store.keys()].filter((k) => store.segmentOf(k) === 'probation');
+    const protectedSize = () => [...store.keys()].filter((k) => store.segmentOf(k) === 'protected').length;
+    const full = protectedSize();
+    for (const k of probation().slice(3)) store.delete(k); // probation: 3 entries, all in its tail
+    expect(probation()).toHaveLength(3);
+    store.verify();
+    store.get(probation()[0] as number); // swaps with protected's least recent, which joins the tail
+    expect(protectedSize()).toBe(full);
+    expect(probation()).toHaveLength(3);
+    store.verify();
   });
 
   it('counts a replacement as an access', () => {
