@@ -580,7 +580,7 @@ export function renderReport(input: ReportInput): RenderedReport {
     '  `npm run bench -- --only <parts>` runs some parts (`bars`, `policy`, `throughput`, `redis`, `next`,',
     '  `stampede`, `memory`, `hit-ratio`, `http`, `report`).',
     '- `npm run bench:ci` (under 2 minutes) measures only what is asserted (bars, policy stores, Redis tier,',
-    '  Next.js, stampede, memory of larder and lru-cache, hit-ratio bars), prints the ratios, writes',
+    '  Next.js `revalidateTag`, stampede, memory of larder and lru-cache, hit-ratio bars), prints the ratios, writes',
     '  `bench/results/tmp/ci/`, and exits non-zero listing',
     '  every missed bar. It does not touch this page.',
     '- larder is measured as built: `dist/` when it is newer than every file in `src/`, otherwise the suite builds',

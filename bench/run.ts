@@ -3,8 +3,8 @@
  * `npm run bench:ci` (`--ci`) measures only what is asserted and exits non-zero listing every missed bar.
  *
  * Flags:
- *   --ci                 quick mode (under 2 minutes): the asserted parts only (bars, policy, redis, next, stampede,
- *                        memory of larder and lru-cache, hit-ratio)
+ *   --ci                 quick mode (under 2 minutes): the asserted parts only (bars, policy, redis, next (its
+ *                        revalidateTag bar), stampede, memory of larder and lru-cache, hit-ratio)
  *   --only <parts>       comma-separated: bars, policy, throughput, redis, next, stampede, memory, hit-ratio, http,
  *                        report (always run in this order)
  *   --larder <source>    auto (default: dist/ when newer than src/, else build), build (bundle src/ with tsup

@@ -3,7 +3,7 @@
  *
  * 1. Throughput of a cached page (test/next/fixture-app `/static`): Next.js's built-in handlers on one
  *    instance, larder's handlers on one instance, and on two instances behind a round-robin proxy.
- *    Bar: larder (one instance) >= 0.9x built-in.
+ *    Bar: larder (one instance) >= 0.9x built-in. Full suite only (not in `--ci`).
  * 2. `revalidateTag` latency with 100 and 100,000 (CI: 20,000) tagged entries in Redis. Bar: flat
  *    (large/small median <= 1.5x).
  *
@@ -149,7 +149,7 @@ function median(values: number[]): number {
   return sorted[Math.floor(sorted.length / 2)] as number;
 }
 
-async function throughput(ci: boolean, redisUrl: string): Promise<NextBenchResult[]> {
+async function throughput(redisUrl: string): Promise<NextBenchResult[]> {
   await bundleLarderNext(bundle);
   if (!existsSync(join(app, '.next', 'BUILD_ID'))) {
     execFileSync(process.execPath, [nextBin, 'build'], {
@@ -158,7 +158,7 @@ async function throughput(ci: boolean, redisUrl: string): Promise<NextBenchResul
       stdio: 'ignore',
     });
   }
-  const seconds = ci ? 3 : 10;
+  const seconds = 10;
   const prefix = `larder-bench:next:${process.pid}:`;
   const builtinPort = await sparePort();
   const builtin = await startNext(builtinPort, { LARDER_NEXT_BUILTIN: '1', INSTANCE_NAME: 'builtin' });
@@ -166,7 +166,7 @@ async function throughput(ci: boolean, redisUrl: string): Promise<NextBenchResul
   const env = { REDIS_URL: redisUrl, LARDER_PREFIX: prefix };
   const one = await startNext(ports[0] as number, { ...env, INSTANCE_NAME: 'A' });
   // Both servers run side by side (the idle one costs nothing) and are measured in alternating slices.
-  const measured = await interleavedRps(builtinPort, ports[0] as number, ci ? 6 : 12);
+  const measured = await interleavedRps(builtinPort, ports[0] as number, 12);
   await stopNext(builtin);
   const builtinRps = measured.a;
   const larderRps = measured.b;
@@ -201,7 +201,7 @@ async function throughput(ci: boolean, redisUrl: string): Promise<NextBenchResul
       ratio,
       bar: '>= 0.9',
       ok: ratio >= 0.9,
-      detail: `median of ${ci ? 6 : 12} alternating 1 s rounds: built-in ${builtinRps.toFixed(0)} req/s, larder ${larderRps.toFixed(0)} req/s, larder on 2 instances behind a proxy ${sharedRps.toFixed(0)} req/s`,
+      detail: `median of 12 alternating 1 s rounds: built-in ${builtinRps.toFixed(0)} req/s, larder ${larderRps.toFixed(0)} req/s, larder on 2 instances behind a proxy ${sharedRps.toFixed(0)} req/s`,
     },
   ];
 }
@@ -259,10 +259,15 @@ async function revalidateLatency(ci: boolean, redisUrl: string): Promise<NextBen
   ];
 }
 
-/** Runs the Next.js benchmark, prints its bars and returns them. */
+/**
+ * Runs the Next.js benchmark, prints its bars and returns them. In CI mode only the `revalidateTag` bar, which CI
+ * asserts: the page-throughput bar (a `next build` and three servers, about 35 of the quick mode's 120 seconds) is
+ * not asserted (bench/open-bars.json, issue 8) and runs in the full suite.
+ */
 export async function runNextBench(opts: { ci: boolean }): Promise<NextBenchResult[]> {
   const redisUrl = process.env.REDIS_URL || 'redis://127.0.0.1:6379';
-  const results = [...(await revalidateLatency(opts.ci, redisUrl)), ...(await throughput(opts.ci, redisUrl))];
+  const results = await revalidateLatency(opts.ci, redisUrl);
+  if (!opts.ci) results.push(...(await throughput(redisUrl)));
   for (const r of results) {
     console.log(`${r.ok ? 'ok  ' : 'MISS'} ${r.name}: ${r.ratio.toFixed(2)} (bar ${r.bar}) — ${r.detail}`);
   }
