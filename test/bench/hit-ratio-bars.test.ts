@@ -1,5 +1,10 @@
 import { describe, expect, it } from 'vitest';
-import { checkHitRatioBars, type HitRatioReport, type TraceHitRatios } from '../../bench/hit-ratio/index.js';
+import {
+  checkHitRatioBars,
+  type HitRatioReport,
+  missingBarTraces,
+  type TraceHitRatios,
+} from '../../bench/hit-ratio/index.js';
 import { REFERENCE } from '../../bench/hit-ratio/reference.js';
 
 function trace(name: string, tinylfu: (i: number) => number, lru?: number[]): TraceHitRatios {
@@ -73,5 +78,21 @@ describe('checkHitRatioBars', () => {
       expect.stringMatching(/^gli@250: lru-cache 1.00% differs from README LRU 0.91/),
       expect.stringMatching(/^gli@500: opt 34.20% differs from README OPT 34.26/),
     ]);
+  });
+});
+
+describe('missingBarTraces', () => {
+  it('names each missing trace that carries bars, and no trace skipped for another reason', () => {
+    const r = report([]);
+    r.skipped = [
+      { trace: 'gli', file: 'gli.trace', reason: 'missing: /x/gli.trace' },
+      { trace: 'zigzag', file: 'zigzag.trace', reason: 'missing: /x/zigzag.trace' },
+      { trace: 'loop', file: 'loop.trace', reason: 'ci mode: no README reference, no bar' },
+    ];
+    expect(missingBarTraces(r)).toEqual([
+      expect.stringMatching(/^gli: trace missing: \/x\/gli.trace \(in CI/),
+    ]);
+    r.skipped = [];
+    expect(missingBarTraces(r)).toEqual([]);
   });
 });
