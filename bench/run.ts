@@ -35,6 +35,7 @@ import {
 import type { SampleOptions } from './lib/sample.js';
 import { memoryBar, runMemory } from './memory/index.js';
 import { checkStampedeBar, runStampede } from './stampede/index.js';
+import { LARDER_LRU, LARDER_TINYLFU } from './throughput/adapters.js';
 import { formatBar, runThroughputBars } from './throughput/bars.js';
 import { runThroughput } from './throughput/index.js';
 
@@ -144,7 +145,7 @@ async function main(): Promise<number> {
         entries: MEMORY_ENTRIES,
         log: plog,
         concurrency: 2,
-        ...(args.ci ? { libraries: ['larder', 'lru-cache'] } : {}),
+        ...(args.ci ? { libraries: [LARDER_LRU, LARDER_TINYLFU, 'lru-cache'] } : {}),
       }).then((result) => {
         writeResult(dir, 'memory', result);
         bars.push(memoryBar(result));
@@ -204,7 +205,7 @@ async function main(): Promise<number> {
   }
   const memory = readResult<{ rows: Array<{ library: string; bytesPerEntry: number }> }>(dir, 'memory');
   if (args.parts.includes('memory') && memory !== undefined) {
-    for (const r of memory.rows.filter((x) => x.library === 'larder' || x.library === 'lru-cache')) {
+    for (const r of memory.rows.filter((x) => x.library.startsWith('larder') || x.library === 'lru-cache')) {
       console.log(`  memory: ${r.library} ${formatBytes(r.bytesPerEntry)}/entry`);
     }
   }

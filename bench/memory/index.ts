@@ -7,7 +7,7 @@ import type { RunMeta } from '../lib/env.js';
 import { runIsolated } from '../lib/isolate.js';
 import { larderAvailable } from '../lib/larder.js';
 import { type BarResult, type MemoryResult, type MemoryRow, packageVersion } from '../lib/results.js';
-import { ADAPTERS } from '../throughput/adapters.js';
+import { ADAPTERS, LARDER_LRU } from '../throughput/adapters.js';
 import type { MemoryChildInput } from './child.js';
 
 /** Options of {@link runMemory}. */
@@ -69,15 +69,15 @@ export async function runMemory(options: MemoryOptions): Promise<MemoryResult> {
   return { meta: options.meta, entries: options.entries, rows };
 }
 
-/** The memory bar: larder's bytes per entry <= 1.2x a bare lru-cache's. */
+/** The memory bar: larder's (policy 'lru') bytes per entry <= 1.2x a bare lru-cache's. */
 export function memoryBar(result: MemoryResult): BarResult {
-  const larder = result.rows.find((r) => r.library === 'larder');
+  const larder = result.rows.find((r) => r.library === LARDER_LRU);
   const lru = result.rows.find((r) => r.library === 'lru-cache');
   const base = {
     id: 'memory-vs-lru',
-    label: `larder bytes per entry vs bare lru-cache at ${result.entries.toLocaleString('en-US')} small entries`,
+    label: `larder (policy 'lru') bytes per entry vs bare lru-cache at ${result.entries.toLocaleString('en-US')} small entries`,
     kind: 'memory' as const,
-    candidate: 'larder',
+    candidate: LARDER_LRU,
     baseline: 'lru-cache',
     bar: 1.2,
     source: 'core',

@@ -73,12 +73,17 @@ const SYNC_VIA = {
   zipf: 'get(k) ?? set(k, load(k))',
 };
 
+/** The larder rows: policy 'lru' (what issue 2's bars measure) and the default policy, 'tinylfu'. */
+export const LARDER_LRU = 'larder (lru)';
+/** See {@link LARDER_LRU}. */
+export const LARDER_TINYLFU = 'larder (tinylfu, default)';
+
 function larderAdapter(name: string, policy: 'lru' | 'tinylfu'): Adapter {
   return {
     name,
     pkg: undefined,
     via: { ...SYNC_VIA, getOrSet: 'await getOrSet(k, () => load(k))', wrap: "await wrap('item', load)(k)" },
-    config: `new Cache({ max${policy === 'tinylfu' ? ", policy: 'tinylfu'" : ''} })`,
+    config: `new Cache({ max${policy === 'lru' ? ", policy: 'lru'" : ''} })`,
     async create({ capacity, load }) {
       const { Cache } = await loadLarder();
       const cache = new Cache<string, Value>({ max: capacity, policy });
@@ -98,8 +103,8 @@ function larderAdapter(name: string, policy: 'lru' | 'tinylfu'): Adapter {
 
 /** Every library, in table order. */
 export const ADAPTERS: readonly Adapter[] = [
-  larderAdapter('larder', 'lru'),
-  larderAdapter('larder (tinylfu)', 'tinylfu'),
+  larderAdapter(LARDER_LRU, 'lru'),
+  larderAdapter(LARDER_TINYLFU, 'tinylfu'),
   {
     name: 'lru-cache',
     pkg: 'lru-cache',

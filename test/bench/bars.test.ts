@@ -4,6 +4,7 @@ import { formatBarRatio, formatRate } from '../../bench/lib/format.js';
 import type { MemoryResult, StampedeResult } from '../../bench/lib/results.js';
 import { memoryBar } from '../../bench/memory/index.js';
 import { checkStampedeBar } from '../../bench/stampede/index.js';
+import { LARDER_LRU } from '../../bench/throughput/adapters.js';
 import { formatBar, poolProcesses, THROUGHPUT_BARS } from '../../bench/throughput/bars.js';
 import type { MeasuredRatio } from '../../bench/throughput/bars-child.js';
 
@@ -67,7 +68,7 @@ describe('memoryBar', () => {
     meta,
     entries: 1_000_000,
     rows: [
-      { library: 'larder', size, bytesPerEntry: larder, fillMs: 1 },
+      { library: LARDER_LRU, size, bytesPerEntry: larder, fillMs: 1 },
       { library: 'lru-cache', size: 1_000_000, bytesPerEntry: lru, fillMs: 1 },
     ],
   });
