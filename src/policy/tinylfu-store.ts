@@ -140,9 +140,10 @@ export class TinyLfuStore<K, E> implements Store<K, E> {
    * its list, key hash, and flags (segment, tail bit, deferred hits, saturation epoch; see FLAG_*).
    */
   #meta: Int32Array;
+  /** Weights, per slot; empty when the store is not weighted (every weight is then 0). */
   #wt: Float64Array;
-  #free: Int32Array;
-  #freeTop = 0;
+  /** Free slots, as a stack threaded through their NEXT words (NIL: none). */
+  #freeHead = NIL;
   #top = FIRST_SLOT;
 
   // Totals, per segment and overall.
@@ -260,8 +261,7 @@ export class TinyLfuStore<K, E> implements Store<K, E> {
 
     const slots = Math.min(this.#maxCount + FIRST_SLOT + 1, 64);
     this.#meta = new Int32Array(slots * 4);
-    this.#wt = new Float64Array(slots);
-    this.#free = new Int32Array(slots);
+    this.#wt = new Float64Array(this.#weighted ? slots : 0);
     this.#resetLists();
     this.#sketch.beforeReset = () => this.#settleAll();
     this.#sketch.onEpoch = () => {
@@ -472,7 +472,7 @@ export class TinyLfuStore<K, E> implements Store<K, E> {
     this.#keys.length = FIRST_SLOT;
     this.#vals.length = FIRST_SLOT;
     this.#top = FIRST_SLOT;
-    this.#freeTop = 0;
+    this.#freeHead = NIL;
     this.#segCount.fill(0);
     this.#segWeight.fill(0);
     this.#count = 0;
@@ -589,7 +589,7 @@ export class TinyLfuStore<K, E> implements Store<K, E> {
     this.#vals[i] = value;
     this.#meta[(i << 2) + HASH] = h;
     this.#meta[(i << 2) + FLAGS] = this.#guard !== undefined && this.#guarded(h) ? GUARD_BIT : 0;
-    this.#wt[i] = w;
+    if (this.#weighted) this.#wt[i] = w;
     this.#map.set(key, i);
     // An entry heavier than the window goes to its least recent end, to leave it first.
     if (w > this.#windowWeight) this.#linkFirst(i, WINDOW);
@@ -612,7 +612,7 @@ export class TinyLfuStore<K, E> implements Store<K, E> {
       this.#evictSlot(i);
       return;
     }
-    const delta = w - this.#wt[i]!;
+    const delta = w - this.#weightOf(i);
     if (delta !== 0) {
       this.#wt[i] = w;
       this.#segWeight[this.#segOf(i)]! += delta;
@@ -810,7 +810,7 @@ export class TinyLfuStore<K, E> implements Store<K, E> {
         victim = this.#after(victim);
         this.#evictCandidate(candidate);
         candidate = NIL;
-      } else if (wt[candidate]! > this.#maxWeight) {
+      } else if (this.#weighted && wt[candidate]! > this.#maxWeight) {
         const next = this.#after(candidate);
         this.#evictCandidate(candidate);
         candidate = next;
@@ -991,7 +991,7 @@ export class TinyLfuStore<K, E> implements Store<K, E> {
         let node = this.#after(PROBATION);
         if (node === NIL) node = this.#after(PROTECTED);
         if (node === NIL) break;
-        const w = this.#wt[node]!;
+        const w = this.#weightOf(node);
         if (segCount[WINDOW]! + 1 > this.#windowCount || segWeight[WINDOW]! + w > this.#windowWeight) break;
         this.#transfer(node, WINDOW);
       }
@@ -1036,22 +1036,32 @@ export class TinyLfuStore<K, E> implements Store<K, E> {
     return this.#meta[(i << 2) + FLAGS]! & SEG_MASK;
   }
 
+  /** The weight of slot `i` (0 when the store is not weighted). */
+  #weightOf(i: number): number {
+    return this.#weighted ? this.#wt[i]! : 0;
+  }
+
   #alloc(): number {
-    if (this.#freeTop > 0) return this.#free[--this.#freeTop]!;
-    if (this.#top === this.#free.length) this.#grow();
+    const free = this.#freeHead;
+    if (free !== NIL) {
+      this.#freeHead = this.#meta[(free << 2) + NEXT]!;
+      return free;
+    }
+    if (this.#top << 2 === this.#meta.length) this.#grow();
     return this.#top++;
   }
 
   #grow(): void {
-    const length = this.#free.length;
+    const length = this.#meta.length >> 2;
     const bound = this.#maxCount + FIRST_SLOT + 1;
     const doubled = length * 2;
     const size = doubled < bound ? doubled : Math.max(bound, length + 1);
     this.#meta = growInt32(this.#meta, size * 4);
-    this.#free = growInt32(this.#free, size);
-    const wt = new Float64Array(size);
-    wt.set(this.#wt);
-    this.#wt = wt;
+    if (this.#weighted) {
+      const wt = new Float64Array(size);
+      wt.set(this.#wt);
+      this.#wt = wt;
+    }
   }
 
   #resetLists(): void {
@@ -1184,14 +1194,16 @@ export class TinyLfuStore<K, E> implements Store<K, E> {
     this.#map.delete(this.#keys[i] as K);
     this.#unlink(i);
     const s = this.#segOf(i);
-    const w = this.#wt[i]!;
+    const w = this.#weightOf(i);
     this.#segCount[s]!--;
     this.#segWeight[s]! -= w;
     this.#count--;
     this.#weight -= w;
     this.#keys[i] = undefined;
     this.#vals[i] = undefined;
-    this.#free[this.#freeTop++] = i;
+    // The slot's links are no longer read: its NEXT word now threads the free stack.
+    this.#meta[(i << 2) + NEXT] = this.#freeHead;
+    this.#freeHead = i;
   }
 
   #evictSlot(i: number): void {
