@@ -380,7 +380,8 @@ export class TinyLfuStore<K, E> implements Store<K, E> {
    * Checks the store's structure (for tests; O(entries), applies buffered hits first): every list is
    * well linked both ways, each entry sits in the list its flags name and is the slot its key maps to,
    * the counts add up, protected keeps no tail, and the window's and probation's tails are exactly
-   * their least recent `min(tail size, length)` entries, with the boundary on the most recent of them.
+   * their least recent `min(tail size, length)` entries, with the boundary on the most recent of them;
+   * and every slot ever used is either an entry's or on the free stack, once.
    *
    * @throws Error naming the first broken invariant
    */
@@ -428,6 +429,13 @@ export class TinyLfuStore<K, E> implements Store<K, E> {
     }
     if (total !== this.#count || total !== this.#map.size)
       fail(`the lists hold ${total} entries, the count is ${this.#count}, the map holds ${this.#map.size}`);
+    let free = 0;
+    for (let i = this.#freeHead; i !== NIL; i = meta[(i << 2) + NEXT]!) {
+      if (++free > this.#top - FIRST_SLOT) fail('the free stack does not end');
+      if (this.#keys[i] !== undefined) fail(`free slot ${i} still holds a key`);
+    }
+    if (total + free !== this.#top - FIRST_SLOT)
+      fail(`${this.#top - FIRST_SLOT} slots in use or free, but ${total} entries and ${free} free slots`);
   }
 
   /** Whether the key is held; no access is recorded. */
