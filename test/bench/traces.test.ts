@@ -15,6 +15,7 @@ import {
   TRACES,
   traceSpec,
 } from '../../bench/hit-ratio/traces.js';
+import { inCI } from '../helpers/ci.js';
 
 const bytes = (s: string) => new TextEncoder().encode(s);
 
@@ -72,8 +73,7 @@ describe("Belady's optimal", () => {
 
 const dir = defaultTracesDir();
 // In CI (CI=true) the traces must be there: the tests run and fail without them, as the Redis suites do.
-const inCI = process.env.CI === 'true' || process.env.CI === '1';
-const present = existsSync(dir) || inCI;
+const present = existsSync(dir) || inCI();
 if (!present) console.warn(`trace reference tests skipped: no traces folder at ${dir} (set LARDER_TRACES)`);
 
 describe.skipIf(!present)('real traces reproduce the README', () => {

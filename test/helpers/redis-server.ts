@@ -12,11 +12,10 @@ import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Redis } from 'ioredis';
+import { inCI } from './ci.js';
 
 /** The URL tests use for the shared Redis. */
 export const SHARED_REDIS_URL = process.env.REDIS_URL || 'redis://127.0.0.1:6379';
-
-const inCI = (): boolean => process.env.CI === 'true' || process.env.CI === '1';
 
 /** Answers PING within `timeout` ms? */
 export async function pingRedis(url: string, timeout = 1000): Promise<boolean> {
