@@ -8,6 +8,7 @@
  */
 import { mkdirSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
+import { BEHIND_BEST_POINTS, type FrontierSummary } from './hit-ratio/frontier.js';
 import type { RunMeta } from './lib/env.js';
 import { formatBarRatio, formatRate, formatRatio } from './lib/format.js';
 import { ROOT } from './lib/larder.js';
@@ -45,10 +46,14 @@ export interface HitRatioLike {
       sizes: number[];
       hitRatio: Record<string, number[] | undefined>;
       reference?: { wtinylfu?: number[]; wtinylfuSource?: string; arc?: number[] };
+      /** POLICIES.md's table for the trace: libCacheSim's policies, LRU and OPT, at its own sizes. */
+      libcachesim?: { sizes: number[]; columns: Record<string, number[]> };
     }
   >;
   /** Traces not replayed. */
   skipped?: Array<{ trace: string; reason: string }>;
+  /** Issue 18's yardsticks (bench/hit-ratio/frontier.ts). */
+  frontier?: FrontierSummary;
 }
 
 /** Everything the report can show; absent parts are reported as not run. */
@@ -372,6 +377,7 @@ function hitRatioSection(h: HitRatioLike | undefined, svgs: Record<string, strin
       : `\n_Measured ${h.generatedAt}${h.node ? ` with ${h.node}` : ''}${h.ci ? ' (CI subset)' : ''}._\n`,
   ];
   parts.push(defaultPolicy(h));
+  parts.push(frontierSection(h.frontier));
   for (const [name, t] of Object.entries(h.traces)) {
     if (t.sizes.length === 0) continue;
     const series: Series[] = [];
@@ -403,14 +409,25 @@ function hitRatioSection(h: HitRatioLike | undefined, svgs: Record<string, strin
       yMin: 0,
     });
     parts.push(`### ${name}`, '', `![Hit ratio against cache size, ${name}](${path})`, '');
+    // libCacheSim's policies (POLICIES.md) go in the table only: the charts stay readable.
+    const lcs = t.libcachesim;
+    const lcsNames =
+      lcs === undefined
+        ? []
+        : Object.keys(lcs.columns).filter((c) => c !== 'LRU' && c !== 'OPT' && !c.startsWith('larder'));
+    const lcsAt = (size: number, name: string): string => {
+      const j = lcs?.sizes.indexOf(size) ?? -1;
+      return j < 0 ? '' : (lcs!.columns[name]![j] as number).toFixed(2);
+    };
     parts.push(
       table(
-        ['Size', ...series.map((s) => s.name)],
+        ['Size', ...series.map((s) => s.name), ...lcsNames.map((n) => `${n} (libCacheSim)`)],
         t.sizes.map((size, j) => [
           size.toLocaleString('en-US'),
           ...series.map((s) => (s.points[j]?.[1] ?? Number.NaN).toFixed(2)),
+          ...lcsNames.map((n) => lcsAt(size, n)),
         ]),
-        ['r', ...series.map(() => 'r' as const)],
+        ['r', ...series.map(() => 'r' as const), ...lcsNames.map(() => 'r' as const)],
       ),
       '',
     );
@@ -632,6 +649,36 @@ export function writeReport(resultsDir = RESULTS_DIR, docsDir = join(ROOT, 'docs
     written.push(path);
   }
   return written;
+}
+
+/** Issue 18's yardsticks: every policy's mean share of the LRU-to-OPT gap closed, its worst row against LRU. */
+function frontierSection(f: FrontierSummary | undefined): string {
+  if (f === undefined) return '';
+  const sorted = [...f.policies].sort((a, b) => b.meanGapClosed - a.meanGapClosed);
+  return [
+    '',
+    '### Against the published policies',
+    '',
+    `Over the ${f.rows} trace/size rows of \`POLICIES.md\` replayed here (libCacheSim's S3-FIFO, ARC, LIRS, 2Q, SIEVE and`,
+    `fixed-window W-TinyLFU, measured by the traces' curator; larder's policies measured in this run). The mean share of`,
+    `the LRU-to-OPT gap closed is over the ${f.gapRows} rows where OPT is above LRU; the worst row against LRU and the rows`,
+    `more than ${BEHIND_BEST_POINTS} points behind that row's best libCacheSim policy are over all of them (listed for the default`,
+    'policy).',
+    '',
+    table(
+      ['Policy', 'Mean gap closed', 'Worst row vs LRU', `Rows > ${BEHIND_BEST_POINTS} pt behind the best`],
+      sorted.map((p) => [
+        POLICY_NAMES[p.name] ?? p.name,
+        `${p.meanGapClosed.toFixed(1)}%`,
+        `${p.worstVsLru.delta.toFixed(2)} (${p.worstVsLru.trace}@${p.worstVsLru.size.toLocaleString('en-US')})`,
+        p.behindBest.length === 0 || p.name !== 'larder-tinylfu'
+          ? String(p.behindBest.length)
+          : `${p.behindBest.length}: ${p.behindBest.map((r) => `${r.trace}@${r.size.toLocaleString('en-US')} (${r.delta.toFixed(1)} vs ${r.against})`).join(', ')}`,
+      ]),
+      ['l', 'r', 'l', 'l'],
+    ),
+    '',
+  ].join('\n');
 }
 
 /**
