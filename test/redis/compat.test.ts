@@ -22,6 +22,11 @@ describe.runIf(url)('CompatCache with REDIS_URL: the Redis tier and bus of creat
     return compat;
   }
 
+  /** Redis's CLIENT LIST: one line per connection, with its name. */
+  async function clientList(): Promise<string> {
+    return String(await admin.call('CLIENT', 'LIST'));
+  }
+
   /** Both connected and subscribed (the bus's first resync has happened). */
   async function connected(...list: CompatCache[]): Promise<void> {
     await Promise.all(list.map((c) => c.ready));
@@ -112,10 +117,9 @@ describe.runIf(url)('CompatCache with REDIS_URL: the Redis tier and bus of creat
     const a = instance({ redis: { prefix, client: { connectionName: name } } });
     await connected(a);
     const mine = async () =>
-      (await admin.client('LIST'))
-        .toString()
-        .split('\n')
-        .filter((l) => l.includes(name));
+      clientList()
+        .then((list) => list.split('\n'))
+        .then((lines) => lines.filter((l) => l.includes(name)));
     expect((await mine()).length).toBe(2); // the client and the bus's subscriber
     await a.close();
     await waitFor(async () => (await mine()).length === 0);
@@ -126,8 +130,7 @@ describe.runIf(url)('CompatCache with REDIS_URL: the Redis tier and bus of creat
     const a = new CompatCache({ redis: { prefix, client: { connectionName: name } } });
     await a.close();
     await new Promise((resolve) => setTimeout(resolve, 300));
-    const list = (await admin.client('LIST')).toString();
-    expect(list.includes(name)).toBe(false);
+    expect((await clientList()).includes(name)).toBe(false);
   });
 
   it('an invalid Redis option rejects ready and every call, naming it', async () => {
