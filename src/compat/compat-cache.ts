@@ -1,5 +1,5 @@
 import { Cache } from '../cache.js';
-import { type Duration, describe } from '../duration.js';
+import { type Duration, describe, toMs } from '../duration.js';
 import type { CacheOptions } from '../options.js';
 import type { Serializer } from '../serializer.js';
 import { type CacheStats, Counters } from '../stats.js';
@@ -40,6 +40,41 @@ export interface CompatCacheOptions extends Partial<CacheOptions<string, unknown
 export const DEFAULT_COMPAT_MAX = 10_000;
 
 const NOTHING = (): undefined => undefined;
+
+const REDIS_KEYS = ['prefix', 'serializer', 'timeout', 'tombstoneTtl', 'reconnectDelay', 'client'];
+
+/**
+ * Checks the `redis` block at once, with or without a Redis URL, so that a typo fails on a laptop rather than in
+ * production, where `REDIS_URL` is set (`createCache` checks it again when it runs).
+ */
+function checkRedisOptions(redis: unknown): void {
+  const name = 'new CompatCache(options): redis';
+  if (typeof redis !== 'object' || redis === null || Array.isArray(redis)) {
+    throw new TypeError(`${name} must be an object; got ${describe(redis)}`);
+  }
+  const o = redis as Record<string, unknown>;
+  for (const key of Object.keys(o)) {
+    if (!REDIS_KEYS.includes(key)) {
+      throw new TypeError(`${name}: unknown option redis.${key} (known: ${REDIS_KEYS.join(', ')})`);
+    }
+  }
+  if (o.prefix !== undefined && (typeof o.prefix !== 'string' || o.prefix === '')) {
+    throw new TypeError(`${name}.prefix must be a non-empty string; got ${describe(o.prefix)}`);
+  }
+  const serializer = o.serializer as Partial<Serializer> | null | undefined;
+  if (
+    serializer !== undefined &&
+    (typeof serializer?.serialize !== 'function' || typeof serializer.deserialize !== 'function')
+  ) {
+    throw new TypeError(`${name}.serializer must have serialize(value) and deserialize(text) methods`);
+  }
+  for (const key of ['timeout', 'tombstoneTtl', 'reconnectDelay']) {
+    if (o[key] !== undefined) toMs(o[key], `${name}.${key}`);
+  }
+  if (o.client !== undefined && (typeof o.client !== 'object' || o.client === null)) {
+    throw new TypeError(`${name}.client must be an object of ioredis options; got ${describe(o.client)}`);
+  }
+}
 
 /**
  * The hand-written cache's interface on top of {@link Cache}. Keys are `type` plus a stable encoding of
@@ -89,9 +124,7 @@ export class CompatCache {
     if (urlOption !== undefined && typeof urlOption !== 'string') {
       throw new TypeError(`new CompatCache(options): redisUrl must be a string; got ${describe(urlOption)}`);
     }
-    if (redis !== undefined && (typeof redis !== 'object' || redis === null)) {
-      throw new TypeError(`new CompatCache(options): redis must be an object; got ${describe(redis)}`);
-    }
+    if (redis !== undefined) checkRedisOptions(redis);
     const ownTier = rest.tier !== undefined || rest.bus !== undefined;
     if (ownTier && urlOption !== undefined && urlOption.trim() !== '') {
       throw new TypeError(

@@ -137,6 +137,25 @@ describe('larder/compat CompatCache', () => {
     }
     expectBadInput(() => new CompatCache({ redisUrl: bad(5) }), /redisUrl must be a string/);
     expectBadInput(() => new CompatCache({ redis: bad(null) }), /redis must be an object/);
+  });
+
+  it('checks the redis block without a Redis URL too, so a typo fails before production', () => {
+    const cases: [unknown, RegExp][] = [
+      [{ prefx: 'app:' }, /unknown option redis\.prefx/],
+      [{ prefix: '' }, /redis\.prefix must be a non-empty string/],
+      [{ prefix: 5 }, /redis\.prefix/],
+      [{ timeout: -1 }, /redis\.timeout/],
+      [{ tombstoneTtl: 'soon' }, /redis\.tombstoneTtl/],
+      [{ reconnectDelay: Number.NaN }, /redis\.reconnectDelay/],
+      [{ serializer: {} }, /redis\.serializer/],
+      [{ client: 'tls' }, /redis\.client/],
+    ];
+    for (const [redis, message] of cases) {
+      expectBadInput(() => new CompatCache({ redis: bad(redis) }), message);
+      expectBadInput(() => new CompatCache({ redisUrl: '', redis: bad(redis) }), message);
+    }
+    const ok = new CompatCache({ redis: { prefix: 'app:', timeout: '100ms', client: { username: 'u' } } });
+    expect(ok.usesRedis).toBe(false);
     expectBadInput(() => new CompatCache({ max: -1 }), /max/);
     expect(new CompatCache(undefined).usesRedis).toBe(false);
   });

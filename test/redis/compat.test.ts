@@ -133,11 +133,8 @@ describe.runIf(url)('CompatCache with REDIS_URL: the Redis tier and bus of creat
     expect((await clientList()).includes(name)).toBe(false);
   });
 
-  it('an invalid Redis option rejects ready and every call, naming it', async () => {
-    const a = instance({ redis: { prefx: 'x' } as never });
-    await expect(a.ready).rejects.toThrow(/redis\.prefx/);
-    await expect(a.get('t', 1)).rejects.toThrow(/redis\.prefx/);
-    await expect(a.close()).resolves.toBeUndefined();
+  it('a typo in the redis block throws at once, before anything is loaded or opened', () => {
+    expect(() => instance({ redis: { prefx: 'x' } as never })).toThrow(/unknown option redis\.prefx/);
   });
 
   it('a bring-your-own tier or bus is not combined with redisUrl', () => {
