@@ -1,10 +1,14 @@
 #!/usr/bin/env bash
 # Checks the packed tarball the way users get it: publint, are-the-types-wrong, and an ESM import plus a
 # CommonJS require of every subpath from a scratch project.
+#
+# are-the-types-wrong's strict profile checks every entry point of `exports` under all four resolutions:
+# node10 (`moduleResolution: node`, through `typesVersions`), node16 from CommonJS, node16 from ESM, and bundler;
+# any problem fails the script.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 npx publint --strict
-npx attw --pack . --profile node16
+npx attw --pack . --profile strict
 scratch=$(mktemp -d)
 trap 'rm -rf "$scratch"' EXIT
 tarball=$(npm pack --silent --pack-destination "$scratch" | tail -n 1)
