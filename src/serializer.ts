@@ -140,17 +140,25 @@ function scan(value: unknown, depth: number, stack: unknown[]): boolean {
 /**
  * Refuses own properties the stored form would drop: on an array, anything but its elements and `length`
  * (e.g. a RegExp match's `index`); on a Date, Map or Set, any own property at all. Symbol keys included.
+ * Non-enumerable string-keyed properties of arrays are not looked for (JSON ignores them too; finding them
+ * would cost a list of every index of every array).
  */
 function refuseExtraKeys(value: object, what: string, isArray: boolean): void {
-  const keys = Reflect.ownKeys(value);
-  const last = keys[keys.length - 1];
-  // Own keys come in order: array indexes, then strings in creation order (an array's `length` first), then
-  // symbols. So an array has no other key exactly when its last key is `length`.
-  if (last === undefined || (isArray && last === 'length')) return;
-  for (const key of keys) {
-    if (isArray && (key === 'length' || (typeof key === 'string' && isIndex(key)))) continue;
-    refuseKey(key, what);
+  if (!isArray) {
+    const keys = Reflect.ownKeys(value);
+    if (keys.length > 0) refuseKey(keys[0] as string | symbol, what);
+    return;
   }
+  const array = value as unknown[];
+  const length = array.length;
+  const keys = Object.keys(array);
+  // Own enumerable keys come in order: indexes, then other strings. Without holes or extras the last key
+  // is the last index.
+  if (keys.length !== length || (length > 0 && keys[length - 1] !== String(length - 1))) {
+    for (const key of keys) if (!isIndex(key)) refuseKey(key, what);
+  }
+  const symbols = Object.getOwnPropertySymbols(array);
+  if (symbols.length > 0) refuseKey(symbols[0] as symbol, what);
 }
 
 function isIndex(key: string): boolean {

@@ -197,11 +197,15 @@ describe('defaultSerializer: refusals', () => {
     refuses({ items }, /an extra property on an array/, '$.items[3].b.foo');
     // A RegExp match is an array with index, input and groups.
     refuses({ m: 'abc'.match(/b/) }, /an extra property on an array/, '$.m.index');
-    // Also non-enumerable ones, and next to holes.
+    // Also next to holes (as many holes as extras), and with a key that looks like an index but is not one.
     const sparse: unknown[] = [];
     sparse[3] = 1;
-    Object.defineProperty(sparse, 'hidden', { value: 1, enumerable: false });
-    refuses(sparse, /an extra property on an array/, '$.hidden');
+    (sparse as unknown as Record<string, unknown>).extra = 1;
+    refuses(sparse, /an extra property on an array/, '$.extra');
+    const holes: unknown[] = [1, 2];
+    delete holes[0];
+    (holes as unknown as Record<string, unknown>)['01'] = 1;
+    refuses(holes, /an extra property on an array/, '$["01"]');
     // Plain arrays, empty, sparse and long, are stored.
     expect(roundTrip([])).toEqual([]);
     const holey: unknown[] = [];
