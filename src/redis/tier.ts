@@ -2,7 +2,7 @@ import type { Redis } from 'ioredis';
 import { type Duration, toMs } from '../duration.js';
 import { defaultSerializer, type Serializer } from '../serializer.js';
 import type { CacheTier, TierRecord } from '../tier.js';
-import { decodeRecord, encodeRecord } from './envelope.js';
+import { decodeRecord, encodeRecord, serializeValue } from './envelope.js';
 import { LarderRedisError } from './errors.js';
 import { restoreStringPrototype } from './fast-strings.js';
 import { escapeGlob, isWellFormed, tagSuffix, valuePrefixes, valueSuffix } from './keys.js';
@@ -70,7 +70,11 @@ export interface RedisTierStats {
 
 /** A {@link CacheTier} on Redis, made by {@link redisTier}. */
 export interface RedisTier extends CacheTier {
-  /** Throws the serializer's `TypeError` if `value` cannot be stored (e.g. it holds a function). */
+  /**
+   * Throws the serializer's `TypeError` if `value` cannot be stored (e.g. it holds a function). The text it
+   * makes is kept until the end of the current tick and used by a `set` of the same value in that tick (the
+   * cache calls `check`, then `set`), so each value is serialized once.
+   */
   check(value: unknown): void;
   /** Counters since creation. */
   stats(): RedisTierStats;
@@ -179,6 +183,17 @@ class RedisTierImpl implements RedisTier {
     replays: 0,
   };
   readonly #onReady = (): void => this.#connected();
+  /** Whether the client has been ready since the tier was made: until then, writes wait for it. */
+  #everReady: boolean;
+  /** Writes issued before the first connection, waiting for it (each gives up after `timeout`). */
+  readonly #waiting = new Set<Waiter>();
+  /** The value `check` serialized last and its text, for the `set` that follows it in the same tick. */
+  #checkedValue: unknown = NOTHING;
+  #checkedText = '';
+  readonly #forgetChecked = (): void => {
+    this.#checkedValue = NOTHING;
+    this.#checkedText = '';
+  };
 
   constructor(client: Redis, options: RedisTierOptions) {
     this.#client = checkClient(client, 'redisTier');
@@ -204,12 +219,16 @@ class RedisTierImpl implements RedisTier {
     this.#tombstonePx = Math.ceil(toMs(options.tombstoneTtl ?? '1m', 'redisTier: tombstoneTtl'));
     this.#maxPending = checkCount(options.maxPending, 'redisTier: maxPending', 10_000);
     this.#closeClient = options.closeClient === true;
+    this.#everReady = client.status === 'ready';
     client.on('ready', this.#onReady);
-    if (client.status === 'ready') this.#measureClock();
+    if (this.#everReady) this.#measureClock();
   }
 
   check(value: unknown): void {
-    this.#serializer.serialize(value);
+    const text = serializeValue(value, this.#serializer);
+    if (this.#checkedValue === NOTHING) queueMicrotask(this.#forgetChecked);
+    this.#checkedValue = value;
+    this.#checkedText = text;
   }
 
   get(key: string): Promise<TierRecord | undefined> {
@@ -312,9 +331,18 @@ class RedisTierImpl implements RedisTier {
     // Nothing to store (already past its windows): still make sure Redis does not keep an older value.
     if (px <= 0 && deadline !== Number.POSITIVE_INFINITY) return this.#tombstone(rkey, created);
     const tags = record.tags.length === 0 ? NO_TAGS : record.tags.map(tagSuffix);
+    // Cache.set has just called check() with this value: use its text instead of serializing again.
+    const checked = this.#checkedValue === record.value ? this.#checkedText : undefined;
+    this.#forgetChecked();
     let text: string;
     try {
-      text = encodeRecord(record, created, tags, this.#serializer, offset);
+      text = encodeRecord(
+        record,
+        created,
+        tags,
+        checked ?? serializeValue(record.value, this.#serializer),
+        offset,
+      );
     } catch (error) {
       // Not storable: refuse loudly, and make sure Redis does not go on serving the previous value.
       this.#counts.errors++;
@@ -323,19 +351,19 @@ class RedisTierImpl implements RedisTier {
     }
     const keys = [rkey, this.#clears];
     for (const t of tags) keys.push(this.#prefix + t);
-    return this.#link
-      .run((c) => c.eval(SET, keys.length, ...keys, text, px, created, this.#prefix))
-      .then(
-        (stored) => {
-          if (stored === 1) this.#counts.writes++;
-          else this.#counts.refused++;
-        },
-        (error: unknown) => {
-          // The value may or may not be in Redis, and what was there may be older: replay as a deletion.
-          this.#remember(this.#dirtyKeys, rkey, created);
-          return this.#failed(error);
-        },
-      );
+    return this.#afterConnect(() =>
+      this.#link.run((c) => c.eval(SET, keys.length, ...keys, text, px, created, this.#prefix)),
+    ).then(
+      (stored) => {
+        if (stored === 1) this.#counts.writes++;
+        else this.#counts.refused++;
+      },
+      (error: unknown) => {
+        // The value may or may not be in Redis, and what was there may be older: replay as a deletion.
+        this.#remember(this.#dirtyKeys, rkey, created);
+        return this.#failed(error);
+      },
+    );
   }
 
   delete(keys: readonly string[]): Promise<void> {
@@ -343,9 +371,11 @@ class RedisTierImpl implements RedisTier {
     if (keys.length === 0) return Promise.resolve();
     const now = Math.round(Date.now() + this.#offset);
     const rkeys = keys.map((k) => this.#prefix + valueSuffix(k));
-    return this.#deleteAt(
-      rkeys,
-      rkeys.map(() => now),
+    return this.#afterConnect(() =>
+      this.#deleteAt(
+        rkeys,
+        rkeys.map(() => now),
+      ),
     ).then(undefined, (error: unknown) => {
       for (const k of rkeys) this.#remember(this.#dirtyKeys, k, now);
       return this.#failed(error);
@@ -357,9 +387,11 @@ class RedisTierImpl implements RedisTier {
     if (tags.length === 0) return Promise.resolve();
     const time = Math.round(at + this.#offset);
     const tkeys = tags.map((t) => this.#prefix + tagSuffix(t));
-    return this.#tagsAt(
-      tkeys,
-      tkeys.map(() => time),
+    return this.#afterConnect(() =>
+      this.#tagsAt(
+        tkeys,
+        tkeys.map(() => time),
+      ),
     ).then(undefined, (error: unknown) => {
       for (const k of tkeys) this.#remember(this.#dirtyTags, k, time);
       return this.#failed(error);
@@ -369,7 +401,7 @@ class RedisTierImpl implements RedisTier {
   clear(prefix: string): Promise<void> {
     if (this.#closed) return Promise.reject(closedError());
     const at = Math.round(Date.now() + this.#offset);
-    return this.#clearAt(prefix, at).then(undefined, (error: unknown) => {
+    return this.#afterConnect(() => this.#clearAt(prefix, at)).then(undefined, (error: unknown) => {
       if (prefix === '') this.#rememberAll(at);
       else this.#remember(this.#dirtyClears, prefix, at);
       return this.#failed(error);
@@ -386,6 +418,7 @@ class RedisTierImpl implements RedisTier {
     if (this.#closed) return;
     this.#closed = true;
     this.#client.off('ready', this.#onReady);
+    for (const waiter of this.#waiting) waiter.give(closedError());
     if (this.#timer !== undefined) clearTimeout(this.#timer);
     this.#timer = undefined;
     if (this.#closeClient) await release(this.#client, this.#link.timeout);
@@ -482,10 +515,53 @@ class RedisTierImpl implements RedisTier {
 
   #connected(): void {
     if (this.#closed) return;
+    this.#everReady = true;
     // Replay first: its commands go out before anything else sent on this connection (such as a bus
     // message telling other instances to re-read the keys).
     this.#replay();
     this.#measureClock();
+    // Then the writes issued while the first connection was being made, in the order they were issued.
+    for (const waiter of this.#waiting) waiter.go();
+  }
+
+  /**
+   * Sends a write now, or, while the client is still making its first connection (a new instance's first
+   * moments), once it is ready: such writes would otherwise fail and leave the next instance to load the
+   * value again. The wait is bounded by `timeout`; after it the write fails as "unavailable" (and is
+   * remembered for replay like any failed write).
+   */
+  #afterConnect<T>(send: () => Promise<T>): Promise<T> {
+    const client = this.#client;
+    const status = client.status;
+    if (this.#everReady || !FIRST_CONNECT.has(status) || this.#waiting.size >= this.#maxPending)
+      return send();
+    if (status === 'wait') client.connect().catch(noop);
+    return new Promise<T>((resolve, reject) => {
+      const timeout = this.#link.timeout;
+      const waiter: Waiter = {
+        go: () => {
+          this.#waiting.delete(waiter);
+          clearTimeout(timer);
+          send().then(resolve, reject);
+        },
+        give: (error) => {
+          this.#waiting.delete(waiter);
+          clearTimeout(timer);
+          reject(error);
+        },
+      };
+      const timer = setTimeout(
+        () =>
+          waiter.give(
+            new LarderRedisError(
+              'unavailable',
+              `Redis did not connect within ${timeout} ms (client status: ${client.status})`,
+            ),
+          ),
+        timeout,
+      );
+      this.#waiting.add(waiter);
+    });
   }
 
   /** Sends the remembered failed writes again (synchronously, in order), keeping the ones that fail again. */
@@ -547,6 +623,20 @@ class RedisTierImpl implements RedisTier {
 }
 
 function noop(): void {}
+
+/** A write waiting for the first connection. */
+interface Waiter {
+  /** Sends it (the client is ready). */
+  go(): void;
+  /** Fails it. */
+  give(error: unknown): void;
+}
+
+/** ioredis client statuses on the way to a first connection. */
+const FIRST_CONNECT = new Set(['wait', 'connecting', 'connect', 'reconnecting']);
+
+/** No value checked (a value of its own, since any value can be checked). */
+const NOTHING = Symbol('nothing');
 
 /** {@link createdOf} of a tombstone. */
 const TOMBSTONE = -1;

@@ -7,7 +7,7 @@ import fc from 'fast-check';
 import { Redis } from 'ioredis';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import type { Cache } from '../../src/index.js';
-import { decodeRecord, encodeRecord } from '../../src/redis/envelope.js';
+import { decodeRecord, encodeRecord, serializeValue } from '../../src/redis/envelope.js';
 import { createCache, LarderRedisError } from '../../src/redis/index.js';
 import { defaultSerializer } from '../../src/serializer.js';
 import { deleteKeys, redisForTests, uniquePrefix, waitFor } from '../helpers/redis-server.js';
@@ -62,7 +62,7 @@ describe('decodeRecord on any bytes from Redis', () => {
       errorUntil: Number.POSITIVE_INFINITY,
       tags: ['x'],
     };
-    const raw = encodeRecord(record, 10, ['t:x'], defaultSerializer, 0);
+    const raw = encodeRecord(record, 10, ['t:x'], serializeValue(record.value, defaultSerializer), 0);
     expect(decodeRecord(raw, defaultSerializer, 0)).toEqual(record);
   });
 
