@@ -1,5 +1,6 @@
 import type { Redis } from 'ioredis';
-import { type Duration, toMs } from '../duration.js';
+import { type Duration, describe, toMs } from '../duration.js';
+import { checkKeys } from '../options.js';
 import { defaultSerializer, type Serializer } from '../serializer.js';
 import type { CacheTier, TierRecord } from '../tier.js';
 import { decodeRecord, encodeRecord, serializeValue } from './envelope.js';
@@ -108,6 +109,25 @@ export function redisTier(client: Redis, options: RedisTierOptions = {}): RedisT
   return new RedisTierImpl(client, options);
 }
 
+const TIER_OPTIONS = ['prefix', 'serializer', 'timeout', 'tombstoneTtl', 'maxPending', 'closeClient'];
+
+/** Checks a serializer option. @internal */
+export function checkSerializer(serializer: unknown, name: string): Serializer {
+  if (serializer === undefined) return defaultSerializer;
+  const s = serializer as Partial<Serializer> | null;
+  if (
+    typeof s !== 'object' ||
+    s === null ||
+    typeof s.serialize !== 'function' ||
+    typeof s.deserialize !== 'function'
+  ) {
+    throw new TypeError(
+      `${name} must have serialize(value) and deserialize(text) methods; got ${describe(serializer)}`,
+    );
+  }
+  return serializer as Serializer;
+}
+
 /** Checks the options shared by tier and bus. @internal */
 export function checkPrefix(prefix: unknown, name: string): string {
   if (prefix === undefined) return DEFAULT_PREFIX;
@@ -202,22 +222,19 @@ class RedisTierImpl implements RedisTier {
         "redisTier: the client has ioredis's keyPrefix option, which the tier's scripts cannot see; use the tier's prefix option instead",
       );
     }
-    if (typeof options !== 'object' || options === null) {
-      throw new TypeError('redisTier: options must be an object');
-    }
+    checkKeys(options, TIER_OPTIONS, 'redisTier: options');
     this.#prefix = checkPrefix(options.prefix, 'redisTier: prefix');
     this.#clears = `${this.#prefix}c`;
     this.#invKey = `${this.#prefix}i`;
     this.#getScript = getScript(this.#prefix);
     this.#getSha = sha1(this.#getScript);
-    const serializer = options.serializer ?? defaultSerializer;
-    if (typeof serializer?.serialize !== 'function' || typeof serializer.deserialize !== 'function') {
-      throw new TypeError('redisTier: serializer must have serialize(value) and deserialize(text) methods');
-    }
-    this.#serializer = serializer;
+    this.#serializer = checkSerializer(options.serializer, 'redisTier: serializer');
     this.#link = new Link(client, toMs(options.timeout ?? 250, 'redisTier: timeout'));
     this.#tombstonePx = Math.ceil(toMs(options.tombstoneTtl ?? '1m', 'redisTier: tombstoneTtl'));
     this.#maxPending = checkCount(options.maxPending, 'redisTier: maxPending', 10_000);
+    if (options.closeClient !== undefined && typeof options.closeClient !== 'boolean') {
+      throw new TypeError(`redisTier: closeClient must be a boolean; got ${describe(options.closeClient)}`);
+    }
     this.#closeClient = options.closeClient === true;
     this.#everReady = client.status === 'ready';
     client.on('ready', this.#onReady);
