@@ -49,12 +49,17 @@ export interface RedisTierStats {
   writes: number;
   /** Writes refused because Redis held something newer (a newer value, deletion, tag invalidation or clear). */
   refused: number;
-  /** Failed calls of any kind (including `timeouts` and `decodeErrors`). */
+  /** Failed calls of any kind (including `timeouts`, `decodeErrors` and `foreignKeys`). */
   errors: number;
   /** Calls that got no answer within `timeout`. */
   timeouts: number;
   /** Entries that could not be read (counted as misses too). */
   decodeErrors: number;
+  /**
+   * Keys under the prefix found holding another Redis type (a hash, list... of another app), which the tier
+   * leaves alone; each is reported once as a `foreign` error.
+   */
+  foreignKeys: number;
   /** Reads answered by one MGET of the entry and the latest-invalidation time (no script). */
   fastReads: number;
   /** Reads that ran the read script (the entry was older than the latest tag invalidation or clear). */
@@ -198,6 +203,7 @@ class RedisTierImpl implements RedisTier {
     errors: 0,
     timeouts: 0,
     decodeErrors: 0,
+    foreignKeys: 0,
     fastReads: 0,
     scriptReads: 0,
     replays: 0,
@@ -205,6 +211,8 @@ class RedisTierImpl implements RedisTier {
   readonly #onReady = (): void => this.#connected();
   /** Whether the client has been ready since the tier was made: until then, writes wait for it. */
   #everReady: boolean;
+  /** Foreign keys (another Redis type under the prefix) already reported; see {@link MAX_FOREIGN}. */
+  readonly #foreign = new Set<string>();
   /** Writes issued before the first connection, waiting for it (each gives up after `timeout`). */
   readonly #waiting = new Set<Waiter>();
   /** The value `check` serialized last and its text, for the `set` that follows it in the same tick. */
@@ -374,6 +382,8 @@ class RedisTierImpl implements RedisTier {
       (stored) => {
         if (stored === 1) this.#counts.writes++;
         else this.#counts.refused++;
+        // Another app's hash, list... at one of the keys: nothing was written, and retrying cannot help.
+        if (Array.isArray(stored)) this.#reportForeign(stored);
       },
       (error: unknown) => {
         // The value may or may not be in Redis, and what was there may be older: replay as a deletion.
@@ -393,7 +403,7 @@ class RedisTierImpl implements RedisTier {
         rkeys,
         rkeys.map(() => now),
       ),
-    ).then(undefined, (error: unknown) => {
+    ).then(this.#reportForeign, (error: unknown) => {
       for (const k of rkeys) this.#remember(this.#dirtyKeys, k, now);
       return this.#failed(error);
     });
@@ -409,7 +419,7 @@ class RedisTierImpl implements RedisTier {
         tkeys,
         tkeys.map(() => time),
       ),
-    ).then(undefined, (error: unknown) => {
+    ).then(this.#reportForeign, (error: unknown) => {
       for (const k of tkeys) this.#remember(this.#dirtyTags, k, time);
       return this.#failed(error);
     });
@@ -418,7 +428,7 @@ class RedisTierImpl implements RedisTier {
   clear(prefix: string): Promise<void> {
     if (this.#closed) return Promise.reject(closedError());
     const at = Math.round(Date.now() + this.#offset);
-    return this.#afterConnect(() => this.#clearAt(prefix, at)).then(undefined, (error: unknown) => {
+    return this.#afterConnect(() => this.#clearAt(prefix, at)).then(this.#reportForeign, (error: unknown) => {
       if (prefix === '') this.#rememberAll(at);
       else this.#remember(this.#dirtyClears, prefix, at);
       return this.#failed(error);
@@ -450,31 +460,62 @@ class RedisTierImpl implements RedisTier {
     throw e;
   };
 
+  /**
+   * Reports keys a script left alone because they hold another Redis type: each once (a `foreign` error,
+   * which the cache emits as an `error` event), never as a failure to replay.
+   */
+  readonly #reportForeign = (keys: readonly string[]): void => {
+    if (keys.length === 0) return;
+    const fresh: string[] = [];
+    for (const key of keys) {
+      if (this.#foreign.has(key)) continue;
+      if (this.#foreign.size >= MAX_FOREIGN) this.#foreign.clear();
+      this.#foreign.add(key);
+      fresh.push(key);
+    }
+    if (fresh.length === 0) return;
+    this.#counts.foreignKeys += fresh.length;
+    this.#counts.errors++;
+    const one = fresh.length === 1;
+    const shown = fresh.slice(0, 5).map((k) => JSON.stringify(k));
+    throw new LarderRedisError(
+      'foreign',
+      `larder/redis: ${one ? 'a key' : `${fresh.length} keys`} under the prefix ${JSON.stringify(this.#prefix)} ${one ? 'holds' : 'hold'} another Redis type (another app's data?) and ${one ? 'was' : 'were'} left alone: ${shown.join(', ')}${fresh.length > 5 ? ', ...' : ''}. Give this cache a prefix of its own.`,
+    );
+  };
+
   /** Deletes one entry as of `time` (Redis clock), remembering it for replay if that fails. */
   #tombstone(rkey: string, time: number): Promise<void> {
-    return this.#deleteAt([rkey], [time]).then(undefined, (error: unknown) => {
+    return this.#deleteAt([rkey], [time]).then(noop, (error: unknown) => {
       this.#remember(this.#dirtyKeys, rkey, time);
       return this.#failed(error);
     });
   }
 
-  #deleteAt(rkeys: readonly string[], times: readonly number[]): Promise<void> {
+  /** Deletes entries as of `times`; resolves with the keys skipped as foreign. */
+  #deleteAt(rkeys: readonly string[], times: readonly number[]): Promise<string[]> {
     const px = this.#tombstonePx;
-    return this.#link.run((c) => c.eval(DELETE, rkeys.length, ...rkeys, px, ...times)).then(noop);
+    return this.#link.run((c) => c.eval(DELETE, rkeys.length, ...rkeys, px, ...times)).then(keysOf);
   }
 
-  #tagsAt(tkeys: readonly string[], times: readonly number[]): Promise<void> {
+  /** Invalidates tags as of `times`; resolves with the keys skipped as foreign. */
+  #tagsAt(tkeys: readonly string[], times: readonly number[]): Promise<string[]> {
     const px = this.#tombstonePx;
     const inv = this.#invKey;
-    return this.#link.run((c) => c.eval(TAGS, tkeys.length + 1, inv, ...tkeys, px, ...times)).then(noop);
+    return this.#link.run((c) => c.eval(TAGS, tkeys.length + 1, inv, ...tkeys, px, ...times)).then(keysOf);
   }
 
-  /** Records a clear of `prefix` as of `at` (Redis clock), then removes the entries under it with SCAN. */
-  async #clearAt(prefix: string, at: number): Promise<void> {
+  /**
+   * Records a clear of `prefix` as of `at` (Redis clock), then removes the entries under it with SCAN.
+   * Resolves with the keys left alone as foreign.
+   */
+  async #clearAt(prefix: string, at: number): Promise<string[]> {
     const fields = valuePrefixes(prefix);
     const clears = this.#clears;
     const inv = this.#invKey;
-    await this.#link.run((c) => c.eval(CLEAR, 2, clears, inv, this.#tombstonePx, at, ...fields));
+    const foreign = keysOf(
+      await this.#link.run((c) => c.eval(CLEAR, 2, clears, inv, this.#tombstonePx, at, ...fields)),
+    );
     for (const field of fields) {
       const match = `${escapeGlob(this.#prefix + field)}*`;
       let cursor = '0';
@@ -483,10 +524,11 @@ class RedisTierImpl implements RedisTier {
         cursor = next;
         for (let i = 0; i < keys.length; i += BATCH) {
           const batch = keys.slice(i, i + BATCH);
-          await this.#link.run((c) => c.eval(PURGE, batch.length, ...batch, at));
+          foreign.push(...keysOf(await this.#link.run((c) => c.eval(PURGE, batch.length, ...batch, at))));
         }
       } while (cursor !== '0' && !this.#closed);
     }
+    return foreign;
   }
 
   #remember(map: Map<string, number>, key: string, time: number): void {
@@ -640,6 +682,14 @@ class RedisTierImpl implements RedisTier {
 }
 
 function noop(): void {}
+
+/** The key names a script returned (the keys it skipped as foreign); none for any other reply. */
+function keysOf(reply: unknown): string[] {
+  return Array.isArray(reply) ? reply.filter((k): k is string => typeof k === 'string') : [];
+}
+
+/** How many reported foreign keys the tier remembers (beyond that it forgets them and may report them again). */
+const MAX_FOREIGN = 10_000;
 
 /** A write waiting for the first connection. */
 interface Waiter {

@@ -6,9 +6,9 @@
 import fc from 'fast-check';
 import { Redis } from 'ioredis';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import type { Cache } from '../../src/index.js';
+import { Cache } from '../../src/index.js';
 import { decodeRecord, encodeRecord, serializeValue } from '../../src/redis/envelope.js';
-import { createCache, LarderRedisError } from '../../src/redis/index.js';
+import { createCache, LarderRedisError, redisTier } from '../../src/redis/index.js';
 import { defaultSerializer } from '../../src/serializer.js';
 import { deleteKeys, redisForTests, uniquePrefix, waitFor } from '../helpers/redis-server.js';
 
@@ -171,6 +171,61 @@ describe.runIf(url)('hostile payloads written by another app into the real share
       Object.prototype.toString = originalToString;
       Object.prototype.hasOwnProperty = originalHasOwn;
       delete (Object.prototype as { isAdmin?: unknown }).isAdmin;
+    }
+  });
+
+  it('foreign keys of another type (a hash, a list): clear, delete, set and tags skip them, report each once, never retry', async () => {
+    const client = new Redis(url as string, { enableOfflineQueue: false });
+    const tier = redisTier(client, { prefix });
+    const cache = new Cache<string, unknown>({ max: 100, tier });
+    caches.push(cache);
+    await waitFor(() => tier.stats().connected);
+    const errors: unknown[] = [];
+    cache.on('error', (e) => errors.push(e.error));
+    const foreignErrors = () =>
+      errors.filter((e) => e instanceof LarderRedisError && e.code === 'foreign') as LarderRedisError[];
+    try {
+      // Another app's data under larder's prefix.
+      await other.hset(`${prefix}v:profile`, 'name', 'ann');
+      await other.rpush(`${prefix}v:queue`, 'job');
+      await other.hset(`${prefix}t:shop`, 'open', '1');
+      cache.set('real', 1);
+      await waitFor(() => tier.stats().writes === 1);
+
+      cache.clear();
+      await waitFor(() => foreignErrors().length === 1);
+      const [first] = foreignErrors();
+      expect(first?.message).toContain(`${prefix}v:profile`);
+      expect(first?.message).toContain(`${prefix}v:queue`);
+      // The foreign data is left as it was; larder's own entry is gone.
+      expect(await other.hgetall(`${prefix}v:profile`)).toEqual({ name: 'ann' });
+      expect(await other.lrange(`${prefix}v:queue`, 0, -1)).toEqual(['job']);
+      expect(await other.exists(`${prefix}v:real`)).toBe(0);
+
+      // Again: nothing new to report. Deletes and sets of those keys, and a tag on a foreign tag key.
+      cache.clear();
+      cache.delete('profile');
+      cache.set('queue', 2);
+      cache.set('tagged', 3, { tags: ['shop'] });
+      cache.invalidateTag('shop');
+      await waitFor(() => foreignErrors().length === 2);
+      expect(foreignErrors()[1]?.message).toContain(`${prefix}t:shop`);
+      // A read of a foreign key is a plain miss.
+      expect(await cache.getOrSet('profile', () => 'loaded')).toBe('loaded');
+
+      // Nothing was remembered for replay, and nothing is retried (the replay timer would fire after 1 s).
+      await new Promise((resolve) => setTimeout(resolve, 1500));
+      const stats = tier.stats();
+      expect(stats.pending).toBe(0);
+      expect(stats.replays).toBe(0);
+      expect(stats.foreignKeys).toBe(3);
+      expect(foreignErrors()).toHaveLength(2);
+      expect(errors.filter((e) => !(e instanceof LarderRedisError && e.code === 'foreign'))).toEqual([]);
+      expect(await other.hgetall(`${prefix}t:shop`)).toEqual({ open: '1' });
+      expect(await other.hgetall(`${prefix}v:profile`)).toEqual({ name: 'ann' });
+    } finally {
+      await cache.close();
+      client.disconnect();
     }
   });
 });
