@@ -50,9 +50,12 @@ export class BodyCapture {
     this.#chunks.push(bytes);
   }
 
-  /** The whole body in one buffer that owns its memory (`body.byteLength === body.buffer.byteLength`). */
+  /**
+   * The whole body in one buffer that owns its memory (`body.byteLength === body.buffer.byteLength`); empty once
+   * the body overflowed.
+   */
   body(): Buffer {
-    return ownedConcat(this.#chunks, this.#size);
+    return this.#overflowed ? Buffer.allocUnsafeSlow(0) : ownedConcat(this.#chunks, this.#size);
   }
 }
 

@@ -12,8 +12,8 @@ import { type RequestKeys, requestKeys, variantKey, varyMatches, varyOf } from '
 import { type Lookup, ResponseStore } from './response-store.js';
 import { type HeaderMap, headerMap, isStorable, sentHeaders } from './storability.js';
 import type {
-  CachedResponse,
   CacheableRequest,
+  CachedResponse,
   CacheMiddleware,
   CacheResponsesOptions,
   ResponseCache,
@@ -22,8 +22,8 @@ import type {
 export { defaultKey } from './request-key.js';
 export { type ResponseSerializer, responseSerializer } from './response-serializer.js';
 export type {
-  CachedResponse,
   CacheableRequest,
+  CachedResponse,
   CacheMiddleware,
   CacheResponsesOptions,
   ResponseCache,
@@ -169,7 +169,11 @@ export function cacheResponses(cache: ResponseCache, options: CacheResponsesOpti
       if (own && inflight.get(key) === promise) inflight.delete(key);
       settle(answer);
     };
-    const context = { method: req.method as string, requestHeaders: req.headers, perUser: user !== undefined };
+    const context = {
+      method: req.method as string,
+      requestHeaders: req.headers,
+      perUser: user !== undefined,
+    };
     const { stale } = found;
     // Headers set by earlier middleware (a request id, CORS) belong to this delivery: they are not stored
     // unless the handler changed them, and a stale answer keeps them.
@@ -186,7 +190,11 @@ export function cacheResponses(cache: ResponseCache, options: CacheResponsesOpti
     const onHead = (): void => {
       if (head !== undefined) return;
       head = { status: res.statusCode, headers: headerMap(res.getHeaders()) };
-      if (stale !== undefined && res.statusCode >= 500 && stale.freshUntil + config.staleIfError > Date.now()) {
+      if (
+        stale !== undefined &&
+        res.statusCode >= 500 &&
+        stale.freshUntil + config.staleIfError > Date.now()
+      ) {
         // The handler failed: send the stored answer instead, through the original methods, and
         // swallow whatever the handler writes after this.
         replaced = true;
@@ -301,4 +309,3 @@ function sameValue(a: string | string[] | undefined, b: string | string[]): bool
   if (a === undefined) return false;
   return (Array.isArray(a) ? a.join(',') : a) === (Array.isArray(b) ? b.join(',') : b);
 }
-

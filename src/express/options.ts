@@ -18,7 +18,10 @@ export interface MiddlewareConfig {
   readonly ttl: number | undefined;
   /** After `ttl`, how long (ms) a stored answer may stand in for a failure; 0: never. */
   readonly staleIfError: number;
-  readonly tags: readonly string[] | ((req: CacheableRequest, res: ServerResponse) => readonly string[]) | undefined;
+  readonly tags:
+    | readonly string[]
+    | ((req: CacheableRequest, res: ServerResponse) => readonly string[])
+    | undefined;
   readonly maxBodySize: number;
   readonly onError: (error: unknown, req: CacheableRequest) => void;
 }

@@ -5,7 +5,7 @@
  * @module
  */
 import type { ServerResponse } from 'node:http';
-import type { CachedResponse, CacheableRequest } from './types.js';
+import type { CacheableRequest, CachedResponse } from './types.js';
 
 /** Headers a 304 answer carries (RFC 9110 §15.4.5), besides those added per delivery. */
 const NOT_MODIFIED_HEADERS = new Set([

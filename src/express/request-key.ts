@@ -6,7 +6,7 @@
  */
 import type { OutgoingHttpHeader } from 'node:http';
 import type { TLSSocket } from 'node:tls';
-import type { CachedResponse, CacheableRequest } from './types.js';
+import type { CacheableRequest, CachedResponse } from './types.js';
 
 /** The fields Express adds to a request that the key reads (they honour the app's `trust proxy` setting). */
 interface ExpressFields {
@@ -32,7 +32,8 @@ export function requestOrigin(req: CacheableRequest): string {
   const express = req as CacheableRequest & ExpressFields;
   const host = (headerValue(req, 'host') ?? headerValue(req, ':authority') ?? '').toLowerCase();
   const encrypted = (req.socket as TLSSocket | undefined)?.encrypted === true;
-  const protocol = typeof express.protocol === 'string' ? express.protocol.toLowerCase() : encrypted ? 'https' : 'http';
+  const protocol =
+    typeof express.protocol === 'string' ? express.protocol.toLowerCase() : encrypted ? 'https' : 'http';
   const hostname = typeof express.hostname === 'string' ? express.hostname.toLowerCase() : undefined;
   if (hostname === undefined || hostname === hostnameOf(host)) return `${protocol}://${host}`;
   // Express took the host from a trusted proxy's X-Forwarded-Host: key on it (with its port), and on Host too.

@@ -4,10 +4,16 @@
  *
  * @module
  */
-import type { CacheableRequest } from './types.js';
+
 import type { MiddlewareConfig } from './options.js';
 import { type RequestKeys, variantKey, varyMatches } from './request-key.js';
-import type { CachedResponse, ResponseCache, ResponseLoaderContext, ResponseStoreOptions } from './types.js';
+import type {
+  CacheableRequest,
+  CachedResponse,
+  ResponseCache,
+  ResponseLoaderContext,
+  ResponseStoreOptions,
+} from './types.js';
 
 /** What a lookup found for a request. */
 export interface Lookup {
@@ -30,14 +36,11 @@ const NOTHING: Read = { value: undefined, stale: undefined };
 export class ResponseStore {
   readonly #cache: ResponseCache;
   readonly #config: MiddlewareConfig;
-  /** With `getOrSet` (a larder cache): read through, store as a load. Else `get` and `set`. */
-  readonly #readThrough: boolean;
   readonly #options: ResponseStoreOptions;
 
   constructor(cache: ResponseCache, config: MiddlewareConfig) {
     this.#cache = cache;
     this.#config = config;
-    this.#readThrough = typeof cache.getOrSet === 'function';
     // Freshness is the cache's own: the entry expires after `ttl` (then it is kept `staleIfError` longer for
     // `context.stale`), and is never served stale while revalidating.
     this.#options =
@@ -55,7 +58,12 @@ export class ResponseStore {
   }
 
   /** Stores `entry` under `slot` (errors go to `onError`). */
-  store(slot: string, entry: CachedResponse, tags: readonly string[] | undefined, req: CacheableRequest): void {
+  store(
+    slot: string,
+    entry: CachedResponse,
+    tags: readonly string[] | undefined,
+    req: CacheableRequest,
+  ): void {
     const cache = this.#cache;
     const getOrSet = cache.getOrSet;
     try {
@@ -69,12 +77,14 @@ export class ResponseStore {
       // key (a loader that stores nothing): try once more.
       const options = tags === undefined ? this.#options : { ...this.#options, tags };
       const attempt = (again: boolean): void => {
-        getOrSet.call(cache, slot, () => entry, options).then(
-          (stored) => {
-            if (stored === undefined && again) attempt(false);
-          },
-          (error: unknown) => this.#config.onError(error, req),
-        );
+        getOrSet
+          .call(cache, slot, () => entry, options)
+          .then(
+            (stored) => {
+              if (stored === undefined && again) attempt(false);
+            },
+            (error: unknown) => this.#config.onError(error, req),
+          );
       };
       attempt(true);
     } catch (error) {
@@ -106,7 +116,10 @@ export class ResponseStore {
     const stale = stored.stale ?? value;
     const { staleIfError } = this.#config;
     const usable =
-      stale !== undefined && staleIfError > 0 && varyMatches(stale, req) && stale.freshUntil + staleIfError > now;
+      stale !== undefined &&
+      staleIfError > 0 &&
+      varyMatches(stale, req) &&
+      stale.freshUntil + staleIfError > now;
     return { entry: undefined, slot, stale: usable ? stale : undefined };
   }
 

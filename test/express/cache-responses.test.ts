@@ -218,9 +218,13 @@ describe('cacheResponses: conditional requests', () => {
     });
     app.set('etag', false);
     await request(serve(app)).get('/r');
-    const later = await request(serve(app)).get('/r').set('If-Modified-Since', 'Thu, 02 Jan 2025 00:00:00 GMT');
+    const later = await request(serve(app))
+      .get('/r')
+      .set('If-Modified-Since', 'Thu, 02 Jan 2025 00:00:00 GMT');
     expect(later.status).toBe(304);
-    const earlier = await request(serve(app)).get('/r').set('If-Modified-Since', 'Tue, 31 Dec 2024 00:00:00 GMT');
+    const earlier = await request(serve(app))
+      .get('/r')
+      .set('If-Modified-Since', 'Tue, 31 Dec 2024 00:00:00 GMT');
     expect(earlier.status).toBe(200);
   });
 });

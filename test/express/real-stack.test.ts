@@ -249,7 +249,10 @@ describe('cacheResponses: the default key holds the origin', () => {
     const { app, cache } = build();
     const server = serve(app);
     await request(server).get('/links').set('Host', 'shop.example').set('X-Forwarded-Host', 'a.example');
-    const b = await request(server).get('/links').set('Host', 'shop.example').set('X-Forwarded-Host', 'b.example');
+    const b = await request(server)
+      .get('/links')
+      .set('Host', 'shop.example')
+      .set('X-Forwarded-Host', 'b.example');
     expect(b.headers['x-cache']).toBe('HIT');
     expect([...cache.keys()]).toEqual(['GET http://shop.example/links']);
   });
