@@ -10,7 +10,7 @@ import { checkOptions } from './options.js';
 import { replay } from './replay.js';
 import { type RequestKeys, requestKeys, variantKey, varyMatches, varyOf } from './request-key.js';
 import { type Lookup, ResponseStore } from './response-store.js';
-import { type HeaderMap, headerMap, isStorable, sentHeaders } from './storability.js';
+import { type HeaderMap, headerMap, isStorable, passesRules, sentHeaders } from './storability.js';
 import type {
   CacheableRequest,
   CachedResponse,
@@ -210,7 +210,7 @@ export function cacheResponses(cache: ResponseCache, options: CacheResponsesOpti
         return;
       }
       // Copy the body only while the answer may be stored; the final word comes from the headers sent.
-      capturing = isStorable(head.status, head.headers, context);
+      capturing = passesRules(head.status, head.headers, context);
     };
     const conclude = (): void => {
       if (done) return;

@@ -32,6 +32,20 @@ export interface StorabilityContext {
  * - no `Vary: *`, and `Vary: Cookie` only in a per-user entry.
  */
 export function isStorable(status: number, headers: HeaderMap, context: StorabilityContext): boolean {
+  if (!passesRules(status, headers, context)) return false;
+  const policy = new CachePolicy(
+    { method: context.method, url: '/', headers: context.requestHeaders },
+    { status, headers: flatten(headers) },
+    { shared: !context.perUser },
+  );
+  return policy.storable();
+}
+
+/**
+ * The rules of {@link isStorable} other than RFC 9111's (status, `Set-Cookie`, `Cache-Control`, `Vary`): cheap
+ * enough to decide, when the route starts its answer, whether copying the body is worth it.
+ */
+export function passesRules(status: number, headers: HeaderMap, context: StorabilityContext): boolean {
   if (status < 200 || status > 299 || status === 206) return false;
   if (headers['set-cookie'] !== undefined) return false;
   for (const directive of listOf(headers['cache-control'])) {
@@ -43,12 +57,7 @@ export function isStorable(status: number, headers: HeaderMap, context: Storabil
     if (name === '*') return false;
     if (name === 'cookie' && !context.perUser) return false;
   }
-  const policy = new CachePolicy(
-    { method: context.method, url: '/', headers: context.requestHeaders },
-    { status, headers: flatten(headers) },
-    { shared: !context.perUser },
-  );
-  return policy.storable();
+  return true;
 }
 
 /** Repeated fields joined into one (RFC 9110 §5.3), as `http-cache-semantics` expects them. */
