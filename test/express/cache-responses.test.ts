@@ -155,6 +155,33 @@ describe('cacheResponses: hits and misses', () => {
   });
 });
 
+describe('cacheResponses: a cache with get/set/delete only', () => {
+  it('stores with set and serves with get', async () => {
+    const map = new Map<string, CachedResponse>();
+    const sets: unknown[] = [];
+    const cache = {
+      get: (key: string) => map.get(key),
+      set: (key: string, value: CachedResponse, options?: unknown) => {
+        sets.push(options);
+        map.set(key, value);
+      },
+      delete: (key: string) => map.delete(key),
+    };
+    const app = express();
+    let calls = 0;
+    app.get('/m', cacheResponses(cache, { ttl: '1m', tags: ['m'] }), (_req, res) => {
+      calls++;
+      res.send('m');
+    });
+    expect((await request(serve(app)).get('/m')).headers['x-cache']).toBe('MISS');
+    const hit = await request(serve(app)).get('/m');
+    expect(hit.headers['x-cache']).toBe('HIT');
+    expect(hit.text).toBe('m');
+    expect(calls).toBe(1);
+    expect(sets).toEqual([{ ttl: 60_000, tags: ['m'] }]);
+  });
+});
+
 describe('cacheResponses: HEAD', () => {
   it('answers HEAD from the stored GET answer, headers only', async () => {
     const { app, state } = setup((_req, res) => {
@@ -287,6 +314,10 @@ describe('cacheResponses: safe by default', () => {
     const enAgain = await request(serve(app)).get('/r').set('Accept-Language', 'en');
     expect(enAgain.headers['x-cache']).toBe('HIT');
     expect(enAgain.text).toBe('hello');
+    // Each combination of values is an entry of its own: the second language did not replace the first.
+    const frAgain = await request(serve(app)).get('/r').set('Accept-Language', 'fr');
+    expect(frAgain.headers['x-cache']).toBe('HIT');
+    expect(frAgain.text).toBe('bonjour');
     expect(state.calls).toBe(2);
   });
 
