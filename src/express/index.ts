@@ -161,7 +161,8 @@ export function cacheResponses(cache: ResponseCache, options: CacheResponsesOpti
     const promise = new Promise<CachedResponse | undefined>((resolve) => {
       settle = resolve;
     });
-    if (own) inflight.set(key, promise);
+    // A request whose connection is gone will never finish: nobody waits for it.
+    if (own && !res.destroyed) inflight.set(key, promise);
     let done = false;
     const finish = (answer: CachedResponse | undefined): void => {
       if (done) return;
@@ -286,6 +287,7 @@ export function cacheResponses(cache: ResponseCache, options: CacheResponsesOpti
       const result = (origEnd as (...a: unknown[]) => ServerResponse).apply(this, args);
       // The head has gone out by now, hooks in front included; where it has not, decide once it has.
       if (this.headersSent) conclude();
+      else if (this.destroyed) finish(undefined);
       else this.once('finish', conclude);
       return result;
     } as ServerResponse['end'];
