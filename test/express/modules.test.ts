@@ -4,14 +4,17 @@
  */
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import request from 'supertest';
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import { BodyCapture, ownedConcat } from '../../src/express/body-capture.js';
 import type { CachedResponse } from '../../src/express/index.js';
 import { responseSerializer } from '../../src/express/index.js';
+import { checkOptions } from '../../src/express/options.js';
 import { notModified, replay } from '../../src/express/replay.js';
 import { defaultKey, requestKeys, variantKey, varyMatches, varyOf } from '../../src/express/request-key.js';
+import { ResponseStore } from '../../src/express/response-store.js';
 import { isStorable, sentHeaders } from '../../src/express/storability.js';
 import type { CacheableRequest } from '../../src/express/types.js';
+import { Cache } from '../../src/index.js';
 
 /** A request as Node would give it (enough for the key and Vary). */
 function req(headers: Record<string, string>, url = '/a?b=1', extra: object = {}): CacheableRequest {
@@ -194,5 +197,38 @@ describe('responseSerializer', () => {
     ['a missing time', '{"s":200,"h":{},"b":"","f":null,"v":null}'],
   ])('refuses %s', (_name, text) => {
     expect(() => responseSerializer.deserialize(text)).toThrow();
+  });
+});
+
+describe('response store', () => {
+  const config = checkOptions(new Cache<string, CachedResponse>({ max: 1 }), { ttl: '1m' });
+  const keys = requestKeys('GET', 'http://a.example/r', undefined);
+
+  it('stores even when the store joins a lookup of the same key that is still running', async () => {
+    const cache = new Cache<string, CachedResponse>({ max: 10 });
+    const store = new ResponseStore(cache, config);
+    const lookup = store.find(keys, req({}));
+    const stored = entry();
+    store.store(keys.key, stored, ['t'], req({}));
+    expect((await lookup).entry).toBeUndefined();
+    await vi.waitFor(() => expect(cache.get(keys.key)).toBe(stored));
+    expect(cache.invalidateTag('t')).toBe(1);
+  });
+
+  it('finds the variant of a response for other values of the headers it varies on', async () => {
+    const cache = new Cache<string, CachedResponse>({ max: 10 });
+    const store = new ResponseStore(cache, config);
+    const fr = req({ 'accept-language': 'fr' });
+    const en = req({ 'accept-language': 'en' });
+    const french = entry({ vary: { 'accept-language': 'fr' }, freshUntil: Date.now() + 60_000 });
+    cache.set(keys.key, french);
+    expect((await store.find(keys, fr)).entry).toBe(french);
+    const miss = await store.find(keys, en);
+    expect(miss.entry).toBeUndefined();
+    expect(miss.slot).toBe(variantKey(keys.key, french, en));
+    const english = entry({ vary: { 'accept-language': 'en' }, freshUntil: Date.now() + 60_000 });
+    store.store(miss.slot, english, undefined, en);
+    await vi.waitFor(async () => expect((await store.find(keys, en)).entry).toBe(english));
+    expect((await store.find(keys, fr)).entry).toBe(french);
   });
 });
