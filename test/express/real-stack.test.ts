@@ -196,6 +196,27 @@ describe('cacheResponses behind compression()', () => {
   });
 });
 
+describe('cacheResponses in front of compression() (compression on the route)', () => {
+  it('stores each encoding with Vary: Accept-Encoding honoured', async () => {
+    const text = `${'an encoded page. '.repeat(300)}end`;
+    const cache = new Cache<string, CachedResponse>({ max: 100 });
+    const app = express();
+    let calls = 0;
+    app.get('/enc', cacheResponses(cache), compression({ threshold: 0 }), (_req, res) => {
+      calls++;
+      res.type('text/plain').send(text);
+    });
+    const server = serve(app);
+    const clients = [{ 'Accept-Encoding': 'gzip' }, { 'Accept-Encoding': 'identity' }];
+    const answers = [];
+    for (const headers of [...clients, ...clients]) answers.push(await rawGet(server, '/enc', headers));
+    expect(answers.map((a) => a.headers['x-cache'])).toEqual(['MISS', 'MISS', 'HIT', 'HIT']);
+    expect(answers.map((a) => a.headers['content-encoding'])).toEqual(['gzip', undefined, 'gzip', undefined]);
+    for (const answer of answers) expect(decoded(answer)).toBe(text);
+    expect(calls).toBe(2);
+  });
+});
+
 describe('cacheResponses: the default key holds the origin', () => {
   function build() {
     const cache = new Cache<string, CachedResponse>({ max: 100 });
