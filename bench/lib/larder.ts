@@ -39,7 +39,7 @@ export interface PreparedLarder {
   description: string;
 }
 
-const SUBPATHS = ['compat', 'redis', 'express', 'next'];
+const SUBPATHS = ['compat', 'redis', 'express', 'next', 'otel'];
 
 function subpathsIn(dir: string, ext: string): Record<string, string> {
   const map: Record<string, string> = { larder: pathToFileURL(join(dir, `index${ext}`)).href };
