@@ -152,6 +152,16 @@ export async function loadLarder(): Promise<LarderModule> {
   return (await import(url)) as LarderModule;
 }
 
+/** The shape of `larder/otel` (types only). */
+export type LarderOtelModule = typeof import('../../src/otel/index.js');
+
+/** In a child process: loads the `larder/otel` prepared by the parent. @throws Error when none was prepared. */
+export async function loadLarderOtel(): Promise<LarderOtelModule> {
+  const url = larderSubpaths()['larder/otel'];
+  if (url === undefined) throw new Error('larder/otel is not available in this run');
+  return (await import(url)) as LarderOtelModule;
+}
+
 /** Whether a larder module was prepared for this process. */
 export function larderAvailable(): boolean {
   return (process.env[LARDER_ENV] ?? '') !== '';
