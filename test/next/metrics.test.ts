@@ -82,8 +82,12 @@ describe('larder/next stats() and metrics, memory only', () => {
     const inc = new Inc({});
     await inc.get('/missing', { kind: 'APP_PAGE' });
     expect(uc.stats().staleHits).toBe(1);
-    expect(await h.value('larder.cache.requests', { 'cache.name': 'next-use-cache', result: 'stale' })).toBe(1);
-    expect(await h.value('larder.cache.requests', { 'cache.name': 'next-incremental', result: 'miss' })).toBe(1);
+    expect(await h.value('larder.cache.requests', { 'cache.name': 'next-use-cache', result: 'stale' })).toBe(
+      1,
+    );
+    expect(await h.value('larder.cache.requests', { 'cache.name': 'next-incremental', result: 'miss' })).toBe(
+      1,
+    );
     expect(await h.value('larder.cache.entries', { 'cache.name': 'next-use-cache' })).toBe(1);
     expect(await h.value('larder.cache.tier.requests')).toBeUndefined(); // no Redis
     for (const stop of stops) stop();
