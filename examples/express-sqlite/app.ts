@@ -6,10 +6,11 @@
  * - `GET /stats` shows the cache's stats and how many queries reached the database;
  * - `GET /metrics` serves both caches' OpenTelemetry metrics (`larder/otel`) in the Prometheus text format.
  */
-import type Database from 'better-sqlite3';
-import express, { type ErrorRequestHandler, type NextFunction, type Request, type Response } from 'express';
+
 import { PrometheusExporter } from '@opentelemetry/exporter-prometheus';
 import { MeterProvider } from '@opentelemetry/sdk-metrics';
+import type Database from 'better-sqlite3';
+import express, { type ErrorRequestHandler, type NextFunction, type Request, type Response } from 'express';
 import { Cache, type CacheOptions, type Policy } from 'larder';
 import { type CachedResponse, cacheResponses } from 'larder/express';
 import { instrument } from 'larder/otel';
