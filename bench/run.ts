@@ -5,8 +5,8 @@
  * Flags:
  *   --ci                 quick mode (under 2 minutes): the asserted parts only (bars, policy, redis, next (its
  *                        revalidateTag bar), stampede, memory of larder and lru-cache, hit-ratio)
- *   --only <parts>       comma-separated: bars, policy, throughput, redis, next, stampede, memory, hit-ratio, http,
- *                        report (always run in this order)
+ *   --only <parts>       comma-separated: bars, otel, policy, throughput, redis, next, stampede, memory, hit-ratio,
+ *                        http, report (always run in this order; otel is the larder/otel bar alone, part of bars)
  *   --larder <source>    auto (default: dist/ when newer than src/, else build), build (bundle src/ with tsup
  *                        and tsup.config.ts into bench/results/tmp/larder), dist (use dist/), src (sources via tsx)
  *
@@ -128,8 +128,9 @@ async function main(): Promise<number> {
     if (part !== 'hit-ratio') await settleBackground();
     const t0 = performance.now();
     const done = () => plog(`done in ${((performance.now() - t0) / 1000).toFixed(1)} s`);
-    if (part === 'bars') {
-      bars.push(...(await runThroughputBars({ keys: KEYS, sampling: s.bars, log: plog })));
+    if (part === 'bars' || part === 'otel') {
+      const groups = part === 'otel' ? (['otel'] as const) : undefined;
+      bars.push(...(await runThroughputBars({ keys: KEYS, sampling: s.bars, log: plog, groups })));
       saveBars();
     } else if (part === 'throughput') {
       writeResult(dir, 'throughput', await runThroughput({ meta, keys: KEYS, sampling: s.table, log: plog }));

@@ -15,7 +15,7 @@ tarball=$(npm pack --silent --pack-destination "$scratch" | tail -n 1)
 cd "$scratch"
 npm init -y >/dev/null
 # The optional peers, so that every subpath can load (versions as in the repository's lock file).
-peers=$(node -e 'const l=require(process.argv[1]); const v=n=>l.packages["node_modules/"+n].version; console.log(["ioredis","express","next","react","react-dom"].map(n=>n+"@"+v(n)).join(" "))' "$OLDPWD/package-lock.json")
+peers=$(node -e 'const l=require(process.argv[1]); const v=n=>l.packages["node_modules/"+n].version; console.log(["ioredis","express","next","react","react-dom","@opentelemetry/api"].map(n=>n+"@"+v(n)).join(" "))' "$OLDPWD/package-lock.json")
 npm install --silent --no-audit --no-fund "./$tarball" $peers >/dev/null
 subpaths=$(node -e 'const e=require("./node_modules/larder/package.json").exports; console.log(Object.keys(e).filter(k=>k!=="./package.json").map(k=>k==="."?"larder":"larder/"+k.slice(2)).join(" "))')
 for spec in $subpaths; do

@@ -13,7 +13,7 @@ import type { MeasuredRatio } from '../../bench/throughput/bars-child.js';
 const meta = { date: 'd' } as RunMeta;
 
 describe('THROUGHPUT_BARS', () => {
-  it('holds the bars of the core and policy issues', () => {
+  it('holds the bars of the core, policy and otel issues', () => {
     expect(THROUGHPUT_BARS.map((b) => [b.candidate, b.baseline, b.bar])).toEqual([
       ['larder.get', 'lru.get', 0.9],
       ['larder.getOrSet', 'await Promise.resolve(lru.get)', 0.8],
@@ -21,6 +21,7 @@ describe('THROUGHPUT_BARS', () => {
       ['larder.getOrSet', 'cache-manager.wrap', 5],
       ['larder.getOrSet', 'bentocache.getOrSet', 10],
       ['larder-tinylfu.get', 'lru.get', 0.6],
+      ['larder.getOrSet+otel', 'larder.getOrSet', 0.67],
     ]);
   });
 });
