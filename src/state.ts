@@ -1,0 +1,236 @@
+import { describe } from './duration.js';
+import { Entry, isEntry } from './entry.js';
+import { type DeleteReason, Emitter } from './events.js';
+import { ExpiryQueue } from './expiry-queue.js';
+import type { Loads } from './loads.js';
+import type { Policy, Resolved } from './options.js';
+import { DEFAULT_POLICY } from './policy/default-policy.js';
+import type { Store } from './policy/store.js';
+import { Counters } from './stats.js';
+import type { CacheBus, CacheTier } from './tier.js';
+
+/** Where a stored value came from (the `set` event's `source`). @internal */
+export type WriteSource = 'set' | 'load' | 'tier';
+
+/** What an `error` event reports as the failed operation. @internal */
+export type ErrorOperation = 'load' | 'refresh' | 'store' | 'tier' | 'bus' | 'listener';
+
+/**
+ * The state a cache shares with its namespaces, and the storage operations on it: entries and their
+ * freshness times, the tag index, the expiry queue, events. Loads (`loads`) and the tier/bus
+ * (`Coherence`) work through it; `Cache` is the facade in front of all three.
+ *
+ * @internal
+ */
+export class CacheState<V> {
+  store!: Store<unknown, unknown>;
+  policy: Policy = DEFAULT_POLICY;
+  readonly counters = new Counters();
+  readonly emitter = new Emitter();
+  readonly slots = this.emitter.slots;
+  readonly tagIndex = new Map<string, Set<unknown>>();
+  /** Entries with a finite deadline, earliest first. */
+  readonly expiry = new ExpiryQueue();
+  /** The loading machinery (set right after construction). */
+  loads!: Loads<V>;
+  /** Whether entries without metadata may be stored as bare values (not with a tier or bus: they need `createdAt`). */
+  raw = true;
+  /**
+   * Whether any `Entry` has been stored since creation (or the last full `clear`). While it is false, every
+   * stored value is bare, and a hit returns it without touching the value's memory (a random read of a large
+   * cache would otherwise pay a second cache miss just to learn the value is not an `Entry`).
+   */
+  mixed = false;
+  closed = false;
+  /** Re-derives the root cache's fast-path flag; call after `mixed` or the `hit` listeners change. */
+  syncPlain: () => void = () => {};
+  /** Hits the root cache counted on its fast path (added to `counters.hits` by `stats()`). */
+  plainHits: () => number = () => 0;
+  constructor(
+    readonly defaults: Resolved,
+    readonly sizeOf: ((value: V, key: never) => number) | undefined,
+    readonly maxSize: number | undefined,
+    readonly tier: CacheTier | undefined,
+    readonly bus: CacheBus | undefined,
+  ) {}
+
+  /** Validates and returns the entry's weight for `maxSize` (0 when unweighted). */
+  weigh(value: V, key: unknown): number {
+    if (this.sizeOf === undefined) return 0;
+    const size = this.sizeOf(value, key as never);
+    if (typeof size !== 'number' || !Number.isInteger(size) || size <= 0) {
+      throw new RangeError(
+        `sizeOf must return a positive integer; got ${describe(size)} for key ${String(key)}`,
+      );
+    }
+    if (size > (this.maxSize as number)) {
+      throw new RangeError(
+        `entry size ${size} for key ${String(key)} is larger than maxSize ${this.maxSize}`,
+      );
+    }
+    return size;
+  }
+
+  /**
+   * Builds the stored form of a value and stores it. Returns the entry (for the tier). `createdAt` is when
+   * the value was produced (a load's start), or undefined for now: the clock is read only if an entry is built.
+   * `tags` overrides `opts.tags` (a batch's per-key tags).
+   */
+  write(
+    k: unknown,
+    value: V,
+    ttl: number,
+    opts: Resolved,
+    createdAt: number | undefined,
+    weight: number,
+    source: 'set' | 'load',
+    tags: readonly string[] | undefined = opts.tags,
+  ): Entry<V> | undefined {
+    const own = tags !== undefined && tags.length > 0 ? tags : undefined;
+    if (this.raw && ttl === Number.POSITIVE_INFINITY && own === undefined) {
+      this.put(k, value, weight, source, value, ttl);
+      return undefined;
+    }
+    const now = Date.now();
+    const expires = now + ttl;
+    const staleUntil = expires + opts.swr;
+    const errorUntil = expires + opts.sie;
+    const deadline = Math.max(staleUntil, errorUntil);
+    const entry = new Entry<V>(value, expires, staleUntil, errorUntil, deadline, own, createdAt ?? now, k);
+    this.put(k, entry, weight, source, value, ttl);
+    return entry;
+  }
+
+  /** Stores a value or an entry under `k`, keeping the tag index and expiry queue current. */
+  put(k: unknown, stored: unknown, weight: number, source: WriteSource, value: unknown, ttl: number): void {
+    if (this.tagIndex.size > 0) {
+      const old = this.store.peek(k);
+      if (isEntry(old) && old.tags !== undefined) this.unlink(k, old.tags);
+    }
+    if (isEntry(stored)) {
+      if (!this.mixed) {
+        this.mixed = true;
+        this.syncPlain();
+      }
+      if (stored.tags !== undefined) {
+        for (const tag of stored.tags) {
+          let keys = this.tagIndex.get(tag);
+          if (keys === undefined) {
+            keys = new Set();
+            this.tagIndex.set(tag, keys);
+          }
+          keys.add(k);
+        }
+      }
+      if (stored.deadline !== Number.POSITIVE_INFINITY) this.expiry.push(stored);
+    }
+    // Expired entries go before the policy evicts a live one to make room.
+    if (this.expiry.length > 0) this.purge();
+    this.store.set(k, stored, weight);
+    if (this.slots.set !== undefined) this.emitter.emit('set', { key: k, value, ttl, source });
+  }
+
+  unlink(k: unknown, tags: readonly string[]): void {
+    const index = this.tagIndex;
+    for (const tag of tags) {
+      const keys = index.get(tag);
+      if (keys?.delete(k) && keys.size === 0) index.delete(tag);
+    }
+  }
+
+  /** Removes a held entry on request and reports it. */
+  remove(k: unknown, e: unknown, reason: DeleteReason): void {
+    if (isEntry(e) && e.tags !== undefined) this.unlink(k, e.tags);
+    this.store.delete(k);
+    if (this.slots.delete !== undefined) this.emitter.emit('delete', { key: k, reason });
+  }
+
+  expire(k: unknown, e: Entry<unknown>): void {
+    if (e.tags !== undefined) this.unlink(k, e.tags);
+    this.store.delete(k);
+    this.counters.expirations++;
+    if (this.slots.expire !== undefined) this.emitter.emit('expire', { key: k });
+  }
+
+  onEvict(k: unknown, e: unknown): void {
+    if (isEntry(e) && e.tags !== undefined) this.unlink(k, e.tags);
+    this.counters.evictions++;
+    if (this.slots.evict !== undefined) {
+      this.emitter.emit('evict', { key: k, value: isEntry(e) ? e.value : e });
+    }
+  }
+
+  /** Drops entries past their deadline: O(log n) each, nothing to do when none has expired. */
+  purge(): void {
+    const queue = this.expiry;
+    if (queue.length === 0) return;
+    const now = Date.now();
+    while (queue.peekDeadline() <= now) {
+      const e = queue.pop() as Entry<unknown>;
+      if (this.store.peek(e.key) === e) this.expire(e.key, e);
+    }
+    // Entries replaced or removed before their deadline linger in the queue; rebuild when they dominate.
+    if (queue.length > 2 * this.store.size + 1024) {
+      const live: Entry<unknown>[] = [];
+      for (const [, e] of this.store.entries()) {
+        if (isEntry(e) && e.deadline !== Number.POSITIVE_INFINITY) live.push(e);
+      }
+      queue.rebuild(live);
+    }
+  }
+
+  /** Removes local entries and loads under `prefix` (all when undefined), without telling the tier or bus. */
+  dropLocal(prefix: string | undefined, reason: DeleteReason): void {
+    this.loads.invalidateWhere(
+      (k) => prefix === undefined || (typeof k === 'string' && k.startsWith(prefix)),
+    );
+    if (prefix === undefined) {
+      const keys = this.slots.delete !== undefined ? [...this.store.keys()] : undefined;
+      this.store.clear();
+      this.tagIndex.clear();
+      this.expiry.clear();
+      this.mixed = false;
+      this.syncPlain();
+      if (keys !== undefined) for (const k of keys) this.emitter.emit('delete', { key: k, reason });
+      return;
+    }
+    for (const [k, e] of [...this.store.entries()]) {
+      if (typeof k === 'string' && k.startsWith(prefix)) this.remove(k, e, reason);
+    }
+  }
+
+  /** Removes local entries and loads carrying any of `tags`. Returns how many live entries were removed. */
+  dropTags(tags: readonly string[], reason: DeleteReason = 'tag'): number {
+    this.loads.invalidateWhere((_k, flight) => flight.carriesAny(tags));
+    let removed = 0;
+    const now = Date.now();
+    for (const tag of tags) {
+      const keys = this.tagIndex.get(tag);
+      if (keys === undefined) continue;
+      for (const k of [...keys]) {
+        const e = this.store.peek(k);
+        if (e === undefined) continue;
+        if (!isEntry(e) || now < e.deadline) removed++;
+        this.remove(k, e, reason);
+      }
+    }
+    return removed;
+  }
+
+  emitLoad(k: unknown, started: number, refresh: boolean, ok: boolean, source: 'loader' | 'tier'): void {
+    if (this.slots.load !== undefined) {
+      this.emitter.emit('load', { key: k, duration: Date.now() - started, refresh, ok, source });
+    }
+  }
+
+  emitError(k: unknown, error: unknown, operation: ErrorOperation): void {
+    if (this.slots.error !== undefined) this.emitter.emit('error', { key: k, error, operation });
+  }
+}
+
+/** The TTL of a value about to be stored: the loader's override, `nullTtl` for `null`, else `ttl`, with jitter. @internal */
+export function ttlOf(value: unknown, opts: Resolved, override: number | undefined): number {
+  let ttl = override ?? (value === null && opts.nullTtl !== undefined ? opts.nullTtl : opts.ttl);
+  if (opts.jitter > 0 && ttl !== Number.POSITIVE_INFINITY) ttl = ttl * (1 - opts.jitter * Math.random());
+  return ttl;
+}
