@@ -128,7 +128,10 @@ export class Loads<V> {
     const context: LoaderContext<unknown, V> = {
       key: userKey,
       signal: flight.controller.signal,
-      stale: flight.stale?.value,
+      // Read through the flight, which lets go of it once a soft timeout has answered the callers.
+      get stale() {
+        return flight.stale?.value;
+      },
       setTtl: (ttl: Duration) => {
         ttlOverride = toMs(ttl, 'setTtl', false, true);
       },
@@ -246,16 +249,34 @@ export class Loads<V> {
       // Soft timeout: answer with the stale value. The load leaves the in-flight table (the next call starts a
       // new one) but may still finish and store its result, unless an invalidation or a newer load comes first.
       this.release(k, flight);
-      this.lingering.set(k, flight);
+      this.#linger(k, flight);
       s.counters.staleHits++;
       s.emitError(k, error, 'load');
       flight.settle(true, stale.value);
+      // Answered: the flight no longer needs its fallback (a hung loader must not keep it alive).
+      flight.stale = undefined;
       return;
     }
     // Hard timeout: the next call starts a new load, and this one's late result is not stored.
     flight.detached = true;
     this.release(k, flight);
     flight.settle(false, error);
+  }
+
+  /**
+   * Keeps a soft-timed-out load whose result may still be stored, at most {@link MAX_LINGERING} of them: loaders
+   * that ignore their signal would otherwise pile up without bound. Beyond that the oldest is detached (its late
+   * result is not stored) and forgotten.
+   */
+  #linger(k: unknown, flight: Flight<V>): void {
+    const lingering = this.lingering;
+    lingering.set(k, flight);
+    if (lingering.size <= MAX_LINGERING) return;
+    for (const [oldest, older] of lingering) {
+      older.detached = true;
+      lingering.delete(oldest);
+      return;
+    }
   }
 
   /** Takes a settled or finished flight out of the tables, if it is still the one registered for `k`. */
@@ -301,6 +322,12 @@ export class Loads<V> {
     for (const flight of this.lingering.values()) flight.stopTimer();
   }
 }
+
+/**
+ * The most soft-timed-out loads a cache keeps waiting for (their results may still be stored). Each is a query
+ * still running at the source whose callers have been answered; beyond this many, the oldest is given up.
+ */
+export const MAX_LINGERING = 1000;
 
 /** Marks a load so its result is not stored, and aborts its signal. */
 function invalidate<V>(flight: Flight<V>): void {

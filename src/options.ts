@@ -20,7 +20,11 @@ export interface SetOptions {
 
 /** Options of `getOrSet` and `wrap`: the entry options plus the load's. Coalesced callers share the first caller's. */
 export interface LoadOptions extends SetOptions {
-  /** The loader's time limit. On timeout its signal is aborted; callers get a stale value if one is at hand, else a `TimeoutError`. */
+  /**
+   * The loader's time limit. On timeout its signal is aborted; callers get a stale value if one is at hand, else a
+   * `TimeoutError`. `0` or `Infinity`: none (per call, this switches off the cache's `timeout`). Without any
+   * timeout, a loader that never settles blocks every later caller of its key, who join its load.
+   */
   timeout?: Duration;
   /** TTL for a `null` result (a "not found" answer), separate from `ttl`. */
   nullTtl?: Duration;
@@ -155,7 +159,7 @@ export function resolve(
     sie: staleIfError === undefined ? base.sie : toMs(staleIfError, 'staleIfError', true),
     jitter: jitter === undefined ? base.jitter : checkJitter(jitter),
     nullTtl: nullTtl === undefined ? base.nullTtl : toMs(nullTtl, 'nullTtl', false, true),
-    timeout: timeout === undefined ? base.timeout : checkTimeout(toMs(timeout, 'timeout')),
+    timeout: timeout === undefined ? base.timeout : checkTimeout(toMs(timeout, 'timeout', true, true)),
     tags: tags === undefined ? base.tags : checkTags(tags),
   };
 }
@@ -163,7 +167,9 @@ export function resolve(
 /** The longest delay JavaScript timers honour (2^31 − 1 ms, about 24.8 days); longer ones fire at once. */
 const MAX_TIMER_MS = 2_147_483_647;
 
+/** A timeout in ms; `0` and `Infinity` both mean none (so a call can switch off the cache's `timeout`). */
 function checkTimeout(ms: number): number {
+  if (ms === Number.POSITIVE_INFINITY) return 0;
   if (ms > MAX_TIMER_MS) {
     throw new RangeError(
       `timeout must be at most ${MAX_TIMER_MS} ms (about 24.8 days), the longest timer delay; got ${ms}`,

@@ -107,6 +107,9 @@ export class CacheState<V> {
       const old = this.store.peek(k);
       if (isEntry(old) && old.tags !== undefined) this.unlink(k, old.tags);
     }
+    // Expired entries go before the policy evicts a live one to make room. Purge before queueing the new
+    // entry: a purge may rebuild the queue from the stored entries, which do not include this one yet.
+    if (this.expiry.length > 0) this.purge();
     if (isEntry(stored)) {
       if (!this.mixed) {
         this.mixed = true;
@@ -124,8 +127,6 @@ export class CacheState<V> {
       }
       if (stored.deadline !== Number.POSITIVE_INFINITY) this.expiry.push(stored);
     }
-    // Expired entries go before the policy evicts a live one to make room.
-    if (this.expiry.length > 0) this.purge();
     this.store.set(k, stored, weight);
     if (this.slots.set !== undefined) this.emitter.emit('set', { key: k, value, ttl, source });
   }
