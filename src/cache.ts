@@ -1,4 +1,5 @@
 import type { LRUCache } from 'lru-cache';
+import { Batches, type LoadMany, resolveMany } from './batch.js';
 import { Coherence } from './coherence.js';
 import { describe } from './duration.js';
 import { type Entry, isEntry } from './entry.js';
@@ -6,11 +7,13 @@ import type { CacheEventName, CacheListener } from './events.js';
 import { encodeArgs } from './key.js';
 import { type Loader, Loads } from './loads.js';
 import {
+  type BatchLoaderOptions,
   type CacheOptions,
   checkCacheOptions,
   checkTag,
   checkTags,
   type LoadOptions,
+  type ManyOptions,
   NO_OPTIONS,
   type Policy,
   type Resolved,
@@ -21,9 +24,10 @@ import { createStore } from './policy/create-store.js';
 import { DEFAULT_POLICY } from './policy/default-policy.js';
 import { LruStore } from './policy/lru-store.js';
 import type { Store } from './policy/store.js';
-import { CacheState, ttlOf } from './state.js';
+import { CacheState, MISS, STALE, ttlOf } from './state.js';
 import type { CacheStats, Counters } from './stats.js';
 
+export type { BatchContext, BatchResult, LoadMany } from './batch.js';
 export type { Loader, LoaderContext } from './loads.js';
 
 /** The function `wrap` returns: `fn` read through the cache, plus helpers for its keys. */
@@ -34,8 +38,21 @@ export type Wrapped<A extends unknown[], R> = ((...args: A) => Promise<R>) & {
   key(...args: A): string;
 };
 
-const MISS: unique symbol = Symbol('miss');
-const STALE: unique symbol = Symbol('stale');
+/** The function `wrapMany` returns: a batch of ids read through the cache, plus helpers for their keys. */
+export type WrappedMany<I, R> = ((ids: readonly I[]) => Promise<(R | undefined)[]>) & {
+  /** Removes the cached value of `id` (and stops an in-flight load of it from storing). */
+  invalidate(id: I): boolean;
+  /** The cache key of `id`: the key `wrap(name, fn)(id)` uses too. */
+  key(id: I): string;
+};
+
+/** What `batchLoader` returns: DataLoader-style coalescing of single loads into batches, on top of the cache. */
+export interface BatchLoader<I, R> {
+  /** The value of `id`; calls made together (same tick, or within `delay`) are loaded with one `loadMany`. */
+  load(id: I): Promise<R | undefined>;
+  /** The values of `ids`, in order, coalesced with any other `load` calls made together. */
+  loadMany(ids: readonly I[]): Promise<(R | undefined)[]>;
+}
 
 /**
  * A typed, bounded in-memory cache with TTL, single-flight cache-aside loading, stale-while-revalidate,
@@ -69,6 +86,7 @@ export class Cache<K extends {} = string, V = unknown> {
   readonly #slots: CacheState<V>['slots'];
   readonly #loads: Loads<V>;
   readonly #coherence: Coherence<V>;
+  readonly #batches: Batches<V>;
   /**
    * Whether a read may take the fast path: the root cache (no prefix), only bare values stored (`!mixed`) and
    * no `hit` listener. Kept current by `Shared.syncPlain`; always false in a namespace.
@@ -81,8 +99,6 @@ export class Cache<K extends {} = string, V = unknown> {
   private plainLru: LRUCache<{}, {}> | undefined = undefined;
   /** Hits counted on the fast path, on this object itself so that a hit writes no other object. */
   private fastHits = 0;
-  /** Hand-over from `#hit` to `#serveStale` (set and cleared synchronously). */
-  #staleEntry: Entry<V> | undefined = undefined;
 
   /**
    * @param options - bounds (`max` and/or `maxSize` with `sizeOf`), default entry options (`ttl`,
@@ -102,6 +118,7 @@ export class Cache<K extends {} = string, V = unknown> {
       this.#slots = shared.slots;
       this.#loads = shared.loads;
       this.#coherence = shared.loads.coherence;
+      this.#batches = shared.batches;
       return;
     }
     checkCacheOptions(options);
@@ -134,6 +151,8 @@ export class Cache<K extends {} = string, V = unknown> {
     this.#coherence = new Coherence(s);
     this.#loads = new Loads(s, this.#coherence);
     s.loads = this.#loads;
+    this.#batches = new Batches(s, this.#loads, this.#coherence);
+    s.batches = this.#batches;
     this.#s = s;
     this.#prefix = undefined;
     this.#store = s.store;
@@ -358,7 +377,7 @@ export class Cache<K extends {} = string, V = unknown> {
     }
     const opts = options === undefined ? this.#s.defaults : resolve(this.#s.defaults, options, 'load');
     const k = this.#prefix === undefined ? key : this.#prefix + String(key);
-    const hit = this.#hit(k);
+    const hit = this.#hit(k, opts);
     if (hit === STALE) return this.#serveStale(k, key, loader as AnyLoader<V>, opts) as Promise<T>;
     if (hit !== MISS) return Promise.resolve(hit as T);
     checkKey(key);
@@ -387,7 +406,7 @@ export class Cache<K extends {} = string, V = unknown> {
     const wrapped = ((...args: A): Promise<R> => {
       const userKey = keyOf(args) as unknown as K;
       const k = this.#prefix === undefined ? userKey : this.#prefix + String(userKey);
-      const hit = this.#hit(k);
+      const hit = this.#hit(k, opts);
       if (hit !== MISS && hit !== STALE) return Promise.resolve(hit as R);
       const loader: AnyLoader<V> = () => fn(...args);
       if (hit === STALE) return this.#serveStale(k, userKey, loader, opts) as Promise<R>;
@@ -396,6 +415,174 @@ export class Cache<K extends {} = string, V = unknown> {
     wrapped.invalidate = (...args: A): boolean => this.delete(keyOf(args) as unknown as K);
     wrapped.key = (...args: A): string => keyOf(args);
     return wrapped;
+  }
+
+  /**
+   * Expires every entry carrying `tag` (cache-wide) without removing it: within its `staleWhileRevalidate` window
+   * the stale value is served once while one refresh runs; an entry without a window is removed, as by
+   * {@link Cache.invalidateTag}. Across instances like `invalidateTag`: the tier invalidates the tag, the bus tells
+   * other instances to expire their copies. Returns how many entries were expired or removed.
+   */
+  expireTag(tag: string): number {
+    checkTag(tag);
+    return this.expireTags([tag]);
+  }
+
+  /** Expires every entry carrying any of `tags` (see {@link Cache.expireTag}). Returns how many. */
+  expireTags(tags: readonly string[]): number {
+    const list = checkTags(tags);
+    const changed = this.#s.expireTags(list);
+    this.#coherence.tagsExpired(list);
+    return changed;
+  }
+
+  // ---------------------------------------------------------------- batches
+
+  /**
+   * Returns the values of `keys` in order (duplicates answered in place), loading what is missing in one go:
+   * memory first; then, with a tier, one round trip for the keys still missing; then one call
+   * `loadMany(missing, { signal })` (per `maxBatch` keys) for the rest, answering a `Map` or `[key, value]` pairs. A
+   * key the loader leaves out resolves to `undefined` and is not stored.
+   *
+   * Single-flight both ways: a key already loading (by `getOrSet`, `wrap` or another batch) is joined, and a
+   * `getOrSet` of a key this batch loads joins it. Every per-key rule holds: an invalidation racing the batch keeps
+   * that key's result out; TTL, jitter, `tags` (a list, or a function of key and value), `nullTtl`, stale windows
+   * and `refreshAhead` apply per key; `timeout` applies to the `loadMany` call. A failed `loadMany` rejects (keys
+   * with a stale-if-error value get it) and stores nothing.
+   *
+   * @throws TypeError or RangeError (synchronously) when `keys` is not an array, `loadMany` not a function or an
+   * option is invalid. The promise rejects with a TypeError naming the loader when it answers neither a Map nor pairs.
+   */
+  getOrSetMany<T extends V>(
+    keys: readonly K[],
+    loadMany: LoadMany<K, T>,
+    options?: ManyOptions<K, T>,
+  ): Promise<(T | undefined)[]> {
+    if (!Array.isArray(keys))
+      throw new TypeError(`getOrSetMany: keys must be an array; got ${describe(keys)}`);
+    if (typeof loadMany !== 'function') {
+      throw new TypeError(`getOrSetMany: loadMany must be a function; got ${describe(loadMany)}`);
+    }
+    const plan = resolveMany(this.#s.defaults, options as ManyOptions<unknown, unknown>, 'getOrSetMany');
+    for (const key of keys) checkKey(key, 'getOrSetMany: keys');
+    const full = this.#prefix === undefined ? keys : keys.map((key) => this.#prefix + String(key));
+    const answers = this.#batches.many(
+      full,
+      keys,
+      loadMany as LoadMany<unknown, V>,
+      plan,
+      loaderName('getOrSetMany', loadMany),
+    );
+    return Promise.all(answers) as Promise<(T | undefined)[]>;
+  }
+
+  /**
+   * Returns a function that reads a batch of ids through the cache with `loadMany` (see {@link Cache.getOrSetMany}).
+   * Its entries are those of `wrap(name, fn)` with one argument: a value loaded by `wrapMany('user', ...)` is a hit
+   * for `wrap('user', getUser)(id)` and the other way round.
+   *
+   * @param name - the name `wrap` uses for the single-id function, e.g. `'user'`
+   * @param loadMany - loads the missing ids: answers a `Map` from id to value, or `[id, value]` pairs
+   * @param options - options for every call (validated once, here); `tags` may be a function of id and value
+   */
+  wrapMany<I, R extends V>(
+    name: string,
+    loadMany: LoadMany<I, R>,
+    options?: ManyOptions<I, R>,
+  ): WrappedMany<I, R> {
+    const batch = this.#batchOf(name, loadMany, options, 'wrapMany');
+    const wrapped = ((ids: readonly I[]) => {
+      if (!Array.isArray(ids)) {
+        throw new TypeError(`wrapMany('${name}'): ids must be an array; got ${describe(ids)}`);
+      }
+      return Promise.all(batch.answer(ids));
+    }) as WrappedMany<I, R>;
+    wrapped.invalidate = (id: I): boolean => this.delete(batch.keyOf(id) as unknown as K);
+    wrapped.key = (id: I): string => batch.keyOf(id);
+    return wrapped;
+  }
+
+  /**
+   * DataLoader on top of the cache: `load(id)` calls made in the same tick (or within `options.delay` ms) are
+   * coalesced into one `loadMany` of at most `options.maxBatch` ids, across requests, for the ids that memory and
+   * the tier do not have. Same entries as `wrap`/`wrapMany` of that `name`.
+   *
+   * @throws TypeError or RangeError (synchronously) for a bad `name`, `loadMany` or option.
+   */
+  batchLoader<I, R extends V>(
+    name: string,
+    loadMany: LoadMany<I, R>,
+    options?: BatchLoaderOptions<I, R>,
+  ): BatchLoader<I, R> {
+    const delay = options?.delay;
+    if (delay !== undefined) {
+      if (typeof delay !== 'number') {
+        throw new TypeError(`batchLoader: delay must be a number of milliseconds; got ${describe(delay)}`);
+      }
+      if (!(delay >= 0 && delay <= 2_147_483_647)) {
+        throw new RangeError(`batchLoader: delay must be between 0 and 2147483647 ms; got ${delay}`);
+      }
+    }
+    const batch = this.#batchOf(name, loadMany, options, 'batchLoader', ['delay']);
+    let queue: { id: I; resolve: (value: R | undefined) => void; reject: (error: unknown) => void }[] = [];
+    const flush = () => {
+      const taken = queue;
+      queue = [];
+      let answers: (V | undefined | Promise<V | undefined>)[];
+      try {
+        answers = batch.answer(taken.map((q) => q.id));
+      } catch (error) {
+        for (const q of taken) q.reject(error);
+        return;
+      }
+      for (const [i, q] of taken.entries()) {
+        Promise.resolve(answers[i] as R | undefined | Promise<R | undefined>).then(q.resolve, q.reject);
+      }
+    };
+    const load = (id: I): Promise<R | undefined> => {
+      batch.keyOf(id); // refuses an id that cannot be a key, at once
+      return new Promise<R | undefined>((resolve, reject) => {
+        if (queue.length === 0) schedule(flush, delay);
+        queue.push({ id, resolve, reject });
+      });
+    };
+    return {
+      load,
+      loadMany: (ids: readonly I[]) => {
+        if (!Array.isArray(ids)) {
+          throw new TypeError(`batchLoader('${name}').loadMany: ids must be an array; got ${describe(ids)}`);
+        }
+        return Promise.all(ids.map(load));
+      },
+    };
+  }
+
+  /** What `wrapMany` and `batchLoader` share: validation, the key of an id, and one batch read. */
+  #batchOf<I, R extends V>(
+    name: string,
+    loadMany: LoadMany<I, R>,
+    options: ManyOptions<I, R> | undefined,
+    what: 'wrapMany' | 'batchLoader',
+    extra: readonly string[] = [],
+  ): { keyOf(id: I): string; answer(ids: readonly I[]): (V | undefined | Promise<V | undefined>)[] } {
+    if (typeof name !== 'string' || name === '') {
+      throw new TypeError(`${what}: name must be a non-empty string; got ${describe(name)}`);
+    }
+    if (typeof loadMany !== 'function') {
+      throw new TypeError(`${what}: loadMany must be a function; got ${describe(loadMany)}`);
+    }
+    const plan = resolveMany(this.#s.defaults, options as ManyOptions<unknown, unknown>, what, extra);
+    const label = loaderName(`${what}('${name}')`, loadMany);
+    // The key `wrap(name, fn)` gives a call with the one argument `id`.
+    const keyOf = (id: I): string => `${name}(${encodeArgs([id])})`;
+    const prefix = this.#prefix ?? '';
+    return {
+      keyOf,
+      answer: (ids) => {
+        const keys = ids.map((id) => prefix + keyOf(id));
+        return this.#batches.many(keys, ids, loadMany as LoadMany<unknown, V>, plan, label);
+      },
+    };
   }
 
   // ---------------------------------------------------------------- views, events, stats, lifecycle
@@ -450,12 +637,11 @@ export class Cache<K extends {} = string, V = unknown> {
   }
 
   /**
-   * The cache-aside hit path: the usable value, MISS, or STALE (a stale-while-revalidate hit: the entry is in
-   * `staleEntry` and the caller returns its value after starting a refresh). Takes no loader, so a hit
+   * The cache-aside hit path: the usable value, MISS, or STALE (a stale-while-revalidate or refresh-ahead hit: the
+   * entry is in `staleEntry` and the caller returns its value after starting a refresh). Takes no loader, so a hit
    * allocates nothing.
    */
-  #hit(k: unknown): unknown {
-    const s = this.#s;
+  #hit(k: unknown, opts: Resolved): unknown {
     const lru = this.#lru;
     const e = lru !== undefined ? lru.get(k as {}) : this.#store.get(k);
     if (e === undefined) return MISS;
@@ -463,31 +649,14 @@ export class Cache<K extends {} = string, V = unknown> {
       this.fastHits++;
       return e;
     }
-    if (!this.#s.mixed || !isEntry(e)) {
-      this.#counters.hits++;
-      if (this.#slots.hit !== undefined) s.emitter.emit('hit', { key: k, stale: false });
-      return e;
-    }
-    const now = Date.now();
-    if (now < e.expires) {
-      this.#counters.hits++;
-      if (this.#slots.hit !== undefined) s.emitter.emit('hit', { key: k, stale: false });
-      return e.value;
-    }
-    if (now < e.staleUntil) {
-      this.#counters.hits++;
-      this.#counters.staleHits++;
-      if (this.#slots.hit !== undefined) s.emitter.emit('hit', { key: k, stale: true });
-      this.#staleEntry = e as Entry<V>;
-      return STALE;
-    }
-    return MISS;
+    return this.#s.judge(k, e, opts);
   }
 
   /** Serves a stale-while-revalidate hit found by `#hit`: starts the refresh unless one runs, returns the stale value. */
   #serveStale(k: unknown, userKey: K, loader: AnyLoader<V>, opts: Resolved): Promise<V> {
-    const e = this.#staleEntry as Entry<V>;
-    this.#staleEntry = undefined;
+    const s = this.#s;
+    const e = s.staleEntry as Entry<V>;
+    s.staleEntry = undefined;
     this.#loads.refresh(k, userKey, loader, opts, e);
     return Promise.resolve(e.value);
   }
@@ -496,8 +665,31 @@ export class Cache<K extends {} = string, V = unknown> {
 /** A loader as the loading machinery holds it (keys erased). */
 type AnyLoader<V> = Loader<unknown, V, V | undefined>;
 
-function checkKey(key: unknown): void {
-  if (key === undefined || key === null) throw new TypeError(`key must not be ${key}`);
+function checkKey(key: unknown, name = 'key'): void {
+  if (key === undefined || key === null) {
+    throw new TypeError(name === 'key' ? `key must not be ${key}` : `${name} must not hold ${key}`);
+  }
+}
+
+/** How errors name a batch loader: the call, and the function's own name when it has one. */
+function loaderName(call: string, loadMany: (...args: never[]) => unknown): string {
+  return typeof loadMany.name === 'string' && loadMany.name !== ''
+    ? `${call} loader ${loadMany.name}`
+    : `${call} loader`;
+}
+
+/**
+ * Runs `fn` after `delay` ms, or (no delay) once the current tick's work is done: `setImmediate` where the runtime
+ * has it (after every promise callback of this tick, like DataLoader), else a zero timer.
+ */
+function schedule(fn: () => void, delay: number | undefined): void {
+  if (delay !== undefined && delay > 0) {
+    setTimeout(fn, delay);
+    return;
+  }
+  const immediate = (globalThis as { setImmediate?: (fn: () => void) => unknown }).setImmediate;
+  if (typeof immediate === 'function') immediate(fn);
+  else setTimeout(fn, 0);
 }
 
 /** The `LRUCache` of an `LruStore` (see `Cache.#lru`). */

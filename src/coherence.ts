@@ -112,6 +112,17 @@ export class Coherence<V> {
     if (s.bus !== undefined) s.bus.publish({ type: 'tags', tags });
   }
 
+  /**
+   * After a local tag expiry. The tier has no notion of a stale-but-servable entry: it invalidates the tags (so a
+   * refresh reads through to the loader); other instances expire their memory copies.
+   */
+  tagsExpired(tags: readonly string[]): void {
+    const s = this.s;
+    if (tags.length === 0) return;
+    if (s.tier !== undefined) this.tierCall(undefined, s.tier.invalidateTags(tags, Date.now()));
+    if (s.bus !== undefined) s.bus.publish({ type: 'tags', tags, expire: true });
+  }
+
   #onBusMessage(message: BusMessage): void {
     const s = this.s;
     s.counters.busMessages++;
@@ -124,7 +135,8 @@ export class Coherence<V> {
         }
         return;
       case 'tags':
-        s.dropTags(message.tags, 'remote');
+        if (message.expire === true) s.expireTags(message.tags, 'remote');
+        else s.dropTags(message.tags, 'remote');
         return;
       case 'clear':
         s.dropLocal(message.prefix === '' ? undefined : message.prefix, 'remote');

@@ -1,3 +1,4 @@
+import type { Batches } from './batch.js';
 import { describe } from './duration.js';
 import { Entry, isEntry } from './entry.js';
 import { type DeleteReason, Emitter } from './events.js';
@@ -8,6 +9,11 @@ import { DEFAULT_POLICY } from './policy/default-policy.js';
 import type { Store } from './policy/store.js';
 import { Counters } from './stats.js';
 import type { CacheBus, CacheTier } from './tier.js';
+
+/** What a hit check answers for a key with no usable value. @internal */
+export const MISS: unique symbol = Symbol('miss');
+/** What a hit check answers when the caller must serve `staleEntry`'s value and start a refresh. @internal */
+export const STALE: unique symbol = Symbol('stale');
 
 /** Where a stored value came from (the `set` event's `source`). @internal */
 export type WriteSource = 'set' | 'load' | 'tier';
@@ -33,6 +39,8 @@ export class CacheState<V> {
   readonly expiry = new ExpiryQueue();
   /** The loading machinery (set right after construction). */
   loads!: Loads<V>;
+  /** Batch loads on top of it (set right after construction). */
+  batches!: Batches<V>;
   /** Whether entries without metadata may be stored as bare values (not with a tier or bus: they need `createdAt`). */
   raw = true;
   /**
@@ -46,6 +54,8 @@ export class CacheState<V> {
   syncPlain: () => void = () => {};
   /** Hits the root cache counted on its fast path (added to `counters.hits` by `stats()`). */
   plainHits: () => number = () => 0;
+  /** Hand-over from `judge` to the caller that serves it (set and cleared synchronously). */
+  staleEntry: Entry<V> | undefined = undefined;
   constructor(
     readonly defaults: Resolved,
     readonly sizeOf: ((value: V, key: never) => number) | undefined,
@@ -53,6 +63,39 @@ export class CacheState<V> {
     readonly tier: CacheTier | undefined,
     readonly bus: CacheBus | undefined,
   ) {}
+
+  /**
+   * Judges a stored value found by a hit check (which recorded the access): the usable value (counting a hit),
+   * MISS, or STALE (the entry is in `staleEntry`: a stale-while-revalidate hit, or a fresh hit past
+   * `refreshAhead`; the caller serves its value and starts a refresh).
+   */
+  judge(k: unknown, e: unknown, opts: Resolved): unknown {
+    const counters = this.counters;
+    if (!this.mixed || !isEntry(e)) {
+      counters.hits++;
+      if (this.slots.hit !== undefined) this.emitter.emit('hit', { key: k, stale: false });
+      return e;
+    }
+    const now = Date.now();
+    if (now < e.expires) {
+      counters.hits++;
+      if (this.slots.hit !== undefined) this.emitter.emit('hit', { key: k, stale: false });
+      const ahead = opts.refreshAhead;
+      if (ahead > 0 && now >= e.createdAt + ahead * (e.expires - e.createdAt)) {
+        this.staleEntry = e as Entry<V>;
+        return STALE;
+      }
+      return e.value;
+    }
+    if (now < e.staleUntil) {
+      counters.hits++;
+      counters.staleHits++;
+      if (this.slots.hit !== undefined) this.emitter.emit('hit', { key: k, stale: true });
+      this.staleEntry = e as Entry<V>;
+      return STALE;
+    }
+    return MISS;
+  }
 
   /** Validates and returns the entry's weight for `maxSize` (0 when unweighted). */
   weigh(value: V, key: unknown): number {
@@ -216,6 +259,49 @@ export class CacheState<V> {
       }
     }
     return removed;
+  }
+
+  /**
+   * Makes local entries carrying any of `tags` stale now instead of removing them: an entry with a
+   * stale-while-revalidate window keeps that window (from now), so it is served once while one refresh runs; one
+   * without is removed, as by `dropTags`. Loads of such entries are invalidated. Returns how many live entries
+   * were expired or removed.
+   */
+  expireTags(tags: readonly string[], reason: DeleteReason = 'tag'): number {
+    this.loads.invalidateWhere((_k, flight) => flight.carriesAny(tags));
+    let changed = 0;
+    const now = Date.now();
+    for (const tag of tags) {
+      const keys = this.tagIndex.get(tag);
+      if (keys === undefined) continue;
+      for (const k of [...keys]) {
+        const e = this.store.peek(k);
+        if (!isEntry(e) || now >= e.deadline) continue;
+        changed++;
+        const swr = e.staleUntil - e.expires;
+        if (swr <= 0) {
+          this.remove(k, e, reason);
+          continue;
+        }
+        if (now >= e.expires) continue; // stale already
+        const staleUntil = now + swr;
+        const errorUntil = now + (e.errorUntil - e.expires);
+        const stale = new Entry(
+          e.value,
+          now,
+          staleUntil,
+          errorUntil,
+          Math.max(staleUntil, errorUntil),
+          e.tags,
+          e.createdAt,
+          k,
+        );
+        // Same key, value and tags: the tag index stays; the old entry left in the queue is skipped when it surfaces.
+        this.expiry.push(stale);
+        this.store.set(k, stale, this.sizeOf === undefined ? 0 : this.weigh(e.value as V, k));
+      }
+    }
+    return changed;
   }
 
   emitLoad(k: unknown, started: number, refresh: boolean, ok: boolean, source: 'loader' | 'tier'): void {

@@ -67,12 +67,14 @@ export interface BusDelete {
   readonly keys: readonly string[];
 }
 
-/** Drop every entry carrying any of these tags (sent for `invalidateTag(s)`). */
+/** Drop every entry carrying any of these tags (sent for `invalidateTag(s)`), or make them stale (`expireTag(s)`). */
 export interface BusTags {
   /** The message kind. */
   readonly type: 'tags';
   /** The tags. */
   readonly tags: readonly string[];
+  /** `true` for `expireTag(s)`: make the entries stale (served within their stale-while-revalidate window) instead. */
+  readonly expire?: boolean;
 }
 
 /** Drop every entry whose key starts with `prefix` (sent for `clear`; `''` for the whole cache). */
