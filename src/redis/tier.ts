@@ -240,10 +240,12 @@ class RedisTierImpl implements RedisTier {
     if (keys.length === 0) return Promise.resolve([]);
     const rkeys = keys.map((k) => this.#prefix + valueSuffix(k));
     const inv = this.#invKey;
-    return this.#link.run((c) => c.mget(...rkeys, inv)).then((reply) => {
-      const latest = reply[rkeys.length] ?? null;
-      return Promise.all(rkeys.map((rkey, i) => this.#optimistic(rkey, [reply[i] ?? null, latest])));
-    }, this.#failed);
+    return this.#link
+      .run((c) => c.mget(...rkeys, inv))
+      .then((reply) => {
+        const latest = reply[rkeys.length] ?? null;
+        return Promise.all(rkeys.map((rkey, i) => this.#optimistic(rkey, [reply[i] ?? null, latest])));
+      }, this.#failed);
   }
 
   /** Handles an MGET reply: decides from the entry's header whether it needs the full check of the script. */
