@@ -25,6 +25,22 @@ export type LoadMany<K, V> = (
   context: BatchContext,
 ) => BatchResult<K, V> | PromiseLike<BatchResult<K, V>>;
 
+/** The function `wrapMany` returns: a batch of ids read through the cache, plus helpers for their keys. */
+export type WrappedMany<I, R> = ((ids: readonly I[]) => Promise<(R | undefined)[]>) & {
+  /** Removes the cached value of `id` (and stops an in-flight load of it from storing). */
+  invalidate(id: I): boolean;
+  /** The cache key of `id`: the key `wrap(name, fn)(id)` uses too. */
+  key(id: I): string;
+};
+
+/** What `batchLoader` returns: DataLoader-style coalescing of single loads into batches, on top of the cache. */
+export interface BatchLoader<I, R> {
+  /** The value of `id`; calls made together (same tick, or within `delay`) are loaded with one `loadMany`. */
+  load(id: I): Promise<R | undefined>;
+  /** The values of `ids`, in order, coalesced with any other `load` calls made together. */
+  loadMany(ids: readonly I[]): Promise<(R | undefined)[]>;
+}
+
 /** Batch options after validation. @internal */
 export interface ResolvedMany {
   readonly opts: Resolved;
@@ -259,4 +275,83 @@ function toMap<V>(result: unknown, name: string): ReadonlyMap<unknown, V | undef
     map.set(pair[0], pair[1] as V | undefined);
   }
   return map;
+}
+
+/** How errors name a batch loader: the call, and the function's own name when it has one. @internal */
+export function loaderName(call: string, loadMany: (...args: never[]) => unknown): string {
+  return typeof loadMany.name === 'string' && loadMany.name !== ''
+    ? `${call} loader ${loadMany.name}`
+    : `${call} loader`;
+}
+
+/**
+ * Runs `fn` after `delay` ms, or (no delay) once the current tick's work is done: `setImmediate` where the runtime
+ * has it (after every promise callback of this tick, like DataLoader), else a zero timer.
+ */
+function schedule(fn: () => void, delay: number | undefined): void {
+  if (delay !== undefined && delay > 0) {
+    setTimeout(fn, delay);
+    return;
+  }
+  const immediate = (globalThis as { setImmediate?: (fn: () => void) => unknown }).setImmediate;
+  if (typeof immediate === 'function') immediate(fn);
+  else setTimeout(fn, 0);
+}
+
+/** Validates `batchLoader`'s `delay` (ms). @internal */
+export function checkDelay(delay: unknown): number | undefined {
+  if (delay === undefined) return undefined;
+  if (typeof delay !== 'number') {
+    throw new TypeError(`batchLoader: delay must be a number of milliseconds; got ${describe(delay)}`);
+  }
+  if (!(delay >= 0 && delay <= 2_147_483_647)) {
+    throw new RangeError(`batchLoader: delay must be between 0 and 2147483647 ms; got ${delay}`);
+  }
+  return delay;
+}
+
+/** One batch read of ids, and the key of an id (what `wrapMany` and `batchLoader` share). @internal */
+export interface IdBatch<I, V> {
+  keyOf(id: I): string;
+  answer(ids: readonly I[]): (V | undefined | Promise<V | undefined>)[];
+}
+
+/**
+ * DataLoader-style coalescing: `load` calls are queued and answered by one batch read once the tick's work is
+ * done (or after `delay` ms). @internal
+ */
+export function coalesce<I, V>(
+  name: string,
+  batch: IdBatch<I, V>,
+  delay: number | undefined,
+): BatchLoader<I, V> {
+  let queue: { id: I; resolve: (value: V | undefined) => void; reject: (error: unknown) => void }[] = [];
+  const flush = () => {
+    const taken = queue;
+    queue = [];
+    let answers: (V | undefined | Promise<V | undefined>)[];
+    try {
+      answers = batch.answer(taken.map((q) => q.id));
+    } catch (error) {
+      for (const q of taken) q.reject(error);
+      return;
+    }
+    for (const [i, q] of taken.entries()) Promise.resolve(answers[i]).then(q.resolve, q.reject);
+  };
+  const load = (id: I): Promise<V | undefined> => {
+    batch.keyOf(id); // refuses an id that cannot be a key, at once
+    return new Promise<V | undefined>((resolve, reject) => {
+      if (queue.length === 0) schedule(flush, delay);
+      queue.push({ id, resolve, reject });
+    });
+  };
+  return {
+    load,
+    loadMany: (ids: readonly I[]) => {
+      if (!Array.isArray(ids)) {
+        throw new TypeError(`batchLoader('${name}').loadMany: ids must be an array; got ${describe(ids)}`);
+      }
+      return Promise.all(ids.map(load));
+    },
+  };
 }

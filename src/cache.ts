@@ -1,5 +1,14 @@
 import type { LRUCache } from 'lru-cache';
-import { Batches, type LoadMany, resolveMany } from './batch.js';
+import {
+  Batches,
+  type BatchLoader,
+  checkDelay,
+  coalesce,
+  type LoadMany,
+  loaderName,
+  resolveMany,
+  type WrappedMany,
+} from './batch.js';
 import { Coherence } from './coherence.js';
 import { describe } from './duration.js';
 import { type Entry, isEntry } from './entry.js';
@@ -27,7 +36,7 @@ import type { Store } from './policy/store.js';
 import { CacheState, MISS, STALE, ttlOf } from './state.js';
 import type { CacheStats, Counters } from './stats.js';
 
-export type { BatchContext, BatchResult, LoadMany } from './batch.js';
+export type { BatchContext, BatchLoader, BatchResult, LoadMany, WrappedMany } from './batch.js';
 export type { Loader, LoaderContext } from './loads.js';
 
 /** The function `wrap` returns: `fn` read through the cache, plus helpers for its keys. */
@@ -37,22 +46,6 @@ export type Wrapped<A extends unknown[], R> = ((...args: A) => Promise<R>) & {
   /** The cache key for these arguments. */
   key(...args: A): string;
 };
-
-/** The function `wrapMany` returns: a batch of ids read through the cache, plus helpers for their keys. */
-export type WrappedMany<I, R> = ((ids: readonly I[]) => Promise<(R | undefined)[]>) & {
-  /** Removes the cached value of `id` (and stops an in-flight load of it from storing). */
-  invalidate(id: I): boolean;
-  /** The cache key of `id`: the key `wrap(name, fn)(id)` uses too. */
-  key(id: I): string;
-};
-
-/** What `batchLoader` returns: DataLoader-style coalescing of single loads into batches, on top of the cache. */
-export interface BatchLoader<I, R> {
-  /** The value of `id`; calls made together (same tick, or within `delay`) are loaded with one `loadMany`. */
-  load(id: I): Promise<R | undefined>;
-  /** The values of `ids`, in order, coalesced with any other `load` calls made together. */
-  loadMany(ids: readonly I[]): Promise<(R | undefined)[]>;
-}
 
 /**
  * A typed, bounded in-memory cache with TTL, single-flight cache-aside loading, stale-while-revalidate,
@@ -514,47 +507,9 @@ export class Cache<K extends {} = string, V = unknown> {
     loadMany: LoadMany<I, R>,
     options?: BatchLoaderOptions<I, R>,
   ): BatchLoader<I, R> {
-    const delay = options?.delay;
-    if (delay !== undefined) {
-      if (typeof delay !== 'number') {
-        throw new TypeError(`batchLoader: delay must be a number of milliseconds; got ${describe(delay)}`);
-      }
-      if (!(delay >= 0 && delay <= 2_147_483_647)) {
-        throw new RangeError(`batchLoader: delay must be between 0 and 2147483647 ms; got ${delay}`);
-      }
-    }
+    const delay = checkDelay(options?.delay);
     const batch = this.#batchOf(name, loadMany, options, 'batchLoader', ['delay']);
-    let queue: { id: I; resolve: (value: R | undefined) => void; reject: (error: unknown) => void }[] = [];
-    const flush = () => {
-      const taken = queue;
-      queue = [];
-      let answers: (V | undefined | Promise<V | undefined>)[];
-      try {
-        answers = batch.answer(taken.map((q) => q.id));
-      } catch (error) {
-        for (const q of taken) q.reject(error);
-        return;
-      }
-      for (const [i, q] of taken.entries()) {
-        Promise.resolve(answers[i] as R | undefined | Promise<R | undefined>).then(q.resolve, q.reject);
-      }
-    };
-    const load = (id: I): Promise<R | undefined> => {
-      batch.keyOf(id); // refuses an id that cannot be a key, at once
-      return new Promise<R | undefined>((resolve, reject) => {
-        if (queue.length === 0) schedule(flush, delay);
-        queue.push({ id, resolve, reject });
-      });
-    };
-    return {
-      load,
-      loadMany: (ids: readonly I[]) => {
-        if (!Array.isArray(ids)) {
-          throw new TypeError(`batchLoader('${name}').loadMany: ids must be an array; got ${describe(ids)}`);
-        }
-        return Promise.all(ids.map(load));
-      },
-    };
+    return coalesce(name, batch, delay) as BatchLoader<I, R>;
   }
 
   /** What `wrapMany` and `batchLoader` share: validation, the key of an id, and one batch read. */
@@ -669,27 +624,6 @@ function checkKey(key: unknown, name = 'key'): void {
   if (key === undefined || key === null) {
     throw new TypeError(name === 'key' ? `key must not be ${key}` : `${name} must not hold ${key}`);
   }
-}
-
-/** How errors name a batch loader: the call, and the function's own name when it has one. */
-function loaderName(call: string, loadMany: (...args: never[]) => unknown): string {
-  return typeof loadMany.name === 'string' && loadMany.name !== ''
-    ? `${call} loader ${loadMany.name}`
-    : `${call} loader`;
-}
-
-/**
- * Runs `fn` after `delay` ms, or (no delay) once the current tick's work is done: `setImmediate` where the runtime
- * has it (after every promise callback of this tick, like DataLoader), else a zero timer.
- */
-function schedule(fn: () => void, delay: number | undefined): void {
-  if (delay !== undefined && delay > 0) {
-    setTimeout(fn, delay);
-    return;
-  }
-  const immediate = (globalThis as { setImmediate?: (fn: () => void) => unknown }).setImmediate;
-  if (typeof immediate === 'function') immediate(fn);
-  else setTimeout(fn, 0);
 }
 
 /** The `LRUCache` of an `LruStore` (see `Cache.#lru`). */

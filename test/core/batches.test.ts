@@ -6,7 +6,7 @@ import { policies } from './policies.js';
 /** A loadMany that records its calls and answers `v:<key>` for every key except those in `skip`. */
 function recorder(skip: readonly unknown[] = []) {
   const calls: unknown[][] = [];
-  const loadMany = (keys: unknown[]) => {
+  const loadMany = <K>(keys: K[]): Map<K, string> => {
     calls.push([...keys]);
     return new Map(keys.filter((k) => !skip.includes(k)).map((k) => [k, `v:${String(k)}`]));
   };
