@@ -95,6 +95,9 @@ interface Item<V> {
  * @internal
  */
 export class Batches<V> {
+  /** The timeout timers of running `loadMany` calls (stopped by `close`). */
+  readonly #timers = new Set<ReturnType<typeof setTimeout>>();
+
   constructor(
     readonly s: CacheState<V>,
     readonly loads: Loads<V>,
@@ -157,6 +160,12 @@ export class Batches<V> {
     return out;
   }
 
+  /** Stops every timer (on `close`). */
+  close(): void {
+    for (const timer of this.#timers) clearTimeout(timer);
+    this.#timers.clear();
+  }
+
   #register(k: unknown, plan: ResolvedMany, stale: Entry<V> | undefined, background: boolean): Flight<V> {
     const flight = this.loads.register(k, plan.opts, stale, background);
     // Tags computed from the loaded value are unknown until then: any tag invalidation stops the write.
@@ -191,13 +200,17 @@ export class Batches<V> {
     let timer: ReturnType<typeof setTimeout> | undefined;
     if (opts.timeout > 0) {
       timer = setTimeout(() => {
+        this.#timers.delete(timer as ReturnType<typeof setTimeout>);
         timer = undefined;
         controller.abort(new TimeoutError(opts.timeout, name));
         for (const item of items) loads.timedOut(item.k, item.flight, opts.timeout);
       }, opts.timeout);
+      this.#timers.add(timer);
     }
     const stop = () => {
-      if (timer !== undefined) clearTimeout(timer);
+      if (timer === undefined) return;
+      clearTimeout(timer);
+      this.#timers.delete(timer);
       timer = undefined;
     };
     let started = Date.now();

@@ -582,6 +582,7 @@ export class Cache<K extends {} = string, V = unknown> {
     if (s.closed) return;
     s.closed = true;
     this.#loads.close();
+    this.#batches.close();
     await Promise.all([s.tier?.close(), s.bus?.close()]);
   }
 
