@@ -466,7 +466,7 @@ export class Cache<K extends {} = string, V = unknown> {
       plan,
       loaderName('getOrSetMany', loadMany),
     );
-    return Promise.all(answers) as Promise<(T | undefined)[]>;
+    return all(answers) as Promise<(T | undefined)[]>;
   }
 
   /**
@@ -488,7 +488,7 @@ export class Cache<K extends {} = string, V = unknown> {
       if (!Array.isArray(ids)) {
         throw new TypeError(`wrapMany('${name}'): ids must be an array; got ${describe(ids)}`);
       }
-      return Promise.all(batch.answer(ids));
+      return all(batch.answer(ids)) as Promise<(R | undefined)[]>;
     }) as WrappedMany<I, R>;
     wrapped.invalidate = (id: I): boolean => this.delete(batch.keyOf(id) as unknown as K);
     wrapped.key = (id: I): string => batch.keyOf(id);
@@ -616,6 +616,12 @@ export class Cache<K extends {} = string, V = unknown> {
     this.#loads.refresh(k, userKey, loader, opts, e);
     return Promise.resolve(e.value);
   }
+}
+
+/** `Promise.all`, without its per-element promise work when every answer is a value already (a warm page). */
+function all<T>(answers: (T | Promise<T>)[]): Promise<T[]> {
+  for (const answer of answers) if (answer instanceof Promise) return Promise.all(answers);
+  return Promise.resolve(answers as T[]);
 }
 
 /** A loader as the loading machinery holds it (keys erased). */
