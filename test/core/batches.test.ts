@@ -162,6 +162,30 @@ describe.each(policies)('getOrSetMany (%s)', (policy) => {
     expect(cache.has('a')).toBe(false);
   });
 
+  it('a tags function that throws or answers bad tags: the value is answered, not stored, and reported', async () => {
+    const cache = new Cache<string, string>({ max: 100, policy });
+    const errors: string[] = [];
+    cache.on('error', (e) => errors.push(e.operation));
+    const values = await cache.getOrSetMany(['a', 'b', 'c'], (keys) => keys.map((k) => [k, k] as const), {
+      tags: (key) => {
+        if (key === 'a') throw new Error('no tags for a');
+        return key === 'b' ? [''] : ['ok'];
+      },
+    });
+    expect(values).toEqual(['a', 'b', 'c']);
+    expect(cache.has('a')).toBe(false);
+    expect(cache.has('b')).toBe(false);
+    expect(cache.get('c')).toBe('c');
+    expect(errors).toEqual(['store', 'store']);
+  });
+
+  it('an empty batch answers [] without calling the loader', async () => {
+    const cache = new Cache<string, string>({ max: 100, policy });
+    const { calls, loadMany } = recorder();
+    expect(await cache.getOrSetMany([], loadMany)).toEqual([]);
+    expect(calls).toEqual([]);
+  });
+
   it('jitter applies per key', async () => {
     const cache = new Cache<number, string>({ max: 100, policy });
     const ttls: number[] = [];
