@@ -63,6 +63,103 @@ interface Row {
   medianMs: number;
 }
 
+/** A peer's page read: `page(keys, db)` against a cache made by `make()`. */
+interface Peer {
+  way: string;
+  make(): Promise<{ page(keys: string[], db: Db): Promise<unknown>; close(): Promise<unknown> | undefined }>;
+}
+
+/** The peers' closest equivalents, as their users get them (default in-memory stores). */
+const peers: Peer[] = [
+  {
+    way: 'cache-manager: mget, one query for the misses, mset',
+    async make() {
+      const { createCache } = await import('cache-manager');
+      const cache = createCache();
+      return {
+        async page(keys, db) {
+          const found = await cache.mget<string>(keys);
+          const missing = keys.filter((_, i) => found[i] === undefined);
+          if (missing.length === 0) return found;
+          const rows = await db.many(missing);
+          await cache.mset([...rows].map(([key, value]) => ({ key, value, ttl: 300_000 })));
+          return keys.map((k, i) => found[i] ?? rows.get(k));
+        },
+        close: () => cache.disconnect(),
+      };
+    },
+  },
+  {
+    way: 'cache-manager: 100 concurrent wrap',
+    async make() {
+      const { createCache } = await import('cache-manager');
+      const cache = createCache();
+      return {
+        page: (keys, db) => Promise.all(keys.map((k) => cache.wrap(k, () => db.one(k), 300_000))),
+        close: () => cache.disconnect(),
+      };
+    },
+  },
+  {
+    way: 'bentocache: 100 concurrent getOrSet',
+    async make() {
+      const { BentoCache, bentostore } = await import('bentocache');
+      const { memoryDriver } = await import('bentocache/drivers/memory');
+      const bento = new BentoCache({
+        default: 'memory',
+        stores: { memory: bentostore().useL1Layer(memoryDriver({ maxItems: 10_000 })) },
+      });
+      return {
+        page: (keys, db) =>
+          Promise.all(keys.map((k) => bento.getOrSet({ key: k, factory: () => db.one(k), ttl: '5m' }))),
+        close: () => bento.disconnect(),
+      };
+    },
+  },
+];
+
+async function memoryPeers(): Promise<Row[]> {
+  const rows: Row[] = [];
+  for (const peer of peers) {
+    const db = new Db();
+    const cold: number[] = [];
+    for (let r = 0; r < COLD_ROUNDS; r++) {
+      const cache = await peer.make();
+      const t0 = performance.now();
+      await cache.page(pageKeys(r), db);
+      cold.push(performance.now() - t0);
+      await cache.close();
+    }
+    rows.push({
+      setting: 'memory, cold',
+      way: peer.way,
+      loaderCalls: db.queries / COLD_ROUNDS,
+      redisCommands: undefined,
+      medianMs: median(cold),
+    });
+    const warmDb = new Db();
+    const cache = await peer.make();
+    const keys = pageKeys(0);
+    await cache.page(keys, warmDb);
+    warmDb.queries = 0;
+    const warm: number[] = [];
+    for (let r = 0; r < WARM_ROUNDS / 4; r++) {
+      const t0 = performance.now();
+      await cache.page(keys, warmDb);
+      warm.push(performance.now() - t0);
+    }
+    await cache.close();
+    rows.push({
+      setting: 'memory, warm',
+      way: peer.way,
+      loaderCalls: warmDb.queries / (WARM_ROUNDS / 4),
+      redisCommands: undefined,
+      medianMs: median(warm),
+    });
+  }
+  return rows;
+}
+
 async function memory(): Promise<Row[]> {
   const rows: Row[] = [];
   for (const [way, page] of Object.entries(ways)) {
@@ -180,6 +277,7 @@ async function reachable(url: string): Promise<boolean> {
 
 async function main(): Promise<void> {
   const rows = await memory();
+  rows.push(...(await memoryPeers()));
   const url = process.env.REDIS_URL || 'redis://127.0.0.1:6379';
   if (await reachable(url)) rows.push(...(await withRedis(url)));
   else console.log(`(no Redis at ${url}: the Redis rows are left out)`);
