@@ -72,6 +72,8 @@ export interface RedisTierStats {
 export interface RedisTier extends CacheTier {
   /** Throws the serializer's `TypeError` if `value` cannot be stored (e.g. it holds a function). */
   check(value: unknown): void;
+  /** Reads many entries in one round trip (one MGET; see {@link CacheTier.getMany}). */
+  getMany(keys: readonly string[]): Promise<(TierRecord | undefined)[]>;
   /** Counters since creation. */
   stats(): RedisTierStats;
 }

@@ -129,6 +129,36 @@ describe.runIf(url)('batches with the Redis tier (real Redis)', () => {
     expect(loads).toBe(2);
   });
 
+  it('redisTier.getMany answers in order, undefined where absent; an undecodable entry rejects the read', async () => {
+    const c = await client();
+    const tier = redisTier(c, { prefix });
+    const now = Date.now();
+    const record = {
+      value: { n: 1 },
+      expires: now + 60_000,
+      staleUntil: now + 60_000,
+      errorUntil: now + 60_000,
+      tags: [],
+      createdAt: now,
+    };
+    await tier.set('x', record);
+    await tier.set('z', { ...record, value: 'zed' });
+    expect(await tier.getMany([])).toEqual([]);
+    const got = await tier.getMany(['x', 'y', 'z']);
+    expect(got.map((r) => r?.value)).toEqual([{ n: 1 }, undefined, 'zed']);
+    await c.set(`${prefix}v:y`, 'not an envelope');
+    await expect(tier.getMany(['x', 'y'])).rejects.toThrow();
+    // Through a cache: the failed read is reported, and the loader answers every key.
+    const cache = new Cache<string, unknown>({ max: 10, tier });
+    caches.push(cache);
+    const errors: string[] = [];
+    cache.on('error', (e) => errors.push(e.operation));
+    expect(
+      await cache.getOrSetMany(['x', 'y'], async (ks) => ks.map((k) => [k, `loaded ${k}`] as const)),
+    ).toEqual(['loaded x', 'loaded y']);
+    expect(errors).toContain('tier');
+  });
+
   it('the bus carries expire on tags messages, and nothing else turns a message into an expiry', () => {
     const id = 'x'.repeat(36);
     const encoded = encodeMessage(id, { type: 'tags', tags: ['a'], expire: true });
