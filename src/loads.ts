@@ -189,6 +189,9 @@ export class Loads<V> {
     const s = this.s;
     if (record === undefined) return false;
     const r = record as Parameters<typeof entryOf>[0];
+    // A refresh wants something newer than what it refreshes: the tier often holds that very entry (this
+    // instance wrote it through), which would answer a refresh-ahead without ever asking the loader.
+    if (flight.stale !== undefined && r.createdAt <= flight.stale.createdAt) return false;
     const now = Date.now();
     if (now >= r.expires) {
       // Not fresh, but still useful as the stale value for fallbacks when memory has none.

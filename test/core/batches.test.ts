@@ -1,5 +1,5 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import { Cache, type CacheTier, type TierRecord, TimeoutError } from '../../src/index.js';
+import { type BusHandlers, Cache, type CacheTier, type TierRecord, TimeoutError } from '../../src/index.js';
 import { advance, bad, deferred, expectBadCall, expectBadInput, flush, track } from './helpers.js';
 import { policies } from './policies.js';
 
@@ -634,6 +634,51 @@ describe.each(policies)('batches with a tier (%s)', (policy) => {
       expect(b.stats().tierHits).toBe(3);
     },
   );
+
+  it('refreshAhead with a tier: the refresh reaches the loader instead of reading back the same entry', async () => {
+    vi.useFakeTimers();
+    try {
+      const tier = new CountingTier(true);
+      const cache = new Cache<string, string>({ max: 100, ttl: 1000, refreshAhead: 0.5, tier, policy });
+      let loads = 0;
+      const loader = () => `v${++loads}`;
+      expect(await cache.getOrSet('k', loader)).toBe('v1');
+      await flush();
+      expect(tier.records.has('k')).toBe(true);
+      await advance(600);
+      expect(await cache.getOrSet('k', loader)).toBe('v1');
+      await flush();
+      expect(loads).toBe(2);
+      expect(await cache.getOrSet('k', loader)).toBe('v2');
+    } finally {
+      vi.useRealTimers();
+    }
+  });
+
+  it('a bus delete racing a batch keeps that key out', async () => {
+    let handlers: BusHandlers | undefined;
+    const bus = {
+      start: (h: BusHandlers) => {
+        handlers = h;
+      },
+      publish: () => {},
+      close: async () => {},
+    };
+    const cache = new Cache<string, string>({ max: 100, bus, policy });
+    const d = deferred<Map<string, string>>();
+    const batch = cache.getOrSetMany(['a', 'b'], () => d.promise);
+    await flush();
+    handlers?.message({ type: 'delete', keys: ['a'] });
+    d.resolve(
+      new Map([
+        ['a', 'A'],
+        ['b', 'B'],
+      ]),
+    );
+    expect(await batch).toEqual(['A', 'B']);
+    expect(cache.has('a')).toBe(false);
+    expect(cache.get('b')).toBe('B');
+  });
 
   it('a failing tier read counts, is reported, and falls through to the loader', async () => {
     const tier = new CountingTier(true);
