@@ -23,6 +23,8 @@ export class Flight<V> {
   detached = false;
   timedOut = false;
   timer: ReturnType<typeof setTimeout> | undefined = undefined;
+  /** The entry's tags are known only once loaded (a batch's `tags` function): any tag invalidation stops it. */
+  anyTag = false;
 
   constructor(
     /** Tags the loaded entry will carry (for tag invalidation during the load). */
@@ -47,6 +49,12 @@ export class Flight<V> {
     this.settled = true;
     if (ok) this.resolve(value as V | undefined);
     else this.reject(value);
+  }
+
+  /** Whether a tag invalidation of any of `tags` must stop this load from storing. */
+  carriesAny(tags: readonly string[]): boolean {
+    if (this.anyTag) return true;
+    return this.tags?.some((t) => tags.includes(t)) === true;
   }
 
   /** Stops the timeout timer, if any. */

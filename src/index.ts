@@ -3,7 +3,17 @@
  *
  * @packageDocumentation
  */
-export { Cache, type Loader, type LoaderContext, type Wrapped } from './cache.js';
+export {
+  type BatchContext,
+  type BatchLoader,
+  type BatchResult,
+  Cache,
+  type Loader,
+  type LoaderContext,
+  type LoadMany,
+  type Wrapped,
+  type WrappedMany,
+} from './cache.js';
 export type { Duration } from './duration.js';
 export { TimeoutError } from './errors.js';
 export type {
@@ -20,7 +30,14 @@ export type {
   SetEvent,
 } from './events.js';
 export { encodeArgs } from './key.js';
-export type { CacheOptions, LoadOptions, Policy, SetOptions } from './options.js';
+export type {
+  BatchLoaderOptions,
+  CacheOptions,
+  LoadOptions,
+  ManyOptions,
+  Policy,
+  SetOptions,
+} from './options.js';
 export { defaultSerializer, type Serializer } from './serializer.js';
 export { singleton } from './singleton.js';
 export type { CacheStats } from './stats.js';

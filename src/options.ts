@@ -20,10 +20,40 @@ export interface SetOptions {
 
 /** Options of `getOrSet` and `wrap`: the entry options plus the load's. Coalesced callers share the first caller's. */
 export interface LoadOptions extends SetOptions {
-  /** The loader's time limit. On timeout its signal is aborted; callers get a stale value if one is at hand, else a `TimeoutError`. */
+  /**
+   * The loader's time limit. On timeout its signal is aborted; callers get a stale value if one is at hand, else a
+   * `TimeoutError`. `0` or `Infinity`: none (per call, this switches off the cache's `timeout`). Without any
+   * timeout, a loader that never settles blocks every later caller of its key, who join its load.
+   */
   timeout?: Duration;
   /** TTL for a `null` result (a "not found" answer), separate from `ttl`. */
   nullTtl?: Duration;
+  /**
+   * A fraction of the TTL in (0, 1): a hit on an entry older than this fraction of its TTL answers at once and
+   * starts one background refresh (single-flight; a failure is counted and emitted, never thrown at the caller),
+   * so that hot keys do not expire under traffic. Off by default.
+   */
+  refreshAhead?: number;
+}
+
+/**
+ * Options of `getOrSetMany`, `wrapMany` and `batchLoader`: the load options, with per-key `tags` (a list, or a
+ * function of each key and its loaded value), plus `maxBatch`.
+ */
+export interface ManyOptions<K, V> extends Omit<LoadOptions, 'tags'> {
+  /** Tags of every entry, or a function giving each entry's tags from its key (the id, for `wrapMany`) and value. */
+  tags?: readonly string[] | ((key: K, value: V) => readonly string[]);
+  /** The most keys one `loadMany` call is given (a positive integer); larger batches are split. Default: no limit. */
+  maxBatch?: number;
+}
+
+/** Options of `batchLoader`: those of `wrapMany`, plus how long `load` calls are collected. */
+export interface BatchLoaderOptions<I, V> extends ManyOptions<I, V> {
+  /**
+   * How long (ms) `load` calls are collected into one batch. Default: those of the same tick (until the event loop
+   * moves on), like DataLoader.
+   */
+  delay?: number;
 }
 
 /** Options of `new Cache()`. At least one of `max` and `maxSize` is required. */
@@ -55,10 +85,12 @@ export interface Resolved {
   readonly nullTtl: number | undefined;
   readonly timeout: number;
   readonly tags: readonly string[] | undefined;
+  /** Fraction of the TTL after which a hit starts a background refresh; 0 = off. */
+  readonly refreshAhead: number;
 }
 
 const SET_KEYS = ['ttl', 'tags', 'staleWhileRevalidate', 'staleIfError', 'jitter'];
-const LOAD_KEYS = [...SET_KEYS, 'timeout', 'nullTtl'];
+const LOAD_KEYS = [...SET_KEYS, 'timeout', 'nullTtl', 'refreshAhead'];
 const CACHE_KEYS = [...LOAD_KEYS, 'max', 'maxSize', 'sizeOf', 'policy', 'tier', 'bus'];
 
 /** Checks an options argument is an object with known keys. @internal */
@@ -119,6 +151,7 @@ export const NO_OPTIONS: Resolved = {
   nullTtl: undefined,
   timeout: 0,
   tags: undefined,
+  refreshAhead: 0,
 };
 
 /**
@@ -134,7 +167,7 @@ export function resolve(
 ): Resolved {
   if (options === undefined) return base;
   checkKeys(options, kind === 'set' ? SET_KEYS : kind === 'load' ? LOAD_KEYS : CACHE_KEYS, `${kind} options`);
-  const { ttl, staleWhileRevalidate, staleIfError, jitter, nullTtl, timeout, tags } = options;
+  const { ttl, staleWhileRevalidate, staleIfError, jitter, nullTtl, timeout, tags, refreshAhead } = options;
   if (
     ttl === undefined &&
     staleWhileRevalidate === undefined &&
@@ -142,7 +175,8 @@ export function resolve(
     jitter === undefined &&
     nullTtl === undefined &&
     timeout === undefined &&
-    tags === undefined
+    tags === undefined &&
+    refreshAhead === undefined
   ) {
     return base;
   }
@@ -155,21 +189,35 @@ export function resolve(
     sie: staleIfError === undefined ? base.sie : toMs(staleIfError, 'staleIfError', true),
     jitter: jitter === undefined ? base.jitter : checkJitter(jitter),
     nullTtl: nullTtl === undefined ? base.nullTtl : toMs(nullTtl, 'nullTtl', false, true),
-    timeout: timeout === undefined ? base.timeout : checkTimeout(toMs(timeout, 'timeout')),
+    timeout: timeout === undefined ? base.timeout : checkTimeout(toMs(timeout, 'timeout', true, true)),
     tags: tags === undefined ? base.tags : checkTags(tags),
+    refreshAhead:
+      refreshAhead === undefined ? base.refreshAhead : checkFraction(refreshAhead, 'refreshAhead'),
   };
 }
 
 /** The longest delay JavaScript timers honour (2^31 − 1 ms, about 24.8 days); longer ones fire at once. */
 const MAX_TIMER_MS = 2_147_483_647;
 
+/** A timeout in ms; `0` and `Infinity` both mean none (so a call can switch off the cache's `timeout`). */
 function checkTimeout(ms: number): number {
+  if (ms === Number.POSITIVE_INFINITY) return 0;
   if (ms > MAX_TIMER_MS) {
     throw new RangeError(
       `timeout must be at most ${MAX_TIMER_MS} ms (about 24.8 days), the longest timer delay; got ${ms}`,
     );
   }
   return ms;
+}
+
+/** Validates a fraction in (0, 1) (both ends excluded). @internal */
+export function checkFraction(value: unknown, name: string): number {
+  if (typeof value !== 'number')
+    throw new TypeError(`${name} must be a number between 0 and 1 (both excluded); got ${describe(value)}`);
+  if (!(value > 0 && value < 1)) {
+    throw new RangeError(`${name} must be a number between 0 and 1 (both excluded); got ${value}`);
+  }
+  return value;
 }
 
 function checkJitter(jitter: unknown): number {

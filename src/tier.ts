@@ -38,6 +38,12 @@ export interface CacheTier {
   check?(value: unknown): void;
   /** Reads a record; `undefined` when absent, expired past every window, or invalidated by a tag. */
   get(key: string): Promise<TierRecord | undefined>;
+  /**
+   * Optional: reads several records in one round trip, answering them in the order of `keys` (`undefined`
+   * for each key `get` would answer `undefined` for). Batch loads (`getOrSetMany`, `wrapMany`,
+   * `batchLoader`) use it; without it they call `get` once per key, all at once.
+   */
+  getMany?(keys: readonly string[]): Promise<(TierRecord | undefined)[]>;
   /** Writes a record unless the tier holds one with a later `createdAt` (or a later deletion/invalidation). */
   set(key: string, record: TierRecord): Promise<void>;
   /** Deletes keys, and records the deletion so that a load which started before it cannot write back. */
@@ -61,12 +67,14 @@ export interface BusDelete {
   readonly keys: readonly string[];
 }
 
-/** Drop every entry carrying any of these tags (sent for `invalidateTag(s)`). */
+/** Drop every entry carrying any of these tags (sent for `invalidateTag(s)`), or make them stale (`expireTag(s)`). */
 export interface BusTags {
   /** The message kind. */
   readonly type: 'tags';
   /** The tags. */
   readonly tags: readonly string[];
+  /** `true` for `expireTag(s)`: make the entries stale (served within their stale-while-revalidate window) instead. */
+  readonly expire?: boolean;
 }
 
 /** Drop every entry whose key starts with `prefix` (sent for `clear`; `''` for the whole cache). */

@@ -14,9 +14,11 @@
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import { mkdtempSync, rmdirSync, rmSync } from 'node:fs';
+import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { createApp } from '../express-sqlite/app.js';
 import { createRepository, openDatabase, SEED } from '../express-sqlite/db.js';
 import { type Backend, type Balancer, startBalancer } from './balancer.js';
 import type { Message } from './chat-server.js';
@@ -491,6 +493,16 @@ async function main(): Promise<boolean> {
     );
     say();
 
+    // 4. A list page: N+1 against one batch.
+    say(bold(`4) A list page of ${LIST_SIZE} courses on a cold cache (GET /courses?ids=1,...,${LIST_SIZE})`));
+    const list = await listPage(db);
+    say(`   one getOrSet per course: ${bold(n(list.unbatched))} queries`);
+    say(
+      `   wrapMany:                ${bold(green(n(list.batched)))} ${list.batched === 1 ? 'query' : 'queries'} (one WHERE id IN (...))`,
+    );
+    say(dim(`   the second read of the page, either way: ${n(list.warm)} queries`));
+    say();
+
     const checks: Record<string, boolean> = {
       'no mismatch with the database': t.mismatches + plainChecker.tally.mismatches === 0,
       'bad input answered with 4xx JSON': wrong === 0,
@@ -500,6 +512,7 @@ async function main(): Promise<boolean> {
       'in-memory chat diverges': !memory.agree,
       'routing by room agrees': hashed.agree && hashed.correct,
       'shared store agrees': sharedView.agree && sharedView.correct,
+      'a list page is one query with batching': list.batched === 1 && list.unbatched === LIST_SIZE,
     };
     const failed = Object.keys(checks).filter((name) => !checks[name]);
     const ok = failed.length === 0;
@@ -530,6 +543,7 @@ async function main(): Promise<boolean> {
           queryRatio: ratio,
         },
         staleness: { boundMs: TTL_MS, mode: withRedis ? 'bus' : 'ttl', ...stale, bounded },
+        listPage: { size: LIST_SIZE, ...list },
         chat: {
           store: REDIS_URL === undefined ? 'http' : 'redis',
           memoryRoundRobin: {
@@ -567,6 +581,37 @@ async function main(): Promise<boolean> {
       // another demo is running, or it was not there
     }
   }
+}
+
+/** How many courses the list page of step 4 shows. */
+const LIST_SIZE = 50;
+
+/**
+ * Step 4: the queries one cold read of a list page costs, through the example app in this process (its own
+ * caches), with `wrapMany` and with one `getOrSet` per course; then a warm read.
+ */
+async function listPage(db: ReturnType<typeof openDatabase>) {
+  const path = `/courses?ids=${Array.from({ length: LIST_SIZE }, (_, i) => i + 1).join(',')}`;
+  const count = async (batch: boolean) => {
+    const example = createApp({ db, ttl: '1m', batch });
+    const server = example.app.listen(0, '127.0.0.1');
+    try {
+      await new Promise<void>((resolve) => server.once('listening', () => resolve()));
+      const port = (server.address() as AddressInfo).port;
+      const before = example.repository.queries;
+      await getJson(port, path);
+      const cold = example.repository.queries - before;
+      await getJson(port, path);
+      return { cold, warm: example.repository.queries - before - cold };
+    } finally {
+      server.closeAllConnections();
+      await new Promise((resolve) => server.close(resolve));
+      await example.close();
+    }
+  };
+  const unbatched = await count(false);
+  const batched = await count(true);
+  return { unbatched: unbatched.cold, batched: batched.cold, warm: Math.max(unbatched.warm, batched.warm) };
 }
 
 /** Deletes this run's keys (the instances' tiers and the chat rooms) from Redis. */

@@ -2,6 +2,8 @@
  * An Express 5 API over SQLite with larder in front of the database:
  *
  * - reads go through the cache (`getOrSet` with tags, `wrap`), list pages through `cacheResponses`;
+ * - `GET /courses?ids=1,2,3` reads many courses with one `IN` query for the ones not cached (`wrapMany`), sharing
+ *   entries with `GET /courses/:id`;
  * - writes update the database, then invalidate by key (`wrap`'s `invalidate`) and by tag;
  * - `GET /stats` shows the cache's stats and how many queries reached the database;
  * - `GET /metrics` serves both caches' OpenTelemetry metrics (`larder/otel`) in the Prometheus text format.
@@ -18,6 +20,7 @@ import {
   type Course,
   createRepository,
   type Lesson,
+  MAX_IDS,
   PAGE_SIZE,
   type Repository,
   SEED,
@@ -47,6 +50,11 @@ export interface AppOptions {
   createCache?: CacheFactory;
   /** The caches' eviction policy, `'tinylfu'` or `'lru'` (see docs/policy.md). Default: larder's. */
   policy?: Policy;
+  /**
+   * `false` reads `GET /courses?ids=...` one course at a time (one `getOrSet`, so one query, per missing id)
+   * instead of one batch: the N+1 the demo compares against. Default `true`.
+   */
+  batch?: boolean;
 }
 
 /** The app and what it is made of. */
@@ -147,10 +155,28 @@ export function createApp(options: AppOptions): ExampleApp {
   ];
 
   // Reads. With the cache, each goes through it; without, straight to the database.
+  // Courses by id, many at once: one IN query for the ids not cached. A course has the same entry whether it was
+  // read alone (readCourse, through courses.key(id)) or in a batch.
+  const courses = data?.wrapMany(
+    'course',
+    (ids: number[]) => repository.coursesByIds(ids) as Map<number, unknown>,
+    { tags: (id) => [`course:${id}`] },
+  );
   const readCourse = (id: number): Promise<Course | undefined> | Course | undefined =>
-    data === undefined
+    data === undefined || courses === undefined
       ? repository.course(id)
-      : data.getOrSet(`course:${id}`, () => repository.course(id), { tags: [`course:${id}`] });
+      : (data.getOrSet(courses.key(id), () => repository.course(id), { tags: [`course:${id}`] }) as Promise<
+          Course | undefined
+        >);
+  const batch = options.batch ?? true;
+  const readCourses = async (ids: number[]): Promise<(Course | undefined)[]> => {
+    if (courses === undefined) {
+      const found = repository.coursesByIds(ids);
+      return ids.map((id) => found.get(id));
+    }
+    if (batch) return (await courses(ids)) as (Course | undefined)[];
+    return Promise.all(ids.map((id) => readCourse(id)));
+  };
   const readLessons = (id: number): Promise<Lesson[] | undefined> | Lesson[] | undefined =>
     data === undefined
       ? repository.lessons(id)
@@ -194,6 +220,21 @@ export function createApp(options: AppOptions): ExampleApp {
 
   app.get('/metrics', (req, res) => {
     metrics.getMetricsRequestHandler(req, res);
+  });
+
+  // A list of chosen courses (`?ids=1,2,3`); the paged list below when there is no `ids`.
+  app.get('/courses', async (req, res, next) => {
+    const raw = req.query.ids;
+    if (raw === undefined) {
+      next();
+      return;
+    }
+    const ids = typeof raw === 'string' ? raw.split(',') : [];
+    if (ids.length === 0 || ids.length > MAX_IDS || !ids.every((id) => ID.test(id))) {
+      throw new HttpError(400, `ids must be 1 to ${MAX_IDS} positive integers separated by commas`);
+    }
+    const list = await readCourses(ids.map(Number));
+    res.json({ courses: list.filter((course) => course !== undefined) });
   });
 
   app.get('/courses', listPage, (req, res) => {

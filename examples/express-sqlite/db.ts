@@ -42,6 +42,9 @@ export const SEED = { courses: 200, lessonsPerCourse: 20, users: 2000 } as const
 /** Courses per list page. */
 export const PAGE_SIZE = 20;
 
+/** The most ids one `GET /courses?ids=...` may ask for. */
+export const MAX_IDS = 100;
+
 const SCHEMA = `
 CREATE TABLE IF NOT EXISTS courses (
   id INTEGER PRIMARY KEY,
@@ -146,6 +149,8 @@ export interface Repository {
   /** Statements run so far through this repository. */
   readonly queries: number;
   course(id: number): Course | undefined;
+  /** The courses among `ids` that exist, by id: one `WHERE id IN (...)` query. */
+  coursesByIds(ids: readonly number[]): Map<number, Course>;
   courses(page: number): CourseSummary[];
   /** `undefined` when the course does not exist. */
   lessons(courseId: number): Lesson[] | undefined;
@@ -184,6 +189,20 @@ export function createRepository(db: Database.Database): Repository {
             (SELECT count(*) FROM lessons WHERE course_id = courses.id) AS lessonCount, updated_at AS updatedAt
        FROM courses WHERE id = ?`,
   );
+  const COURSE_COLUMNS = `id, title, description, price_cents AS price,
+            (SELECT count(*) FROM lessons WHERE course_id = courses.id) AS lessonCount, updated_at AS updatedAt`;
+  // One prepared statement per number of ids (at most MAX_IDS of them).
+  const selectCoursesIn = new Map<number, ReturnType<typeof counted<number[]>>>();
+  const coursesIn = (n: number) => {
+    let statement = selectCoursesIn.get(n);
+    if (statement === undefined) {
+      statement = counted<number[]>(
+        `SELECT ${COURSE_COLUMNS} FROM courses WHERE id IN (${Array.from({ length: n }, () => '?').join(', ')})`,
+      );
+      selectCoursesIn.set(n, statement);
+    }
+    return statement;
+  };
   const selectPage = counted<[number, number]>(
     'SELECT id, title, price_cents AS price FROM courses ORDER BY id LIMIT ? OFFSET ?',
   );
@@ -219,6 +238,11 @@ export function createRepository(db: Database.Database): Repository {
       return queries;
     },
     course: (id) => selectCourse.get(id) as Course | undefined,
+    coursesByIds: (ids) => {
+      if (ids.length === 0) return new Map();
+      const rows = coursesIn(ids.length).all(...ids) as Course[];
+      return new Map(rows.map((row) => [row.id, row]));
+    },
     courses: (page) => selectPage.all(PAGE_SIZE, (page - 1) * PAGE_SIZE) as CourseSummary[],
     lessons: (courseId) =>
       courseExists.get(courseId) === undefined ? undefined : (selectLessons.all(courseId) as Lesson[]),

@@ -85,7 +85,11 @@ export function encodeMessage(id: string, message: BusMessage): string {
       body = JSON.stringify({ type: 'delete', keys: message.keys });
       break;
     case 'tags':
-      body = JSON.stringify({ type: 'tags', tags: message.tags });
+      body = JSON.stringify(
+        message.expire === true
+          ? { type: 'tags', tags: message.tags, expire: true }
+          : { type: 'tags', tags: message.tags },
+      );
       break;
     case 'clear':
       body = JSON.stringify({ type: 'clear', prefix: message.prefix });
@@ -106,7 +110,7 @@ function isStringArray(value: unknown): value is string[] {
 export function decodeMessage(text: string): { id: string; message: BusMessage } | undefined {
   if (!text.startsWith(MARK) || text.length < MARK.length + ID_LENGTH) return undefined;
   const id = text.slice(MARK.length, MARK.length + ID_LENGTH);
-  let body: { type?: unknown; keys?: unknown; tags?: unknown; prefix?: unknown };
+  let body: { type?: unknown; keys?: unknown; tags?: unknown; prefix?: unknown; expire?: unknown };
   try {
     body = JSON.parse(text.slice(MARK.length + ID_LENGTH));
   } catch {
@@ -115,8 +119,13 @@ export function decodeMessage(text: string): { id: string; message: BusMessage }
   if (body === null || typeof body !== 'object') return undefined;
   if (body.type === 'delete' && isStringArray(body.keys))
     return { id, message: { type: 'delete', keys: body.keys } };
-  if (body.type === 'tags' && isStringArray(body.tags))
-    return { id, message: { type: 'tags', tags: body.tags } };
+  if (body.type === 'tags' && isStringArray(body.tags)) {
+    const message: BusMessage =
+      body.expire === true
+        ? { type: 'tags', tags: body.tags, expire: true }
+        : { type: 'tags', tags: body.tags };
+    return { id, message };
+  }
   if (body.type === 'clear' && typeof body.prefix === 'string') {
     return { id, message: { type: 'clear', prefix: body.prefix } };
   }

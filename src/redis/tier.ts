@@ -82,6 +82,8 @@ export interface RedisTier extends CacheTier {
    * cache calls `check`, then `set`), so each value is serialized once.
    */
   check(value: unknown): void;
+  /** Reads many entries in one round trip (one MGET; see {@link CacheTier.getMany}). */
+  getMany(keys: readonly string[]): Promise<(TierRecord | undefined)[]>;
   /** Counters since creation. */
   stats(): RedisTierStats;
 }
@@ -273,6 +275,23 @@ class RedisTierImpl implements RedisTier {
         : this.#link.run(noCommand)
       : this.#link.run((c) => c.mget(rkey, inv));
     return sent.then((reply) => this.#optimistic(rkey, reply), this.#failed);
+  }
+
+  /**
+   * Reads many entries with one MGET (the entries and the latest-invalidation time); only entries older than that
+   * invalidation take a script read each, as in `get`. An undecodable entry rejects the whole read.
+   */
+  getMany(keys: readonly string[]): Promise<(TierRecord | undefined)[]> {
+    if (this.#closed) return Promise.reject(closedError());
+    if (keys.length === 0) return Promise.resolve([]);
+    const rkeys = keys.map((k) => this.#prefix + valueSuffix(k));
+    const inv = this.#invKey;
+    return this.#link
+      .run((c) => c.mget(...rkeys, inv))
+      .then((reply) => {
+        const latest = reply[rkeys.length] ?? null;
+        return Promise.all(rkeys.map((rkey, i) => this.#optimistic(rkey, [reply[i] ?? null, latest])));
+      }, this.#failed);
   }
 
   /** Handles an MGET reply: decides from the entry's header whether it needs the full check of the script. */

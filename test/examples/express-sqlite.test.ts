@@ -189,3 +189,51 @@ describe('examples/express-sqlite: bad input gets 4xx JSON, never cached', () =>
     expect((await request(example.app).get('/courses/999')).body.title).toBe('Late course');
   });
 });
+
+describe('examples/express-sqlite: GET /courses?ids= (one IN query through wrapMany)', () => {
+  it('reads the missing courses with one query, in the order asked, and shares entries with /courses/:id', async () => {
+    await request(example.app).get('/courses/2'); // cached alone
+    const before = await queries();
+    const list = await request(example.app).get('/courses?ids=3,2,1,999,3');
+    expect(list.status).toBe(200);
+    expect(list.body.courses.map((c: { id: number }) => c.id)).toEqual([3, 2, 1, 3]);
+    expect(list.body.courses[0]).toMatchObject({ id: 3, lessonCount: SEED.lessonsPerCourse });
+    expect((await queries()) - before).toBe(1); // 3, 1 and 999 in one IN query; 2 was cached
+    const again = await queries();
+    await request(example.app).get('/courses?ids=1,2,3');
+    await request(example.app).get('/courses/1'); // loaded by the batch: a hit
+    expect(await queries()).toBe(again);
+  });
+
+  it('a write invalidates the course in later lists', async () => {
+    await request(example.app).get('/courses?ids=4,5');
+    await request(example.app).put('/courses/5').send({ title: 'Renamed' });
+    const list = await request(example.app).get('/courses?ids=4,5');
+    expect(list.body.courses[1]).toMatchObject({ id: 5, title: 'Renamed' });
+  });
+
+  it('without batching, a cold list of 50 costs 50 queries; with it, one', async () => {
+    const ids = Array.from({ length: 50 }, (_, i) => i + 1).join(',');
+    const before = await queries();
+    await request(example.app).get(`/courses?ids=${ids}`);
+    expect((await queries()) - before).toBe(1);
+    const unbatched = createApp({ db, ttl: '1m', batch: false });
+    try {
+      const start = (await request(unbatched.app).get('/stats')).body.db.queries;
+      const res = await request(unbatched.app).get(`/courses?ids=${ids}`);
+      expect(res.body.courses).toHaveLength(50);
+      expect((await request(unbatched.app).get('/stats')).body.db.queries - start).toBe(50);
+    } finally {
+      await unbatched.close();
+    }
+  });
+
+  it.each(['', 'a,b', '1,,2', '0', Array.from({ length: 101 }, (_, i) => i + 1).join(',')])(
+    'refuses ids=%s with 400',
+    async (ids) => {
+      const res = await request(example.app).get(`/courses?ids=${ids}`);
+      expect(res.status).toBe(400);
+      expect(res.body.error.message).toMatch(/ids/);
+    },
+  );
+});

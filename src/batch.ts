@@ -1,0 +1,370 @@
+import type { Coherence } from './coherence.js';
+import { describe } from './duration.js';
+import type { Entry } from './entry.js';
+import { TimeoutError } from './errors.js';
+import type { Flight } from './flight.js';
+import type { Loads } from './loads.js';
+import { checkTags, type ManyOptions, type Resolved, resolve } from './options.js';
+import { type CacheState, MISS, STALE } from './state.js';
+
+/** What a batch loader receives besides the keys. */
+export interface BatchContext {
+  /** Aborted when the `loadMany` call times out (`timeout`). */
+  readonly signal: AbortSignal;
+}
+
+/** What a batch loader answers: a `Map` from key to value, or an iterable of `[key, value]` pairs. */
+export type BatchResult<K, V> = ReadonlyMap<K, V | undefined> | Iterable<readonly [K, V | undefined]>;
+
+/**
+ * Loads many keys at once from the source of truth (one `WHERE id IN (...)`). Keys it leaves out (or answers
+ * with `undefined`) resolve to `undefined` and are not stored.
+ */
+export type LoadMany<K, V> = (
+  keys: K[],
+  context: BatchContext,
+) => BatchResult<K, V> | PromiseLike<BatchResult<K, V>>;
+
+/** The function `wrapMany` returns: a batch of ids read through the cache, plus helpers for their keys. */
+export type WrappedMany<I, R> = ((ids: readonly I[]) => Promise<(R | undefined)[]>) & {
+  /** Removes the cached value of `id` (and stops an in-flight load of it from storing). */
+  invalidate(id: I): boolean;
+  /** The cache key of `id`: the key `wrap(name, fn)(id)` uses too. */
+  key(id: I): string;
+};
+
+/** What `batchLoader` returns: DataLoader-style coalescing of single loads into batches, on top of the cache. */
+export interface BatchLoader<I, R> {
+  /** The value of `id`; calls made together (same tick, or within `delay`) are loaded with one `loadMany`. */
+  load(id: I): Promise<R | undefined>;
+  /** The values of `ids`, in order, coalesced with any other `load` calls made together. */
+  loadMany(ids: readonly I[]): Promise<(R | undefined)[]>;
+}
+
+/** Batch options after validation. @internal */
+export interface ResolvedMany {
+  readonly opts: Resolved;
+  /** Per-key tags, when `tags` is a function. */
+  readonly tagsOf: ((key: never, value: never) => readonly string[]) | undefined;
+  readonly maxBatch: number;
+}
+
+/** Validates the options of `getOrSetMany`/`wrapMany`/`batchLoader` (`extra`: further allowed keys). @internal */
+export function resolveMany(
+  base: Resolved,
+  options: ManyOptions<unknown, unknown> | undefined,
+  what: string,
+  extra: readonly string[] = [],
+): ResolvedMany {
+  if (options === undefined) return { opts: base, tagsOf: undefined, maxBatch: Number.POSITIVE_INFINITY };
+  if (typeof options !== 'object' || options === null || Array.isArray(options)) {
+    throw new TypeError(`${what}: options must be an object; got ${describe(options)}`);
+  }
+  const { tags, maxBatch, ...rest } = options as ManyOptions<unknown, unknown> & Record<string, unknown>;
+  for (const key of extra) delete rest[key];
+  let tagsOf: ResolvedMany['tagsOf'];
+  const load: Record<string, unknown> = rest;
+  if (typeof tags === 'function') tagsOf = tags as ResolvedMany['tagsOf'];
+  else if (tags !== undefined) load.tags = tags;
+  if (maxBatch !== undefined) {
+    if (typeof maxBatch !== 'number') {
+      throw new TypeError(`${what}: maxBatch must be a positive integer; got ${describe(maxBatch)}`);
+    }
+    if (!Number.isSafeInteger(maxBatch) || maxBatch < 1) {
+      throw new RangeError(`${what}: maxBatch must be a positive integer; got ${maxBatch}`);
+    }
+  }
+  return { opts: resolve(base, load, 'load'), tagsOf, maxBatch: maxBatch ?? Number.POSITIVE_INFINITY };
+}
+
+/** One key of a batch: its full key, what the loader sees, and (for misses) its flight. */
+interface Item<V> {
+  /** Full cache key (namespace prefix included). */
+  readonly k: unknown;
+  /** What `loadMany` is given and answers by (the key, or the id for `wrapMany`). */
+  readonly id: unknown;
+  flight: Flight<V>;
+}
+
+/**
+ * Batch loads: many keys through memory, then one tier round trip for the keys still missing, then one
+ * `loadMany` call (per `maxBatch` keys) for the rest. Every key gets its own flight in the shared in-flight
+ * table, so single and batch loads join each other both ways and every per-key rule of `Loads` holds: no
+ * stale write-back, stale-if-error, soft and hard timeouts, TTL/jitter/`nullTtl`, tags.
+ *
+ * @internal
+ */
+export class Batches<V> {
+  /** The timeout timers of running `loadMany` calls (stopped by `close`). */
+  readonly #timers = new Set<ReturnType<typeof setTimeout>>();
+
+  constructor(
+    readonly s: CacheState<V>,
+    readonly loads: Loads<V>,
+    readonly coherence: Coherence<V>,
+  ) {}
+
+  /**
+   * Answers `keys` (full keys; `ids[i]` is what the loader knows `keys[i]` by) in order: a value, or the promise
+   * of a load (joined or started). Duplicates share one answer.
+   */
+  many(
+    keys: readonly unknown[],
+    ids: readonly unknown[],
+    loadMany: LoadMany<unknown, V>,
+    plan: ResolvedMany,
+    name: string,
+  ): (V | undefined | Promise<V | undefined>)[] {
+    const s = this.s;
+    const { opts } = plan;
+    const out: (V | undefined | Promise<V | undefined>)[] = new Array(keys.length);
+    const first = new Map<unknown, number>();
+    const missing: Item<V>[] = [];
+    const refresh: Item<V>[] = [];
+    for (let i = 0; i < keys.length; i++) {
+      const k = keys[i];
+      const seen = first.get(k);
+      if (seen !== undefined) {
+        out[i] = out[seen];
+        continue;
+      }
+      first.set(k, i);
+      const e = s.store.get(k);
+      const hit = e === undefined ? MISS : s.judge(k, e, opts);
+      if (hit === STALE) {
+        const entry = s.staleEntry as Entry<V>;
+        s.staleEntry = undefined;
+        out[i] = entry.value;
+        if (!this.loads.inflight.has(k)) {
+          refresh.push({ k, id: ids[i], flight: this.#register(k, plan, entry, true) });
+        }
+        continue;
+      }
+      if (hit !== MISS) {
+        out[i] = hit as V;
+        continue;
+      }
+      s.counters.misses++;
+      if (s.slots.miss !== undefined) s.emitter.emit('miss', { key: k });
+      const running = this.loads.inflight.get(k);
+      if (running !== undefined) {
+        out[i] = running.promise;
+        continue;
+      }
+      const flight = this.#register(k, plan, this.loads.staleOf(k), false);
+      missing.push({ k, id: ids[i], flight });
+      out[i] = flight.promise;
+    }
+    if (missing.length > 0) this.#load(missing, loadMany, plan, name, false);
+    if (refresh.length > 0) this.#load(refresh, loadMany, plan, name, true);
+    return out;
+  }
+
+  /** Stops every timer (on `close`). */
+  close(): void {
+    for (const timer of this.#timers) clearTimeout(timer);
+    this.#timers.clear();
+  }
+
+  #register(k: unknown, plan: ResolvedMany, stale: Entry<V> | undefined, background: boolean): Flight<V> {
+    const flight = this.loads.register(k, plan.opts, stale, background);
+    // Tags computed from the loaded value are unknown until then: any tag invalidation stops the write.
+    if (plan.tagsOf !== undefined) flight.anyTag = true;
+    return flight;
+  }
+
+  #load(
+    items: Item<V>[],
+    loadMany: LoadMany<unknown, V>,
+    plan: ResolvedMany,
+    name: string,
+    background: boolean,
+  ): void {
+    const size = plan.maxBatch;
+    for (let i = 0; i < items.length; i += size) {
+      void this.#chunk(items.slice(i, i + size), loadMany, plan, name, background);
+    }
+  }
+
+  async #chunk(
+    items: Item<V>[],
+    loadMany: LoadMany<unknown, V>,
+    plan: ResolvedMany,
+    name: string,
+    background: boolean,
+  ): Promise<void> {
+    const s = this.s;
+    const loads = this.loads;
+    const { opts } = plan;
+    const controller = new AbortController();
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    if (opts.timeout > 0) {
+      timer = setTimeout(() => {
+        this.#timers.delete(timer as ReturnType<typeof setTimeout>);
+        timer = undefined;
+        controller.abort(new TimeoutError(opts.timeout, name));
+        for (const item of items) loads.timedOut(item.k, item.flight, opts.timeout);
+      }, opts.timeout);
+      this.#timers.add(timer);
+    }
+    const stop = () => {
+      if (timer === undefined) return;
+      clearTimeout(timer);
+      this.#timers.delete(timer);
+      timer = undefined;
+    };
+    let started = Date.now();
+    let rest = items;
+    if (s.tier !== undefined) {
+      const fromTier = items.filter((item) => typeof item.k === 'string');
+      if (fromTier.length > 0) {
+        const records = await this.coherence.tierGetMany(fromTier.map((item) => item.k as string));
+        const answered = new Set<Item<V>>();
+        for (const [i, item] of fromTier.entries()) {
+          if (loads.fromTier(item.k as string, item.flight, records[i], background, started))
+            answered.add(item);
+        }
+        rest = items.filter((item) => !answered.has(item));
+        if (rest.length === 0) {
+          stop();
+          return;
+        }
+      }
+    }
+    started = Date.now();
+    let map: ReadonlyMap<unknown, V | undefined>;
+    try {
+      map = toMap(
+        await loadMany(
+          rest.map((item) => item.id),
+          { signal: controller.signal },
+        ),
+        name,
+      );
+    } catch (error) {
+      stop();
+      for (const item of rest) loads.failed(item.k, item.flight, error, background, started);
+      return;
+    }
+    stop();
+    for (const item of rest) {
+      const { k, id, flight } = item;
+      s.emitLoad(k, started, background, true, 'loader', flight.timedOut);
+      const value = map.get(id);
+      let tags = opts.tags;
+      let storable = true;
+      if (plan.tagsOf !== undefined && value !== undefined) {
+        try {
+          tags = checkTags(plan.tagsOf(id as never, value as never), `${name}: tags(key, value)`);
+        } catch (error) {
+          storable = false;
+          s.emitError(k, error, 'store');
+        }
+      }
+      if (storable) loads.keep(k, id, value, opts, flight, undefined, tags);
+      loads.release(k, flight);
+      flight.settle(true, value);
+    }
+  }
+}
+
+/** A `loadMany` answer as a Map, or a TypeError naming the loader. */
+function toMap<V>(result: unknown, name: string): ReadonlyMap<unknown, V | undefined> {
+  if (result instanceof Map) return result;
+  const bad = () =>
+    new TypeError(
+      `${name}: loadMany must answer a Map or an iterable of [key, value] pairs; got ${describe(result)}`,
+    );
+  if (
+    result === null ||
+    typeof result !== 'object' ||
+    typeof (result as { [Symbol.iterator]?: unknown })[Symbol.iterator] !== 'function'
+  ) {
+    throw bad();
+  }
+  const map = new Map<unknown, V | undefined>();
+  for (const pair of result as Iterable<unknown>) {
+    if (!Array.isArray(pair) || pair.length !== 2) throw bad();
+    map.set(pair[0], pair[1] as V | undefined);
+  }
+  return map;
+}
+
+/** How errors name a batch loader: the call, and the function's own name when it has one. @internal */
+export function loaderName(call: string, loadMany: (...args: never[]) => unknown): string {
+  return typeof loadMany.name === 'string' && loadMany.name !== ''
+    ? `${call} loader ${loadMany.name}`
+    : `${call} loader`;
+}
+
+/**
+ * Runs `fn` after `delay` ms, or (no delay) once the current tick's work is done: `setImmediate` where the runtime
+ * has it (after every promise callback of this tick, like DataLoader), else a zero timer.
+ */
+function schedule(fn: () => void, delay: number | undefined): void {
+  if (delay !== undefined && delay > 0) {
+    setTimeout(fn, delay);
+    return;
+  }
+  const immediate = (globalThis as { setImmediate?: (fn: () => void) => unknown }).setImmediate;
+  if (typeof immediate === 'function') immediate(fn);
+  else setTimeout(fn, 0);
+}
+
+/** Validates `batchLoader`'s `delay` (ms). @internal */
+export function checkDelay(delay: unknown): number | undefined {
+  if (delay === undefined) return undefined;
+  if (typeof delay !== 'number') {
+    throw new TypeError(`batchLoader: delay must be a number of milliseconds; got ${describe(delay)}`);
+  }
+  if (!(delay >= 0 && delay <= 2_147_483_647)) {
+    throw new RangeError(`batchLoader: delay must be between 0 and 2147483647 ms; got ${delay}`);
+  }
+  return delay;
+}
+
+/** One batch read of ids, and the key of an id (what `wrapMany` and `batchLoader` share). @internal */
+export interface IdBatch<I, V> {
+  keyOf(id: I): string;
+  answer(ids: readonly I[]): (V | undefined | Promise<V | undefined>)[];
+}
+
+/**
+ * DataLoader-style coalescing: `load` calls are queued and answered by one batch read once the tick's work is
+ * done (or after `delay` ms). @internal
+ */
+export function coalesce<I, V>(
+  name: string,
+  batch: IdBatch<I, V>,
+  delay: number | undefined,
+): BatchLoader<I, V> {
+  let queue: { id: I; resolve: (value: V | undefined) => void; reject: (error: unknown) => void }[] = [];
+  const flush = () => {
+    const taken = queue;
+    queue = [];
+    let answers: (V | undefined | Promise<V | undefined>)[];
+    try {
+      answers = batch.answer(taken.map((q) => q.id));
+    } catch (error) {
+      for (const q of taken) q.reject(error);
+      return;
+    }
+    for (const [i, q] of taken.entries()) Promise.resolve(answers[i]).then(q.resolve, q.reject);
+  };
+  const load = (id: I): Promise<V | undefined> => {
+    batch.keyOf(id); // refuses an id that cannot be a key, at once
+    return new Promise<V | undefined>((resolve, reject) => {
+      if (queue.length === 0) schedule(flush, delay);
+      queue.push({ id, resolve, reject });
+    });
+  };
+  return {
+    load,
+    loadMany: (ids: readonly I[]) => {
+      if (!Array.isArray(ids)) {
+        throw new TypeError(`batchLoader('${name}').loadMany: ids must be an array; got ${describe(ids)}`);
+      }
+      return Promise.all(ids.map(load));
+    },
+  };
+}

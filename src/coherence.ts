@@ -1,0 +1,160 @@
+import { Entry } from './entry.js';
+import type { CacheState } from './state.js';
+import type { BusMessage, CacheTier, TierRecord } from './tier.js';
+
+/**
+ * Keeps a cache coherent with the other instances: writes through to the tier, reads from it on a miss,
+ * publishes invalidations on the bus and applies the ones other instances publish. Local memory is changed
+ * by the caller (or, for bus messages, here) through {@link CacheState}; every tier failure is counted and
+ * emitted, never thrown.
+ *
+ * @internal
+ */
+export class Coherence<V> {
+  constructor(readonly s: CacheState<V>) {}
+
+  /** Attaches the bus (once, from the root cache's constructor). */
+  start(): void {
+    const s = this.s;
+    s.bus?.start({
+      message: (message) => this.#onBusMessage(message),
+      resync: () => {
+        s.counters.busMessages++;
+        s.dropLocal(undefined, 'remote');
+      },
+      error: (error) => {
+        s.counters.busErrors++;
+        s.emitError(undefined, error, 'bus');
+      },
+    });
+  }
+
+  /** Writes an entry through to the tier (fire-and-forget). */
+  tierSet(k: string, entry: Entry<V> | undefined): void {
+    const tier = this.s.tier as CacheTier;
+    if (entry === undefined) return;
+    const record: TierRecord = {
+      value: entry.value,
+      expires: entry.expires,
+      staleUntil: entry.staleUntil,
+      errorUntil: entry.errorUntil,
+      tags: entry.tags ?? [],
+      createdAt: entry.createdAt,
+    };
+    let pending: Promise<void>;
+    try {
+      pending = tier.set(k, record);
+    } catch (error) {
+      pending = Promise.reject(error);
+    }
+    this.tierCall(k, pending);
+  }
+
+  /** Counts and reports a failed tier call. */
+  tierCall(k: unknown, pending: Promise<unknown>): void {
+    pending.then(undefined, (error: unknown) => {
+      this.s.counters.tierErrors++;
+      this.s.emitError(k, error, 'tier');
+    });
+  }
+
+  /** Reads one key from the tier; a failure counts, is reported and reads as a miss. */
+  async tierGet(k: string): Promise<TierRecord | undefined> {
+    try {
+      return await (this.s.tier as CacheTier).get(k);
+    } catch (error) {
+      this.s.counters.tierErrors++;
+      this.s.emitError(k, error, 'tier');
+      return undefined;
+    }
+  }
+
+  /**
+   * Reads several keys from the tier in one round trip when it has `getMany` (else one `get` per key, all at
+   * once). A failure counts, is reported and reads as misses.
+   */
+  async tierGetMany(keys: readonly string[]): Promise<(TierRecord | undefined)[]> {
+    const tier = this.s.tier as CacheTier;
+    if (tier.getMany === undefined) return Promise.all(keys.map((k) => this.tierGet(k)));
+    try {
+      const records = await tier.getMany(keys);
+      if (!Array.isArray(records) || records.length !== keys.length) {
+        throw new TypeError(`tier.getMany must answer an array of ${keys.length} records`);
+      }
+      return records;
+    } catch (error) {
+      this.s.counters.tierErrors++;
+      this.s.emitError(undefined, error, 'tier');
+      return keys.map(() => undefined);
+    }
+  }
+
+  /** After a local `set`/`delete` of `k`: tell the tier (deletes only) and the other instances. */
+  deleted(k: unknown, tier: boolean): void {
+    const s = this.s;
+    if (typeof k !== 'string') return;
+    if (tier && s.tier !== undefined) this.tierCall(k, s.tier.delete([k]));
+    if (s.bus !== undefined) s.bus.publish({ type: 'delete', keys: [k] });
+  }
+
+  /** After a local `clear` under `prefix` (`''` for all). */
+  cleared(prefix: string): void {
+    const s = this.s;
+    if (s.tier !== undefined) this.tierCall(undefined, s.tier.clear(prefix));
+    if (s.bus !== undefined) s.bus.publish({ type: 'clear', prefix });
+  }
+
+  /** After a local tag invalidation. */
+  tagsInvalidated(tags: readonly string[]): void {
+    const s = this.s;
+    if (tags.length === 0) return;
+    if (s.tier !== undefined) this.tierCall(undefined, s.tier.invalidateTags(tags, Date.now()));
+    if (s.bus !== undefined) s.bus.publish({ type: 'tags', tags });
+  }
+
+  /**
+   * After a local tag expiry. The tier has no notion of a stale-but-servable entry: it invalidates the tags (so a
+   * refresh reads through to the loader); other instances expire their memory copies.
+   */
+  tagsExpired(tags: readonly string[]): void {
+    const s = this.s;
+    if (tags.length === 0) return;
+    if (s.tier !== undefined) this.tierCall(undefined, s.tier.invalidateTags(tags, Date.now()));
+    if (s.bus !== undefined) s.bus.publish({ type: 'tags', tags, expire: true });
+  }
+
+  #onBusMessage(message: BusMessage): void {
+    const s = this.s;
+    s.counters.busMessages++;
+    switch (message.type) {
+      case 'delete':
+        for (const k of message.keys) {
+          s.loads.invalidate(k);
+          const e = s.store.peek(k);
+          if (e !== undefined) s.remove(k, e, 'remote');
+        }
+        return;
+      case 'tags':
+        if (message.expire === true) s.expireTags(message.tags, 'remote');
+        else s.dropTags(message.tags, 'remote');
+        return;
+      case 'clear':
+        s.dropLocal(message.prefix === '' ? undefined : message.prefix, 'remote');
+        return;
+    }
+  }
+}
+
+/** The memory entry for a tier record. @internal */
+export function entryOf(record: TierRecord, key: string): Entry<unknown> {
+  return new Entry(
+    record.value,
+    record.expires,
+    Math.max(record.staleUntil, record.expires),
+    Math.max(record.errorUntil, record.expires),
+    Math.max(record.expires, record.staleUntil, record.errorUntil),
+    record.tags.length > 0 ? record.tags : undefined,
+    record.createdAt,
+    key,
+  );
+}
