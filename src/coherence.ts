@@ -61,7 +61,9 @@ export class Coherence<V> {
   /** Reads one key from the tier; a failure counts, is reported and reads as a miss. */
   async tierGet(k: string): Promise<TierRecord | undefined> {
     try {
-      return await (this.s.tier as CacheTier).get(k);
+      const record = await (this.s.tier as CacheTier).get(k);
+      if (record === undefined) this.s.counters.tierMisses++;
+      return record;
     } catch (error) {
       this.s.counters.tierErrors++;
       this.s.emitError(k, error, 'tier');
@@ -81,6 +83,7 @@ export class Coherence<V> {
       if (!Array.isArray(records) || records.length !== keys.length) {
         throw new TypeError(`tier.getMany must answer an array of ${keys.length} records`);
       }
+      for (const record of records) if (record === undefined) this.s.counters.tierMisses++;
       return records;
     } catch (error) {
       this.s.counters.tierErrors++;

@@ -194,10 +194,7 @@ export class Loads<V> {
    */
   fromTier(k: string, flight: Flight<V>, record: unknown, background: boolean, started: number): boolean {
     const s = this.s;
-    if (record === undefined) {
-      s.counters.tierMisses++;
-      return false;
-    }
+    if (record === undefined) return false; // counted as a tier miss by Coherence (unless the read failed)
     const r = record as Parameters<typeof entryOf>[0];
     // A refresh wants something newer than what it refreshes: the tier often holds that very entry (this
     // instance wrote it through), which would answer a refresh-ahead without ever asking the loader.
