@@ -797,9 +797,13 @@ export class Cache<K extends {} = string, V = unknown> {
     ttl: number,
   ): void {
     const s = this.#s;
-    if (s.tagIndex.size > 0) {
+    if (s.tagIndex.size > 0 || s.expiry.length > 0) {
       const old = this.#store.peek(k);
-      if (isEntry(old) && old.tags !== undefined) this.#unlink(k, old.tags);
+      if (isEntry(old)) {
+        if (old.tags !== undefined) this.#unlink(k, old.tags);
+        // The replaced entry leaves the expiry queue now, so the queue never keeps its value reachable.
+        s.expiry.remove(old);
+      }
     }
     if (isEntry(stored)) {
       if (!s.mixed) {
@@ -816,10 +820,11 @@ export class Cache<K extends {} = string, V = unknown> {
           keys.add(k);
         }
       }
-      if (stored.deadline !== Number.POSITIVE_INFINITY) s.expiry.push(stored);
     }
     // Expired entries go before the policy evicts a live one to make room.
     if (s.expiry.length > 0) this.#purge();
+    // Queued after the purge, which only expires entries it finds stored.
+    if (isEntry(stored) && stored.deadline !== Number.POSITIVE_INFINITY) s.expiry.push(stored);
     this.#store.set(k, stored, weight);
     if (this.#slots.set !== undefined) s.emitter.emit('set', { key: k, value, ttl, source });
   }
@@ -835,7 +840,10 @@ export class Cache<K extends {} = string, V = unknown> {
   /** Removes a held entry on request and reports it. */
   #remove(k: unknown, e: unknown, reason: DeleteReason): void {
     const s = this.#s;
-    if (isEntry(e) && e.tags !== undefined) this.#unlink(k, e.tags);
+    if (isEntry(e)) {
+      if (e.tags !== undefined) this.#unlink(k, e.tags);
+      s.expiry.remove(e);
+    }
     this.#store.delete(k);
     if (this.#slots.delete !== undefined) s.emitter.emit('delete', { key: k, reason });
   }
@@ -843,6 +851,7 @@ export class Cache<K extends {} = string, V = unknown> {
   #expire(k: unknown, e: Entry<unknown>): void {
     const s = this.#s;
     if (e.tags !== undefined) this.#unlink(k, e.tags);
+    s.expiry.remove(e);
     this.#store.delete(k);
     this.#counters.expirations++;
     if (this.#slots.expire !== undefined) s.emitter.emit('expire', { key: k });
@@ -850,14 +859,21 @@ export class Cache<K extends {} = string, V = unknown> {
 
   #onEvict(k: unknown, e: unknown): void {
     const s = this.#s;
-    if (isEntry(e) && e.tags !== undefined) this.#unlink(k, e.tags);
+    if (isEntry(e)) {
+      if (e.tags !== undefined) this.#unlink(k, e.tags);
+      // An evicted entry leaves the expiry queue at once: queued, it kept its value (and its memory) alive.
+      s.expiry.remove(e);
+    }
     this.#counters.evictions++;
     if (this.#slots.evict !== undefined) {
       s.emitter.emit('evict', { key: k, value: isEntry(e) ? e.value : e });
     }
   }
 
-  /** Drops entries past their deadline: O(log n) each, nothing to do when none has expired. */
+  /**
+   * Drops entries past their deadline: O(log n) each, nothing to do when none has expired. The queue holds
+   * only stored entries (each leaves it when it leaves the store).
+   */
   #purge(): void {
     const s = this.#s;
     const queue = s.expiry;
@@ -866,14 +882,6 @@ export class Cache<K extends {} = string, V = unknown> {
     while (queue.peekDeadline() <= now) {
       const e = queue.pop() as Entry<unknown>;
       if (this.#store.peek(e.key) === e) this.#expire(e.key, e);
-    }
-    // Entries replaced or removed before their deadline linger in the queue; rebuild when they dominate.
-    if (queue.length > 2 * this.#store.size + 1024) {
-      const live: Entry<unknown>[] = [];
-      for (const [, e] of this.#store.entries()) {
-        if (isEntry(e) && e.deadline !== Number.POSITIVE_INFINITY) live.push(e);
-      }
-      queue.rebuild(live);
     }
   }
 
