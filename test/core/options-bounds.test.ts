@@ -29,7 +29,7 @@ describe('tier and bus: null is refused, naming the option', () => {
 describe('durations that overflow to Infinity', () => {
   const huge = `1${'0'.repeat(400)}`;
   it.each([`${huge}d`, `${huge}ms`, `${'9'.repeat(320)}s`, `${'1'.repeat(306)}.5h`])(
-    'ttl %s is a RangeError naming ttl',
+    'ttl #%# (a string of hundreds of digits) is a RangeError naming ttl',
     (ttl) => {
       let thrown: unknown;
       try {
