@@ -2,7 +2,9 @@ import { existsSync } from 'node:fs';
 import { defineConfig } from 'tsup';
 
 // One entry per subpath export; each integration is its own folder under src/.
-const subpaths = ['compat', 'redis', 'express', 'next'].filter((name) => existsSync(`src/${name}/index.ts`));
+const subpaths = ['compat', 'redis', 'express', 'next', 'otel'].filter((name) =>
+  existsSync(`src/${name}/index.ts`),
+);
 
 export default defineConfig({
   entry: {
@@ -17,5 +19,5 @@ export default defineConfig({
   target: 'es2022',
   splitting: true, // one copy of the core shared by every subpath (ESM and CJS)
   treeshake: true,
-  external: ['ioredis', 'express', 'next', 'lru-cache'],
+  external: ['ioredis', 'express', 'next', 'lru-cache', '@opentelemetry/api'],
 });

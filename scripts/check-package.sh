@@ -1,17 +1,21 @@
 #!/usr/bin/env bash
 # Checks the packed tarball the way users get it: publint, are-the-types-wrong, and an ESM import plus a
 # CommonJS require of every subpath from a scratch project.
+#
+# are-the-types-wrong's strict profile checks every entry point of `exports` under all four resolutions:
+# node10 (`moduleResolution: node`, through `typesVersions`), node16 from CommonJS, node16 from ESM, and bundler;
+# any problem fails the script.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 npx publint --strict
-npx attw --pack . --profile node16
+npx attw --pack . --profile strict
 scratch=$(mktemp -d)
 trap 'rm -rf "$scratch"' EXIT
 tarball=$(npm pack --silent --pack-destination "$scratch" | tail -n 1)
 cd "$scratch"
 npm init -y >/dev/null
 # The optional peers, so that every subpath can load (versions as in the repository's lock file).
-peers=$(node -e 'const l=require(process.argv[1]); const v=n=>l.packages["node_modules/"+n].version; console.log(["ioredis","express","next","react","react-dom"].map(n=>n+"@"+v(n)).join(" "))' "$OLDPWD/package-lock.json")
+peers=$(node -e 'const l=require(process.argv[1]); const v=n=>l.packages["node_modules/"+n].version; console.log(["ioredis","express","next","react","react-dom","@opentelemetry/api"].map(n=>n+"@"+v(n)).join(" "))' "$OLDPWD/package-lock.json")
 npm install --silent --no-audit --no-fund "./$tarball" $peers >/dev/null
 subpaths=$(node -e 'const e=require("./node_modules/larder/package.json").exports; console.log(Object.keys(e).filter(k=>k!=="./package.json").map(k=>k==="."?"larder":"larder/"+k.slice(2)).join(" "))')
 for spec in $subpaths; do

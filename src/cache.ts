@@ -5,6 +5,7 @@ import { TimeoutError } from './errors.js';
 import { type CacheEventName, type CacheListener, type DeleteReason, Emitter } from './events.js';
 import { ExpiryQueue } from './expiry-queue.js';
 import { Flight } from './flight.js';
+import { type LoadWrapper, registerCache, runWrapped } from './internals.js';
 import { encodeArgs } from './key.js';
 import {
   type CacheOptions,
@@ -73,6 +74,8 @@ class Shared<V> {
   syncPlain: () => void = () => {};
   /** Hits the root cache counted on its fast path (added to `counters.hits` by `stats()`). */
   plainHits: () => number = () => 0;
+  /** Wrappers around every loader run (larder/otel's `traceLoads`); empty by default. */
+  loadWrappers: readonly LoadWrapper[] = [];
   constructor(
     readonly defaults: Resolved,
     readonly sizeOf: ((value: V, key: never) => number) | undefined,
@@ -146,6 +149,7 @@ export class Cache<K extends {} = string, V = unknown> {
       this.#lru = lruOf(shared.store);
       this.#counters = shared.counters;
       this.#slots = shared.emitter.slots;
+      registerCache(this, shared, prefix);
       return;
     }
     checkCacheOptions(options);
@@ -187,6 +191,7 @@ export class Cache<K extends {} = string, V = unknown> {
     };
     s.plainHits = () => this.fastHits;
     s.syncPlain();
+    registerCache(this, s, undefined);
     if (bus !== undefined) {
       bus.start({
         message: (message) => this.#onBusMessage(message),
@@ -545,6 +550,7 @@ export class Cache<K extends {} = string, V = unknown> {
     if (now < e.staleUntil) {
       this.#counters.hits++;
       this.#counters.staleHits++;
+      this.#counters.swrHits++;
       if (this.#slots.hit !== undefined) s.emitter.emit('hit', { key: k, stale: true });
       this.#staleEntry = e as Entry<V>;
       return STALE;
@@ -628,13 +634,19 @@ export class Cache<K extends {} = string, V = unknown> {
     const started = Date.now();
     let value: V | undefined;
     try {
-      value = await loader(context);
+      const wrappers = s.loadWrappers;
+      value =
+        wrappers.length === 0
+          ? await loader(context)
+          : ((await runWrapped(wrappers, k, background, context.signal, () => loader(context))) as
+              | V
+              | undefined);
     } catch (error) {
       this.#loadFailed(k, flight, error, background, started);
       return;
     }
     flight.stopTimer();
-    this.#emitLoad(k, started, background, true, 'loader');
+    this.#emitLoad(k, started, background, true, 'loader', flight.timedOut);
     if (value !== undefined && !flight.invalidated && !flight.detached && !s.closed) {
       try {
         const weight = this.#weigh(value, userKey);
@@ -669,9 +681,13 @@ export class Cache<K extends {} = string, V = unknown> {
       this.#emitError(k, error, 'tier');
       return false;
     }
-    if (record === undefined) return false;
+    if (record === undefined) {
+      this.#counters.tierMisses++;
+      return false;
+    }
     const now = Date.now();
     if (now >= record.expires) {
+      this.#counters.tierMisses++;
       // Not fresh, but still useful as the stale value for fallbacks when memory has none.
       if (flight.stale === undefined && now < Math.max(record.staleUntil, record.errorUntil)) {
         flight.stale = entryOf(record, k) as Entry<V>;
@@ -688,7 +704,7 @@ export class Cache<K extends {} = string, V = unknown> {
         this.#emitError(k, error, 'store');
       }
     }
-    this.#emitLoad(k, started, background, true, 'tier');
+    this.#emitLoad(k, started, background, true, 'tier', flight.timedOut);
     this.#release(k, flight);
     flight.settle(true, record.value);
     return true;
@@ -697,7 +713,7 @@ export class Cache<K extends {} = string, V = unknown> {
   #loadFailed(k: unknown, flight: Flight<V>, error: unknown, background: boolean, started: number): void {
     flight.stopTimer();
     if (!flight.timedOut) this.#counters.loadErrors++;
-    this.#emitLoad(k, started, background, false, 'loader');
+    this.#emitLoad(k, started, background, false, 'loader', flight.timedOut);
     this.#release(k, flight);
     if (flight.settled) {
       // Callers were answered by a timeout already; report the late failure.
@@ -1011,9 +1027,16 @@ export class Cache<K extends {} = string, V = unknown> {
     }
   }
 
-  #emitLoad(k: unknown, started: number, refresh: boolean, ok: boolean, source: 'loader' | 'tier'): void {
+  #emitLoad(
+    k: unknown,
+    started: number,
+    refresh: boolean,
+    ok: boolean,
+    source: 'loader' | 'tier',
+    timedOut: boolean,
+  ): void {
     if (this.#slots.load !== undefined) {
-      this.#s.emitter.emit('load', { key: k, duration: Date.now() - started, refresh, ok, source });
+      this.#s.emitter.emit('load', { key: k, duration: Date.now() - started, refresh, ok, source, timedOut });
     }
   }
 

@@ -55,6 +55,11 @@ export interface LoadEvent<K> {
   ok: boolean;
   /** Where the value came from: the loader, or the second tier. */
   source: 'loader' | 'tier';
+  /**
+   * True when the load exceeded `timeout` before it settled: its callers were answered with a stale value or
+   * a `TimeoutError`, and this event reports how the load itself ended, later.
+   */
+  timedOut: boolean;
 }
 
 /** Payload of `error`. */

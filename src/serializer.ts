@@ -4,7 +4,8 @@
  * `serialize` runs when a value is written to the tier; it should throw a `TypeError` for a value it cannot
  * turn back into an equal value, rather than store something that would come back different.
  * `deserialize` runs on every tier hit; it throws when the text is not something it wrote (the tier then
- * treats the entry as a miss and reports the error).
+ * treats the entry as a miss and reports the error). The text comes from Redis, which other apps may write
+ * to: treat it as untrusted input.
  *
  * @example
  * ```ts
@@ -78,9 +79,11 @@ function scan(value: unknown, depth: number, stack: unknown[]): boolean {
         throw e;
       }
     }
+    refuseExtraKeys(value, 'an array', true);
   } else {
     const proto = Object.getPrototypeOf(value);
     if (proto === Object.prototype || proto === null) {
+      if (proto === null) special = true;
       for (const k in value) {
         try {
           if (scan((value as Record<string, unknown>)[k], depth + 1, stack)) special = true;
@@ -89,11 +92,14 @@ function scan(value: unknown, depth: number, stack: unknown[]): boolean {
           throw e;
         }
       }
-      if (Object.getOwnPropertySymbols(value).length > 0) throw new Refusal('an object with symbol keys');
+      const symbols = Object.getOwnPropertySymbols(value);
+      if (symbols.length > 0) refuseKey(symbols[0] as symbol, 'an object');
     } else if (proto === Date.prototype) {
       special = true;
+      refuseExtraKeys(value, 'a Date', false);
     } else if (proto === Map.prototype) {
       special = true;
+      refuseExtraKeys(value, 'a Map', false);
       let i = 0;
       for (const [k, v] of value as Map<unknown, unknown>) {
         try {
@@ -112,6 +118,7 @@ function scan(value: unknown, depth: number, stack: unknown[]): boolean {
       }
     } else if (proto === Set.prototype) {
       special = true;
+      refuseExtraKeys(value, 'a Set', false);
       let i = 0;
       for (const v of value as Set<unknown>) {
         try {
@@ -128,6 +135,44 @@ function scan(value: unknown, depth: number, stack: unknown[]): boolean {
   }
   stack.pop();
   return special;
+}
+
+/**
+ * Refuses own properties the stored form would drop: on an array, anything but its elements and `length`
+ * (e.g. a RegExp match's `index`); on a Date, Map or Set, any own property at all. Symbol keys included.
+ * Non-enumerable string-keyed properties of arrays are not looked for (JSON ignores them too; finding them
+ * would cost a list of every index of every array).
+ */
+function refuseExtraKeys(value: object, what: string, isArray: boolean): void {
+  if (!isArray) {
+    const keys = Reflect.ownKeys(value);
+    if (keys.length > 0) refuseKey(keys[0] as string | symbol, what);
+    return;
+  }
+  const array = value as unknown[];
+  const length = array.length;
+  const keys = Object.keys(array);
+  // Own enumerable keys come in order: indexes, then other strings. Without holes or extras the last key
+  // is the last index.
+  if (keys.length !== length || (length > 0 && keys[length - 1] !== String(length - 1))) {
+    for (const key of keys) if (!isIndex(key)) refuseKey(key, what);
+  }
+  const symbols = Object.getOwnPropertySymbols(array);
+  if (symbols.length > 0) refuseKey(symbols[0] as symbol, what);
+}
+
+function isIndex(key: string): boolean {
+  return /^(?:0|[1-9]\d*)$/.test(key) && Number(key) < 4_294_967_295;
+}
+
+function refuseKey(key: string | symbol, what: string): never {
+  const refusal = new Refusal(
+    typeof key === 'symbol'
+      ? `a symbol key on ${what} (it would be dropped)`
+      : `an extra property on ${what} (it would be dropped)`,
+  );
+  refusal.path.push(typeof key === 'symbol' ? `[${String(key)}]` : propertyPath(key));
+  throw refusal;
 }
 
 const IDENTIFIER = /^[A-Za-z_$][\w$]*$/;
@@ -205,6 +250,7 @@ function encode(value: unknown, path: Segment[], fixups: Fixup[]): unknown {
     setOwn(out, k, encode((value as Record<string, unknown>)[k], path, fixups));
     path.pop();
   }
+  if (Object.getPrototypeOf(value) === null) fixups.push(['o', ...path]);
   return out;
 }
 
@@ -217,8 +263,8 @@ function setOwn(target: Record<string | number, unknown>, key: Segment, value: u
   }
 }
 
-function corrupt(detail: string): Error {
-  return new Error(`larder serializer: cannot decode the stored value (${detail})`);
+function corrupt(detail: string): SyntaxError {
+  return new SyntaxError(`larder serializer: cannot decode the stored value (${detail})`);
 }
 
 const NUMBERS: Readonly<Record<string, number>> = {
@@ -250,29 +296,61 @@ function revive(code: string, stored: unknown): unknown {
     case 's':
       if (Array.isArray(stored)) return new Set(stored);
       break;
+    case 'o':
+      if (isPlainObject(stored)) {
+        const out = Object.create(null) as Record<string, unknown>;
+        // No inherited `__proto__` setter on a null-prototype object: every key becomes an own property.
+        for (const k of Object.keys(stored)) out[k] = stored[k];
+        return out;
+      }
+      break;
   }
   throw corrupt(`bad ${JSON.stringify(code)} fix-up`);
 }
 
+function isPlainObject(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && Object.getPrototypeOf(value) === Object.prototype;
+}
+
+/**
+ * Whether a fix-up path may step from `container` through `segment`: only to an own property of a plain
+ * object (or one without a prototype) by its string key, or to an element of an array by its index. Never
+ * through `__proto__`, `constructor` or anything inherited, nor into a Map, Set or Date revived earlier.
+ */
+function isOwnStep(container: unknown, segment: unknown): boolean {
+  if (typeof container !== 'object' || container === null) return false;
+  const proto = Object.getPrototypeOf(container);
+  if (proto === Array.prototype) {
+    return (
+      Array.isArray(container) &&
+      typeof segment === 'number' &&
+      Number.isInteger(segment) &&
+      segment >= 0 &&
+      segment < container.length
+    );
+  }
+  if (proto !== Object.prototype && proto !== null) return false;
+  return typeof segment === 'string' && Object.hasOwn(container, segment);
+}
+
+/**
+ * Applies the fix-ups to the parsed JSON. The text is untrusted (any app sharing the Redis can write it), so
+ * every step of every path must be an own property of a plain object or array (see {@link isOwnStep}):
+ * anything else makes the whole value undecodable, so no fix-up ever reaches a prototype.
+ */
 function applyFixups(root: unknown, fixups: unknown): unknown {
   if (!Array.isArray(fixups)) throw corrupt('fix-ups are not a list');
   const holder: Record<Segment, unknown> = { v: root };
-  for (const fixup of fixups) {
+  for (const fixup of fixups as unknown[]) {
     if (!Array.isArray(fixup) || typeof fixup[0] !== 'string') throw corrupt('bad fix-up');
     let parent = holder;
     let key: Segment = 'v';
     for (let i = 1; i < fixup.length; i++) {
       const next = parent[key];
       const segment = fixup[i] as unknown;
-      if (
-        next === null ||
-        typeof next !== 'object' ||
-        (typeof segment !== 'string' && typeof segment !== 'number')
-      ) {
-        throw corrupt('fix-up path leads nowhere');
-      }
+      if (!isOwnStep(next, segment)) throw corrupt('fix-up path leads nowhere');
       parent = next as Record<Segment, unknown>;
-      key = segment;
+      key = segment as Segment;
     }
     setOwn(parent, key, revive(fixup[0], parent[key]));
   }
@@ -283,13 +361,21 @@ function applyFixups(root: unknown, fixups: unknown): unknown {
  * The default serializer of `larder/redis`: JSON, plus `Date`, `Map`, `Set`, `bigint`, `undefined` (as an
  * object property or array element), `NaN`, `±Infinity` and `-0`, nested in any way.
  *
- * It refuses with a `TypeError` naming the path (e.g. `$.user.avatar`) any value it cannot give back
- * equal: functions, symbols, class instances (other than `Date`, `Map`, `Set`), objects with symbol keys
- * and circular references. Shared references are stored as copies. Sparse array holes come back as
- * `undefined`.
+ * Objects without a prototype (`Object.create(null)`, as GraphQL results and parsed query strings use) come
+ * back without one.
+ *
+ * It refuses with a `TypeError` naming the path (e.g. `$.user.avatar`, `$.items[3].index`) any value it
+ * cannot give back equal: functions, symbols, class instances (other than `Date`, `Map`, `Set`), symbol
+ * keys, own properties of arrays other than their elements (such as a RegExp match's `index`), own
+ * properties of a `Date`, `Map` or `Set`, and circular references. Shared references are stored as copies.
+ * Sparse array holes come back as `undefined`. Non-enumerable properties are not stored (as in JSON).
  *
  * Plain JSON data is stored as `J` + `JSON.stringify(value)` and read with a single `JSON.parse`; data with
  * the extra types as `M` + JSON of `[fixups, jsonSafeValue]`.
+ *
+ * `deserialize` treats its text as untrusted (any app sharing the Redis can write it): for any text it either
+ * returns a value built only from JSON data and the types above, or throws a `SyntaxError`; it never
+ * assigns through a prototype (`__proto__`, `constructor`) or an inherited property.
  */
 export const defaultSerializer: Serializer = {
   serialize(value: unknown): string {

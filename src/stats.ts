@@ -47,6 +47,10 @@ export class Counters {
   tierErrors = 0;
   busMessages = 0;
   busErrors = 0;
+  /** Hits served stale under stale-while-revalidate (part of `hits` and `staleHits`; for larder/otel). */
+  swrHits = 0;
+  /** Tier reads that found nothing usable (for larder/otel). */
+  tierMisses = 0;
 
   /**
    * @param size - live entries now

@@ -14,7 +14,9 @@ import { LRUCache } from 'lru-cache';
 import { createStore, type StorePolicy } from '../../src/policy/create-store.js';
 import type { Store } from '../../src/policy/store.js';
 import { TinyLfuStore, type TinyLfuTuning } from '../../src/policy/tinylfu-store.js';
+import { type FrontierSummary, formatFrontier, frontierSummary } from './frontier.js';
 import { optHits, prepareOpt } from './opt.js';
+import { type PolicyTable, readPoliciesMd, referencePolicyNames } from './policies-md.js';
 import { REFERENCE, referenceAt } from './reference.js';
 import {
   countUnique,
@@ -57,14 +59,19 @@ export interface TraceHitRatios {
   uniqueKeys: number;
   /** Cache sizes (entries), aligned with every array below. */
   sizes: number[];
-  /** `readme`: sizes and reference values from the traces README; `suite`: sizes chosen here. */
-  sizesFrom: 'readme' | 'suite';
+  /**
+   * `readme`: sizes and reference values from the traces README; `policies`: sizes of POLICIES.md; `suite`: sizes
+   * chosen here.
+   */
+  sizesFrom: 'readme' | 'policies' | 'suite';
   /** Hit ratio (%, 2 decimals) per policy, aligned with `sizes`. */
   hitRatio: Partial<Record<HitRatioPolicy, number[]>>;
   /** Replay time (ms, all sizes) per policy. */
   ms: Partial<Record<HitRatioPolicy, number>>;
   /** README reference rows at these sizes, when it has them. */
   reference?: { lru: number[]; opt: number[]; wtinylfu?: number[]; wtinylfuSource?: string; arc?: number[] };
+  /** POLICIES.md's table for this trace (libCacheSim's policies, exact LRU and OPT), at its own sizes. */
+  libcachesim?: PolicyTable;
 }
 
 /** A trace that was not replayed. */
@@ -86,6 +93,8 @@ export interface HitRatioReport {
   /** Per trace name, in the README's order. */
   traces: Record<string, TraceHitRatios>;
   skipped: SkippedTrace[];
+  /** Issue 18's yardsticks over the POLICIES.md rows replayed (absent when POLICIES.md is missing). */
+  frontier?: FrontierSummary;
   durationMs: number;
 }
 
@@ -93,7 +102,8 @@ export interface HitRatioReport {
 export interface HitRatioOptions {
   /**
    * CI mode: only what the bars need (the README's traces and sizes; policies larder-lru,
-   * larder-tinylfu and OPT). Full mode adds lru-cache and the traces without README sizes.
+   * larder-tinylfu and OPT). Full mode adds lru-cache, two W-TinyLFU design alternatives and the traces without
+   * README sizes (among them POLICIES.md's large storage traces P2 and P12, and orm-night).
    */
   ci: boolean;
   /** Traces folder; default `$LARDER_TRACES`, else `../shared/traces` beside the repository. */
@@ -170,6 +180,7 @@ export async function runHitRatio(opts: HitRatioOptions): Promise<HitRatioReport
     durationMs: 0,
   };
   log(`hit ratio: traces from ${tracesDir}${opts.ci ? ' (ci subset: README traces and sizes)' : ''}`);
+  const policiesMd = readPoliciesMd(tracesDir);
   for (const spec of TRACES) {
     if (opts.only !== undefined && !opts.only.includes(spec.name)) continue;
     if (opts.ci && spec.sizesFrom !== 'readme') {
@@ -188,7 +199,7 @@ export async function runHitRatio(opts: HitRatioOptions): Promise<HitRatioReport
       });
       continue;
     }
-    report.traces[spec.name] = replayTrace(spec, tracesDir, policies, log);
+    report.traces[spec.name] = replayTrace(spec, tracesDir, policies, log, policiesMd?.[spec.name]);
     // Let timers and I/O run between traces.
     await new Promise((r) => setImmediate(r));
   }
@@ -198,6 +209,14 @@ export async function runHitRatio(opts: HitRatioOptions): Promise<HitRatioReport
       `hit ratio: SKIPPED ${missing.length} trace(s), file not found: ${missing.map((s) => s.file).join(', ')} ` +
         `(set LARDER_TRACES to the traces folder)`,
     );
+  }
+  const frontier = frontierSummary(
+    report.traces,
+    policies.filter((p) => p !== 'opt'),
+  );
+  if (frontier !== undefined) {
+    report.frontier = frontier;
+    log(formatFrontier(frontier));
   }
   report.durationMs = Math.round(performance.now() - started);
   log(`hit ratio: done in ${(report.durationMs / 1000).toFixed(1)} s`);
@@ -215,6 +234,7 @@ function replayTrace(
   dir: string,
   policies: readonly HitRatioPolicy[],
   log: (line: string) => void,
+  libcachesim: PolicyTable | undefined,
 ): TraceHitRatios {
   const trace = loadTrace(spec, dir);
   const unique = countUnique(trace);
@@ -232,6 +252,7 @@ function replayTrace(
     hitRatio: {},
     ms: {},
   };
+  if (libcachesim !== undefined) result.libcachesim = libcachesim;
   const ref = REFERENCE[spec.name];
   if (ref !== undefined) {
     const pick = (row: number[] | undefined): number[] | undefined =>
@@ -293,6 +314,16 @@ function formatTrace(name: string, r: TraceHitRatios, policies: readonly HitRati
       lines.push(`  ${'README W-TinyLFU'.padEnd(w)}${r.reference.wtinylfu.map(cell).join('')}`);
     }
     lines.push(`  ${'README OPT'.padEnd(w)}${r.reference.opt.map(cell).join('')}`);
+  }
+  const table = r.libcachesim;
+  if (table !== undefined) {
+    const at = r.sizes.map((s) => table.sizes.indexOf(s));
+    for (const name of referencePolicyNames(table)) {
+      const col = table.columns[name]!;
+      lines.push(
+        `  ${`libCacheSim ${name}`.padEnd(w)}${at.map((j) => cell(j < 0 ? undefined : col[j])).join('')}`,
+      );
+    }
   }
   return lines.join('\n');
 }

@@ -22,8 +22,11 @@ export interface TraceSpec {
   uniqueKeys: number;
   /** Cache sizes (entries) to replay at. */
   sizes: number[];
-  /** Whether the sizes come from the README (with reference LRU/OPT values) or were chosen here. */
-  sizesFrom: 'readme' | 'suite';
+  /**
+   * Where the sizes come from: the README (with reference LRU/OPT values, checked by the CI bars), POLICIES.md
+   * (other policies' hit ratios at those sizes; full suite only, the traces are large), or chosen here.
+   */
+  sizesFrom: 'readme' | 'policies' | 'suite';
 }
 
 /**
@@ -58,7 +61,31 @@ export const TRACES: readonly TraceSpec[] = [
     sizes: [1000, 2500, 5000],
     sizesFrom: 'suite',
   },
+  storage('P2', 12729495, 913347),
+  storage('P12', 13208930, 3153310),
+  {
+    name: 'orm-night',
+    file: 'orm-night.trace.gz',
+    format: 'int32be',
+    requests: 5000000,
+    uniqueKeys: 86466,
+    sizes: [1000, 5000, 10000],
+    sizesFrom: 'policies',
+  },
 ];
+
+/** The ARC paper's workstation disk traces: OLTP's format, sizes as in POLICIES.md. */
+function storage(name: string, requests: number, uniqueKeys: number): TraceSpec {
+  return {
+    name,
+    file: `${name}.lis.gz`,
+    format: 'oltp',
+    requests,
+    uniqueKeys,
+    sizes: [10000, 50000, 100000],
+    sizesFrom: 'policies',
+  };
+}
 
 function lirs(name: string, requests: number, uniqueKeys: number, sizes: number[]): TraceSpec {
   return { name, file: `${name}.trace`, format: 'lirs', requests, uniqueKeys, sizes, sizesFrom: 'readme' };
@@ -151,8 +178,9 @@ export function parseOltp(data: Uint8Array): Int32Array {
   return out;
 }
 
-/** Parses a binary trace of big-endian 32-bit signed integers (cache2k's format). */
-export function parseInt32be(data: Uint8Array): Int32Array {
+/** Parses a binary trace of big-endian 32-bit signed integers (cache2k's format), gzipped or not. */
+export function parseInt32be(raw: Uint8Array): Int32Array {
+  const data = isGzip(raw) ? gunzipSync(raw) : raw;
   if (data.length % 4 !== 0)
     throw new SyntaxError(`int32 trace length ${data.length} is not a multiple of 4`);
   const view = new DataView(data.buffer, data.byteOffset, data.byteLength);

@@ -39,7 +39,7 @@ export interface PreparedLarder {
   description: string;
 }
 
-const SUBPATHS = ['compat', 'redis', 'express', 'next'];
+const SUBPATHS = ['compat', 'redis', 'express', 'next', 'otel'];
 
 function subpathsIn(dir: string, ext: string): Record<string, string> {
   const map: Record<string, string> = { larder: pathToFileURL(join(dir, `index${ext}`)).href };
@@ -150,6 +150,16 @@ export async function loadLarder(): Promise<LarderModule> {
   const url = process.env[LARDER_ENV];
   if (url === undefined || url === '') throw new Error('larder is not available in this run');
   return (await import(url)) as LarderModule;
+}
+
+/** The shape of `larder/otel` (types only). */
+export type LarderOtelModule = typeof import('../../src/otel/index.js');
+
+/** In a child process: loads the `larder/otel` prepared by the parent. @throws Error when none was prepared. */
+export async function loadLarderOtel(): Promise<LarderOtelModule> {
+  const url = larderSubpaths()['larder/otel'];
+  if (url === undefined) throw new Error('larder/otel is not available in this run');
+  return (await import(url)) as LarderOtelModule;
 }
 
 /** Whether a larder module was prepared for this process. */

@@ -23,6 +23,7 @@ import { fileURLToPath } from 'node:url';
 import { Redis } from 'ioredis';
 import { createIncrementalCacheHandler } from '../../src/next/index.js';
 import { closeRuntimes } from '../../src/next/runtime.js';
+import { figureFor } from '../lib/figures.js';
 import { bundleLarderNext } from '../lib/next-bundle.js';
 import { runNextSoak } from './soak.js';
 
@@ -264,8 +265,8 @@ async function revalidateLatency(ci: boolean, redisUrl: string): Promise<NextBen
 
 /**
  * Runs the Next.js benchmark, prints its bars and returns them. In CI mode only the `revalidateTag` bar, which CI
- * asserts: the page-throughput bar (a `next build` and three servers, about 35 of the quick mode's 120 seconds) is
- * not asserted (bench/open-bars.json, issue 8) and runs in the full suite.
+ * asserts: the page-throughput ratio (a `next build` and three servers, about 35 of the quick mode's 120 seconds) is
+ * a printed figure that never gates (bench/lib/figures.ts, issue 21) and runs in the full suite.
  */
 export async function runNextBench(opts: { ci: boolean }): Promise<NextBenchResult[]> {
   const redisUrl = process.env.REDIS_URL || 'redis://127.0.0.1:6379';
@@ -274,12 +275,13 @@ export async function runNextBench(opts: { ci: boolean }): Promise<NextBenchResu
   // The memory soak (about a minute, child processes): full suite only.
   if (!opts.ci) results.push(...(await runNextSoak({ redisUrl })));
   for (const r of results) {
-    console.log(`${r.ok ? 'ok  ' : 'MISS'} ${r.name}: ${r.ratio.toFixed(2)} (bar ${r.bar}) — ${r.detail}`);
+    const verdict = figureFor(r.name) !== undefined ? 'figure (not gated)' : r.ok ? 'ok  ' : 'MISS';
+    console.log(`${verdict} ${r.name}: ${r.ratio.toFixed(2)} (bar ${r.bar}) — ${r.detail}`);
   }
   return results;
 }
 
 if (process.argv[1] !== undefined && fileURLToPath(import.meta.url) === process.argv[1]) {
   const results = await runNextBench({ ci: process.argv.includes('--ci') });
-  process.exitCode = results.every((r) => r.ok) ? 0 : 1;
+  process.exitCode = results.every((r) => r.ok || figureFor(r.name) !== undefined) ? 0 : 1;
 }

@@ -15,7 +15,7 @@ import { createCache } from 'cache-manager';
 import { LRUCache } from 'lru-cache';
 import { formatRate } from '../lib/format.js';
 import { childMain, childProgress } from '../lib/isolate.js';
-import { loadLarder } from '../lib/larder.js';
+import { loadLarder, loadLarderOtel } from '../lib/larder.js';
 import { keyOf, permutation } from '../lib/random.js';
 import { type Case, interleave, type SampleOptions } from '../lib/sample.js';
 import { pairedRatios, summarize } from '../lib/stats.js';
@@ -24,9 +24,10 @@ import type { Value } from './adapters.js';
 /**
  * A group of cases measured together in one process: `'get-lru'` (a bare lru-cache `get` and larder's with
  * policy 'lru'), `'get-tinylfu'` (the same baseline and larder's with policy 'tinylfu'), `'async'` (the
- * awaited cache-aside hits of larder, lru-cache, cache-manager and bentocache, and the await floor).
+ * awaited cache-aside hits of larder, lru-cache, cache-manager and bentocache, and the await floor), `'otel'`
+ * (larder's awaited getOrSet hit with and without `larder/otel`'s `instrument`).
  */
-export type BarsGroup = 'get-lru' | 'get-tinylfu' | 'async';
+export type BarsGroup = 'get-lru' | 'get-tinylfu' | 'async' | 'otel';
 
 /** Input of the bars child. */
 export interface BarsChildInput {
@@ -66,6 +67,7 @@ export const PAIRS = [
   ['larder.getOrSet', 'lru.fetch'],
   ['larder.getOrSet', 'cache-manager.wrap'],
   ['larder.getOrSet', 'bentocache.getOrSet'],
+  ['larder.getOrSet+otel', 'larder.getOrSet'],
 ] as const;
 
 function allHit(id: string): (checksum: number, n: number) => void {
@@ -259,6 +261,93 @@ async function asyncGroup(
   return rates;
 }
 
+/**
+ * Awaited getOrSet hits of two identical caches, one instrumented by `larder/otel` on a real SDK MeterProvider
+ * (with a reader, as in production), the other not. The instrumented cache's metrics are collected once at the
+ * end, to check that it did report its hits.
+ */
+async function otelGroup(
+  keys: readonly string[],
+  order: readonly string[],
+  sampling: SampleOptions,
+): Promise<Map<string, number[]>> {
+  const K = keys.length;
+  const { Cache } = await loadLarder();
+  const { instrument } = await loadLarderOtel();
+  const { MeterProvider, MetricReader } = await import('@opentelemetry/sdk-metrics');
+  class PullReader extends MetricReader {
+    protected async onForceFlush(): Promise<void> {}
+    protected async onShutdown(): Promise<void> {}
+  }
+  const reader = new PullReader();
+  const provider = new MeterProvider({ readers: [reader] });
+  let loads = 0;
+  const load = (key: string): Value => {
+    loads++;
+    return { id: key.length };
+  };
+  const plain = new Cache<string, Value>({ max: K, policy: 'lru' });
+  const instrumented = new Cache<string, Value>({ max: K, policy: 'lru' });
+  const stop = instrument(instrumented, { name: 'bench', meter: provider.getMeter('bench') });
+  for (let i = 0; i < K; i++) {
+    const k = keys[i] as string;
+    plain.set(k, { id: i });
+    instrumented.set(k, { id: i });
+  }
+  let jPlain = 0;
+  let jOtel = 0;
+  // Hand-written loops: each calls its cache from a call site of its own.
+  const cases: Case[] = [
+    {
+      id: 'larder.getOrSet',
+      loop: async (n) => {
+        let hits = 0;
+        let p = jPlain;
+        for (let i = 0; i < n; i++) {
+          const k = order[p] as string;
+          if ((await plain.getOrSet(k, () => load(k))) !== undefined) hits++;
+          if (++p === K) p = 0;
+        }
+        jPlain = p;
+        return hits;
+      },
+    },
+    {
+      id: 'larder.getOrSet+otel',
+      loop: async (n) => {
+        let hits = 0;
+        let p = jOtel;
+        for (let i = 0; i < n; i++) {
+          const k = order[p] as string;
+          if ((await instrumented.getOrSet(k, () => load(k))) !== undefined) hits++;
+          if (++p === K) p = 0;
+        }
+        jOtel = p;
+        return hits;
+      },
+    },
+  ];
+  for (const c of cases) c.verify = allHit(c.id);
+  const rates = await measure('awaited getOrSet hits, with and without larder/otel', cases, sampling);
+  if (loads !== 0) throw new Error(`a loader ran ${loads} times during the hit benchmarks`);
+  const { resourceMetrics } = await reader.collect();
+  let reported = 0;
+  for (const scope of resourceMetrics.scopeMetrics) {
+    for (const metric of scope.metrics) {
+      if (metric.descriptor.name !== 'larder.cache.requests') continue;
+      for (const point of metric.dataPoints) {
+        if (point.attributes.result === 'hit') reported += point.value as number;
+      }
+    }
+  }
+  if (reported < K) throw new Error(`larder/otel reported ${reported} hits; expected at least ${K}`);
+  stop();
+  await provider.shutdown();
+  await plain.close();
+  await instrumented.close();
+  return rates;
+}
+
 async function run(input: BarsChildInput): Promise<MeasuredRatio[]> {
   const K = input.keys;
   const keys = Array.from({ length: K }, (_, i) => keyOf(i));
@@ -266,7 +355,9 @@ async function run(input: BarsChildInput): Promise<MeasuredRatio[]> {
   const rates =
     input.group === 'async'
       ? await asyncGroup(keys, order, input.sampling)
-      : await getGroup(input.group === 'get-lru' ? 'lru' : 'tinylfu', keys, order, input.sampling);
+      : input.group === 'otel'
+        ? await otelGroup(keys, order, input.sampling)
+        : await getGroup(input.group === 'get-lru' ? 'lru' : 'tinylfu', keys, order, input.sampling);
   const out: MeasuredRatio[] = [];
   for (const [candidate, baseline] of PAIRS) {
     const c = rates.get(candidate);

@@ -3,12 +3,17 @@
  *
  * - reads go through the cache (`getOrSet` with tags, `wrap`), list pages through `cacheResponses`;
  * - writes update the database, then invalidate by key (`wrap`'s `invalidate`) and by tag;
- * - `GET /stats` shows the cache's stats and how many queries reached the database.
+ * - `GET /stats` shows the cache's stats and how many queries reached the database;
+ * - `GET /metrics` serves both caches' OpenTelemetry metrics (`larder/otel`) in the Prometheus text format.
  */
+
+import { PrometheusExporter } from '@opentelemetry/exporter-prometheus';
+import { MeterProvider } from '@opentelemetry/sdk-metrics';
 import type Database from 'better-sqlite3';
 import express, { type ErrorRequestHandler, type NextFunction, type Request, type Response } from 'express';
 import { Cache, type CacheOptions, type Policy } from 'larder';
 import { type CachedResponse, cacheResponses } from 'larder/express';
+import { instrument } from 'larder/otel';
 import {
   type Course,
   createRepository,
@@ -52,6 +57,8 @@ export interface ExampleApp {
   data: Cache<string, unknown> | undefined;
   /** Response cache of the list pages; `undefined` when caching is off. */
   responses: Cache<string, CachedResponse> | undefined;
+  /** The OpenTelemetry exporter behind `GET /metrics` (no server of its own). */
+  metrics: PrometheusExporter;
   close(): Promise<void>;
 }
 
@@ -129,6 +136,16 @@ export function createApp(options: AppOptions): ExampleApp {
       })
     : undefined;
 
+  // Metrics: larder/otel reports both caches (the response cache of larder/express under its own name) to a
+  // Prometheus exporter that answers on this app's own port (GET /metrics) instead of opening a second one.
+  const metrics = new PrometheusExporter({ preventServerStart: true });
+  const meterProvider = new MeterProvider({ readers: [metrics] });
+  const meter = meterProvider.getMeter('express-sqlite');
+  const stopMetrics = [
+    ...(data === undefined ? [] : [instrument(data, { name: 'data', meter })]),
+    ...(responses === undefined ? [] : [instrument(responses, { name: 'responses', meter })]),
+  ];
+
   // Reads. With the cache, each goes through it; without, straight to the database.
   const readCourse = (id: number): Promise<Course | undefined> | Course | undefined =>
     data === undefined
@@ -155,7 +172,7 @@ export function createApp(options: AppOptions): ExampleApp {
   const counters = { requests: 0 };
   app.use((req, res, next) => {
     if (options.instance !== undefined) res.setHeader('X-Instance', options.instance);
-    if (req.path !== '/stats' && req.path !== '/health') counters.requests++;
+    if (req.path !== '/stats' && req.path !== '/health' && req.path !== '/metrics') counters.requests++;
     next();
   });
   app.use(express.json({ limit: '16kb' }));
@@ -173,6 +190,10 @@ export function createApp(options: AppOptions): ExampleApp {
       cache: data?.stats() ?? null,
       responses: responses?.stats() ?? null,
     });
+  });
+
+  app.get('/metrics', (req, res) => {
+    metrics.getMetricsRequestHandler(req, res);
   });
 
   app.get('/courses', listPage, (req, res) => {
@@ -262,7 +283,10 @@ export function createApp(options: AppOptions): ExampleApp {
     repository,
     data,
     responses,
+    metrics,
     close: async () => {
+      for (const stop of stopMetrics) stop();
+      await meterProvider.shutdown();
       await data?.close();
       await responses?.close();
     },

@@ -1,3 +1,4 @@
+import { METRICS_SOURCE, type MetricsSource } from '../otel/source.js';
 import { freeze, thaw } from './codec.js';
 import {
   type NextCacheHandlerOptions,
@@ -6,6 +7,7 @@ import {
   type StoredIncremental,
   scope,
 } from './runtime.js';
+import { countRead, debugRevalidation, expireNote, type NextCacheStats } from './stats.js';
 import { EXPIRED, FRESH, PENDING, STALE, type Verdict } from './tags.js';
 
 /** What Next.js passes to the constructor of a `cacheHandler` class (the fields larder reads). */
@@ -70,12 +72,21 @@ export interface IncrementalCacheHandler {
   revalidateTag(tags: string | string[], durations?: { expire?: number }): Promise<void>;
   /** Nothing is kept per request. */
   resetRequestCache(): void;
+  /** This process's counters of the incremental handler (shared by every instance Next.js constructs). */
+  stats(): NextCacheStats;
 }
 
-/** The class {@link createIncrementalCacheHandler} returns (Next.js constructs it per request). */
-export type IncrementalCacheHandlerClass = new (
+/**
+ * The class {@link createIncrementalCacheHandler} returns (Next.js constructs it per request). It is also a
+ * metrics source for `larder/otel`: `instrument(Handler, { name: 'next-incremental' })`.
+ */
+export type IncrementalCacheHandlerClass = (new (
   ctx?: IncrementalCacheHandlerContext,
-) => IncrementalCacheHandler;
+) => IncrementalCacheHandler) &
+  MetricsSource & {
+    /** This process's counters of the incremental handler (see {@link NextCacheStats}). */
+    stats(): NextCacheStats;
+  };
 
 const TAGS_HEADER = 'x-next-cache-tags';
 
@@ -152,6 +163,14 @@ export function createIncrementalCacheHandler(
   return class LarderIncrementalCacheHandler implements IncrementalCacheHandler {
     readonly #rt: Runtime;
 
+    static stats(): NextCacheStats {
+      return Runtime.for(resolved, inScope).stats('i');
+    }
+
+    static [METRICS_SOURCE]() {
+      return Runtime.for(resolved, inScope).snapshot('i');
+    }
+
     constructor(ctx?: IncrementalCacheHandlerContext) {
       this.#rt = Runtime.for(resolved, inScope);
       if (ctx !== undefined && ctx !== null) this.#rt.noteDistDir(ctx.serverDistDir);
@@ -162,6 +181,8 @@ export function createIncrementalCacheHandler(
       ctx?: IncrementalCacheGetContext,
     ): Promise<IncrementalCacheHandlerValue | null> {
       const rt = this.#rt;
+      let served: 'hit' | 'stale' | 'miss' = 'miss';
+      let memory = false;
       try {
         const waiting = rt.ready();
         if (waiting !== undefined) await waiting;
@@ -170,7 +191,8 @@ export function createIncrementalCacheHandler(
         let verdict: Verdict = EXPIRED;
         // Twice at most: a memory copy older than a tag's expiry may have a newer version in Redis.
         for (let attempt = 0; attempt < 2; attempt++) {
-          const found = rt.read(k);
+          const found = rt.read(k, rt.counters.i);
+          memory = !(found instanceof Promise);
           stored = (found instanceof Promise ? await found : found) as StoredIncremental | undefined;
           if (stored === undefined || stored.k !== 'i' || !rt.trusted(stored.t)) return null;
           verdict = this.#check(stored, ctx);
@@ -187,10 +209,14 @@ export function createIncrementalCacheHandler(
         const value = stored.st === 1 ? thaw(stored.v) : stored.v;
         const result: IncrementalCacheHandlerValue = { lastModified: stored.t, value };
         if (stored.cc !== undefined) result.cacheControl = stored.cc as IncrementalCacheControl;
+        if (memory) served = verdict === STALE ? 'stale' : 'hit';
+        if (verdict === STALE) debugRevalidation('i', `serving ${cacheKey} stale; Next.js regenerates it`);
         return result;
       } catch (error) {
         rt.report(error, 'get');
         return null;
+      } finally {
+        countRead(rt.counters.i, served);
       }
     }
 
@@ -222,7 +248,7 @@ export function createIncrementalCacheHandler(
         };
         if (cc !== undefined) stored.cc = { revalidate: cc.revalidate, expire: cc.expire };
         if (streams) stored.st = 1;
-        await rt.write(rt.key('i', cacheKey), stored, ttl);
+        await rt.write(rt.key('i', cacheKey), stored, ttl, rt.counters.i);
       } catch (error) {
         rt.report(error, 'set');
       }
@@ -230,8 +256,10 @@ export function createIncrementalCacheHandler(
 
     async revalidateTag(tags: string | string[], durations?: { expire?: number }): Promise<void> {
       const rt = this.#rt;
+      rt.counters.i.revalidations++;
       try {
         const list = typeof tags === 'string' ? [tags] : Array.isArray(tags) ? tags : [];
+        debugRevalidation('i', `revalidateTag ${list.join(', ')}${expireNote(durations)}`);
         await rt.tags.update(
           list.filter((t) => typeof t === 'string'),
           durations,
@@ -242,5 +270,9 @@ export function createIncrementalCacheHandler(
     }
 
     resetRequestCache(): void {}
+
+    stats(): NextCacheStats {
+      return this.#rt.stats('i');
+    }
   };
 }

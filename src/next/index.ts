@@ -25,4 +25,5 @@ export {
   type IncrementalCacheSetContext,
 } from './incremental.js';
 export type { NextCacheHandlerOptions } from './runtime.js';
+export type { NextCacheStats } from './stats.js';
 export { createUseCacheHandler, type UseCacheEntry, type UseCacheHandler } from './use-cache.js';

@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { Redis, type RedisOptions } from 'ioredis';
 import { Cache } from '../cache.js';
 import { type Duration, describe, toMs } from '../duration.js';
+import type { BusSnapshot } from '../otel/source.js';
 import { type RedisBus, redisBus } from '../redis/bus.js';
 import { restoreStringPrototype } from '../redis/fast-strings.js';
 import { withTimeout } from '../redis/link.js';
@@ -12,6 +13,7 @@ import { singleton } from '../singleton.js';
 import type { BusMessage, TierRecord } from '../tier.js';
 import { nextSerializer } from './codec.js';
 import { ownBytes } from './own-bytes.js';
+import { HandlerCounters, type NextCacheStats, snapshotOf, statsOf } from './stats.js';
 import { type TagState, TagTable } from './tags.js';
 
 /** Options shared by {@link createIncrementalCacheHandler} and {@link createUseCacheHandler}. */
@@ -258,6 +260,8 @@ export class Runtime {
   readonly #reads = new Map<string, Promise<Stored | undefined>>();
   #lastWarn = 0;
   #closed = false;
+  /** Counters of each handler kind (`stats()`, larder/otel). */
+  readonly counters = { i: new HandlerCounters(), u: new HandlerCounters() };
 
   constructor(readonly options: Resolved) {
     const remote = options.redisUrl !== '' && (options.redisDuringBuild || !isBuildPhase());
@@ -265,6 +269,10 @@ export class Runtime {
       options.maxMemory > 0
         ? new Cache<string, Stored>({ maxSize: options.maxMemory, sizeOf: footprint })
         : undefined;
+    this.memory?.on('evict', ({ key }) => {
+      const kind = kindOf(key, this.buildId());
+      if (kind !== undefined) this.counters[kind].evictions++;
+    });
     this.#buildId = options.buildId;
     const manifest = nextTagsManifest();
     // Tag records outlive every entry created before them (entries live at most maxTtl), plus a margin.
@@ -392,8 +400,11 @@ export class Runtime {
     return time >= this.distrustBefore;
   }
 
-  /** Reads an entry: memory, then (when the tag table is in step) Redis, one read per key at a time. */
-  read(k: string): Promise<Stored | undefined> | Stored | undefined {
+  /**
+   * Reads an entry: memory, then (when the tag table is in step) Redis, one read per key at a time. Redis reads
+   * are counted in `counters` (the handler's).
+   */
+  read(k: string, counters?: HandlerCounters): Promise<Stored | undefined> | Stored | undefined {
     const hit = this.memory?.get(k);
     if (hit !== undefined) return hit;
     const tier = this.tier;
@@ -401,7 +412,7 @@ export class Runtime {
     const running = this.#reads.get(k);
     if (running !== undefined) return running;
     const epoch = this.#epoch;
-    const read = tier.get(k).then(
+    const read = counted(tier.get(k), counters).then(
       (record) => {
         if (record === undefined) return undefined;
         const decoded = record.value as Stored;
@@ -437,7 +448,8 @@ export class Runtime {
    * Writes an entry to memory and Redis (bounded by the timeout), then tells the other instances to drop their
    * copy. Never rejects.
    */
-  async write(k: string, stored: Stored, ttl: number): Promise<void> {
+  async write(k: string, stored: Stored, ttl: number, counters?: HandlerCounters): Promise<void> {
+    if (counters !== undefined) counters.sets++;
     this.#epoch++;
     const memory = this.memory;
     if (memory !== undefined) {
@@ -462,6 +474,7 @@ export class Runtime {
     try {
       await tier.set(k, record);
     } catch (error) {
+      if (counters !== undefined) counters.redisErrors++;
       this.report(error, 'set');
     }
     this.bus?.publish({ type: 'delete', keys: [k] });
@@ -524,6 +537,27 @@ export class Runtime {
     console.warn(
       `[larder/next] ${operation}: ${message} (serving without the shared cache until Redis is back)`,
     );
+  }
+
+  /** The `stats()` of a handler kind. */
+  stats(kind: 'i' | 'u'): NextCacheStats {
+    let entries = 0;
+    const memory = this.memory;
+    if (memory !== undefined) {
+      const build = this.buildId();
+      for (const key of memory.keys()) if (kindOf(key, build) === kind) entries++;
+    }
+    return statsOf(this.counters[kind], entries);
+  }
+
+  /** What a handler kind reports to larder/otel: its stats, and the bus the two kinds share. */
+  snapshot(kind: 'i' | 'u'): ReturnType<typeof snapshotOf> {
+    let bus: BusSnapshot | undefined;
+    if (this.bus !== undefined) {
+      const b = this.bus.stats();
+      bus = { sent: b.sent, received: b.received, connected: b.subscribed };
+    }
+    return snapshotOf(this.stats(kind), this.tier !== undefined, bus);
   }
 
   /** Closes the connections (tests; Next.js never closes a cache handler). */
@@ -602,6 +636,32 @@ export class Runtime {
         return;
     }
   }
+}
+
+/** The handler kind of a full key (`<buildId>:<kind>:<key>`) of build `build`. */
+function kindOf(key: string, build: string): 'i' | 'u' | undefined {
+  if (key.length <= build.length + 2 || !key.startsWith(build) || key[build.length] !== ':') return undefined;
+  const kind = key[build.length + 1];
+  return (kind === 'i' || kind === 'u') && key[build.length + 2] === ':' ? kind : undefined;
+}
+
+/** Counts a Redis read in a handler's counters (hit, miss or error) and passes it through. */
+function counted<T>(
+  read: Promise<T | undefined>,
+  counters: HandlerCounters | undefined,
+): Promise<T | undefined> {
+  if (counters === undefined) return read;
+  return read.then(
+    (record) => {
+      if (record === undefined) counters.redisMisses++;
+      else counters.redisHits++;
+      return record;
+    },
+    (error: unknown) => {
+      counters.redisErrors++;
+      throw error;
+    },
+  );
 }
 
 /** Closes and forgets every runtime of this process (tests). @internal */

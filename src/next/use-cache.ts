@@ -1,3 +1,4 @@
+import { METRICS_SOURCE, type MetricsSource } from '../otel/source.js';
 import { readAll, streamOf } from './codec.js';
 import {
   type NextCacheHandlerOptions,
@@ -6,6 +7,7 @@ import {
   type StoredUseCache,
   scope,
 } from './runtime.js';
+import { countRead, debugRevalidation, expireNote, type NextCacheStats } from './stats.js';
 import { EXPIRED, PENDING, STALE, type Verdict } from './tags.js';
 
 /** A `'use cache'` entry, as Next.js's `CacheEntry` (`import type { CacheEntry } from 'next/cache'`). */
@@ -24,8 +26,11 @@ export interface UseCacheEntry {
   revalidate: number;
 }
 
-/** The object {@link createUseCacheHandler} returns, as Next.js's `CacheHandler` from `next/cache`. */
-export interface UseCacheHandler {
+/**
+ * The object {@link createUseCacheHandler} returns, as Next.js's `CacheHandler` from `next/cache`. It is also a
+ * metrics source for `larder/otel`: `instrument(handler, { name: 'next-use-cache' })`.
+ */
+export interface UseCacheHandler extends MetricsSource {
   /** The entry, or `undefined` when absent, expired by a tag or soft tag, or Redis is unreachable. Never throws. */
   get(cacheKey: string, softTags: string[]): Promise<UseCacheEntry | undefined>;
   /** Stores the entry once it is complete (reading its stream once). Never throws. */
@@ -36,6 +41,8 @@ export interface UseCacheHandler {
   getExpiration(tags: string[]): Promise<number>;
   /** Invalidates tags on every instance (`updateTag`, `revalidateTag`). Never throws. */
   updateTags(tags: string[], durations?: { expire?: number }): Promise<void>;
+  /** This process's counters of the `'use cache'` handler (see {@link NextCacheStats}). */
+  stats(): NextCacheStats;
 }
 
 /**
@@ -71,6 +78,8 @@ export function createUseCacheHandler(options?: NextCacheHandlerOptions): UseCac
   return {
     async get(cacheKey: string, softTags: string[]): Promise<UseCacheEntry | undefined> {
       const rt = rtOf();
+      let served: 'hit' | 'stale' | 'miss' = 'miss';
+      let memory = false;
       try {
         const pending = pendingSets.get(cacheKey);
         if (pending !== undefined) await pending;
@@ -82,7 +91,8 @@ export function createUseCacheHandler(options?: NextCacheHandlerOptions): UseCac
         let verdict: Verdict = EXPIRED;
         // Twice at most: a memory copy older than a tag's expiry may have a newer version in Redis.
         for (let attempt = 0; attempt < 2; attempt++) {
-          const found = rt.read(k);
+          const found = rt.read(k, rt.counters.u);
+          memory = !(found instanceof Promise);
           stored = (found instanceof Promise ? await found : found) as StoredUseCache | undefined;
           if (stored === undefined || stored.k !== 'u' || !rt.trusted(stored.t)) return undefined;
           verdict = rt.tags.check(stored.g, soft, stored.t);
@@ -93,6 +103,8 @@ export function createUseCacheHandler(options?: NextCacheHandlerOptions): UseCac
           if (verdict !== EXPIRED || !rt.drop(k)) break;
         }
         if (stored === undefined || verdict === EXPIRED || verdict === PENDING) return undefined;
+        if (memory) served = verdict === STALE ? 'stale' : 'hit';
+        if (verdict === STALE) debugRevalidation('u', `serving ${cacheKey} stale; Next.js regenerates it`);
         return {
           value: streamOf(stored.b),
           tags: stored.g.slice(),
@@ -104,6 +116,8 @@ export function createUseCacheHandler(options?: NextCacheHandlerOptions): UseCac
       } catch (error) {
         rt.report(error, 'get');
         return undefined;
+      } finally {
+        countRead(rt.counters.u, served);
       }
     },
 
@@ -135,7 +149,7 @@ export function createUseCacheHandler(options?: NextCacheHandlerOptions): UseCac
         if (typeof entry.expire === 'number' && Number.isFinite(entry.expire) && entry.expire > 0) {
           ttl = Math.min(ttl, entry.timestamp + entry.expire * 1000 - Date.now());
         }
-        if (ttl > 0) await rt.write(rt.key('u', cacheKey), stored, ttl);
+        if (ttl > 0) await rt.write(rt.key('u', cacheKey), stored, ttl, rt.counters.u);
       } catch (error) {
         // A failed or interrupted render: store nothing (an incomplete value would serve an incomplete page).
         rt.report(error, 'set');
@@ -155,11 +169,22 @@ export function createUseCacheHandler(options?: NextCacheHandlerOptions): UseCac
 
     async updateTags(tags: string[], durations?: { expire?: number }): Promise<void> {
       const rt = rtOf();
+      rt.counters.u.revalidations++;
       try {
-        await rt.tags.update(Array.isArray(tags) ? tags.filter((t) => typeof t === 'string') : [], durations);
+        const list = Array.isArray(tags) ? tags.filter((t) => typeof t === 'string') : [];
+        debugRevalidation('u', `updateTags ${list.join(', ')}${expireNote(durations)}`);
+        await rt.tags.update(list, durations);
       } catch (error) {
         rt.report(error, 'updateTags');
       }
+    },
+
+    stats(): NextCacheStats {
+      return rtOf().stats('u');
+    },
+
+    [METRICS_SOURCE]() {
+      return rtOf().snapshot('u');
     },
   };
 }

@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { Redis } from 'ioredis';
 import { type Duration, toMs } from '../duration.js';
+import { checkKeys } from '../options.js';
 import type { BusHandlers, BusMessage, CacheBus } from '../tier.js';
 import { LarderRedisError } from './errors.js';
 import { restoreStringPrototype } from './fast-strings.js';
@@ -47,6 +48,8 @@ export interface RedisBus extends CacheBus {
   /** Counters since creation. */
   stats(): RedisBusStats;
 }
+
+const BUS_OPTIONS = ['prefix', 'channel', 'timeout', 'maxPending', 'reconnectDelay'];
 
 /** Format marker of bus messages. */
 const MARK = 'L1';
@@ -146,9 +149,7 @@ class RedisBusImpl implements RedisBus {
 
   constructor(client: Redis, options: RedisBusOptions) {
     this.#client = checkClient(client, 'redisBus');
-    if (typeof options !== 'object' || options === null) {
-      throw new TypeError('redisBus: options must be an object');
-    }
+    checkKeys(options, BUS_OPTIONS, 'redisBus: options');
     const prefix = checkPrefix(options.prefix, 'redisBus: prefix');
     this.#channel =
       options.channel === undefined ? `${prefix}bus` : checkPrefix(options.channel, 'redisBus: channel');

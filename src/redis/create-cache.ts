@@ -6,7 +6,7 @@ import type { Serializer } from '../serializer.js';
 import { redisBus } from './bus.js';
 import { restoreStringPrototype } from './fast-strings.js';
 import { backoff } from './link.js';
-import { redisTier } from './tier.js';
+import { checkPrefix, checkSerializer, redisTier } from './tier.js';
 
 // ioredis is loaded by now (imported above): undo what its `class VerbatimString extends String` did to
 // String.prototype as early as possible, before the application's hot code is optimized (see fast-strings.ts).
@@ -19,7 +19,7 @@ export interface CreateCacheOptions<K, V> extends Omit<CacheOptions<K, V>, 'tier
    * Empty or absent: a memory-only cache.
    */
   redisUrl?: string | undefined;
-  /** How the cache uses Redis (ignored without `redisUrl`). */
+  /** How the cache uses Redis: used only with `redisUrl`, but checked without it too (a typo fails at once). */
   redis?: CreateCacheRedisOptions;
 }
 
@@ -40,6 +40,35 @@ export interface CreateCacheRedisOptions {
 }
 
 const REDIS_KEYS = ['prefix', 'serializer', 'timeout', 'tombstoneTtl', 'reconnectDelay', 'client'];
+
+/** Validates the `redis` block of {@link createCache} (with or without a URL). */
+function checkRedisOptions(redis: CreateCacheRedisOptions): { timeout: number; reconnectDelay: number } {
+  for (const key of Object.keys(redis)) {
+    if (!REDIS_KEYS.includes(key)) {
+      throw new TypeError(`createCache: unknown option redis.${key} (known: ${REDIS_KEYS.join(', ')})`);
+    }
+  }
+  checkPrefix(redis.prefix, 'createCache: redis.prefix');
+  checkSerializer(redis.serializer, 'createCache: redis.serializer');
+  if (redis.tombstoneTtl !== undefined) toMs(redis.tombstoneTtl, 'createCache: redis.tombstoneTtl');
+  const client = redis.client as unknown;
+  if (client !== undefined) {
+    if (typeof client !== 'object' || client === null || Array.isArray(client)) {
+      throw new TypeError(
+        `createCache: redis.client must be an object of ioredis options; got ${describe(client)}`,
+      );
+    }
+    if ((client as RedisOptions).keyPrefix) {
+      throw new TypeError(
+        "createCache: redis.client.keyPrefix is not supported (the tier's scripts cannot see it); use redis.prefix",
+      );
+    }
+  }
+  return {
+    timeout: toMs(redis.timeout ?? 250, 'createCache: redis.timeout'),
+    reconnectDelay: toMs(redis.reconnectDelay ?? '1s', 'createCache: redis.reconnectDelay'),
+  };
+}
 
 /**
  * Creates a `Cache` that uses Redis when `redisUrl` is set: memory first, then the Redis tier, then the
@@ -68,15 +97,11 @@ export function createCache<K extends {} = string, V = unknown>(
   if (typeof redis !== 'object' || redis === null) {
     throw new TypeError(`createCache: redis must be an object; got ${describe(redis)}`);
   }
-  for (const key of Object.keys(redis)) {
-    if (!REDIS_KEYS.includes(key)) {
-      throw new TypeError(`createCache: unknown option redis.${key} (known: ${REDIS_KEYS.join(', ')})`);
-    }
-  }
+  // The redis block is checked even without a URL, so that a bad option fails where it is written (on a
+  // laptop without Redis) rather than first in production.
+  const { timeout, reconnectDelay } = checkRedisOptions(redis);
   if (redisUrl === undefined || redisUrl.trim() === '') return new Cache<K, V>(cacheOptions);
 
-  const timeout = toMs(redis.timeout ?? 250, 'createCache: redis.timeout');
-  const reconnectDelay = toMs(redis.reconnectDelay ?? '1s', 'createCache: redis.reconnectDelay');
   // Validate everything before opening a connection.
   new Cache<K, V>(cacheOptions);
   const client = new Redis(redisUrl, {

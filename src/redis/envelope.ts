@@ -13,8 +13,23 @@ function time(t: number, offset: number): string {
 }
 
 /**
- * Encodes a record as `L1<header>\n<payload>` (see scripts.ts). `created` is its createdAt on the Redis
- * clock (an integer); `offset` converts the other local times to the Redis clock. Throws the serializer's TypeError for a value that cannot be stored.
+ * Serializes a value for {@link encodeRecord}. Throws the serializer's TypeError for a value that cannot be
+ * stored, and a TypeError when the serializer does not return a string.
+ *
+ * @internal
+ */
+export function serializeValue(value: unknown, serializer: Serializer): string {
+  const payload = serializer.serialize(value);
+  if (typeof payload !== 'string') {
+    throw new TypeError(`serializer.serialize must return a string; got ${typeof payload}`);
+  }
+  return payload;
+}
+
+/**
+ * Encodes a record whose value {@link serializeValue} turned into `payload` as `L1<header>\n<payload>` (see
+ * scripts.ts). `created` is its createdAt on the Redis clock (an integer); `offset` converts the other local
+ * times to the Redis clock.
  *
  * @internal
  */
@@ -22,13 +37,9 @@ export function encodeRecord(
   record: TierRecord,
   created: number,
   tagSuffixes: readonly string[],
-  serializer: Serializer,
+  payload: string,
   offset: number,
 ): string {
-  const payload = serializer.serialize(record.value);
-  if (typeof payload !== 'string') {
-    throw new TypeError(`serializer.serialize must return a string; got ${typeof payload}`);
-  }
   const tags = tagSuffixes.length === 0 ? '[]' : JSON.stringify(tagSuffixes);
   return `${MARK}[${created},${tags},${time(record.expires, offset)},${time(record.staleUntil, offset)},${time(record.errorUntil, offset)}]\n${payload}`;
 }

@@ -6,8 +6,10 @@
  * - `decode`: a stored entry or bus message could not be read (corrupt, foreign, or an older format)
  * - `command`: Redis answered with an error
  * - `closed`: the tier or bus was closed
+ * - `foreign`: keys under the tier's prefix hold another Redis type (a hash, list... of another app); the
+ *   tier left them alone (reported once per key)
  */
-export type LarderRedisErrorCode = 'unavailable' | 'timeout' | 'decode' | 'command' | 'closed';
+export type LarderRedisErrorCode = 'unavailable' | 'timeout' | 'decode' | 'command' | 'closed' | 'foreign';
 
 /**
  * The error the Redis tier rejects with, and the bus reports. The cache treats a failed read as a miss

@@ -8,7 +8,9 @@ import { createHash } from 'node:crypto';
  * where the header is `[createdAt, [tagKeySuffix...], expires, staleUntil, errorUntil]` (times in ms on
  * the Redis clock, `null` = never), and a tombstone (a recorded deletion) is `L1[deletedAt]\n`.
  * Lua reads the header with cjson; strings that do not parse are "foreign": reads hand them to the client
- * (which reports them), writes overwrite them.
+ * (which reports them), writes overwrite them. Keys of another Redis type (a hash or list another app keeps
+ * under the prefix) are never touched: reads miss them, writes skip them, and the write scripts return the
+ * names of the keys they skipped (a table) so that the tier reports each once instead of retrying forever.
  *
  * `<prefix>i` holds the time of the latest tag invalidation or clear (it never expires). A read fetches an
  * entry together with it (`MGET`, no Lua): an entry written after it cannot have been invalidated, and only
@@ -27,15 +29,22 @@ local function parse(v)
   return h
 end
 local function head(key)
-  local v = redis.call('GETRANGE', key, 0, 511)
+  local v = redis.pcall('GETRANGE', key, 0, 511)
+  if type(v) == 'table' then return nil, true end
   if v == '' then return nil end
   if string.sub(v, 1, 2) == 'L1' and not string.find(v, '\\n', 3, true) and #v == 512 then
     v = redis.call('GET', key)
   end
   return parse(v)
 end
+local function number(key)
+  local v = redis.pcall('GET', key)
+  if type(v) == 'table' then return nil, true end
+  return tonumber(v or '')
+end
 local function cleared(clears, suffix, created)
-  local c = redis.call('HGETALL', clears)
+  local c = redis.pcall('HGETALL', clears)
+  if c.err then return false, true end
   for i = 1, #c, 2 do
     local f = c[i]
     if string.sub(suffix, 1, #f) == f then
@@ -65,8 +74,8 @@ export function getScript(prefix: string): string {
   return `${HEAD}
 local prefix = ${luaString(prefix)}
 local clears = prefix .. 'c'
-local v = redis.call('GET', KEYS[1])
-if not v then return false end
+local v = redis.pcall('GET', KEYS[1])
+if not v or type(v) == 'table' then return false end
 local created = string.match(v, '^L1%[(%d+),%[%],')
 if created then
   if redis.call('EXISTS', clears) == 0 then return v end
@@ -79,8 +88,8 @@ else
   local tags = h[2]
   if type(tags) == 'table' then
     for i = 1, #tags do
-      local n = tonumber(redis.call('GET', prefix .. tags[i]) or '')
-      if n and n >= created then return false end
+      local n, bad = number(prefix .. tags[i])
+      if bad or (n and n >= created) then return false end
     end
   end
 end
@@ -93,12 +102,24 @@ return v
  * Conditional write. KEYS: entry, clears hash, tag keys... ARGV: entry string, PX (0 = no expiry),
  * createdAt, prefix. Refuses (returns 0) when the stored entry is newer, a tombstone is as new or newer, or
  * a tag or clear of this entry happened at or after createdAt. Each tag key is kept at least as long as the
- * entry, so that an invalidation of the tag is seen for as long as the entry lives.
+ * entry, so that an invalidation of the tag is seen for as long as the entry lives. When one of the keys
+ * holds another Redis type, writes nothing and returns the names of those keys.
  */
 export const SET = `${HEAD}
 local created = tonumber(ARGV[3])
 local px = tonumber(ARGV[2])
-local h = head(KEYS[1])
+local foreign = {}
+local h, bad = head(KEYS[1])
+if bad then table.insert(foreign, KEYS[1]) end
+local tagTimes = {}
+for i = 3, #KEYS do
+  local n, badTag = number(KEYS[i])
+  if badTag then table.insert(foreign, KEYS[i]) end
+  tagTimes[i] = n
+end
+local isCleared, badClears = cleared(KEYS[2], string.sub(KEYS[1], #ARGV[4] + 1), created)
+if badClears then table.insert(foreign, KEYS[2]) end
+if #foreign > 0 then return foreign end
 if h then
   if #h < 5 then
     if h[1] >= created then return 0 end
@@ -107,10 +128,10 @@ if h then
   end
 end
 for i = 3, #KEYS do
-  local n = tonumber(redis.call('GET', KEYS[i]) or '')
+  local n = tagTimes[i]
   if n and n >= created then return 0 end
 end
-if cleared(KEYS[2], string.sub(KEYS[1], #ARGV[4] + 1), created) then return 0 end
+if isCleared then return 0 end
 if px > 0 then
   redis.call('SET', KEYS[1], ARGV[1], 'PX', px)
 else
@@ -129,23 +150,32 @@ return 1
 
 /**
  * Delete with tombstones. KEYS: entries. ARGV: tombstone PX, then one time per key. The tombstone carries
- * the later of the deletion time and the replaced entry's time, so no older load can write back.
+ * the later of the deletion time and the replaced entry's time, so no older load can write back. Returns
+ * the keys skipped because they hold another Redis type.
  */
 export const DELETE = `${HEAD}
+local foreign = {}
 for i = 1, #KEYS do
   local t = ARGV[i + 1]
-  local h = head(KEYS[i])
-  if h and h[1] > tonumber(t) then t = string.format('%.0f', h[1]) end
-  redis.call('SET', KEYS[i], 'L1[' .. t .. ']\\n', 'PX', ARGV[1])
+  local h, bad = head(KEYS[i])
+  if bad then
+    table.insert(foreign, KEYS[i])
+  else
+    if h and h[1] > tonumber(t) then t = string.format('%.0f', h[1]) end
+    redis.call('SET', KEYS[i], 'L1[' .. t .. ']\\n', 'PX', ARGV[1])
+  end
 end
-return #KEYS
+return foreign
 `;
 
-/** Raises the time held by a key (never lowers it). */
+/** Raises the time held by a key (never lowers it). Returns true when the key holds another Redis type. */
 const RAISE = `
 local function raise(key, at)
-  local cur = tonumber(redis.call('GET', key) or '')
+  local cur = redis.pcall('GET', key)
+  if type(cur) == 'table' then return true end
+  cur = tonumber(cur or '')
   if not cur or cur < tonumber(at) then redis.call('SET', key, at) end
+  return false
 end
 `;
 
@@ -156,21 +186,29 @@ end
  */
 export const TAGS = `${RAISE}
 local px = tonumber(ARGV[1])
+local foreign = {}
+local badInv = false
 for i = 2, #KEYS do
   local at = tonumber(ARGV[i])
-  local cur = tonumber(redis.call('GET', KEYS[i]) or '')
-  local t = redis.call('PTTL', KEYS[i])
-  if not cur or cur < at then
-    if t == -2 then
-      redis.call('SET', KEYS[i], ARGV[i], 'PX', px)
-    else
-      redis.call('SET', KEYS[i], ARGV[i], 'KEEPTTL')
+  local cur = redis.pcall('GET', KEYS[i])
+  if type(cur) == 'table' then
+    table.insert(foreign, KEYS[i])
+  else
+    cur = tonumber(cur or '')
+    local t = redis.call('PTTL', KEYS[i])
+    if not cur or cur < at then
+      if t == -2 then
+        redis.call('SET', KEYS[i], ARGV[i], 'PX', px)
+      else
+        redis.call('SET', KEYS[i], ARGV[i], 'KEEPTTL')
+      end
     end
+    if t >= 0 and t < px then redis.call('PEXPIRE', KEYS[i], px) end
   end
-  if t >= 0 and t < px then redis.call('PEXPIRE', KEYS[i], px) end
-  raise(KEYS[1], ARGV[i])
+  if raise(KEYS[1], ARGV[i]) then badInv = true end
 end
-return #KEYS - 1
+if badInv then table.insert(foreign, KEYS[1]) end
+return foreign
 `;
 
 /**
@@ -180,27 +218,38 @@ return #KEYS - 1
  */
 export const CLEAR = `${RAISE}
 local px = tonumber(ARGV[1])
+local foreign = {}
 local t = redis.call('PTTL', KEYS[1])
-for i = 3, #ARGV do
-  local cur = tonumber(redis.call('HGET', KEYS[1], ARGV[i]) or '')
-  if not cur or cur < tonumber(ARGV[2]) then redis.call('HSET', KEYS[1], ARGV[i], ARGV[2]) end
+local kind = redis.call('TYPE', KEYS[1])['ok']
+if kind == 'hash' or kind == 'none' then
+  for i = 3, #ARGV do
+    local cur = tonumber(redis.call('HGET', KEYS[1], ARGV[i]) or '')
+    if not cur or cur < tonumber(ARGV[2]) then redis.call('HSET', KEYS[1], ARGV[i], ARGV[2]) end
+  end
+  if t == -2 or (t >= 0 and t < px) then redis.call('PEXPIRE', KEYS[1], px) end
+else
+  table.insert(foreign, KEYS[1])
 end
-if t == -2 or (t >= 0 and t < px) then redis.call('PEXPIRE', KEYS[1], px) end
-raise(KEYS[2], ARGV[2])
-return 1
+if raise(KEYS[2], ARGV[2]) then table.insert(foreign, KEYS[2]) end
+return foreign
 `;
 
-/** Removes SCANned entries created at or before a clear. KEYS: entries. ARGV: the clear's time. */
+/**
+ * Removes SCANned entries created at or before a clear. KEYS: entries. ARGV: the clear's time. Returns the
+ * keys left alone because they hold another Redis type (another app's data).
+ */
 export const PURGE = `${HEAD}
 local at = tonumber(ARGV[1])
-local n = 0
+local foreign = {}
 for i = 1, #KEYS do
-  local h = head(KEYS[i])
-  if not h or h[1] <= at then
-    n = n + redis.call('UNLINK', KEYS[i])
+  local h, bad = head(KEYS[i])
+  if bad then
+    table.insert(foreign, KEYS[i])
+  elseif not h or h[1] <= at then
+    redis.call('UNLINK', KEYS[i])
   end
 end
-return n
+return foreign
 `;
 
 /** SHA1 of a script, for EVALSHA. */

@@ -1,8 +1,9 @@
 import type { Redis } from 'ioredis';
-import { type Duration, toMs } from '../duration.js';
+import { type Duration, describe, toMs } from '../duration.js';
+import { checkKeys } from '../options.js';
 import { defaultSerializer, type Serializer } from '../serializer.js';
 import type { CacheTier, TierRecord } from '../tier.js';
-import { decodeRecord, encodeRecord } from './envelope.js';
+import { decodeRecord, encodeRecord, serializeValue } from './envelope.js';
 import { LarderRedisError } from './errors.js';
 import { restoreStringPrototype } from './fast-strings.js';
 import { escapeGlob, isWellFormed, tagSuffix, valuePrefixes, valueSuffix } from './keys.js';
@@ -48,12 +49,17 @@ export interface RedisTierStats {
   writes: number;
   /** Writes refused because Redis held something newer (a newer value, deletion, tag invalidation or clear). */
   refused: number;
-  /** Failed calls of any kind (including `timeouts` and `decodeErrors`). */
+  /** Failed calls of any kind (including `timeouts`, `decodeErrors` and `foreignKeys`). */
   errors: number;
   /** Calls that got no answer within `timeout`. */
   timeouts: number;
   /** Entries that could not be read (counted as misses too). */
   decodeErrors: number;
+  /**
+   * Keys under the prefix found holding another Redis type (a hash, list... of another app), which the tier
+   * leaves alone; each is reported once as a `foreign` error.
+   */
+  foreignKeys: number;
   /** Reads answered by one MGET of the entry and the latest-invalidation time (no script). */
   fastReads: number;
   /** Reads that ran the read script (the entry was older than the latest tag invalidation or clear). */
@@ -70,7 +76,11 @@ export interface RedisTierStats {
 
 /** A {@link CacheTier} on Redis, made by {@link redisTier}. */
 export interface RedisTier extends CacheTier {
-  /** Throws the serializer's `TypeError` if `value` cannot be stored (e.g. it holds a function). */
+  /**
+   * Throws the serializer's `TypeError` if `value` cannot be stored (e.g. it holds a function). The text it
+   * makes is kept until the end of the current tick and used by a `set` of the same value in that tick (the
+   * cache calls `check`, then `set`), so each value is serialized once.
+   */
   check(value: unknown): void;
   /** Counters since creation. */
   stats(): RedisTierStats;
@@ -102,6 +112,25 @@ export function redisTier(client: Redis, options: RedisTierOptions = {}): RedisT
   // The application's ioredis is loaded by now (it made `client`), whichever copy it is.
   restoreStringPrototype();
   return new RedisTierImpl(client, options);
+}
+
+const TIER_OPTIONS = ['prefix', 'serializer', 'timeout', 'tombstoneTtl', 'maxPending', 'closeClient'];
+
+/** Checks a serializer option. @internal */
+export function checkSerializer(serializer: unknown, name: string): Serializer {
+  if (serializer === undefined) return defaultSerializer;
+  const s = serializer as Partial<Serializer> | null;
+  if (
+    typeof s !== 'object' ||
+    s === null ||
+    typeof s.serialize !== 'function' ||
+    typeof s.deserialize !== 'function'
+  ) {
+    throw new TypeError(
+      `${name} must have serialize(value) and deserialize(text) methods; got ${describe(serializer)}`,
+    );
+  }
+  return serializer as Serializer;
 }
 
 /** Checks the options shared by tier and bus. @internal */
@@ -174,11 +203,25 @@ class RedisTierImpl implements RedisTier {
     errors: 0,
     timeouts: 0,
     decodeErrors: 0,
+    foreignKeys: 0,
     fastReads: 0,
     scriptReads: 0,
     replays: 0,
   };
   readonly #onReady = (): void => this.#connected();
+  /** Whether the client has been ready since the tier was made: until then, writes wait for it. */
+  #everReady: boolean;
+  /** Foreign keys (another Redis type under the prefix) already reported; see {@link MAX_FOREIGN}. */
+  readonly #foreign = new Set<string>();
+  /** Writes issued before the first connection, waiting for it (each gives up after `timeout`). */
+  readonly #waiting = new Set<Waiter>();
+  /** The value `check` serialized last and its text, for the `set` that follows it in the same tick. */
+  #checkedValue: unknown = NOTHING;
+  #checkedText = '';
+  readonly #forgetChecked = (): void => {
+    this.#checkedValue = NOTHING;
+    this.#checkedText = '';
+  };
 
   constructor(client: Redis, options: RedisTierOptions) {
     this.#client = checkClient(client, 'redisTier');
@@ -187,29 +230,30 @@ class RedisTierImpl implements RedisTier {
         "redisTier: the client has ioredis's keyPrefix option, which the tier's scripts cannot see; use the tier's prefix option instead",
       );
     }
-    if (typeof options !== 'object' || options === null) {
-      throw new TypeError('redisTier: options must be an object');
-    }
+    checkKeys(options, TIER_OPTIONS, 'redisTier: options');
     this.#prefix = checkPrefix(options.prefix, 'redisTier: prefix');
     this.#clears = `${this.#prefix}c`;
     this.#invKey = `${this.#prefix}i`;
     this.#getScript = getScript(this.#prefix);
     this.#getSha = sha1(this.#getScript);
-    const serializer = options.serializer ?? defaultSerializer;
-    if (typeof serializer?.serialize !== 'function' || typeof serializer.deserialize !== 'function') {
-      throw new TypeError('redisTier: serializer must have serialize(value) and deserialize(text) methods');
-    }
-    this.#serializer = serializer;
+    this.#serializer = checkSerializer(options.serializer, 'redisTier: serializer');
     this.#link = new Link(client, toMs(options.timeout ?? 250, 'redisTier: timeout'));
     this.#tombstonePx = Math.ceil(toMs(options.tombstoneTtl ?? '1m', 'redisTier: tombstoneTtl'));
     this.#maxPending = checkCount(options.maxPending, 'redisTier: maxPending', 10_000);
+    if (options.closeClient !== undefined && typeof options.closeClient !== 'boolean') {
+      throw new TypeError(`redisTier: closeClient must be a boolean; got ${describe(options.closeClient)}`);
+    }
     this.#closeClient = options.closeClient === true;
+    this.#everReady = client.status === 'ready';
     client.on('ready', this.#onReady);
-    if (client.status === 'ready') this.#measureClock();
+    if (this.#everReady) this.#measureClock();
   }
 
   check(value: unknown): void {
-    this.#serializer.serialize(value);
+    const text = serializeValue(value, this.#serializer);
+    if (this.#checkedValue === NOTHING) queueMicrotask(this.#forgetChecked);
+    this.#checkedValue = value;
+    this.#checkedText = text;
   }
 
   get(key: string): Promise<TierRecord | undefined> {
@@ -312,9 +356,18 @@ class RedisTierImpl implements RedisTier {
     // Nothing to store (already past its windows): still make sure Redis does not keep an older value.
     if (px <= 0 && deadline !== Number.POSITIVE_INFINITY) return this.#tombstone(rkey, created);
     const tags = record.tags.length === 0 ? NO_TAGS : record.tags.map(tagSuffix);
+    // Cache.set has just called check() with this value: use its text instead of serializing again.
+    const checked = this.#checkedValue === record.value ? this.#checkedText : undefined;
+    this.#forgetChecked();
     let text: string;
     try {
-      text = encodeRecord(record, created, tags, this.#serializer, offset);
+      text = encodeRecord(
+        record,
+        created,
+        tags,
+        checked ?? serializeValue(record.value, this.#serializer),
+        offset,
+      );
     } catch (error) {
       // Not storable: refuse loudly, and make sure Redis does not go on serving the previous value.
       this.#counts.errors++;
@@ -323,19 +376,21 @@ class RedisTierImpl implements RedisTier {
     }
     const keys = [rkey, this.#clears];
     for (const t of tags) keys.push(this.#prefix + t);
-    return this.#link
-      .run((c) => c.eval(SET, keys.length, ...keys, text, px, created, this.#prefix))
-      .then(
-        (stored) => {
-          if (stored === 1) this.#counts.writes++;
-          else this.#counts.refused++;
-        },
-        (error: unknown) => {
-          // The value may or may not be in Redis, and what was there may be older: replay as a deletion.
-          this.#remember(this.#dirtyKeys, rkey, created);
-          return this.#failed(error);
-        },
-      );
+    return this.#afterConnect(() =>
+      this.#link.run((c) => c.eval(SET, keys.length, ...keys, text, px, created, this.#prefix)),
+    ).then(
+      (stored) => {
+        if (stored === 1) this.#counts.writes++;
+        else this.#counts.refused++;
+        // Another app's hash, list... at one of the keys: nothing was written, and retrying cannot help.
+        if (Array.isArray(stored)) this.#reportForeign(stored);
+      },
+      (error: unknown) => {
+        // The value may or may not be in Redis, and what was there may be older: replay as a deletion.
+        this.#remember(this.#dirtyKeys, rkey, created);
+        return this.#failed(error);
+      },
+    );
   }
 
   delete(keys: readonly string[]): Promise<void> {
@@ -343,10 +398,12 @@ class RedisTierImpl implements RedisTier {
     if (keys.length === 0) return Promise.resolve();
     const now = Math.round(Date.now() + this.#offset);
     const rkeys = keys.map((k) => this.#prefix + valueSuffix(k));
-    return this.#deleteAt(
-      rkeys,
-      rkeys.map(() => now),
-    ).then(undefined, (error: unknown) => {
+    return this.#afterConnect(() =>
+      this.#deleteAt(
+        rkeys,
+        rkeys.map(() => now),
+      ),
+    ).then(this.#reportForeign, (error: unknown) => {
       for (const k of rkeys) this.#remember(this.#dirtyKeys, k, now);
       return this.#failed(error);
     });
@@ -357,10 +414,12 @@ class RedisTierImpl implements RedisTier {
     if (tags.length === 0) return Promise.resolve();
     const time = Math.round(at + this.#offset);
     const tkeys = tags.map((t) => this.#prefix + tagSuffix(t));
-    return this.#tagsAt(
-      tkeys,
-      tkeys.map(() => time),
-    ).then(undefined, (error: unknown) => {
+    return this.#afterConnect(() =>
+      this.#tagsAt(
+        tkeys,
+        tkeys.map(() => time),
+      ),
+    ).then(this.#reportForeign, (error: unknown) => {
       for (const k of tkeys) this.#remember(this.#dirtyTags, k, time);
       return this.#failed(error);
     });
@@ -369,7 +428,7 @@ class RedisTierImpl implements RedisTier {
   clear(prefix: string): Promise<void> {
     if (this.#closed) return Promise.reject(closedError());
     const at = Math.round(Date.now() + this.#offset);
-    return this.#clearAt(prefix, at).then(undefined, (error: unknown) => {
+    return this.#afterConnect(() => this.#clearAt(prefix, at)).then(this.#reportForeign, (error: unknown) => {
       if (prefix === '') this.#rememberAll(at);
       else this.#remember(this.#dirtyClears, prefix, at);
       return this.#failed(error);
@@ -386,6 +445,7 @@ class RedisTierImpl implements RedisTier {
     if (this.#closed) return;
     this.#closed = true;
     this.#client.off('ready', this.#onReady);
+    for (const waiter of this.#waiting) waiter.give(closedError());
     if (this.#timer !== undefined) clearTimeout(this.#timer);
     this.#timer = undefined;
     if (this.#closeClient) await release(this.#client, this.#link.timeout);
@@ -400,31 +460,62 @@ class RedisTierImpl implements RedisTier {
     throw e;
   };
 
+  /**
+   * Reports keys a script left alone because they hold another Redis type: each once (a `foreign` error,
+   * which the cache emits as an `error` event), never as a failure to replay.
+   */
+  readonly #reportForeign = (keys: readonly string[]): void => {
+    if (keys.length === 0) return;
+    const fresh: string[] = [];
+    for (const key of keys) {
+      if (this.#foreign.has(key)) continue;
+      if (this.#foreign.size >= MAX_FOREIGN) this.#foreign.clear();
+      this.#foreign.add(key);
+      fresh.push(key);
+    }
+    if (fresh.length === 0) return;
+    this.#counts.foreignKeys += fresh.length;
+    this.#counts.errors++;
+    const one = fresh.length === 1;
+    const shown = fresh.slice(0, 5).map((k) => JSON.stringify(k));
+    throw new LarderRedisError(
+      'foreign',
+      `larder/redis: ${one ? 'a key' : `${fresh.length} keys`} under the prefix ${JSON.stringify(this.#prefix)} ${one ? 'holds' : 'hold'} another Redis type (another app's data?) and ${one ? 'was' : 'were'} left alone: ${shown.join(', ')}${fresh.length > 5 ? ', ...' : ''}. Give this cache a prefix of its own.`,
+    );
+  };
+
   /** Deletes one entry as of `time` (Redis clock), remembering it for replay if that fails. */
   #tombstone(rkey: string, time: number): Promise<void> {
-    return this.#deleteAt([rkey], [time]).then(undefined, (error: unknown) => {
+    return this.#deleteAt([rkey], [time]).then(noop, (error: unknown) => {
       this.#remember(this.#dirtyKeys, rkey, time);
       return this.#failed(error);
     });
   }
 
-  #deleteAt(rkeys: readonly string[], times: readonly number[]): Promise<void> {
+  /** Deletes entries as of `times`; resolves with the keys skipped as foreign. */
+  #deleteAt(rkeys: readonly string[], times: readonly number[]): Promise<string[]> {
     const px = this.#tombstonePx;
-    return this.#link.run((c) => c.eval(DELETE, rkeys.length, ...rkeys, px, ...times)).then(noop);
+    return this.#link.run((c) => c.eval(DELETE, rkeys.length, ...rkeys, px, ...times)).then(keysOf);
   }
 
-  #tagsAt(tkeys: readonly string[], times: readonly number[]): Promise<void> {
+  /** Invalidates tags as of `times`; resolves with the keys skipped as foreign. */
+  #tagsAt(tkeys: readonly string[], times: readonly number[]): Promise<string[]> {
     const px = this.#tombstonePx;
     const inv = this.#invKey;
-    return this.#link.run((c) => c.eval(TAGS, tkeys.length + 1, inv, ...tkeys, px, ...times)).then(noop);
+    return this.#link.run((c) => c.eval(TAGS, tkeys.length + 1, inv, ...tkeys, px, ...times)).then(keysOf);
   }
 
-  /** Records a clear of `prefix` as of `at` (Redis clock), then removes the entries under it with SCAN. */
-  async #clearAt(prefix: string, at: number): Promise<void> {
+  /**
+   * Records a clear of `prefix` as of `at` (Redis clock), then removes the entries under it with SCAN.
+   * Resolves with the keys left alone as foreign.
+   */
+  async #clearAt(prefix: string, at: number): Promise<string[]> {
     const fields = valuePrefixes(prefix);
     const clears = this.#clears;
     const inv = this.#invKey;
-    await this.#link.run((c) => c.eval(CLEAR, 2, clears, inv, this.#tombstonePx, at, ...fields));
+    const foreign = keysOf(
+      await this.#link.run((c) => c.eval(CLEAR, 2, clears, inv, this.#tombstonePx, at, ...fields)),
+    );
     for (const field of fields) {
       const match = `${escapeGlob(this.#prefix + field)}*`;
       let cursor = '0';
@@ -433,10 +524,11 @@ class RedisTierImpl implements RedisTier {
         cursor = next;
         for (let i = 0; i < keys.length; i += BATCH) {
           const batch = keys.slice(i, i + BATCH);
-          await this.#link.run((c) => c.eval(PURGE, batch.length, ...batch, at));
+          foreign.push(...keysOf(await this.#link.run((c) => c.eval(PURGE, batch.length, ...batch, at))));
         }
       } while (cursor !== '0' && !this.#closed);
     }
+    return foreign;
   }
 
   #remember(map: Map<string, number>, key: string, time: number): void {
@@ -482,10 +574,53 @@ class RedisTierImpl implements RedisTier {
 
   #connected(): void {
     if (this.#closed) return;
+    this.#everReady = true;
     // Replay first: its commands go out before anything else sent on this connection (such as a bus
     // message telling other instances to re-read the keys).
     this.#replay();
     this.#measureClock();
+    // Then the writes issued while the first connection was being made, in the order they were issued.
+    for (const waiter of this.#waiting) waiter.go();
+  }
+
+  /**
+   * Sends a write now, or, while the client is still making its first connection (a new instance's first
+   * moments), once it is ready: such writes would otherwise fail and leave the next instance to load the
+   * value again. The wait is bounded by `timeout`; after it the write fails as "unavailable" (and is
+   * remembered for replay like any failed write).
+   */
+  #afterConnect<T>(send: () => Promise<T>): Promise<T> {
+    const client = this.#client;
+    const status = client.status;
+    if (this.#everReady || !FIRST_CONNECT.has(status) || this.#waiting.size >= this.#maxPending)
+      return send();
+    if (status === 'wait') client.connect().catch(noop);
+    return new Promise<T>((resolve, reject) => {
+      const timeout = this.#link.timeout;
+      const waiter: Waiter = {
+        go: () => {
+          this.#waiting.delete(waiter);
+          clearTimeout(timer);
+          send().then(resolve, reject);
+        },
+        give: (error) => {
+          this.#waiting.delete(waiter);
+          clearTimeout(timer);
+          reject(error);
+        },
+      };
+      const timer = setTimeout(
+        () =>
+          waiter.give(
+            new LarderRedisError(
+              'unavailable',
+              `Redis did not connect within ${timeout} ms (client status: ${client.status})`,
+            ),
+          ),
+        timeout,
+      );
+      this.#waiting.add(waiter);
+    });
   }
 
   /** Sends the remembered failed writes again (synchronously, in order), keeping the ones that fail again. */
@@ -547,6 +682,28 @@ class RedisTierImpl implements RedisTier {
 }
 
 function noop(): void {}
+
+/** The key names a script returned (the keys it skipped as foreign); none for any other reply. */
+function keysOf(reply: unknown): string[] {
+  return Array.isArray(reply) ? reply.filter((k): k is string => typeof k === 'string') : [];
+}
+
+/** How many reported foreign keys the tier remembers (beyond that it forgets them and may report them again). */
+const MAX_FOREIGN = 10_000;
+
+/** A write waiting for the first connection. */
+interface Waiter {
+  /** Sends it (the client is ready). */
+  go(): void;
+  /** Fails it. */
+  give(error: unknown): void;
+}
+
+/** ioredis client statuses on the way to a first connection. */
+const FIRST_CONNECT = new Set(['wait', 'connecting', 'connect', 'reconnecting']);
+
+/** No value checked (a value of its own, since any value can be checked). */
+const NOTHING = Symbol('nothing');
 
 /** {@link createdOf} of a tombstone. */
 const TOMBSTONE = -1;

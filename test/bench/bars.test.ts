@@ -1,7 +1,9 @@
+import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import type { RunMeta } from '../../bench/lib/env.js';
+import { FIGURES, figureFor, missedGates } from '../../bench/lib/figures.js';
 import { formatBarRatio, formatRate } from '../../bench/lib/format.js';
-import type { MemoryResult, StampedeResult } from '../../bench/lib/results.js';
+import type { BarResult, MemoryResult, StampedeResult } from '../../bench/lib/results.js';
 import { memoryBar } from '../../bench/memory/index.js';
 import { checkStampedeBar } from '../../bench/stampede/index.js';
 import { LARDER_LRU } from '../../bench/throughput/adapters.js';
@@ -11,7 +13,7 @@ import type { MeasuredRatio } from '../../bench/throughput/bars-child.js';
 const meta = { date: 'd' } as RunMeta;
 
 describe('THROUGHPUT_BARS', () => {
-  it('holds the bars of the core and policy issues', () => {
+  it('holds the bars of the core, policy and otel issues', () => {
     expect(THROUGHPUT_BARS.map((b) => [b.candidate, b.baseline, b.bar])).toEqual([
       ['larder.get', 'lru.get', 0.9],
       ['larder.getOrSet', 'await Promise.resolve(lru.get)', 0.8],
@@ -19,6 +21,7 @@ describe('THROUGHPUT_BARS', () => {
       ['larder.getOrSet', 'cache-manager.wrap', 5],
       ['larder.getOrSet', 'bentocache.getOrSet', 10],
       ['larder-tinylfu.get', 'lru.get', 0.6],
+      ['larder.getOrSet+otel', 'larder.getOrSet', 0.67],
     ]);
   });
 });
@@ -151,5 +154,60 @@ describe('formatRate', () => {
     expect(formatRate(9_999)).toBe('10k');
     expect(formatRate(7_849)).toBe('7.8k');
     expect(formatRate(789.4)).toBe('789');
+  });
+});
+
+describe('printed figures (issue 21): the bars at a physical floor never gate', () => {
+  const result = (id: string, pass: boolean): BarResult => {
+    const spec = THROUGHPUT_BARS.find((b) => b.id === id);
+    if (spec === undefined) throw new Error(`no bar ${id}`);
+    return {
+      ...spec,
+      kind: 'throughput',
+      ratio: pass ? spec.bar * 1.1 : spec.bar * 0.7,
+      pass,
+      candidateValue: 1e6,
+      baselineValue: 1e6,
+    };
+  };
+
+  it('are the cache-manager and lru-cache fetch ratios and the Next.js page throughput, nothing else', () => {
+    expect(THROUGHPUT_BARS.filter((b) => figureFor(b.label) !== undefined).map((b) => b.id)).toEqual([
+      'getOrSet-vs-lru-fetch',
+      'getOrSet-vs-cache-manager-wrap',
+    ]);
+    // The names bench/next gives its results.
+    expect(
+      figureFor('cached page throughput, larder handlers (1 instance) vs built-in (1 instance)'),
+    ).toMatchObject({ issue: 8 });
+    expect(figureFor('revalidateTag latency, 20000 vs 100 tagged entries')).toBeUndefined();
+    for (const f of FIGURES) expect(f.reason.length).toBeGreaterThan(80);
+  });
+
+  it('a missed figure is not a missed gate; every other missed bar is', () => {
+    const bars = THROUGHPUT_BARS.map((b) => result(b.id, false));
+    expect(missedGates(bars).map((b) => b.id)).toEqual([
+      'get-vs-lru-get',
+      'getOrSet-vs-promise-floor',
+      'getOrSet-vs-bentocache-getOrSet',
+      'tinylfu-get-vs-lru-get',
+    ]);
+    expect(missedGates(THROUGHPUT_BARS.map((b) => result(b.id, true)))).toEqual([]);
+  });
+
+  it('prints a figure as FIGURE with the bar the issue stated, never PASS or MISS', () => {
+    const line = formatBar(result('getOrSet-vs-cache-manager-wrap', false));
+    expect(line).toMatch(/^FIGURE {2}3\.50x \(issue bar >= 5x, not gated\)/);
+    expect(formatBar(result('getOrSet-vs-lru-fetch', true))).toMatch(/^FIGURE /);
+    expect(formatBar(result('get-vs-lru-get', false))).toMatch(/^MISS /);
+  });
+
+  it('bench/open-bars.json lists no figure (figures are permanent, open bars are gates not met yet)', () => {
+    const open = JSON.parse(readFileSync(new URL('../../bench/open-bars.json', import.meta.url), 'utf8')) as {
+      bars: { match: string }[];
+    };
+    for (const o of open.bars) expect(figureFor(o.match)).toBeUndefined();
+    for (const f of FIGURES)
+      expect(open.bars.some((o) => o.match.includes(f.match) || f.match.includes(o.match))).toBe(false);
   });
 });

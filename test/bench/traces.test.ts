@@ -4,6 +4,7 @@ import { gzipSync } from 'node:zlib';
 import { describe, expect, it } from 'vitest';
 import { replayLarder, replayLruCache } from '../../bench/hit-ratio/index.js';
 import { optHits, prepareOpt } from '../../bench/hit-ratio/opt.js';
+import { readPoliciesMd, referencePolicyNames } from '../../bench/hit-ratio/policies-md.js';
 import { REFERENCE } from '../../bench/hit-ratio/reference.js';
 import {
   countUnique,
@@ -43,6 +44,8 @@ describe('trace parsers', () => {
     const data = new Uint8Array([0, 0, 0, 1, 0xff, 0xff, 0xff, 0xfe, 0x01, 0x02, 0x03, 0x04]);
     expect([...parseInt32be(data)]).toEqual([1, -2, 0x01020304]);
     expect(() => parseInt32be(new Uint8Array(3))).toThrow(/multiple of 4/);
+    // orm-night.trace.gz: the same, gzipped.
+    expect([...parseInt32be(gzipSync(data))]).toEqual([1, -2, 0x01020304]);
   });
 });
 
@@ -79,7 +82,8 @@ if (!present) console.warn(`trace reference tests skipped: no traces folder at $
 describe.skipIf(!present)('real traces reproduce the README', () => {
   const pct = (hits: number, n: number) => Math.round((hits / n) * 10000) / 100;
 
-  it('parses every trace to the README request and key counts', () => {
+  // P2 and P12 hold 13 million requests each: parsing and counting every trace takes about 20 s.
+  it('parses every trace to the README request and key counts', { timeout: 180_000 }, () => {
     for (const spec of TRACES) {
       const keys = loadTrace(spec, dir);
       expect([spec.name, keys.length, countUnique(keys)]).toEqual([
@@ -107,6 +111,35 @@ describe.skipIf(!present)('real traces reproduce the README', () => {
     expect(Math.abs(pct(optHits(prepareOpt(keys), size), keys.length) - ref.opt[i]!)).toBeLessThanOrEqual(
       0.05,
     );
+  });
+
+  it('orm-night at 1,000: LRU and OPT match POLICIES.md within 0.05', () => {
+    const keys = loadTrace(traceSpec('orm-night'), dir);
+    const table = readPoliciesMd(dir)!['orm-night']!;
+    const j = table.sizes.indexOf(1000);
+    expect(
+      Math.abs(pct(replayLarder('lru', keys, 1000), keys.length) - table.columns.LRU![j]!),
+    ).toBeLessThanOrEqual(0.05);
+    expect(
+      Math.abs(pct(optHits(prepareOpt(keys), 1000), keys.length) - table.columns.OPT![j]!),
+    ).toBeLessThanOrEqual(0.05);
+  });
+
+  it('POLICIES.md has a table for every trace, at every size the benchmark takes from it', () => {
+    const tables = readPoliciesMd(dir)!;
+    for (const spec of TRACES) {
+      const table = tables[spec.name];
+      expect(table, spec.name).toBeDefined();
+      if (spec.sizesFrom === 'policies') expect(table!.sizes).toEqual(spec.sizes);
+      expect(referencePolicyNames(table!)).toEqual([
+        'S3-FIFO',
+        'ARC',
+        'LIRS',
+        '2Q',
+        'SIEVE',
+        'W-TinyLFU (1% window)',
+      ]);
+    }
   });
 
   it('transcribes the README reference rows exactly', () => {

@@ -1,14 +1,17 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { CompatCache, DEFAULT_COMPAT_MAX } from '../../src/compat/index.js';
 import { Cache } from '../../src/index.js';
-import { bad, expectBadCall } from './helpers.js';
+import { bad, expectBadCall, expectBadInput } from './helpers.js';
 
 describe('larder/compat CompatCache', () => {
   beforeEach(() => {
     vi.useFakeTimers();
+    // Memory-only here whatever the shell says (test/redis/compat.test.ts covers REDIS_URL).
+    vi.stubEnv('REDIS_URL', '');
   });
   afterEach(() => {
     vi.useRealTimers();
+    vi.unstubAllEnvs();
   });
 
   it('get resolves to the stored value, or null on a miss', async () => {
@@ -123,5 +126,64 @@ describe('larder/compat CompatCache', () => {
     await cache.get('t', 1);
     await cache.get('t', 2);
     expect(cache.stats()).toMatchObject({ hits: 1, misses: 1, size: 1 });
+  });
+
+  it('refuses options that are not an object (null included) with a TypeError naming them', () => {
+    for (const options of [null, 'max', 5, [], () => {}]) {
+      expectBadInput(
+        () => new CompatCache(bad(options)),
+        /new CompatCache\(options\): options must be an object/,
+      );
+    }
+    expectBadInput(() => new CompatCache({ redisUrl: bad(5) }), /redisUrl must be a string/);
+    expectBadInput(() => new CompatCache({ redis: bad(null) }), /redis must be an object/);
+  });
+
+  it('checks the redis block without a Redis URL too, so a typo fails before production', () => {
+    const cases: [unknown, RegExp][] = [
+      [{ prefx: 'app:' }, /unknown option redis\.prefx/],
+      [{ prefix: '' }, /redis\.prefix must be a non-empty string/],
+      [{ prefix: 5 }, /redis\.prefix/],
+      [{ timeout: -1 }, /redis\.timeout/],
+      [{ tombstoneTtl: 'soon' }, /redis\.tombstoneTtl/],
+      [{ reconnectDelay: Number.NaN }, /redis\.reconnectDelay/],
+      [{ serializer: {} }, /redis\.serializer/],
+      [{ client: 'tls' }, /redis\.client/],
+    ];
+    for (const [redis, message] of cases) {
+      expectBadInput(() => new CompatCache({ redis: bad(redis) }), message);
+      expectBadInput(() => new CompatCache({ redisUrl: '', redis: bad(redis) }), message);
+    }
+    const ok = new CompatCache({ redis: { prefix: 'app:', timeout: '100ms', client: { username: 'u' } } });
+    expect(ok.usesRedis).toBe(false);
+    expectBadInput(() => new CompatCache({ max: -1 }), /max/);
+    expect(new CompatCache(undefined).usesRedis).toBe(false);
+  });
+
+  it('without REDIS_URL it is memory-only, usable at once', async () => {
+    const cache = new CompatCache();
+    expect(cache.usesRedis).toBe(false);
+    expect(cache.cache).toBeInstanceOf(Cache);
+    await expect(cache.ready).resolves.toBeUndefined();
+    await cache.close();
+  });
+
+  it('an args value without a stable key names the compat call and args, not wrap', async () => {
+    class ObjectId {
+      constructor(readonly id: string) {}
+    }
+    const cache = new CompatCache();
+    const oid = new ObjectId('64b7f0c2a1');
+    const cases: [() => Promise<unknown>, RegExp][] = [
+      [() => cache.get('course', oid), /^CompatCache\.get: args is an instance of ObjectId/],
+      [() => cache.set('course', Buffer.from('ab'), 1), /^CompatCache\.set: args is an instance of Buffer/],
+      [() => cache.evict('course', { id: oid }), /^CompatCache\.evict: args\.id is an instance of ObjectId/],
+      [() => cache.get('course', [1, () => 2]), /^CompatCache\.get: args\[1\] is a function/],
+    ];
+    for (const [call, message] of cases) {
+      await expectBadCall(call, message);
+      await call().catch((error: Error) => expect(error.message).not.toMatch(/wrap|argument 0/));
+    }
+    await expectBadCall(() => cache.get(bad(''), 1), /^CompatCache\.get: type must be a non-empty string/);
   });
 });

@@ -97,6 +97,25 @@ describe.each(policies)('events (%s)', (policy) => {
     expect(events.filter(([n]) => n === 'miss')).toHaveLength(1);
   });
 
+  it('load says whether the load exceeded its timeout (timedOut), when it settles', async () => {
+    const cache = new Cache<string, string>({ max: 100, policy });
+    const events = record(cache);
+    const slow = deferred<string>();
+    const p = cache.getOrSet('slow', () => slow.promise, { timeout: 100 });
+    const rejected = expect(p).rejects.toThrow();
+    await advance(150);
+    await rejected;
+    expect(events.filter(([n]) => n === 'load')).toHaveLength(0);
+    slow.resolve('late');
+    await advance(0);
+    await cache.getOrSet('quick', () => 'q', { timeout: 100 });
+    const loads = events.filter(([n]) => n === 'load').map(([, e]) => [e.key, e.ok, e.timedOut]);
+    expect(loads).toEqual([
+      ['slow', true, true],
+      ['quick', true, false],
+    ]);
+  });
+
   it('getOrSet hits emit hit', async () => {
     const cache = new Cache<string, string>({ max: 100, policy });
     cache.set('k', 'v');

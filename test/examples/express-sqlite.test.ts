@@ -59,14 +59,16 @@ describe('examples/express-sqlite: reads', () => {
   });
 
   it('caches list pages as responses (X-Cache) and answers If-None-Match with 304', async () => {
-    const first = await request(example.app).get('/courses?page=2');
+    // One Host for every request (supertest listens on a new port each time; the response key holds the host).
+    const first = await request(example.app).get('/courses?page=2').set('Host', 'courses.example');
     expect(first.headers['x-cache']).toBe('MISS');
     expect(first.body.courses).toHaveLength(20);
     expect(first.body.courses[0].id).toBe(21);
-    const second = await request(example.app).get('/courses?page=2');
+    const second = await request(example.app).get('/courses?page=2').set('Host', 'courses.example');
     expect(second.headers['x-cache']).toBe('HIT');
     const conditional = await request(example.app)
       .get('/courses?page=2')
+      .set('Host', 'courses.example')
       .set('If-None-Match', String(first.headers.etag));
     expect(conditional.status).toBe(304);
   });

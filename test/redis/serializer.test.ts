@@ -67,10 +67,26 @@ describe('defaultSerializer: round trips', () => {
     expect(back2.x.z).toBe(2n);
   });
 
-  it('stores objects without a prototype as plain objects with the same data', () => {
+  it('gives objects without a prototype back without one, at the top and nested', () => {
     const value = Object.create(null) as Record<string, unknown>;
     value.a = 1;
-    expect(roundTrip(value)).toEqual({ a: 1 });
+    const back = roundTrip(value) as Record<string, unknown>;
+    expect(Object.getPrototypeOf(back)).toBeNull();
+    expect({ ...back }).toEqual({ a: 1 });
+    // As GraphQL results are built: null-prototype objects inside plain ones, with dates and odd keys.
+    const row = Object.create(null) as Record<string, unknown>;
+    Object.defineProperty(row, '__proto__', { value: { x: 1 }, enumerable: true, writable: true });
+    row.at = new Date(5);
+    row.inner = Object.create(null);
+    const back2 = roundTrip({ data: { rows: [row] } }) as { data: { rows: Record<string, unknown>[] } };
+    const r = back2.data.rows[0] as Record<string, unknown>;
+    expect(Object.getPrototypeOf(back2)).toBe(Object.prototype);
+    expect(Object.getPrototypeOf(r)).toBeNull();
+    expect(Object.getPrototypeOf(r.inner)).toBeNull();
+    expect(Object.hasOwn(r, '__proto__')).toBe(true);
+    expect(Object.getOwnPropertyDescriptor(r, '__proto__')?.value).toEqual({ x: 1 });
+    expect(r.at).toEqual(new Date(5));
+    expect(({} as Record<string, unknown>).x).toBeUndefined();
   });
 
   it('round-trips any mix of the supported types (property)', () => {
@@ -164,8 +180,50 @@ describe('defaultSerializer: refusals', () => {
     refuses(new Set([1, new WeakMap()]), /an instance of WeakMap/, '$<Set item #1>');
   });
 
-  it('refuses objects with symbol keys (JSON would drop them)', () => {
-    refuses({ inner: { [Symbol('k')]: 1 } }, /symbol keys/, '$.inner');
+  it('refuses symbol keys anywhere (JSON would drop them), naming the key', () => {
+    refuses({ inner: { [Symbol('k')]: 1 } }, /a symbol key on an object/, '$.inner[Symbol(k)]');
+    const list: unknown[] = [1];
+    (list as unknown as Record<symbol, unknown>)[Symbol('s')] = 1;
+    refuses({ list }, /a symbol key on an array/, '$.list[Symbol(s)]');
+    const bare = Object.create(null) as Record<string | symbol, unknown>;
+    bare[Symbol.iterator] = 1;
+    refuses([bare], /a symbol key on an object/, '$[0][Symbol(Symbol.iterator)]');
+  });
+
+  it('refuses own properties of arrays other than their elements, naming the path', () => {
+    const items: unknown[] = [0, 1, 2, { a: 1 }];
+    (items[3] as Record<string, unknown>).b = [1];
+    ((items[3] as { b: unknown[] }).b as unknown as Record<string, unknown>).foo = 1;
+    refuses({ items }, /an extra property on an array/, '$.items[3].b.foo');
+    // A RegExp match is an array with index, input and groups.
+    refuses({ m: 'abc'.match(/b/) }, /an extra property on an array/, '$.m.index');
+    // Also next to holes (as many holes as extras), and with a key that looks like an index but is not one.
+    const sparse: unknown[] = [];
+    sparse[3] = 1;
+    (sparse as unknown as Record<string, unknown>).extra = 1;
+    refuses(sparse, /an extra property on an array/, '$.extra');
+    const holes: unknown[] = [1, 2];
+    delete holes[0];
+    (holes as unknown as Record<string, unknown>)['01'] = 1;
+    refuses(holes, /an extra property on an array/, '$["01"]');
+    // Plain arrays, empty, sparse and long, are stored.
+    expect(roundTrip([])).toEqual([]);
+    const holey: unknown[] = [];
+    holey[1] = 1;
+    expect(roundTrip(holey)).toEqual([undefined, 1]);
+    expect((roundTrip(Array.from({ length: 1000 }, (_, i) => i)) as number[]).length).toBe(1000);
+  });
+
+  it('refuses own properties of Dates, Maps and Sets (they would be dropped)', () => {
+    const d = new Date(0) as Date & { note?: string };
+    d.note = 'x';
+    refuses({ d }, /an extra property on a Date/, '$.d.note');
+    const m = new Map([[1, 1]]) as Map<number, number> & { size2?: number };
+    m.size2 = 1;
+    refuses([m], /an extra property on a Map/, '$[0].size2');
+    const set = new Set([1]);
+    (set as unknown as Record<symbol, unknown>)[Symbol('t')] = 1;
+    refuses({ set }, /a symbol key on a Set/, '$.set[Symbol(t)]');
   });
 
   it('refuses circular references, also through Maps and Sets', () => {
@@ -195,7 +253,9 @@ describe('defaultSerializer: refusals', () => {
 });
 
 describe('defaultSerializer: reading bad input', () => {
-  it('throws a clear error for text it did not write', () => {
+  it('throws a SyntaxError for text it did not write', () => {
+    expect(() => deserialize('Jnope')).toThrow(SyntaxError);
+    expect(() => deserialize('M[[["u","__proto__","x"]],{}]')).toThrow(SyntaxError);
     expect(() => deserialize('')).toThrow(/cannot decode/);
     expect(() => deserialize('{"a":1}')).toThrow(/cannot decode/);
     expect(() => deserialize('X[]')).toThrow(/unknown format/);

@@ -1,0 +1,146 @@
+/**
+ * Where stored responses are found and put: the cache, read through its second tier when it has one, with the
+ * variants of a response that varies on request headers under keys of their own.
+ *
+ * @module
+ */
+
+import type { MiddlewareConfig } from './options.js';
+import { type RequestKeys, variantKey, varyMatches } from './request-key.js';
+import type {
+  CacheableRequest,
+  CachedResponse,
+  ResponseCache,
+  ResponseLoaderContext,
+  ResponseStoreOptions,
+} from './types.js';
+
+/** What a lookup found for a request. */
+export interface Lookup {
+  /** A fresh stored answer that fits the request (its `Vary` values match), or `undefined`. */
+  readonly entry: CachedResponse | undefined;
+  /** The key this request's answer is stored under: its own key, or a variant of it. */
+  readonly slot: string;
+  /** An expired answer that fits the request and may still stand in for a failure (`staleIfError`). */
+  readonly stale: CachedResponse | undefined;
+}
+
+interface Read {
+  readonly value: CachedResponse | undefined;
+  readonly stale: CachedResponse | undefined;
+}
+
+const NOTHING: Read = { value: undefined, stale: undefined };
+
+/** Reads and writes stored responses for one middleware. */
+export class ResponseStore {
+  readonly #cache: ResponseCache;
+  readonly #config: MiddlewareConfig;
+  readonly #options: ResponseStoreOptions;
+
+  constructor(cache: ResponseCache, config: MiddlewareConfig) {
+    this.#cache = cache;
+    this.#config = config;
+    // Freshness is the cache's own: the entry expires after `ttl` (then it is kept `staleIfError` longer for
+    // `context.stale`), and is never served stale while revalidating.
+    this.#options =
+      config.ttl === undefined
+        ? { staleWhileRevalidate: 0, staleIfError: 0 }
+        : { ttl: config.ttl, staleWhileRevalidate: 0, staleIfError: config.staleIfError };
+  }
+
+  /** Finds the answer to `req`: under its GET key, then (HEAD) under its own. */
+  async find(keys: RequestKeys, req: CacheableRequest): Promise<Lookup> {
+    const first = await this.#findAt(keys.getKey, req);
+    if (first.entry !== undefined || keys.key === keys.getKey) return first;
+    const own = await this.#findAt(keys.key, req);
+    return own.entry !== undefined || own.stale !== undefined ? own : { ...own, stale: first.stale };
+  }
+
+  /** Stores `entry` under `slot` (errors go to `onError`). */
+  store(
+    slot: string,
+    entry: CachedResponse,
+    tags: readonly string[] | undefined,
+    req: CacheableRequest,
+  ): void {
+    const cache = this.#cache;
+    const getOrSet = cache.getOrSet;
+    try {
+      if (getOrSet === undefined) {
+        const { ttl, staleIfError } = this.#config;
+        cache.set(slot, entry, { ttl: ttl === undefined ? undefined : ttl + staleIfError, tags });
+        return;
+      }
+      // As a load: written through to the tier, and not broadcast as an invalidation (a `set` would tell every
+      // other instance to drop its copy of the key). Undefined means the call joined a concurrent read of the
+      // key (a loader that stores nothing): try once more.
+      const options = tags === undefined ? this.#options : { ...this.#options, tags };
+      const attempt = (again: boolean): void => {
+        getOrSet
+          .call(cache, slot, () => entry, options)
+          .then(
+            (stored) => {
+              if (stored === undefined && again) attempt(false);
+            },
+            (error: unknown) => this.#config.onError(error, req),
+          );
+      };
+      attempt(true);
+    } catch (error) {
+      this.#config.onError(error, req);
+    }
+  }
+
+  /** The entry's `freshUntil` if it is stored now. */
+  freshUntil(now: number): number {
+    const { ttl } = this.#config;
+    return ttl === undefined ? Number.POSITIVE_INFINITY : now + ttl;
+  }
+
+  async #findAt(key: string, req: CacheableRequest): Promise<Lookup> {
+    const stored = await this.#read(key);
+    const now = Date.now();
+    const value = stored.value;
+    if (value === undefined || varyMatches(value, req)) return this.#lookup(key, stored, req, now);
+    // A response that varies on request headers, stored for other values of them: this request's variant.
+    const variant = variantKey(key, value, req);
+    return this.#lookup(variant, await this.#read(variant), req, now);
+  }
+
+  #lookup(slot: string, stored: Read, req: CacheableRequest, now: number): Lookup {
+    const { value } = stored;
+    if (value !== undefined && varyMatches(value, req) && value.freshUntil > now) {
+      return { entry: value, slot, stale: undefined };
+    }
+    const stale = stored.stale ?? value;
+    const { staleIfError } = this.#config;
+    const usable =
+      stale !== undefined &&
+      staleIfError > 0 &&
+      varyMatches(stale, req) &&
+      stale.freshUntil + staleIfError > now;
+    return { entry: undefined, slot, stale: usable ? stale : undefined };
+  }
+
+  #read(key: string): Promise<Read> {
+    const cache = this.#cache;
+    const getOrSet = cache.getOrSet;
+    if (getOrSet === undefined) return Promise.resolve({ value: cache.get(key), stale: undefined });
+    let stale: CachedResponse | undefined;
+    // A loader that stores nothing: memory, then the tier; an expired entry still within its staleIfError
+    // window comes as `context.stale`.
+    const readOnly = (context: ResponseLoaderContext): undefined => {
+      stale = context.stale;
+      return undefined;
+    };
+    try {
+      return getOrSet.call(cache, key, readOnly).then(
+        (value) => ({ value, stale }),
+        () => NOTHING, // the tier timed out (a cache-wide `timeout`): a miss
+      );
+    } catch {
+      return Promise.resolve(NOTHING);
+    }
+  }
+}

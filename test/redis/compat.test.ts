@@ -1,0 +1,202 @@
+import { execFile } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
+import { Redis } from 'ioredis';
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
+import { CompatCache } from '../../src/compat/index.js';
+import { deleteKeys, redisForTests, uniquePrefix, waitFor } from '../helpers/redis-server.js';
+
+const url = await redisForTests('larder/compat with REDIS_URL');
+const root = fileURLToPath(new URL('../..', import.meta.url));
+const run = promisify(execFile);
+
+describe.runIf(url)('CompatCache with REDIS_URL: the Redis tier and bus of createCache', () => {
+  let admin: Redis;
+  let prefix: string;
+  const open: CompatCache[] = [];
+
+  function instance(options: ConstructorParameters<typeof CompatCache>[0] = {}): CompatCache {
+    const compat = new CompatCache({ redis: { prefix }, ...options });
+    open.push(compat);
+    return compat;
+  }
+
+  /** Redis's CLIENT LIST: one line per connection, with its name. */
+  async function clientList(): Promise<string> {
+    return String(await admin.call('CLIENT', 'LIST'));
+  }
+
+  /** Both connected and subscribed (the bus's first resync has happened). */
+  async function connected(...list: CompatCache[]): Promise<void> {
+    await Promise.all(list.map((c) => c.ready));
+    await waitFor(() => list.every((c) => c.stats().busMessages >= 1));
+  }
+
+  beforeAll(() => {
+    admin = new Redis(url as string);
+  });
+  afterAll(async () => {
+    await admin.quit();
+  });
+  beforeEach(() => {
+    prefix = uniquePrefix('compat');
+    vi.stubEnv('REDIS_URL', url as string);
+  });
+  afterEach(async () => {
+    vi.unstubAllEnvs();
+    for (const compat of open.splice(0)) await compat.close();
+    await deleteKeys(admin, prefix);
+  });
+
+  it('two instances share values, falsy ones included, and evictions', async () => {
+    const a = instance();
+    const b = instance();
+    expect(a.usesRedis).toBe(true);
+    await connected(a, b);
+    await a.set('course', { id: 42 }, { title: 'Caching' }, 60);
+    await a.set('count', 'zero', 0);
+    await a.set('flag', 'off', false);
+    await a.set('nothing', 'here', null);
+    expect(await b.get('course', { id: 42 })).toEqual({ title: 'Caching' });
+    expect(await b.get('count', 'zero')).toBe(0);
+    expect(await b.get('flag', 'off')).toBe(false);
+    expect(await b.get('nothing', 'here')).toBeNull();
+    expect(b.stats().tierHits).toBe(4);
+    // In Redis, under the prefix.
+    expect((await admin.keys(`${prefix}*`)).length).toBeGreaterThanOrEqual(4);
+
+    // b now holds the values in memory too: an evict on a reaches it through the bus and Redis.
+    await a.evict('count', 'zero');
+    await waitFor(async () => (await b.get('count', 'zero')) === null);
+    expect(await a.get('count', 'zero')).toBeNull();
+    const fresh = instance();
+    await connected(fresh);
+    expect(await fresh.get('count', 'zero')).toBeNull();
+    expect(await fresh.get('flag', 'off')).toBe(false);
+  });
+
+  it('options.redisUrl works without the environment variable, and an empty one forces memory only', async () => {
+    vi.stubEnv('REDIS_URL', '');
+    const a = instance({ redisUrl: url });
+    const b = instance({ redisUrl: url });
+    const memory = instance({ redisUrl: '' });
+    vi.stubEnv('REDIS_URL', url as string);
+    const forced = instance({ redisUrl: '' });
+    expect([a.usesRedis, b.usesRedis, memory.usesRedis, forced.usesRedis]).toEqual([
+      true,
+      true,
+      false,
+      false,
+    ]);
+    await connected(a, b);
+    await a.set('t', 1, 'shared');
+    expect(await b.get('t', 1)).toBe('shared');
+    expect(await memory.get('t', 1)).toBeNull();
+    expect(await forced.get('t', 1)).toBeNull();
+    await forced.set('t', 2, 'local');
+    expect(await b.get('t', 2)).toBeNull();
+  });
+
+  it('the cache is the one createCache makes; ready settles, and methods called before it wait for it', async () => {
+    const a = instance();
+    // Called at once after the constructor, before larder/redis is even loaded.
+    const pending = a.set('early', 1, 'v');
+    expect(() => a.cache).toThrow(/await compat\.ready/);
+    await pending;
+    await a.ready;
+    expect(await a.get('early', 1)).toBe('v');
+    expect(a.cache.get('early:1')).toBe('v');
+    // The source's createCache (vitest resolves larder/redis through the tsconfig paths), not a dist copy.
+    const { Cache } = await import('../../src/index.js');
+    expect(a.cache).toBeInstanceOf(Cache);
+  });
+
+  it('close() releases the connections', async () => {
+    const name = `compat-close-${process.pid}-${Date.now()}`;
+    const a = instance({ redis: { prefix, client: { connectionName: name } } });
+    await connected(a);
+    const mine = async () =>
+      clientList()
+        .then((list) => list.split('\n'))
+        .then((lines) => lines.filter((l) => l.includes(name)));
+    expect((await mine()).length).toBe(2); // the client and the bus's subscriber
+    await a.close();
+    await waitFor(async () => (await mine()).length === 0);
+  });
+
+  it('close() right after the constructor closes the cache made afterwards', async () => {
+    const name = `compat-early-close-${process.pid}-${Date.now()}`;
+    const a = new CompatCache({ redis: { prefix, client: { connectionName: name } } });
+    await a.close();
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    expect((await clientList()).includes(name)).toBe(false);
+  });
+
+  it('a typo in the redis block throws at once, before anything is loaded or opened', () => {
+    expect(() => instance({ redis: { prefx: 'x' } as never })).toThrow(/unknown option redis\.prefx/);
+  });
+
+  it('a bring-your-own tier or bus is not combined with redisUrl', () => {
+    const tier = {
+      get: async () => undefined,
+      set: async () => {},
+      delete: async () => {},
+      invalidateTags: async () => {},
+      clear: async () => {},
+      close: async () => {},
+    };
+    expect(() => new CompatCache({ redisUrl: url, tier })).toThrow(/redisUrl cannot be combined with tier/);
+    // From the environment, an explicit tier wins: REDIS_URL is not read.
+    expect(new CompatCache({ tier }).usesRedis).toBe(false);
+  });
+});
+
+describe.runIf(url)('larder/compat from dist: ioredis is loaded only with a Redis URL', () => {
+  const script = `
+    import { createRequire } from 'node:module';
+    const { CompatCache } = await import(process.argv[1]);
+    const loaded = () => Object.keys(createRequire(import.meta.url).cache).some((p) => /[\\\\/]node_modules[\\\\/]ioredis[\\\\/]/.test(p));
+    const compat = new CompatCache({ redis: { prefix: process.argv[2] } });
+    await compat.ready;
+    await compat.set('t', 1, 0);
+    const value = await compat.get('t', 1);
+    await compat.close();
+    console.log(JSON.stringify({ usesRedis: compat.usesRedis, value, ioredis: loaded() }));
+  `;
+  const cjsScript = `
+    const { CompatCache } = require(process.argv[1]);
+    const loaded = () => Object.keys(require.cache).some((p) => /[\\\\/]node_modules[\\\\/]ioredis[\\\\/]/.test(p));
+    (async () => {
+      const compat = new CompatCache({ redis: { prefix: process.argv[2] } });
+      await compat.ready;
+      await compat.set('t', 1, 0);
+      const value = await compat.get('t', 1);
+      await compat.close();
+      console.log(JSON.stringify({ usesRedis: compat.usesRedis, value, ioredis: loaded() }));
+    })();
+  `;
+
+  async function child(format: 'esm' | 'cjs', redisUrl: string) {
+    const entry = `${root}dist/compat/index.${format === 'esm' ? 'js' : 'cjs'}`;
+    if (!existsSync(entry))
+      throw new Error('this test imports larder/compat from dist/: run `npm run build` first');
+    const args =
+      format === 'esm'
+        ? ['--input-type=module', '-e', script, entry, uniquePrefix('compat-child')]
+        : ['-e', cjsScript, entry, uniquePrefix('compat-child')];
+    const { stdout } = await run(process.execPath, args, {
+      cwd: root,
+      env: { ...process.env, REDIS_URL: redisUrl },
+      timeout: 15_000,
+    });
+    return JSON.parse(stdout.trim().split('\n').pop() as string);
+  }
+
+  for (const format of ['esm', 'cjs'] as const) {
+    it(`${format}: without REDIS_URL nothing loads ioredis; with it, ioredis is loaded`, async () => {
+      expect(await child(format, '')).toEqual({ usesRedis: false, value: 0, ioredis: false });
+      expect(await child(format, url as string)).toEqual({ usesRedis: true, value: 0, ioredis: true });
+    });
+  }
+});
