@@ -112,4 +112,15 @@ describe.each(policies)('the expiry queue releases entries that leave the store 
     vi.useRealTimers();
     await cache.close();
   });
+
+  it('an entry written when many deleted entries were queued still expires (the repro of issue 15, item 12)', () => {
+    vi.useFakeTimers({ toFake: ['Date'] });
+    const cache = new Cache<string, number>({ max: 10_000, policy });
+    for (let i = 0; i < 2000; i++) cache.set(`k${i}`, i, { ttl: '1h' });
+    for (let i = 0; i < 2000; i++) cache.delete(`k${i}`);
+    cache.set('short', 1, { ttl: 50 });
+    vi.setSystemTime(Date.now() + 200);
+    expect(cache.size).toBe(0);
+    expect([...cache.keys()]).toEqual([]);
+  });
 });
