@@ -27,6 +27,12 @@ export function toMs(value: unknown, name: string, allowZero = false, allowInfin
       );
     }
     ms = Number(match[1]) * (UNIT_MS[match[2] as string] as number);
+    // Too many digits overflow to Infinity: never a silent "no expiry" (write the number Infinity for that).
+    if (!Number.isFinite(ms)) {
+      throw new RangeError(
+        `${name} is too large: ${JSON.stringify(value.length > 40 ? `${value.slice(0, 37)}...` : value)} overflows to Infinity${allowInfinity ? ' (for no expiry, pass the number Infinity)' : ''}`,
+      );
+    }
   } else {
     throw new TypeError(
       `${name} must be a number of milliseconds or a duration string like '30s'; got ${describe(value)}`,

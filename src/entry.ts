@@ -24,6 +24,9 @@ export class Entry<V> {
     /** The full key it is stored under (for the expiry queue). */
     public key: unknown,
   ) {}
+
+  /** Its index in the cache's expiry queue, or -1 when not queued (kept by `ExpiryQueue`). */
+  slot = -1;
 }
 
 /**

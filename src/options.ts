@@ -58,7 +58,11 @@ export interface BatchLoaderOptions<I, V> extends ManyOptions<I, V> {
 
 /** Options of `new Cache()`. At least one of `max` and `maxSize` is required. */
 export interface CacheOptions<K, V> extends LoadOptions {
-  /** Maximum number of entries (a positive integer). */
+  /**
+   * Maximum number of entries: a positive integer up to 2^24 (16,777,216, the most entries a JavaScript `Map`
+   * holds; both policies keep their keys in one). With policy `'lru'` the whole capacity is allocated up front
+   * (about 28 bytes per slot). Larger values are a `RangeError`.
+   */
   max?: number;
   /** Maximum total size of the entries, as measured by `sizeOf` (a positive integer). Needs `sizeOf`. */
   maxSize?: number;
@@ -70,11 +74,21 @@ export interface CacheOptions<K, V> extends LoadOptions {
    * least-recently-used on `lru-cache`. See docs/policy.md.
    */
   policy?: Policy;
-  /** A second tier shared by instances, such as `redisTier(client)` from `larder/redis`. */
+  /** A second tier shared by instances, such as `redisTier(client)` from `larder/redis`. Leave it out for none (`null` is refused). */
   tier?: CacheTier;
-  /** An invalidation bus between instances, such as `redisBus(client)` from `larder/redis`. */
+  /** An invalidation bus between instances, such as `redisBus(client)` from `larder/redis`. Leave it out for none (`null` is refused). */
   bus?: CacheBus;
 }
+
+/**
+ * The largest `max` a cache accepts: 2^24 (16,777,216) entries, the most a JavaScript `Map` can hold (V8 throws
+ * "Map maximum size exceeded" past it), and both policies keep their keys in one. lru-cache also allocates its
+ * whole capacity up front: at 2^24 slots that is about 470 MB, and at 2^27 its allocation aborts the process
+ * with a fatal out-of-memory error, which is what `max: 1e9` did before it was refused.
+ *
+ * @internal
+ */
+export const MAX_ENTRIES = 16_777_216;
 
 /** Per-call options after validation, in milliseconds. `timeout` 0 = none. @internal */
 export interface Resolved {
@@ -117,7 +131,14 @@ export function checkCacheOptions(options: unknown): void {
   if (max === undefined && maxSize === undefined) {
     throw new TypeError('new Cache(options): max or maxSize is required (an unbounded cache is refused)');
   }
-  if (max !== undefined) checkPositiveInteger(max, 'max');
+  if (max !== undefined) {
+    checkPositiveInteger(max, 'max');
+    if ((max as number) > MAX_ENTRIES) {
+      throw new RangeError(
+        `max must be at most ${MAX_ENTRIES} (2^24, the most entries a JavaScript Map holds); got ${max}. For a larger cache bound it by maxSize`,
+      );
+    }
+  }
   if (maxSize !== undefined) {
     checkPositiveInteger(maxSize, 'maxSize');
     if (sizeOf === undefined)
@@ -131,6 +152,18 @@ export function checkCacheOptions(options: unknown): void {
   }
   if (policy !== undefined && policy !== 'lru' && policy !== 'tinylfu') {
     throw new TypeError(`policy must be 'lru' or 'tinylfu'; got ${describe(policy)}`);
+  }
+  const { tier, bus } = options as CacheOptions<unknown, unknown>;
+  // `null` is not "none": leave the option out (a null here used to crash on `null.get`).
+  if (tier !== undefined && (typeof tier !== 'object' || tier === null || typeof tier.get !== 'function')) {
+    throw new TypeError(
+      `tier must be a CacheTier such as redisTier(client), or left out for none; got ${describe(tier)}`,
+    );
+  }
+  if (bus !== undefined && (typeof bus !== 'object' || bus === null || typeof bus.publish !== 'function')) {
+    throw new TypeError(
+      `bus must be a CacheBus such as redisBus(client), or left out for none; got ${describe(bus)}`,
+    );
   }
 }
 

@@ -150,12 +150,15 @@ export class CacheState<V> {
 
   /** Stores a value or an entry under `k`, keeping the tag index and expiry queue current. */
   put(k: unknown, stored: unknown, weight: number, source: WriteSource, value: unknown, ttl: number): void {
-    if (this.tagIndex.size > 0) {
+    if (this.tagIndex.size > 0 || this.expiry.length > 0) {
       const old = this.store.peek(k);
-      if (isEntry(old) && old.tags !== undefined) this.unlink(k, old.tags);
+      if (isEntry(old)) {
+        if (old.tags !== undefined) this.unlink(k, old.tags);
+        // The replaced entry leaves the expiry queue now, so the queue never keeps its value reachable.
+        this.expiry.remove(old);
+      }
     }
-    // Expired entries go before the policy evicts a live one to make room. Purge before queueing the new
-    // entry: a purge may rebuild the queue from the stored entries, which do not include this one yet.
+    // Expired entries go before the policy evicts a live one to make room.
     if (this.expiry.length > 0) this.purge();
     if (isEntry(stored)) {
       if (!this.mixed) {
@@ -188,27 +191,38 @@ export class CacheState<V> {
 
   /** Removes a held entry on request and reports it. */
   remove(k: unknown, e: unknown, reason: DeleteReason): void {
-    if (isEntry(e) && e.tags !== undefined) this.unlink(k, e.tags);
+    if (isEntry(e)) {
+      if (e.tags !== undefined) this.unlink(k, e.tags);
+      this.expiry.remove(e);
+    }
     this.store.delete(k);
     if (this.slots.delete !== undefined) this.emitter.emit('delete', { key: k, reason });
   }
 
   expire(k: unknown, e: Entry<unknown>): void {
     if (e.tags !== undefined) this.unlink(k, e.tags);
+    this.expiry.remove(e);
     this.store.delete(k);
     this.counters.expirations++;
     if (this.slots.expire !== undefined) this.emitter.emit('expire', { key: k });
   }
 
   onEvict(k: unknown, e: unknown): void {
-    if (isEntry(e) && e.tags !== undefined) this.unlink(k, e.tags);
+    if (isEntry(e)) {
+      if (e.tags !== undefined) this.unlink(k, e.tags);
+      // An evicted entry leaves the expiry queue at once: queued, it kept its value (and its memory) alive.
+      this.expiry.remove(e);
+    }
     this.counters.evictions++;
     if (this.slots.evict !== undefined) {
       this.emitter.emit('evict', { key: k, value: isEntry(e) ? e.value : e });
     }
   }
 
-  /** Drops entries past their deadline: O(log n) each, nothing to do when none has expired. */
+  /**
+   * Drops entries past their deadline: O(log n) each, nothing to do when none has expired. The queue holds
+   * only stored entries (each leaves it when it leaves the store).
+   */
   purge(): void {
     const queue = this.expiry;
     if (queue.length === 0) return;
@@ -216,14 +230,6 @@ export class CacheState<V> {
     while (queue.peekDeadline() <= now) {
       const e = queue.pop() as Entry<unknown>;
       if (this.store.peek(e.key) === e) this.expire(e.key, e);
-    }
-    // Entries replaced or removed before their deadline linger in the queue; rebuild when they dominate.
-    if (queue.length > 2 * this.store.size + 1024) {
-      const live: Entry<unknown>[] = [];
-      for (const [, e] of this.store.entries()) {
-        if (isEntry(e) && e.deadline !== Number.POSITIVE_INFINITY) live.push(e);
-      }
-      queue.rebuild(live);
     }
   }
 
@@ -300,7 +306,8 @@ export class CacheState<V> {
           e.createdAt,
           k,
         );
-        // Same key, value and tags: the tag index stays; the old entry left in the queue is skipped when it surfaces.
+        // Same key, value and tags: the tag index stays; the old entry leaves the expiry queue.
+        this.expiry.remove(e);
         this.expiry.push(stale);
         this.store.set(k, stale, this.sizeOf === undefined ? 0 : this.weigh(e.value as V, k));
       }

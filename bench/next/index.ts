@@ -6,6 +6,8 @@
  *    Bar: larder (one instance) >= 0.9x built-in. Full suite only (not in `--ci`).
  * 2. `revalidateTag` latency with 100 and 100,000 (CI: 20,000) tagged entries in Redis. Bar: flat
  *    (large/small median <= 1.5x).
+ * 3. Memory soak (bench/next/soak.ts): 14,000 distinct pages through the incremental handler, memory only and
+ *    with Redis; process growth at most 1.3x `maxMemory`. Full suite only.
  *
  * Needs Redis at REDIS_URL or 127.0.0.1:6379. Builds the fixture app once if it has no build.
  *
@@ -23,6 +25,7 @@ import { createIncrementalCacheHandler } from '../../src/next/index.js';
 import { closeRuntimes } from '../../src/next/runtime.js';
 import { figureFor } from '../lib/figures.js';
 import { bundleLarderNext } from '../lib/next-bundle.js';
+import { runNextSoak } from './soak.js';
 
 /** The part of autocannon the benchmark uses (it ships no types). */
 type Autocannon = (options: {
@@ -269,6 +272,8 @@ export async function runNextBench(opts: { ci: boolean }): Promise<NextBenchResu
   const redisUrl = process.env.REDIS_URL || 'redis://127.0.0.1:6379';
   const results = await revalidateLatency(opts.ci, redisUrl);
   if (!opts.ci) results.push(...(await throughput(redisUrl)));
+  // The memory soak (about a minute, child processes): full suite only.
+  if (!opts.ci) results.push(...(await runNextSoak({ redisUrl })));
   for (const r of results) {
     const verdict = figureFor(r.name) !== undefined ? 'figure (not gated)' : r.ok ? 'ok  ' : 'MISS';
     console.log(`${verdict} ${r.name}: ${r.ratio.toFixed(2)} (bar ${r.bar}) — ${r.detail}`);

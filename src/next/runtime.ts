@@ -12,6 +12,7 @@ import { type RedisTier, redisTier } from '../redis/tier.js';
 import { singleton } from '../singleton.js';
 import type { BusMessage, TierRecord } from '../tier.js';
 import { nextSerializer } from './codec.js';
+import { ownBytes } from './own-bytes.js';
 import { HandlerCounters, type NextCacheStats, snapshotOf, statsOf } from './stats.js';
 import { type TagState, TagTable } from './tags.js';
 
@@ -213,6 +214,21 @@ function backoff(times: number): number {
   return Math.min(50 * 2 ** Math.min(times - 1, 10), 1000);
 }
 
+/**
+ * Bytes an entry of the memory tier costs beyond its value (`s`): the stored record, its `cacheControl`, the
+ * cache's `Entry`, the key and the store's bookkeeping (about 400 measured with bench/next/soak.ts).
+ */
+const ENTRY_OVERHEAD = 384;
+/** Bytes of one tag string and its slot in the entry's tag list, beyond its characters. */
+const TAG_OVERHEAD = 40;
+
+/** The memory tier's size of an entry: its value, its tags and its fixed overhead. */
+function footprint(stored: Stored): number {
+  let size = Math.max(1, stored.s) + ENTRY_OVERHEAD;
+  for (const tag of stored.g) size += tag.length + TAG_OVERHEAD;
+  return size;
+}
+
 /** How far back a resync after an outage re-reads the tag table, beyond the outage (clock skew, slow writes). */
 const RESYNC_MARGIN = 5 * 60_000;
 
@@ -251,7 +267,7 @@ export class Runtime {
     const remote = options.redisUrl !== '' && (options.redisDuringBuild || !isBuildPhase());
     this.memory =
       options.maxMemory > 0
-        ? new Cache<string, Stored>({ maxSize: options.maxMemory, sizeOf: (v) => Math.max(1, v.s) })
+        ? new Cache<string, Stored>({ maxSize: options.maxMemory, sizeOf: footprint })
         : undefined;
     this.memory?.on('evict', ({ key }) => {
       const kind = kindOf(key, this.buildId());
@@ -399,10 +415,12 @@ export class Runtime {
     const read = counted(tier.get(k), counters).then(
       (record) => {
         if (record === undefined) return undefined;
-        const stored = record.value as Stored;
-        if (typeof stored !== 'object' || stored === null || (stored.k !== 'i' && stored.k !== 'u')) {
+        const decoded = record.value as Stored;
+        if (typeof decoded !== 'object' || decoded === null || (decoded.k !== 'i' && decoded.k !== 'u')) {
           return undefined;
         }
+        // Decoded buffers under 4 KiB are views into Node's shared pool: keep copies that own their bytes.
+        const stored = ownBytes(decoded);
         const ttl = record.expires - Date.now();
         if (ttl <= 0) return undefined;
         if (this.memory !== undefined && this.#epoch === epoch && this.synced) {
@@ -436,7 +454,8 @@ export class Runtime {
     const memory = this.memory;
     if (memory !== undefined) {
       try {
-        memory.set(k, stored, { ttl });
+        // Next.js's buffers are often views into a shared pool or a larger buffer: keep bytes of our own.
+        memory.set(k, ownBytes(stored), { ttl });
       } catch {
         memory.delete(k);
       }

@@ -185,11 +185,16 @@ describe('wrap keys: stability', () => {
   });
 
   // Spec silent: a plain object without a prototype is still a plain object.
-  it('accepts null-prototype objects like plain objects', () => {
+  it('accepts null-prototype objects, with a key of their own (issue 15, item 17), independent of key order', () => {
     const o = Object.create(null) as Record<string, unknown>;
     o.b = 2;
     o.a = 1;
-    expect(w.key(o)).toBe(w.key({ a: 1, b: 2 }));
+    const p = Object.create(null) as Record<string, unknown>;
+    p.a = 1;
+    p.b = 2;
+    expect(w.key(o)).toBe(w.key(p));
+    expect(w.key(o)).not.toBe(w.key({ a: 1, b: 2 }));
+    expect(w.key(Object.create(null))).not.toBe(w.key({}));
   });
 });
 
@@ -274,7 +279,7 @@ describe('wrap keys: no collisions', () => {
   });
 });
 
-/** Deep equality: plain objects compare key sets (order-free), arrays by position, Dates by time. */
+/** Deep equality: plain objects compare prototypes and key sets (order-free), arrays by position, Dates by time. */
 function structurallyEqual(a: unknown, b: unknown, loose = false): boolean {
   const zeroEqualsMinusZero = loose;
   if (typeof a === 'number' && typeof b === 'number') {
@@ -288,6 +293,8 @@ function structurallyEqual(a: unknown, b: unknown, loose = false): boolean {
     return a.every((x, i) => structurallyEqual(x, b[i], zeroEqualsMinusZero));
   }
   if (a !== null && b !== null && typeof a === 'object' && typeof b === 'object') {
+    // fc.dictionary makes null-prototype objects too: they are not the same argument as a plain object.
+    if (Object.getPrototypeOf(a) !== Object.getPrototypeOf(b)) return false;
     const keys = (o: object) =>
       Object.keys(o)
         .filter((k) => !loose || (o as Record<string, unknown>)[k] !== undefined)
