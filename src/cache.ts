@@ -29,6 +29,7 @@ import {
   type Resolved,
   resolve,
   type SetOptions,
+  type WriteOptions,
 } from './options.js';
 import { createStore } from './policy/create-store.js';
 import { DEFAULT_POLICY } from './policy/default-policy.js';
@@ -274,7 +275,7 @@ export class Cache<K extends {} = string, V = unknown> {
    * @throws TypeError when `value` is `undefined` or an option is invalid; RangeError when `sizeOf` gives an
    * invalid size or the entry is larger than `maxSize`. The cache is unchanged when it throws.
    */
-  set(key: K, value: V, options?: SetOptions): this {
+  set(key: K, value: V, options?: WriteOptions): this {
     if (value === undefined) {
       throw new TypeError(
         'set: value must not be undefined (undefined means "no value"; use delete to remove a key)',
@@ -283,13 +284,17 @@ export class Cache<K extends {} = string, V = unknown> {
     checkKey(key);
     const s = this.#s;
     const opts = resolve(s.defaults, options, 'set');
+    const broadcast = options?.broadcast;
+    if (broadcast !== undefined && typeof broadcast !== 'boolean') {
+      throw new TypeError(`set: options.broadcast must be a boolean; got ${describe(broadcast)}`);
+    }
     const k = this.#key(key);
     const weight = s.weigh(value, key);
     if (s.tier?.check !== undefined) s.tier.check(value);
     this.#loads.invalidate(k);
     const entry = s.write(k, value, ttlOf(value, opts, undefined), opts, undefined, weight, 'set');
     if (s.tier !== undefined && typeof k === 'string') this.#coherence.tierSet(k, entry);
-    this.#coherence.deleted(k, false);
+    if (broadcast !== false) this.#coherence.deleted(k, false);
     return this;
   }
 

@@ -37,6 +37,7 @@ export type {
   ManyOptions,
   Policy,
   SetOptions,
+  WriteOptions,
 } from './options.js';
 export { defaultSerializer, type Serializer } from './serializer.js';
 export { singleton } from './singleton.js';

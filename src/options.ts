@@ -18,6 +18,17 @@ export interface SetOptions {
   jitter?: number;
 }
 
+/** Options of `set`: the entry options plus how the write reaches other instances. */
+export interface WriteOptions extends SetOptions {
+  /**
+   * With a bus, a `set` tells every other instance to drop its copy of the key (the default, `true`). `false`
+   * stores the value (and writes it through to the tier) without telling them: for values any instance would
+   * produce identically, such as a response cache storing what it just rendered, where a broadcast would only
+   * evict the copies the others already hold.
+   */
+  broadcast?: boolean;
+}
+
 /** Options of `getOrSet` and `wrap`: the entry options plus the load's. Coalesced callers share the first caller's. */
 export interface LoadOptions extends SetOptions {
   /**
@@ -105,6 +116,7 @@ export interface Resolved {
 
 const SET_KEYS = ['ttl', 'tags', 'staleWhileRevalidate', 'staleIfError', 'jitter'];
 const LOAD_KEYS = [...SET_KEYS, 'timeout', 'nullTtl', 'refreshAhead'];
+const WRITE_KEYS = [...SET_KEYS, 'broadcast'];
 const CACHE_KEYS = [...LOAD_KEYS, 'max', 'maxSize', 'sizeOf', 'policy', 'tier', 'bus'];
 
 /** Checks an options argument is an object with known keys. @internal */
@@ -199,7 +211,11 @@ export function resolve(
   kind: 'set' | 'load' | 'cache',
 ): Resolved {
   if (options === undefined) return base;
-  checkKeys(options, kind === 'set' ? SET_KEYS : kind === 'load' ? LOAD_KEYS : CACHE_KEYS, `${kind} options`);
+  checkKeys(
+    options,
+    kind === 'set' ? WRITE_KEYS : kind === 'load' ? LOAD_KEYS : CACHE_KEYS,
+    `${kind} options`,
+  );
   const { ttl, staleWhileRevalidate, staleIfError, jitter, nullTtl, timeout, tags, refreshAhead } = options;
   if (
     ttl === undefined &&

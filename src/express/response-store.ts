@@ -65,28 +65,15 @@ export class ResponseStore {
     req: CacheableRequest,
   ): void {
     const cache = this.#cache;
-    const getOrSet = cache.getOrSet;
     try {
-      if (getOrSet === undefined) {
+      if (cache.getOrSet === undefined) {
         const { ttl, staleIfError } = this.#config;
         cache.set(slot, entry, { ttl: ttl === undefined ? undefined : ttl + staleIfError, tags });
         return;
       }
-      // As a load: written through to the tier, and not broadcast as an invalidation (a `set` would tell every
-      // other instance to drop its copy of the key). Undefined means the call joined a concurrent read of the
-      // key (a loader that stores nothing): try once more.
-      const options = tags === undefined ? this.#options : { ...this.#options, tags };
-      const attempt = (again: boolean): void => {
-        getOrSet
-          .call(cache, slot, () => entry, options)
-          .then(
-            (stored) => {
-              if (stored === undefined && again) attempt(false);
-            },
-            (error: unknown) => this.#config.onError(error, req),
-          );
-      };
-      attempt(true);
+      // A larder cache: written through to the tier, and not broadcast as an invalidation (`broadcast: false`;
+      // a broadcast would tell every other instance to drop the copy it holds of this very response).
+      cache.set(slot, entry, { ...this.#options, tags, broadcast: false });
     } catch (error) {
       this.#config.onError(error, req);
     }

@@ -42,7 +42,9 @@ export interface ResponseStoreOptions {
   /** Always 0: a stored response is never served stale while revalidating. */
   staleWhileRevalidate?: Duration;
   /** Tags for `invalidateTag`. */
-  tags?: readonly string[];
+  tags?: readonly string[] | undefined;
+  /** `false`: stored without telling other instances to drop their copy (larder's `set` option). */
+  broadcast?: boolean;
 }
 
 /**
@@ -52,14 +54,17 @@ export interface ResponseStoreOptions {
 export interface ResponseCache {
   /** Returns a fresh entry or `undefined`. */
   get(key: string): CachedResponse | undefined;
-  /** Stores an entry (used only when the cache has no `getOrSet`). */
-  set(key: string, value: CachedResponse, options?: { ttl?: Duration; tags?: readonly string[] }): unknown;
+  /**
+   * Stores an entry. A larder cache (one with `getOrSet`) gets {@link ResponseStoreOptions} with
+   * `broadcast: false`; any other cache only `ttl` and `tags`.
+   */
+  set(key: string, value: CachedResponse, options?: ResponseStoreOptions): unknown;
   /** Removes an entry. */
   delete(key: string): boolean;
   /**
    * larder's cache-aside read. When the cache has it (every larder `Cache` does), `cacheResponses` reads through
-   * it, so a second tier (`larder/redis`) answers what another instance stored, and it stores a response it
-   * produced as a load result: written through to the tier, never broadcast as an invalidation on the bus.
+   * it, so a second tier (`larder/redis`) answers what another instance stored; a response it produced is
+   * stored with `set(…, { broadcast: false })`: written through to the tier, never broadcast on the bus.
    */
   getOrSet?(
     key: string,

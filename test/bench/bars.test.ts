@@ -191,6 +191,7 @@ describe('printed figures (issue 21): the bars at a physical floor never gate', 
       'getOrSet-vs-promise-floor',
       'getOrSet-vs-bentocache-getOrSet',
       'tinylfu-get-vs-lru-get',
+      'otel-getOrSet-vs-uninstrumented',
     ]);
     expect(missedGates(THROUGHPUT_BARS.map((b) => result(b.id, true)))).toEqual([]);
   });

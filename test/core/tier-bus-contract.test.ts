@@ -122,6 +122,19 @@ describe.each(policies)('tier and bus contracts (%s)', (policy) => {
     ]);
   });
 
+  it('set with broadcast: false writes through to the tier and tells no other instance', async () => {
+    cache.set('fresh', 1, { broadcast: false });
+    cache.set('plain', 2, { broadcast: true });
+    await flush();
+    expect(bus.sent).toEqual([{ type: 'delete', keys: ['plain'] }]);
+    expect(tier.records.get('fresh')?.value).toBe(1);
+    expect(cache.get('fresh')).toBe(1);
+    expect(() => cache.set('bad', 3, { broadcast: 'no' as unknown as boolean })).toThrow(
+      /set: options\.broadcast must be a boolean/,
+    );
+    expect(cache.has('bad')).toBe(false);
+  });
+
   it('bus messages change local memory only and are never published again', () => {
     const handlers = bus.handlers as BusHandlers;
     cache.set('a', 1);

@@ -42,8 +42,9 @@ describe('examples/express-sqlite: GET /metrics', () => {
   it('reports the data cache and the response cache under their own cache_name', async () => {
     await request(example.app).get('/courses/7'); // data: miss + load
     await request(example.app).get('/courses/7'); // data: hit
-    await request(example.app).get('/courses?page=1'); // responses: miss
-    await request(example.app).get('/courses?page=1'); // responses: hit
+    // One Host for both (supertest listens on a new port each time; the response key holds the host).
+    await request(example.app).get('/courses?page=1').set('Host', 'courses.example'); // responses: miss
+    await request(example.app).get('/courses?page=1').set('Host', 'courses.example'); // responses: hit
     const m = await scrape();
     expect(m.get('larder_cache_requests_total{cache_name="data",result="hit"}')).toBe(1);
     expect(m.get('larder_cache_requests_total{cache_name="data",result="miss"}')).toBe(1);
