@@ -28,7 +28,6 @@ import {
   type Policy,
   type Resolved,
   resolve,
-  type SetOptions,
   type WriteOptions,
 } from './options.js';
 import { createStore } from './policy/create-store.js';
