@@ -14,6 +14,8 @@
  *
  * @packageDocumentation
  */
+
+export type { NextCompression, NextValueCodec } from './compression.js';
 export {
   createIncrementalCacheHandler,
   type IncrementalCacheControl,

@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { Redis, type RedisOptions } from 'ioredis';
 import { Cache } from '../cache.js';
 import { type Duration, describe, toMs } from '../duration.js';
@@ -8,9 +8,17 @@ import { type RedisBus, redisBus } from '../redis/bus.js';
 import { restoreStringPrototype } from '../redis/fast-strings.js';
 import { withTimeout } from '../redis/link.js';
 import { type RedisTier, redisTier } from '../redis/tier.js';
+import type { Serializer } from '../serializer.js';
 import { singleton } from '../singleton.js';
 import type { BusMessage, TierRecord } from '../tier.js';
-import { nextSerializer } from './codec.js';
+import {
+  decodeValue,
+  type Encoding,
+  encodeValue,
+  type NextCompression,
+  type NextValueCodec,
+  resolveEncoding,
+} from './compression.js';
 import { type TagState, TagTable } from './tags.js';
 
 /** Options shared by {@link createIncrementalCacheHandler} and {@link createUseCacheHandler}. */
@@ -48,6 +56,19 @@ export interface NextCacheHandlerOptions {
    * at most every 30 seconds. The handlers never throw these to Next.js.
    */
   onError?: (error: unknown, operation: string) => void;
+  /**
+   * Compression of the values stored in Redis larger than `compressThreshold` (default `'gzip'`; `false`:
+   * none). Memory keeps entries decoded (what is fastest to serve). Every instance reads entries written with
+   * any setting, so a fleet can change it in a rolling deploy.
+   */
+  compress?: NextCompression;
+  /** Values whose JSON is shorter than this many bytes are stored uncompressed (default 1024). */
+  compressThreshold?: number;
+  /**
+   * Full control of the bytes stored in Redis (encryption, another compression): see {@link NextValueCodec}.
+   * With a codec, values not encoded by it (another `name`, or none) are refused.
+   */
+  codec?: NextValueCodec;
 }
 
 /** What both handlers store: the entry's time, its tags and its size in bytes. @internal */
@@ -94,6 +115,7 @@ interface Resolved {
   redisDuringBuild: boolean;
   client: RedisOptions | undefined;
   onError: ((error: unknown, operation: string) => void) | undefined;
+  encoding: Encoding;
 }
 
 const KNOWN = [
@@ -107,6 +129,9 @@ const KNOWN = [
   'redisDuringBuild',
   'client',
   'onError',
+  'compress',
+  'compressThreshold',
+  'codec',
 ];
 
 /** Validates the options. @internal */
@@ -156,6 +181,7 @@ export function resolveOptions(options: unknown, name: string): Resolved {
     redisDuringBuild: o.redisDuringBuild ?? false,
     client: o.client,
     onError: o.onError,
+    encoding: resolveEncoding(o.compress, o.compressThreshold, o.codec, name),
   };
 }
 
@@ -185,16 +211,32 @@ export function isBuildPhase(): boolean {
   return process.env.NEXT_PHASE === 'phase-production-build';
 }
 
-/** Next.js's process-local tags manifest (best effort: an internal module; `undefined` if it moved). */
+/**
+ * Next.js's process-local tags manifest (best effort: an internal module; `undefined` if it moved). Only Next.js
+ * 16's `{ stale, expired }` records are kept in step: Next.js 15's manifest holds one time per tag, and its
+ * `revalidateTag` always expires at once, which larder's own table answers without it.
+ */
 function nextTagsManifest(): Map<string, TagState> | undefined {
   const id = 'next/dist/server/lib/incremental-cache/tags-manifest.external.js';
-  const bases = [join(process.cwd(), 'noop.js')];
+  const candidates: [base: string, id: string][] = [];
+  // The server's own copy first: `next start` run through a binary (node_modules/<next>/dist/bin/next).
+  const bin = process.argv[1];
+  if (typeof bin === 'string' && /[\\/]dist[\\/]bin[\\/]next$/.test(bin)) {
+    candidates.push([
+      bin,
+      join(dirname(dirname(bin)), 'server', 'lib', 'incremental-cache', 'tags-manifest.external.js'),
+    ]);
+  }
+  candidates.push([join(process.cwd(), 'noop.js'), id]);
   // `next start <dir>` may run from elsewhere: resolve from the Next.js binary too.
-  if (typeof process.argv[1] === 'string') bases.push(process.argv[1]);
-  for (const base of bases) {
+  if (typeof bin === 'string') candidates.push([bin, id]);
+  for (const [base, module] of candidates) {
     try {
-      const mod = createRequire(base)(id) as { tagsManifest?: unknown };
-      if (mod.tagsManifest instanceof Map) return mod.tagsManifest as Map<string, TagState>;
+      const mod = createRequire(base)(module) as { tagsManifest?: unknown; areTagsExpired?: unknown };
+      if (!(mod.tagsManifest instanceof Map)) continue;
+      return typeof mod.areTagsExpired === 'function'
+        ? (mod.tagsManifest as Map<string, TagState>)
+        : undefined;
     } catch {
       // try the next base
     }
@@ -205,6 +247,39 @@ function nextTagsManifest(): Map<string, TagState> | undefined {
 // As soon as ioredis is loaded (above), before Next.js optimizes its request path (redisTier and redisBus
 // do it again for the client they are given).
 restoreStringPrototype();
+
+/** The tier's serializer: values are text already (see compression.ts). */
+const TEXT: Serializer = {
+  serialize(value: unknown): string {
+    if (typeof value !== 'string') throw new TypeError('larder/next: the tier stores encoded text only');
+    return value;
+  },
+  deserialize(text: string): unknown {
+    return text;
+  },
+};
+
+function isStringArray(value: unknown): value is string[] {
+  return Array.isArray(value) && value.every((t) => typeof t === 'string');
+}
+
+/** Whether a decoded value has the shape of an entry (every byte read from Redis is untrusted). */
+function isStored(value: unknown): value is Stored {
+  const v = value as
+    | (Partial<Omit<StoredIncremental, 'k'> & Omit<StoredUseCache, 'k'>> & { k?: unknown })
+    | null;
+  if (typeof v !== 'object' || v === null) return false;
+  if (typeof v.t !== 'number' || !Number.isFinite(v.t) || !isStringArray(v.g)) return false;
+  if (typeof v.s !== 'number' || !Number.isFinite(v.s)) return false;
+  if (v.k === 'i') return v.st === undefined || v.st === 1;
+  return (
+    v.k === 'u' &&
+    v.b instanceof Uint8Array &&
+    typeof v.stale === 'number' &&
+    typeof v.expire === 'number' &&
+    typeof v.revalidate === 'number'
+  );
+}
 
 /** Exponential reconnect backoff from 50 ms, capped at 1 s. */
 function backoff(times: number): number {
@@ -285,7 +360,8 @@ export class Runtime {
     });
     client.on('ready', () => this.#trySync());
     this.client = client;
-    this.tier = redisTier(client, { prefix: options.prefix, serializer: nextSerializer, timeout });
+    // Values reach the tier already encoded (encodeValue runs off the event loop's hot path, in zlib's pool).
+    this.tier = redisTier(client, { prefix: options.prefix, serializer: TEXT, timeout });
     const bus = redisBus(client, { prefix: options.prefix, timeout, reconnectDelay: 1000 });
     this.bus = bus;
     this.tags = new TagTable(
@@ -386,12 +462,16 @@ export class Runtime {
     if (running !== undefined) return running;
     const epoch = this.#epoch;
     const read = tier.get(k).then(
-      (record) => {
+      async (record) => {
         if (record === undefined) return undefined;
-        const stored = record.value as Stored;
-        if (typeof stored !== 'object' || stored === null || (stored.k !== 'i' && stored.k !== 'u')) {
+        let stored: Stored;
+        try {
+          stored = (await decodeValue(record.value, this.options.encoding)) as Stored;
+        } catch (error) {
+          this.report(error, 'get');
           return undefined;
         }
+        if (!isStored(stored)) return undefined;
         const ttl = record.expires - Date.now();
         if (ttl <= 0) return undefined;
         if (this.memory !== undefined && this.#epoch === epoch && this.synced) {
@@ -431,9 +511,19 @@ export class Runtime {
     }
     const tier = this.tier;
     if (tier === undefined) return;
+    let text: string;
+    try {
+      text = await encodeValue(stored, this.options.encoding);
+    } catch (error) {
+      // Not storable: make sure Redis does not go on serving the previous value.
+      this.report(error, 'set');
+      await tier.delete([k]).catch(() => {});
+      this.bus?.publish({ type: 'delete', keys: [k] });
+      return;
+    }
     const now = Date.now();
     const record: TierRecord = {
-      value: stored,
+      value: text,
       expires: now + ttl,
       staleUntil: now + ttl,
       errorUntil: now + ttl,
