@@ -28,3 +28,4 @@ export {
 } from './incremental.js';
 export type { NextCacheHandlerOptions } from './runtime.js';
 export { createUseCacheHandler, type UseCacheEntry, type UseCacheHandler } from './use-cache.js';
+export { type WarmFromBuildOptions, type WarmResult, warmFromBuild } from './warm.js';

@@ -19,7 +19,7 @@ export default async function Page() {
       {items.map((p) => (
         <article className="product-card" data-id={p.id} key={p.id}>
           <a href={`/products/${p.id}`} className="product-link">
-            <img src={`/images/${p.id}.webp`} alt={p.alt} width="320" height="240" loading="lazy" />
+            <span className="thumb" data-src={`/images/${p.id}.webp`} title={p.alt} />
             <h2 className="product-title">{p.title}</h2>
           </a>
           <p className="product-description">{p.description}</p>
