@@ -1,6 +1,8 @@
 import { promisify } from 'node:util';
 import { brotliCompress, brotliDecompress, constants, gunzip, gzip } from 'node:zlib';
+import type { Serializer } from '../serializer.js';
 import { nextSerializer, StreamBytes } from './codec.js';
+import type { Stored, StoredIncremental, StoredUseCache } from './runtime.js';
 
 /**
  * How `larder/next` turns an entry into the text it stores in Redis and back: the JSON of its value codec
@@ -320,4 +322,37 @@ export async function decodeValue(text: unknown, encoding: Encoding): Promise<un
   }
   if (typeof value !== 'object' || value === null || Array.isArray(value)) throw refuse('not an entry');
   return value;
+}
+
+/** The tier's serializer: values reach it encoded by {@link encodeValue}. @internal */
+export const TEXT: Serializer = {
+  serialize(value: unknown): string {
+    if (typeof value !== 'string') throw new TypeError('larder/next: the tier stores encoded text only');
+    return value;
+  },
+  deserialize(text: string): unknown {
+    return text;
+  },
+};
+
+function isStringArray(value: unknown): value is string[] {
+  return Array.isArray(value) && value.every((t) => typeof t === 'string');
+}
+
+/** Whether a decoded value has the shape of an entry (every byte read from Redis is untrusted). @internal */
+export function isStored(value: unknown): value is Stored {
+  const v = value as
+    | (Partial<Omit<StoredIncremental, 'k'> & Omit<StoredUseCache, 'k'>> & { k?: unknown })
+    | null;
+  if (typeof v !== 'object' || v === null) return false;
+  if (typeof v.t !== 'number' || !Number.isFinite(v.t) || !isStringArray(v.g)) return false;
+  if (typeof v.s !== 'number' || !Number.isFinite(v.s)) return false;
+  if (v.k === 'i') return v.st === undefined || v.st === 1;
+  return (
+    v.k === 'u' &&
+    v.b instanceof Uint8Array &&
+    typeof v.stale === 'number' &&
+    typeof v.expire === 'number' &&
+    typeof v.revalidate === 'number'
+  );
 }

@@ -1,6 +1,5 @@
 import { readFileSync } from 'node:fs';
-import { createRequire } from 'node:module';
-import { dirname, join } from 'node:path';
+import { join } from 'node:path';
 import { Redis, type RedisOptions } from 'ioredis';
 import { Cache } from '../cache.js';
 import { type Duration, describe, toMs } from '../duration.js';
@@ -8,18 +7,20 @@ import { type RedisBus, redisBus } from '../redis/bus.js';
 import { restoreStringPrototype } from '../redis/fast-strings.js';
 import { withTimeout } from '../redis/link.js';
 import { type RedisTier, redisTier } from '../redis/tier.js';
-import type { Serializer } from '../serializer.js';
 import { singleton } from '../singleton.js';
 import type { BusMessage, TierRecord } from '../tier.js';
 import {
   decodeValue,
   type Encoding,
   encodeValue,
+  isStored,
   type NextCompression,
   type NextValueCodec,
   resolveEncoding,
+  TEXT,
 } from './compression.js';
-import { type TagState, TagTable } from './tags.js';
+import { nextTagsManifest } from './next-manifest.js';
+import { TagTable } from './tags.js';
 
 /** Options shared by {@link createIncrementalCacheHandler} and {@link createUseCacheHandler}. */
 export interface NextCacheHandlerOptions {
@@ -211,75 +212,9 @@ export function isBuildPhase(): boolean {
   return process.env.NEXT_PHASE === 'phase-production-build';
 }
 
-/**
- * Next.js's process-local tags manifest (best effort: an internal module; `undefined` if it moved). Only Next.js
- * 16's `{ stale, expired }` records are kept in step: Next.js 15's manifest holds one time per tag, and its
- * `revalidateTag` always expires at once, which larder's own table answers without it.
- */
-function nextTagsManifest(): Map<string, TagState> | undefined {
-  const id = 'next/dist/server/lib/incremental-cache/tags-manifest.external.js';
-  const candidates: [base: string, id: string][] = [];
-  // The server's own copy first: `next start` run through a binary (node_modules/<next>/dist/bin/next).
-  const bin = process.argv[1];
-  if (typeof bin === 'string' && /[\\/]dist[\\/]bin[\\/]next$/.test(bin)) {
-    candidates.push([
-      bin,
-      join(dirname(dirname(bin)), 'server', 'lib', 'incremental-cache', 'tags-manifest.external.js'),
-    ]);
-  }
-  candidates.push([join(process.cwd(), 'noop.js'), id]);
-  // `next start <dir>` may run from elsewhere: resolve from the Next.js binary too.
-  if (typeof bin === 'string') candidates.push([bin, id]);
-  for (const [base, module] of candidates) {
-    try {
-      const mod = createRequire(base)(module) as { tagsManifest?: unknown; areTagsExpired?: unknown };
-      if (!(mod.tagsManifest instanceof Map)) continue;
-      return typeof mod.areTagsExpired === 'function'
-        ? (mod.tagsManifest as Map<string, TagState>)
-        : undefined;
-    } catch {
-      // try the next base
-    }
-  }
-  return undefined;
-}
-
 // As soon as ioredis is loaded (above), before Next.js optimizes its request path (redisTier and redisBus
 // do it again for the client they are given).
 restoreStringPrototype();
-
-/** The tier's serializer: values are text already (see compression.ts). */
-const TEXT: Serializer = {
-  serialize(value: unknown): string {
-    if (typeof value !== 'string') throw new TypeError('larder/next: the tier stores encoded text only');
-    return value;
-  },
-  deserialize(text: string): unknown {
-    return text;
-  },
-};
-
-function isStringArray(value: unknown): value is string[] {
-  return Array.isArray(value) && value.every((t) => typeof t === 'string');
-}
-
-/** Whether a decoded value has the shape of an entry (every byte read from Redis is untrusted). */
-function isStored(value: unknown): value is Stored {
-  const v = value as
-    | (Partial<Omit<StoredIncremental, 'k'> & Omit<StoredUseCache, 'k'>> & { k?: unknown })
-    | null;
-  if (typeof v !== 'object' || v === null) return false;
-  if (typeof v.t !== 'number' || !Number.isFinite(v.t) || !isStringArray(v.g)) return false;
-  if (typeof v.s !== 'number' || !Number.isFinite(v.s)) return false;
-  if (v.k === 'i') return v.st === undefined || v.st === 1;
-  return (
-    v.k === 'u' &&
-    v.b instanceof Uint8Array &&
-    typeof v.stale === 'number' &&
-    typeof v.expire === 'number' &&
-    typeof v.revalidate === 'number'
-  );
-}
 
 /** Exponential reconnect backoff from 50 ms, capped at 1 s. */
 function backoff(times: number): number {

@@ -172,7 +172,7 @@ describe.runIf(hasRedisServerBinary('larder/next e2e on Next.js 15'))(
 
     it('runs Next.js 15', () => {
       expect(logs.join('')).toMatch(/Next\.js 15\./);
-      expect(execFileSync(process.execPath, [nextBin, '--version'], { encoding: 'utf8' })).toMatch(/\b15\./);
+      expect(execFileSync(process.execPath, [nextBin, '--version'], { encoding: 'utf8' })).toMatch(/v15\./);
     });
 
     it('an ISR page rendered on A is served by B; revalidateTag on A makes it fresh everywhere, once', async () => {
