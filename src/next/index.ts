@@ -10,7 +10,9 @@
  * };
  * ```
  *
- * Node.js only. Needs the `ioredis` package for Redis (an optional peer dependency of larder) and Next.js 16.
+ * Node.js only. Needs the `ioredis` package for Redis (an optional peer dependency of larder) and Next.js 16 (the
+ * incremental handler works on Next.js 15 too). `warmFromBuild` (and the `larder-next warm` command) seeds Redis
+ * from the `next build` output.
  *
  * @packageDocumentation
  */
