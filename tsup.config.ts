@@ -10,6 +10,8 @@ export default defineConfig({
   entry: {
     index: 'src/index.ts',
     ...Object.fromEntries(subpaths.map((name) => [`${name}/index`, `src/${name}/index.ts`])),
+    // The `larder-next` command (package.json `bin` points at its ESM build).
+    ...(existsSync('src/next/cli.ts') ? { 'next/cli': 'src/next/cli.ts' } : {}),
   },
   format: ['esm', 'cjs'],
   dts: { compilerOptions: { composite: false } },

@@ -37,7 +37,12 @@ export default defineConfig({
           include: lruSuites,
           // test/examples/nextjs.test.ts runs its example under both policies itself (one `next build`,
           // `next start` once per POLICY); two projects building examples/nextjs at once would share its .next.
-          exclude: [...configDefaults.exclude, 'test/examples/nextjs.test.ts'],
+          // test/next/e2e-next15.test.ts checks Next.js 15 compatibility, which does not depend on the policy: once.
+          exclude: [
+            ...configDefaults.exclude,
+            'test/examples/nextjs.test.ts',
+            'test/next/e2e-next15.test.ts',
+          ],
           env: { LARDER_TEST_POLICY: 'lru' },
           setupFiles: ['test/helpers/lru-default.ts'],
         },

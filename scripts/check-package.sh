@@ -25,4 +25,6 @@ for spec in $subpaths; do
 done
 node --input-type=module -e "import { Cache } from 'larder'; const c = new Cache({ max: 2 }); c.set('a', 0); if (c.get('a') !== 0) throw new Error('ESM smoke failed');"
 node -e "const { Cache } = require('larder'); const c = new Cache({ max: 2 }); c.set('a', false); if (c.get('a') !== false) throw new Error('CJS smoke failed');"
+npx --no-install larder-next --help >/dev/null
+echo "ok: the larder-next command"
 echo "package checks passed"

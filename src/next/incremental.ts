@@ -90,8 +90,8 @@ export type IncrementalCacheHandlerClass = (new (
 
 const TAGS_HEADER = 'x-next-cache-tags';
 
-/** The tags an entry carries: `ctx.tags`, the value's own tags, and the `x-next-cache-tags` header. */
-function tagsOf(data: unknown, ctx: IncrementalCacheSetContext | undefined): string[] {
+/** The tags an entry carries: `ctx.tags`, the value's own tags, and the `x-next-cache-tags` header. @internal */
+export function tagsOf(data: unknown, ctx: IncrementalCacheSetContext | undefined): string[] {
   const tags = new Set<string>();
   if (ctx !== undefined && Array.isArray(ctx.tags))
     for (const t of ctx.tags) if (typeof t === 'string') tags.add(t);

@@ -10,10 +10,14 @@
  * };
  * ```
  *
- * Node.js only. Needs the `ioredis` package for Redis (an optional peer dependency of larder) and Next.js 16.
+ * Node.js only. Needs the `ioredis` package for Redis (an optional peer dependency of larder) and Next.js 16 (the
+ * incremental handler works on Next.js 15 too). `warmFromBuild` (and the `larder-next warm` command) seeds Redis
+ * from the `next build` output.
  *
  * @packageDocumentation
  */
+
+export type { NextCompression, NextValueCodec } from './compression.js';
 export {
   createIncrementalCacheHandler,
   type IncrementalCacheControl,
@@ -27,3 +31,4 @@ export {
 export type { NextCacheHandlerOptions } from './runtime.js';
 export type { NextCacheStats } from './stats.js';
 export { createUseCacheHandler, type UseCacheEntry, type UseCacheHandler } from './use-cache.js';
+export { type WarmFromBuildOptions, type WarmResult, warmFromBuild } from './warm.js';

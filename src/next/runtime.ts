@@ -1,5 +1,4 @@
 import { readFileSync } from 'node:fs';
-import { createRequire } from 'node:module';
 import { join } from 'node:path';
 import { Redis, type RedisOptions } from 'ioredis';
 import { Cache } from '../cache.js';
@@ -11,10 +10,20 @@ import { withTimeout } from '../redis/link.js';
 import { type RedisTier, redisTier } from '../redis/tier.js';
 import { singleton } from '../singleton.js';
 import type { BusMessage, TierRecord } from '../tier.js';
-import { nextSerializer } from './codec.js';
+import {
+  decodeValue,
+  type Encoding,
+  encodeValue,
+  isStored,
+  type NextCompression,
+  type NextValueCodec,
+  resolveEncoding,
+  TEXT,
+} from './compression.js';
+import { nextTagsManifest } from './next-manifest.js';
 import { ownBytes } from './own-bytes.js';
 import { HandlerCounters, type NextCacheStats, snapshotOf, statsOf } from './stats.js';
-import { type TagState, TagTable } from './tags.js';
+import { TagTable } from './tags.js';
 
 /** Options shared by {@link createIncrementalCacheHandler} and {@link createUseCacheHandler}. */
 export interface NextCacheHandlerOptions {
@@ -51,6 +60,19 @@ export interface NextCacheHandlerOptions {
    * at most every 30 seconds. The handlers never throw these to Next.js.
    */
   onError?: (error: unknown, operation: string) => void;
+  /**
+   * Compression of the values stored in Redis larger than `compressThreshold` (default `'gzip'`; `false`:
+   * none). Memory keeps entries decoded (what is fastest to serve). Every instance reads entries written with
+   * any setting, so a fleet can change it in a rolling deploy.
+   */
+  compress?: NextCompression;
+  /** Values whose JSON is shorter than this many bytes are stored uncompressed (default 1024). */
+  compressThreshold?: number;
+  /**
+   * Full control of the bytes stored in Redis (encryption, another compression): see {@link NextValueCodec}.
+   * With a codec, values not encoded by it (another `name`, or none) are refused.
+   */
+  codec?: NextValueCodec;
 }
 
 /** What both handlers store: the entry's time, its tags and its size in bytes. @internal */
@@ -97,6 +119,7 @@ interface Resolved {
   redisDuringBuild: boolean;
   client: RedisOptions | undefined;
   onError: ((error: unknown, operation: string) => void) | undefined;
+  encoding: Encoding;
 }
 
 const KNOWN = [
@@ -110,6 +133,9 @@ const KNOWN = [
   'redisDuringBuild',
   'client',
   'onError',
+  'compress',
+  'compressThreshold',
+  'codec',
 ];
 
 /** Validates the options. @internal */
@@ -159,6 +185,7 @@ export function resolveOptions(options: unknown, name: string): Resolved {
     redisDuringBuild: o.redisDuringBuild ?? false,
     client: o.client,
     onError: o.onError,
+    encoding: resolveEncoding(o.compress, o.compressThreshold, o.codec, name),
   };
 }
 
@@ -186,23 +213,6 @@ export function withScope<T>(name: string, fn: () => T): T {
 /** Whether this process is `next build`. */
 export function isBuildPhase(): boolean {
   return process.env.NEXT_PHASE === 'phase-production-build';
-}
-
-/** Next.js's process-local tags manifest (best effort: an internal module; `undefined` if it moved). */
-function nextTagsManifest(): Map<string, TagState> | undefined {
-  const id = 'next/dist/server/lib/incremental-cache/tags-manifest.external.js';
-  const bases = [join(process.cwd(), 'noop.js')];
-  // `next start <dir>` may run from elsewhere: resolve from the Next.js binary too.
-  if (typeof process.argv[1] === 'string') bases.push(process.argv[1]);
-  for (const base of bases) {
-    try {
-      const mod = createRequire(base)(id) as { tagsManifest?: unknown };
-      if (mod.tagsManifest instanceof Map) return mod.tagsManifest as Map<string, TagState>;
-    } catch {
-      // try the next base
-    }
-  }
-  return undefined;
 }
 
 // As soon as ioredis is loaded (above), before Next.js optimizes its request path (redisTier and redisBus
@@ -309,7 +319,8 @@ export class Runtime {
     });
     client.on('ready', () => this.#trySync());
     this.client = client;
-    this.tier = redisTier(client, { prefix: options.prefix, serializer: nextSerializer, timeout });
+    // Values reach the tier already encoded (encodeValue runs off the event loop's hot path, in zlib's pool).
+    this.tier = redisTier(client, { prefix: options.prefix, serializer: TEXT, timeout });
     const bus = redisBus(client, { prefix: options.prefix, timeout, reconnectDelay: 1000 });
     this.bus = bus;
     this.tags = new TagTable(
@@ -413,12 +424,16 @@ export class Runtime {
     if (running !== undefined) return running;
     const epoch = this.#epoch;
     const read = counted(tier.get(k), counters).then(
-      (record) => {
+      async (record) => {
         if (record === undefined) return undefined;
-        const decoded = record.value as Stored;
-        if (typeof decoded !== 'object' || decoded === null || (decoded.k !== 'i' && decoded.k !== 'u')) {
+        let decoded: Stored;
+        try {
+          decoded = (await decodeValue(record.value, this.options.encoding)) as Stored;
+        } catch (error) {
+          this.report(error, 'get');
           return undefined;
         }
+        if (!isStored(decoded)) return undefined;
         // Decoded buffers under 4 KiB are views into Node's shared pool: keep copies that own their bytes.
         const stored = ownBytes(decoded);
         const ttl = record.expires - Date.now();
@@ -462,9 +477,19 @@ export class Runtime {
     }
     const tier = this.tier;
     if (tier === undefined) return;
+    let text: string;
+    try {
+      text = await encodeValue(stored, this.options.encoding);
+    } catch (error) {
+      // Not storable: make sure Redis does not go on serving the previous value.
+      this.report(error, 'set');
+      await tier.delete([k]).catch(() => {});
+      this.bus?.publish({ type: 'delete', keys: [k] });
+      return;
+    }
     const now = Date.now();
     const record: TierRecord = {
-      value: stored,
+      value: text,
       expires: now + ttl,
       staleUntil: now + ttl,
       errorUntil: now + ttl,

@@ -1,8 +1,10 @@
 import { type ChildProcess, spawn } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { cpSync, existsSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { next15Bin } from '../helpers/next15.js';
 
 const root = fileURLToPath(new URL('../..', import.meta.url));
 const nextBin = fileURLToPath(new URL('../../node_modules/next/dist/bin/next', import.meta.url));
@@ -23,9 +25,16 @@ function freePort(): Promise<number> {
   });
 }
 
-function run(args: string[]): Promise<void> {
+/**
+ * The example on Next.js 15: a copy in examples/.nextjs-next15 (a sibling, for its `../../express-sqlite`
+ * import; ignored by git and biome) with Next.js 15 as its `next` (test/helpers/next15.ts).
+ */
+const example15 = 'examples/.nextjs-next15';
+let nextBin15 = '';
+
+function run(args: string[], bin = nextBin): Promise<void> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [nextBin, ...args], {
+    const child = spawn(process.execPath, [bin, ...args], {
       cwd: root,
       env,
       stdio: ['ignore', 'pipe', 'pipe'],
@@ -65,8 +74,23 @@ beforeAll(async () => {
   await run(['build', 'examples/nextjs']);
 }, 600_000);
 
-/** Starts `next start` on the build with `POLICY` set to `policy` (unset: larder's default). */
-async function start(policy: string | undefined): Promise<void> {
+/** Copies the example for Next.js 15 and builds it there. */
+async function build15(): Promise<void> {
+  const target = join(root, example15);
+  rmSync(target, { recursive: true, force: true });
+  cpSync(join(root, 'examples/nextjs'), target, {
+    recursive: true,
+    filter: (source) => !/[\\/](\.next|node_modules)$/.test(source),
+  });
+  nextBin15 = next15Bin(target);
+  await run(['build', example15], nextBin15);
+}
+
+/**
+ * Starts `next start` on the build with `POLICY` set to `policy` (unset: larder's default), on Next.js 16 or on
+ * the Next.js 15 copy.
+ */
+async function start(policy: string | undefined, major: 15 | 16 = 16): Promise<void> {
   const port = await freePort();
   base = `http://127.0.0.1:${port}`;
   output = '';
@@ -75,7 +99,15 @@ async function start(policy: string | undefined): Promise<void> {
   if (policy !== undefined) serverEnv.POLICY = policy;
   server = spawn(
     process.execPath,
-    [nextBin, 'start', 'examples/nextjs', '-p', String(port), '-H', '127.0.0.1'],
+    [
+      major === 15 ? nextBin15 : nextBin,
+      'start',
+      major === 15 ? example15 : 'examples/nextjs',
+      '-p',
+      String(port),
+      '-H',
+      '127.0.0.1',
+    ],
     {
       cwd: root,
       env: serverEnv,
@@ -110,12 +142,21 @@ async function stop(): Promise<void> {
 
 // One build, started once per eviction policy (the policy is read at start time): this file runs in the
 // `tinylfu` vitest project only, since two projects building examples/nextjs at once would share its .next.
+// Next.js 15: built (in its copy) once, started with larder's default policy.
 describe.each([
-  [undefined, 'tinylfu'],
-  ['lru', 'lru'],
-] as const)('examples/nextjs (next build + next start, POLICY=%s)', (policy, reported) => {
-  beforeAll(() => start(policy), 120_000);
-  afterAll(stop);
+  [undefined, 'tinylfu', 16],
+  ['lru', 'lru', 16],
+  [undefined, 'tinylfu', 15],
+] as const)('examples/nextjs (next build + next start, POLICY=%s, Next.js %s)', (policy, reported, major) => {
+  beforeAll(async () => {
+    if (major === 15) await build15();
+    await start(policy, major);
+    if (!output.includes(`Next.js ${major}.`)) throw new Error(`expected Next.js ${major}:\n${output}`);
+  }, 600_000);
+  afterAll(async () => {
+    await stop();
+    if (major === 15) rmSync(join(root, example15), { recursive: true, force: true });
+  }, 60_000);
 
   it(`runs its cache with the ${reported} policy`, async () => {
     expect((await json<Stats>('/api/stats')).policy).toBe(reported);

@@ -18,6 +18,8 @@ import { fileURLToPath } from 'node:url';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { bundleLarderNext } from '../../bench/lib/next-bundle.js';
+import { warmFromBuild } from '../../src/next/index.js';
+import { pageEntrySizes } from '../helpers/next-entry.js';
 import {
   hasRedisServerBinary,
   RedisServer,
@@ -134,7 +136,12 @@ describe.runIf(hasRedisServerBinary('larder/next e2e'))('larder/next with two ne
   const a: Instance = { name: 'A', port: 0, process: undefined };
   const b: Instance = { name: 'B', port: 0, process: undefined };
 
-  async function start(instance: Instance): Promise<void> {
+  async function start(instance: Instance, keyPrefix = prefix): Promise<void> {
+    spawnNext(instance, keyPrefix);
+    await up(instance);
+  }
+
+  function spawnNext(instance: Instance, keyPrefix = prefix): void {
     const child = spawn(
       process.execPath,
       [nextBin, 'start', '-p', String(instance.port), '-H', '127.0.0.1'],
@@ -146,7 +153,7 @@ describe.runIf(hasRedisServerBinary('larder/next e2e'))('larder/next with two ne
           NEXT_TELEMETRY_DISABLED: '1',
           INSTANCE_NAME: instance.name,
           REDIS_URL: redis.url,
-          LARDER_PREFIX: prefix,
+          LARDER_PREFIX: keyPrefix,
           LARDER_NEXT_ENTRY: bundle,
           LARDER_NEXT_DIST_DIR: distDir,
         },
@@ -156,6 +163,9 @@ describe.runIf(hasRedisServerBinary('larder/next e2e'))('larder/next with two ne
     child.stdout?.on('data', (d: Buffer) => logs.push(`[${instance.name}] ${d}`));
     child.stderr?.on('data', (d: Buffer) => logs.push(`[${instance.name}!] ${d}`));
     instance.process = child;
+  }
+
+  async function up(instance: Instance): Promise<void> {
     await waitFor(
       async () => {
         try {
@@ -421,6 +431,79 @@ describe.runIf(hasRedisServerBinary('larder/next e2e'))('larder/next with two ne
     expect((await counts(b.port)).static).toBeUndefined();
     expect(await data(b.port, '/uc/1')).not.toBe(old);
   }, 60_000);
+
+  it('compression: a 2 MB page written compressed by A is served by B byte-for-byte', async () => {
+    const fromA = await get(a.port, '/catalogue');
+    expect(fromA.status).toBe(200);
+    expect(fromA.text.length).toBeGreaterThan(1_500_000);
+    const keys = await admin.keys(`${prefix}*catalogue*`);
+    const values = await Promise.all(keys.map((k) => admin.get(k)));
+    const page = values.filter((v): v is string => typeof v === 'string' && v.length > 10_000);
+    expect(page.length).toBeGreaterThan(0);
+    for (const v of page) {
+      expect(v).toMatch(/\n~gz~/);
+      // At most 30% of the page's bytes (HTML, RSC payload and segment data, as Next.js handed them over).
+      const sizes = await pageEntrySizes(v);
+      expect(sizes.html.length).toBeGreaterThan(1_500_000);
+      expect(sizes.redis / sizes.page).toBeLessThanOrEqual(0.3);
+    }
+    const fromB = await get(b.port, '/catalogue');
+    expect(fromB.text).toBe(fromA.text);
+    expect((await counts(b.port)).catalogue).toBeUndefined();
+  }, 60_000);
+
+  it('a page revalidated while an instance restarts is fresh on it once it is up', async () => {
+    const old = await data(a.port, '/static');
+    expect(await data(b.port, '/static')).toBe(old);
+    await stop(b);
+    spawnNext(b);
+    // While B starts (its handlers not connected yet), A revalidates the page.
+    await revalidateEverywhere(a, 'tag=static', 'static');
+    await up(b);
+    const fresh = await data(b.port, '/static');
+    expect(fresh).not.toBe(old);
+    expect(await data(a.port, '/static')).toBe(fresh);
+  }, 60_000);
+
+  it('warm: on a fresh Redis the first request of every prerendered page is a hit; a later run keeps revalidations', async () => {
+    const fresh = uniquePrefix('next-e2e-warm');
+    const warmed = await warmFromBuild({ dir: app, distDir, redisUrl: redis.url, prefix: fresh });
+    expect(warmed.byOther).toBe(false);
+    expect(warmed.written).toBeGreaterThan(0);
+    const c: Instance = { name: 'C', port: await sparePort(), process: undefined };
+    await start(c, fresh);
+    try {
+      const manifest = JSON.parse(readFileSync(join(app, distDir, 'prerender-manifest.json'), 'utf8')) as {
+        routes: Record<string, unknown>;
+      };
+      const pages = Object.keys(manifest.routes).filter((r) => !r.startsWith('/_'));
+      expect(pages).toEqual(expect.arrayContaining(['/static', '/catalogue', '/isr']));
+      for (const page of pages) expect((await get(c.port, page)).status).toBe(200);
+      // Nothing rendered on C: every page came from the build, through Redis.
+      expect(await counts(c.port)).toEqual({});
+      expect(by(await data(c.port, '/static'))).toBe('build');
+      // Revalidated on C after the build: a second warm (forced past the done marker) leaves it alone.
+      const before = await admin.hget(`${fresh}tags`, 'static');
+      await revalidate(c.port, 'tag=static');
+      await waitFor(async () => (await admin.hget(`${fresh}tags`, 'static')) !== before, 10_000);
+      const regenerated = await data(c.port, '/static');
+      expect(by(regenerated)).toBe('C');
+      const again = await warmFromBuild({
+        dir: app,
+        distDir,
+        redisUrl: redis.url,
+        prefix: fresh,
+        force: true,
+      });
+      expect(again.refused + again.revalidated).toBeGreaterThan(0);
+      const key = (await admin.keys(`${fresh}*static*`)).find((k) => !k.includes('catalogue'));
+      const sizes = await pageEntrySizes(String(await admin.get(key as string)));
+      expect(sizes.html).toContain(regenerated);
+      expect(await data(c.port, '/static')).toBe(regenerated);
+    } finally {
+      await stop(c);
+    }
+  }, 120_000);
 
   it('logs no segmentData or pipe errors', () => {
     const all = logs.join('');
