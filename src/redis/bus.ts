@@ -4,6 +4,7 @@ import { type Duration, toMs } from '../duration.js';
 import type { BusHandlers, BusMessage, CacheBus } from '../tier.js';
 import { LarderRedisError } from './errors.js';
 import { restoreStringPrototype } from './fast-strings.js';
+import { Heartbeat } from './heartbeat.js';
 import { backoff, Link, release, toRedisError } from './link.js';
 import { checkClient, checkCount, checkPrefix } from './tier.js';
 
@@ -22,6 +23,13 @@ export interface RedisBusOptions {
   maxPending?: number;
   /** The longest wait between reconnection attempts of the subscriber connection (default `'1s'`). */
   reconnectDelay?: Duration;
+  /**
+   * How long the subscriber connection may go without answering a PING before it counts as lost (default
+   * `'1s'`; a PING goes out every half of it). A Redis that hangs (frozen process, half-open connection)
+   * is then noticed within 1 to 1.5 times this, reported, and treated like a closed connection: the bus
+   * reconnects and the cache drops its memory when the subscription is back.
+   */
+  heartbeat?: Duration;
 }
 
 /** Counters of a {@link RedisBus}. */
@@ -127,6 +135,8 @@ class RedisBusImpl implements RedisBus {
   readonly #channel: string;
   readonly #maxPending: number;
   readonly #reconnectDelay: number;
+  readonly #heartbeatMs: number;
+  #heartbeat: Heartbeat | undefined;
   #handlers: BusHandlers | undefined;
   #sub: Redis | undefined;
   #subscribed = false;
@@ -141,6 +151,7 @@ class RedisBusImpl implements RedisBus {
   readonly #onPublisherReady = (): void => {
     // After the tier's replay (sent synchronously from its own 'ready' listener on the same connection), so
     // that other instances re-reading these keys find the repaired entries.
+    this.#link.reset();
     if (this.#immediate === undefined) this.#immediate = setImmediate(() => this.#flush());
   };
 
@@ -155,6 +166,14 @@ class RedisBusImpl implements RedisBus {
     this.#link = new Link(client, toMs(options.timeout ?? 250, 'redisBus: timeout'));
     this.#maxPending = checkCount(options.maxPending, 'redisBus: maxPending', 1000);
     this.#reconnectDelay = toMs(options.reconnectDelay ?? '1s', 'redisBus: reconnectDelay');
+    this.#heartbeatMs = toMs(options.heartbeat ?? '1s', 'redisBus: heartbeat');
+    if (this.#heartbeatMs <= 0 || !Number.isFinite(this.#heartbeatMs)) {
+      throw new RangeError(
+        `redisBus: heartbeat must be a positive, finite duration; got ${String(options.heartbeat)}`,
+      );
+    }
+    // Publishes that time out trip the link: later ones are queued at once until Redis answers a PING again.
+    this.#link.watch(this.#onPublisherReady, false);
   }
 
   start(handlers: BusHandlers): void {
@@ -171,7 +190,29 @@ class RedisBusImpl implements RedisBus {
       connectionName: `${this.#client.options.connectionName ?? 'larder'}-bus`,
     });
     this.#sub = sub;
-    sub.on('ready', () => this.#subscribe(sub));
+    const heartbeat = new Heartbeat(sub, {
+      deadline: this.#heartbeatMs,
+      onHung: (silentFor) => {
+        if (this.#closed || sub !== this.#sub) return;
+        // Always reported (once per hang), even when a failed publish was reported already; the subscription
+        // counts as lost from now on (stats().subscribed), before the 'close' of the reconnect comes.
+        this.#subscribed = false;
+        this.#reported = false;
+        this.#report(
+          new LarderRedisError(
+            'timeout',
+            `bus: Redis did not answer a PING for ${silentFor} ms; treating the connection as lost (reconnecting, then resyncing)`,
+          ),
+        );
+        // Exactly like a closed connection: 'close' ends the subscription, the reconnect resubscribes and resyncs.
+        sub.disconnect(true);
+      },
+    });
+    this.#heartbeat = heartbeat;
+    sub.on('ready', () => {
+      heartbeat.start();
+      this.#subscribe(sub);
+    });
     sub.on('close', () => {
       if (this.#subscribed) {
         this.#subscribed = false;
@@ -221,6 +262,8 @@ class RedisBusImpl implements RedisBus {
     if (this.#closed) return;
     this.#closed = true;
     this.#client.off('ready', this.#onPublisherReady);
+    this.#link.dispose();
+    this.#heartbeat?.stop();
     if (this.#timer !== undefined) clearTimeout(this.#timer);
     if (this.#immediate !== undefined) clearImmediate(this.#immediate);
     this.#timer = undefined;
@@ -296,7 +339,9 @@ class RedisBusImpl implements RedisBus {
         },
         (error: unknown) => {
           this.#queue(text);
-          this.#report(error);
+          const e = toRedisError(error);
+          if (e.code === 'timeout') this.#link.trip();
+          this.#report(e);
         },
       );
   }

@@ -204,6 +204,10 @@ class RedisTierImpl implements RedisTier {
     this.#tombstonePx = Math.ceil(toMs(options.tombstoneTtl ?? '1m', 'redisTier: tombstoneTtl'));
     this.#maxPending = checkCount(options.maxPending, 'redisTier: maxPending', 10_000);
     this.#closeClient = options.closeClient === true;
+    // A command that times out while the connection looks open (a frozen Redis, a half-open connection)
+    // trips the link: calls fail at once until a PING is answered (then replay, as on a reconnect) or, for a
+    // client the tier owns, the client reconnects.
+    this.#link.watch(this.#onReady, this.#closeClient);
     client.on('ready', this.#onReady);
     if (client.status === 'ready') this.#measureClock();
   }
@@ -224,7 +228,7 @@ class RedisTierImpl implements RedisTier {
     const client = this.#client;
     const inv = this.#invKey;
     const sent = this.#link.direct
-      ? client.status === 'ready'
+      ? this.#link.ready
         ? client.mget(rkey, inv)
         : this.#link.run(noCommand)
       : this.#link.run((c) => c.mget(rkey, inv));
@@ -386,6 +390,7 @@ class RedisTierImpl implements RedisTier {
     if (this.#closed) return;
     this.#closed = true;
     this.#client.off('ready', this.#onReady);
+    this.#link.dispose();
     if (this.#timer !== undefined) clearTimeout(this.#timer);
     this.#timer = undefined;
     if (this.#closeClient) await release(this.#client, this.#link.timeout);
@@ -396,7 +401,10 @@ class RedisTierImpl implements RedisTier {
   readonly #failed = (error: unknown): never => {
     const e = toRedisError(error);
     this.#counts.errors++;
-    if (e.code === 'timeout') this.#counts.timeouts++;
+    if (e.code === 'timeout') {
+      this.#counts.timeouts++;
+      this.#link.trip();
+    }
     throw e;
   };
 
@@ -482,6 +490,7 @@ class RedisTierImpl implements RedisTier {
 
   #connected(): void {
     if (this.#closed) return;
+    this.#link.reset();
     // Replay first: its commands go out before anything else sent on this connection (such as a bus
     // message telling other instances to re-read the keys).
     this.#replay();
