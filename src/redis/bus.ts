@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import type { Redis } from 'ioredis';
 import { type Duration, toMs } from '../duration.js';
 import type { BusHandlers, BusMessage, CacheBus } from '../tier.js';
+import { isCluster, masters, nodeOptions, type RedisClient } from './cluster.js';
 import { LarderRedisError } from './errors.js';
 import { restoreStringPrototype } from './fast-strings.js';
 import { Heartbeat } from './heartbeat.js';
@@ -76,7 +77,7 @@ const FLUSH_DELAY = 1000;
  * @param options - see {@link RedisBusOptions}
  * @throws TypeError or RangeError naming the option when an option is invalid.
  */
-export function redisBus(client: Redis, options: RedisBusOptions = {}): RedisBus {
+export function redisBus(client: RedisClient, options: RedisBusOptions = {}): RedisBus {
   // The application's ioredis is loaded by now (it made `client`), whichever copy it is.
   restoreStringPrototype();
   return new RedisBusImpl(client, options);
@@ -130,13 +131,16 @@ export function decodeMessage(text: string): { id: string; message: BusMessage }
 
 class RedisBusImpl implements RedisBus {
   readonly id = randomUUID();
-  readonly #client: Redis;
+  readonly #client: RedisClient;
   readonly #link: Link;
   readonly #channel: string;
   readonly #maxPending: number;
   readonly #reconnectDelay: number;
   readonly #heartbeatMs: number;
   #heartbeat: Heartbeat | undefined;
+  /** Cluster: which master the next subscriber connection goes to (round robin), and its pending retry. */
+  #nextNode = Math.floor(Math.random() * 1024);
+  #retry: ReturnType<typeof setTimeout> | undefined;
   #handlers: BusHandlers | undefined;
   #sub: Redis | undefined;
   #subscribed = false;
@@ -155,7 +159,7 @@ class RedisBusImpl implements RedisBus {
     if (this.#immediate === undefined) this.#immediate = setImmediate(() => this.#flush());
   };
 
-  constructor(client: Redis, options: RedisBusOptions) {
+  constructor(client: RedisClient, options: RedisBusOptions) {
     this.#client = checkClient(client, 'redisBus');
     if (typeof options !== 'object' || options === null) {
       throw new TypeError('redisBus: options must be an object');
@@ -182,13 +186,45 @@ class RedisBusImpl implements RedisBus {
     if (this.#closed) throw new Error('redisBus: the bus is closed');
     this.#handlers = handlers;
     this.#client.on('ready', this.#onPublisherReady);
-    const sub = this.#client.duplicate({
-      lazyConnect: false,
-      autoResubscribe: false,
-      enableOfflineQueue: false,
-      retryStrategy: backoff(this.#reconnectDelay),
-      connectionName: `${this.#client.options.connectionName ?? 'larder'}-bus`,
-    });
+    this.#openSubscriber();
+  }
+
+  /**
+   * Opens the subscriber connection. On a standalone Redis: a duplicate of the client that reconnects by
+   * itself. On a cluster (classic pub/sub reaches every node): a plain connection to one master that does not
+   * reconnect; when it ends (the node died, failed over, or stopped answering), another master is chosen.
+   */
+  #openSubscriber(): void {
+    if (this.#closed) return;
+    const cluster = isCluster(this.#client);
+    const name = `${nodeOptions(this.#client).connectionName ?? 'larder'}-bus`;
+    let sub: Redis;
+    if (cluster) {
+      const nodes = masters(this.#client).filter((n) => n.status === 'ready');
+      const node = nodes[this.#nextNode++ % Math.max(1, nodes.length)];
+      if (node === undefined) {
+        // The cluster is not connected yet (or lost every master): try again soon.
+        const retry = setTimeout(() => this.#openSubscriber(), Math.min(100, this.#reconnectDelay));
+        retry.unref?.();
+        this.#retry = retry;
+        return;
+      }
+      sub = node.duplicate({
+        lazyConnect: false,
+        autoResubscribe: false,
+        enableOfflineQueue: false,
+        retryStrategy: () => null,
+        connectionName: name,
+      });
+    } else {
+      sub = (this.#client as Redis).duplicate({
+        lazyConnect: false,
+        autoResubscribe: false,
+        enableOfflineQueue: false,
+        retryStrategy: backoff(this.#reconnectDelay),
+        connectionName: name,
+      });
+    }
     this.#sub = sub;
     const heartbeat = new Heartbeat(sub, {
       deadline: this.#heartbeatMs,
@@ -205,22 +241,33 @@ class RedisBusImpl implements RedisBus {
           ),
         );
         // Exactly like a closed connection: 'close' ends the subscription, the reconnect resubscribes and resyncs.
-        sub.disconnect(true);
+        sub.disconnect(!cluster);
       },
     });
+    this.#heartbeat?.stop();
     this.#heartbeat = heartbeat;
     sub.on('ready', () => {
       heartbeat.start();
       this.#subscribe(sub);
     });
     sub.on('close', () => {
-      if (this.#subscribed) {
+      if (this.#subscribed && sub === this.#sub) {
         this.#subscribed = false;
         this.#report(
           new LarderRedisError('unavailable', 'bus: lost the Redis subscription; resyncing when it is back'),
         );
       }
     });
+    if (cluster) {
+      sub.once('end', () => {
+        heartbeat.stop();
+        if (this.#closed || sub !== this.#sub) return;
+        sub.removeAllListeners('message');
+        const next = setTimeout(() => this.#openSubscriber(), Math.min(100, this.#reconnectDelay));
+        next.unref?.();
+        this.#retry = next;
+      });
+    }
     sub.on('error', (error: unknown) => this.#report(toRedisError(error)));
     sub.on('message', (channel: string, text: string) => {
       if (channel === this.#channel) this.#receive(text);
@@ -264,6 +311,7 @@ class RedisBusImpl implements RedisBus {
     this.#client.off('ready', this.#onPublisherReady);
     this.#link.dispose();
     this.#heartbeat?.stop();
+    if (this.#retry !== undefined) clearTimeout(this.#retry);
     if (this.#timer !== undefined) clearTimeout(this.#timer);
     if (this.#immediate !== undefined) clearImmediate(this.#immediate);
     this.#timer = undefined;

@@ -1,4 +1,5 @@
 import type { Redis } from 'ioredis';
+import { isCluster, type RedisClient } from './cluster.js';
 import { LarderRedisError } from './errors.js';
 
 const noop = (): void => {};
@@ -32,11 +33,20 @@ export class Link {
   #onRecover: (() => void) | undefined;
   #reconnectWhenHung = false;
 
+  /**
+   * The client. A `Cluster` is typed as a `Redis` here: it has the same command methods (it routes each
+   * command to the node owning its keys' slot).
+   */
+  readonly client: Redis;
+
   constructor(
-    readonly client: Redis,
+    client: RedisClient,
     readonly timeout: number,
   ) {
-    const ct = client.options.commandTimeout;
+    this.client = client as Redis;
+    // On a cluster a command may wait for a slot refresh or a failover on top of a node's commandTimeout:
+    // always bound it with a timer.
+    const ct = isCluster(client) ? undefined : client.options.commandTimeout;
     this.#ownTimer = !(typeof ct === 'number' && ct > 0 && ct <= timeout);
     this.direct = !this.#ownTimer;
   }
@@ -156,7 +166,7 @@ export function hungError(): LarderRedisError {
 }
 
 /** Ends a connection this package opened: QUIT, or a hard disconnect if that does not finish in time. @internal */
-export async function release(client: Redis, timeout: number): Promise<void> {
+export async function release(client: RedisClient, timeout: number): Promise<void> {
   if (client.status === 'end') return;
   let timer: ReturnType<typeof setTimeout> | undefined;
   const ended = new Promise<void>((resolve) => client.once('end', resolve));

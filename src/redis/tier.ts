@@ -2,12 +2,14 @@ import type { Redis } from 'ioredis';
 import { type Duration, toMs } from '../duration.js';
 import { defaultSerializer, type Serializer } from '../serializer.js';
 import type { CacheTier, TierRecord } from '../tier.js';
+import { isCluster, masters, nodeOptions, type RedisClient } from './cluster.js';
 import { decodeRecord, encodeRecord } from './envelope.js';
 import { LarderRedisError } from './errors.js';
 import { restoreStringPrototype } from './fast-strings.js';
 import { escapeGlob, isWellFormed, tagSuffix, valuePrefixes, valueSuffix } from './keys.js';
-import { Link, release, toRedisError } from './link.js';
+import { Link, release, toRedisError, withTimeout } from './link.js';
 import { CLEAR, DELETE, getScript, PURGE, SET, sha1, TAGS } from './scripts.js';
+import { KeyLayout } from './slots.js';
 
 /** Options of {@link redisTier}. */
 export interface RedisTierOptions {
@@ -91,14 +93,16 @@ const BATCH = 100;
  *
  * Every call fails at once when the client is not connected and waits at most `timeout`. Writes that fail
  * are remembered and replayed when the client reconnects, so an outage leaves no stale entry in Redis.
- * Works with standalone Redis and Sentinel (not Cluster, unless `prefix` is a hash tag like `'{larder}:'`).
+ * Works with standalone Redis, Sentinel and Redis Cluster: on a `Cluster` the keys are spread over 48 slot
+ * groups, each holding its own copy of the tag and clear times, so that no command touches two slots (see
+ * docs/scaling.md, "Redis Cluster"); `prefix` must then not contain a hash tag (`{...}`).
  *
- * @param client - an ioredis client; the tier never closes it unless `closeClient` is set. For calls to
- * fail fast, give it `enableOfflineQueue: false` (the tier also checks the connection itself).
+ * @param client - an ioredis `Redis` or `Cluster`; the tier never closes it unless `closeClient` is set. For
+ * calls to fail fast, give it `enableOfflineQueue: false` (the tier also checks the connection itself).
  * @param options - see {@link RedisTierOptions}
  * @throws TypeError or RangeError naming the option when an option is invalid.
  */
-export function redisTier(client: Redis, options: RedisTierOptions = {}): RedisTier {
+export function redisTier(client: RedisClient, options: RedisTierOptions = {}): RedisTier {
   // The application's ioredis is loaded by now (it made `client`), whichever copy it is.
   restoreStringPrototype();
   return new RedisTierImpl(client, options);
@@ -116,7 +120,7 @@ export function checkPrefix(prefix: unknown, name: string): string {
 }
 
 /** Checks a Redis client argument. @internal */
-export function checkClient(client: unknown, name: string): Redis {
+export function checkClient(client: unknown, name: string): RedisClient {
   const c = client as Partial<Redis> | null;
   if (
     typeof c !== 'object' ||
@@ -125,10 +129,10 @@ export function checkClient(client: unknown, name: string): Redis {
     typeof c.duplicate !== 'function'
   ) {
     throw new TypeError(
-      `${name}: client must be an ioredis Redis client (new Redis(url)); got ${typeof client}`,
+      `${name}: client must be an ioredis Redis or Cluster client (new Redis(url)); got ${typeof client}`,
     );
   }
-  return client as Redis;
+  return client as RedisClient;
 }
 
 /** Checks a positive integer option. @internal */
@@ -141,17 +145,20 @@ export function checkCount(value: unknown, name: string, fallback: number): numb
 }
 
 class RedisTierImpl implements RedisTier {
-  readonly #client: Redis;
+  readonly #client: RedisClient;
   readonly #link: Link;
   readonly #prefix: string;
-  readonly #clears: string;
+  /** Slot groups: one (the prefix) on a standalone Redis, 48 on a cluster. */
+  readonly #layout: KeyLayout;
+  /** Per group: the clear-times hash, the latest-invalidation key, the read script and its SHA1. */
+  readonly #clearsOf: string[];
+  readonly #invOf: string[];
+  readonly #scriptOf: string[];
+  readonly #shaOf: string[];
   readonly #serializer: Serializer;
   readonly #tombstonePx: number;
   readonly #maxPending: number;
   readonly #closeClient: boolean;
-  readonly #invKey: string;
-  readonly #getScript: string;
-  readonly #getSha: string;
   /** Reads left to send to the script directly (after many optimistic reads needed it anyway). */
   #scriptMode = 0;
   /** Optimistic reads and how many of them needed the script, in the current window. */
@@ -180,9 +187,9 @@ class RedisTierImpl implements RedisTier {
   };
   readonly #onReady = (): void => this.#connected();
 
-  constructor(client: Redis, options: RedisTierOptions) {
+  constructor(client: RedisClient, options: RedisTierOptions) {
     this.#client = checkClient(client, 'redisTier');
-    if (client.options.keyPrefix) {
+    if (nodeOptions(client).keyPrefix || (client.options as { keyPrefix?: string }).keyPrefix) {
       throw new TypeError(
         "redisTier: the client has ioredis's keyPrefix option, which the tier's scripts cannot see; use the tier's prefix option instead",
       );
@@ -191,10 +198,18 @@ class RedisTierImpl implements RedisTier {
       throw new TypeError('redisTier: options must be an object');
     }
     this.#prefix = checkPrefix(options.prefix, 'redisTier: prefix');
-    this.#clears = `${this.#prefix}c`;
-    this.#invKey = `${this.#prefix}i`;
-    this.#getScript = getScript(this.#prefix);
-    this.#getSha = sha1(this.#getScript);
+    const cluster = isCluster(client);
+    if (cluster && /\{[^}]*\}/.test(this.#prefix)) {
+      throw new TypeError(
+        `redisTier: prefix must not contain a hash tag ({...}) on a Redis Cluster (the tier spreads its keys over the slots itself); got ${JSON.stringify(this.#prefix)}`,
+      );
+    }
+    this.#layout = new KeyLayout(this.#prefix, cluster);
+    const groups = this.#layout.groups;
+    this.#clearsOf = groups.map((g) => `${g}c`);
+    this.#invOf = groups.map((g) => `${g}i`);
+    this.#scriptOf = groups.map((g) => getScript(g));
+    this.#shaOf = this.#scriptOf.map(sha1);
     const serializer = options.serializer ?? defaultSerializer;
     if (typeof serializer?.serialize !== 'function' || typeof serializer.deserialize !== 'function') {
       throw new TypeError('redisTier: serializer must have serialize(value) and deserialize(text) methods');
@@ -218,26 +233,28 @@ class RedisTierImpl implements RedisTier {
 
   get(key: string): Promise<TierRecord | undefined> {
     if (this.#closed) return Promise.reject(closedError());
-    const rkey = this.#prefix + valueSuffix(key);
+    const g = this.#layout.groupOf(key);
+    const rkey = (this.#layout.groups[g] as string) + valueSuffix(key);
     if (this.#scriptMode > 0) {
       this.#scriptMode--;
-      return this.#scriptRead(rkey);
+      return this.#scriptRead(rkey, g);
     }
     // The hot path: the entry and the latest-invalidation time in one MGET (no Lua), straight on the client
     // when the client's own commandTimeout bounds it.
     const client = this.#client;
-    const inv = this.#invKey;
+    const inv = this.#invOf[g] as string;
     const sent = this.#link.direct
       ? this.#link.ready
         ? client.mget(rkey, inv)
         : this.#link.run(noCommand)
       : this.#link.run((c) => c.mget(rkey, inv));
-    return sent.then((reply) => this.#optimistic(rkey, reply), this.#failed);
+    return sent.then((reply) => this.#optimistic(rkey, g, reply), this.#failed);
   }
 
   /** Handles an MGET reply: decides from the entry's header whether it needs the full check of the script. */
   #optimistic(
     rkey: string,
+    g: number,
     reply: (string | null)[],
   ): Promise<TierRecord | undefined> | TierRecord | undefined {
     const raw = reply[0];
@@ -254,7 +271,7 @@ class RedisTierImpl implements RedisTier {
     // fast check reads): let the script check it.
     this.#counts.fastReads--;
     this.#adapt(true);
-    return this.#scriptRead(rkey);
+    return this.#scriptRead(rkey, g);
   }
 
   /**
@@ -271,14 +288,16 @@ class RedisTierImpl implements RedisTier {
   }
 
   /** Reads through the script, which checks the entry's tags and the clears. */
-  #scriptRead(rkey: string): Promise<TierRecord | undefined> {
+  #scriptRead(rkey: string, g: number): Promise<TierRecord | undefined> {
     this.#counts.scriptReads++;
     return this.#link
-      .run((c) => c.evalsha(this.#getSha, '1', rkey))
+      .run((c) => c.evalsha(this.#shaOf[g] as string, '1', rkey))
       .then(this.#decode, (error: unknown) => {
         // Redis restarted and lost its script cache: send the script itself (it is cached again).
         if (error instanceof Error && error.message.startsWith('NOSCRIPT')) {
-          return this.#link.run((c) => c.eval(this.#getScript, '1', rkey)).then(this.#decode, this.#failed);
+          return this.#link
+            .run((c) => c.eval(this.#scriptOf[g] as string, '1', rkey))
+            .then(this.#decode, this.#failed);
         }
         return this.#failed(error);
       });
@@ -310,7 +329,9 @@ class RedisTierImpl implements RedisTier {
     if (this.#closed) return Promise.reject(closedError());
     const offset = this.#offset;
     const created = Math.round(record.createdAt + offset);
-    const rkey = this.#prefix + valueSuffix(key);
+    const g = this.#layout.groupOf(key);
+    const group = this.#layout.groups[g] as string;
+    const rkey = group + valueSuffix(key);
     const deadline = Math.max(record.expires, record.staleUntil, record.errorUntil);
     const px = deadline === Number.POSITIVE_INFINITY ? 0 : Math.ceil(deadline - Date.now());
     // Nothing to store (already past its windows): still make sure Redis does not keep an older value.
@@ -325,10 +346,10 @@ class RedisTierImpl implements RedisTier {
       this.#tombstone(rkey, created).catch(noop);
       return Promise.reject(error);
     }
-    const keys = [rkey, this.#clears];
-    for (const t of tags) keys.push(this.#prefix + t);
+    const keys = [rkey, this.#clearsOf[g] as string];
+    for (const t of tags) keys.push(group + t);
     return this.#link
-      .run((c) => c.eval(SET, keys.length, ...keys, text, px, created, this.#prefix))
+      .run((c) => c.eval(SET, keys.length, ...keys, text, px, created, group))
       .then(
         (stored) => {
           if (stored === 1) this.#counts.writes++;
@@ -346,7 +367,8 @@ class RedisTierImpl implements RedisTier {
     if (this.#closed) return Promise.reject(closedError());
     if (keys.length === 0) return Promise.resolve();
     const now = Math.round(Date.now() + this.#offset);
-    const rkeys = keys.map((k) => this.#prefix + valueSuffix(k));
+    const layout = this.#layout;
+    const rkeys = keys.map((k) => (layout.groups[layout.groupOf(k)] as string) + valueSuffix(k));
     return this.#deleteAt(
       rkeys,
       rkeys.map(() => now),
@@ -360,7 +382,7 @@ class RedisTierImpl implements RedisTier {
     if (this.#closed) return Promise.reject(closedError());
     if (tags.length === 0) return Promise.resolve();
     const time = Math.round(at + this.#offset);
-    const tkeys = tags.map((t) => this.#prefix + tagSuffix(t));
+    const tkeys = tags.map(tagSuffix);
     return this.#tagsAt(
       tkeys,
       tkeys.map(() => time),
@@ -416,35 +438,81 @@ class RedisTierImpl implements RedisTier {
     });
   }
 
+  /** Deletes entries (one script per slot group). */
   #deleteAt(rkeys: readonly string[], times: readonly number[]): Promise<void> {
     const px = this.#tombstonePx;
-    return this.#link.run((c) => c.eval(DELETE, rkeys.length, ...rkeys, px, ...times)).then(noop);
+    const parts = this.#layout.split(rkeys, times);
+    return all(
+      parts.map(([, keys, ts]) => this.#link.run((c) => c.eval(DELETE, keys.length, ...keys, px, ...ts))),
+    );
   }
 
-  #tagsAt(tkeys: readonly string[], times: readonly number[]): Promise<void> {
+  /** Raises tag times (tag key suffixes), in every slot group: one script per group, sent at once. */
+  #tagsAt(tsuffixes: readonly string[], times: readonly number[]): Promise<void> {
     const px = this.#tombstonePx;
-    const inv = this.#invKey;
-    return this.#link.run((c) => c.eval(TAGS, tkeys.length + 1, inv, ...tkeys, px, ...times)).then(noop);
+    return all(
+      this.#layout.groups.map((group, g) => {
+        const keys = [this.#invOf[g] as string];
+        for (const t of tsuffixes) keys.push(group + t);
+        return this.#link.run((c) => c.eval(TAGS, keys.length, ...keys, px, ...times));
+      }),
+    );
   }
 
   /** Records a clear of `prefix` as of `at` (Redis clock), then removes the entries under it with SCAN. */
   async #clearAt(prefix: string, at: number): Promise<void> {
     const fields = valuePrefixes(prefix);
-    const clears = this.#clears;
-    const inv = this.#invKey;
-    await this.#link.run((c) => c.eval(CLEAR, 2, clears, inv, this.#tombstonePx, at, ...fields));
-    for (const field of fields) {
-      const match = `${escapeGlob(this.#prefix + field)}*`;
-      let cursor = '0';
-      do {
-        const [next, keys] = await this.#link.run((c) => c.scan(cursor, 'MATCH', match, 'COUNT', SCAN_COUNT));
-        cursor = next;
-        for (let i = 0; i < keys.length; i += BATCH) {
-          const batch = keys.slice(i, i + BATCH);
-          await this.#link.run((c) => c.eval(PURGE, batch.length, ...batch, at));
+    const px = this.#tombstonePx;
+    // The clear's time first (in every slot group): from then on, reads and writes honour it.
+    await all(
+      this.#layout.groups.map((_, g) =>
+        this.#link.run((c) =>
+          c.eval(CLEAR, 2, this.#clearsOf[g] as string, this.#invOf[g] as string, px, at, ...fields),
+        ),
+      ),
+    );
+    // Then remove the entries: SCAN every master (on a cluster, `{*}` matches any group's hash tag; a key
+    // matched by mistake is only removed from the cache, never wrongly kept).
+    const head = this.#layout.sharded ? `${escapeGlob(this.#prefix)}{*}` : escapeGlob(this.#prefix);
+    const nodes = this.#link.ready ? masters(this.#client) : [];
+    await all(
+      nodes.map(async (node) => {
+        for (const field of fields) {
+          const match = `${head}${escapeGlob(field)}*`;
+          let cursor = '0';
+          do {
+            const [next, keys] = await this.#onNode(node, (n) =>
+              n.scan(cursor, 'MATCH', match, 'COUNT', SCAN_COUNT),
+            );
+            cursor = next;
+            for (let i = 0; i < keys.length; i += BATCH) {
+              const batch = keys.slice(i, i + BATCH);
+              await all(
+                this.#layout
+                  .split(batch, batch)
+                  .map(([, ks]) => this.#link.run((c) => c.eval(PURGE, ks.length, ...ks, at))),
+              );
+            }
+          } while (cursor !== '0' && !this.#closed);
         }
-      } while (cursor !== '0' && !this.#closed);
+      }),
+    );
+  }
+
+  /** Sends a command to one node (a master of a cluster, or the client itself), bounded by the timeout. */
+  #onNode<T>(node: Redis, send: (n: Redis) => Promise<T>): Promise<T> {
+    if (node === this.#client) return this.#link.run(send);
+    if (node.status !== 'ready') {
+      return Promise.reject(
+        new LarderRedisError('unavailable', `Redis node is not connected (${node.status})`),
+      );
     }
+    const timeout = this.#link.timeout;
+    return withTimeout(
+      send(node),
+      timeout,
+      () => new LarderRedisError('timeout', `Redis did not answer within ${timeout} ms`),
+    );
   }
 
   #remember(map: Map<string, number>, key: string, time: number): void {
@@ -556,6 +624,16 @@ class RedisTierImpl implements RedisTier {
 }
 
 function noop(): void {}
+
+/** Resolves when every promise has resolved, rejects with the first rejection (after all settled). */
+async function all(pending: readonly Promise<unknown>[]): Promise<void> {
+  if (pending.length === 1) {
+    await pending[0];
+    return;
+  }
+  const results = await Promise.allSettled(pending);
+  for (const r of results) if (r.status === 'rejected') throw r.reason;
+}
 
 /** {@link createdOf} of a tombstone. */
 const TOMBSTONE = -1;
