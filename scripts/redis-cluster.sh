@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # A local Redis Cluster for the larder/redis cluster tests and benchmark: 3 masters + 3 replicas on
 # 127.0.0.1:30001-30006 (override the first port with LARDER_CLUSTER_PORT), `cluster-node-timeout 1000` for fast
-# failover, no persistence, data in a temp dir.
+# failover (and `cluster-replica-validity-factor 0`: a replica always takes over, even one that synced a
+# moment ago), no persistence, data in a temp dir.
 #
 #   bash scripts/redis-cluster.sh start    # idempotent: exits 0 at once when the cluster is already healthy
 #   bash scripts/redis-cluster.sh stop     # stops the six nodes and removes their directory
@@ -43,6 +44,7 @@ start() {
     mkdir -p "$dir/$p"
     redis-server --port "$p" --bind 127.0.0.1 --cluster-enabled yes \
       --cluster-config-file "$dir/$p/nodes.conf" --cluster-node-timeout 1000 \
+      --cluster-replica-validity-factor 0 \
       --save '' --appendonly no --dir "$dir/$p" --daemonize yes \
       --pidfile "$dir/$p/redis.pid" --logfile "$dir/$p/redis.log"
     started=1

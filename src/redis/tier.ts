@@ -186,6 +186,9 @@ class RedisTierImpl implements RedisTier {
     replays: 0,
   };
   readonly #onReady = (): void => this.#connected();
+  readonly #onRefresh = (): void => {
+    if (!this.#closed && this.#link.ready && this.#pendingCount() > 0) this.#replay();
+  };
 
   constructor(client: RedisClient, options: RedisTierOptions) {
     this.#client = checkClient(client, 'redisTier');
@@ -222,8 +225,11 @@ class RedisTierImpl implements RedisTier {
     // A command that times out while the connection looks open (a frozen Redis, a half-open connection)
     // trips the link: calls fail at once until a PING is answered (then replay, as on a reconnect) or, for a
     // client the tier owns, the client reconnects.
-    this.#link.watch(this.#onReady, this.#closeClient);
+    // (Not a cluster: its node connections reconnect by themselves, and a PING goes to any one node.)
+    this.#link.watch(this.#onReady, this.#closeClient && !cluster);
     client.on('ready', this.#onReady);
+    // On a cluster, a failover ends with a slot refresh that finds the new master: replay at once then.
+    if (cluster) client.on('refresh', this.#onRefresh);
     if (client.status === 'ready') this.#measureClock();
   }
 
@@ -412,6 +418,7 @@ class RedisTierImpl implements RedisTier {
     if (this.#closed) return;
     this.#closed = true;
     this.#client.off('ready', this.#onReady);
+    this.#client.off('refresh', this.#onRefresh);
     this.#link.dispose();
     if (this.#timer !== undefined) clearTimeout(this.#timer);
     this.#timer = undefined;

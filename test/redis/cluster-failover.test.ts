@@ -1,0 +1,167 @@
+/**
+ * A master of a Redis Cluster SIGKILLed while two instances run traffic. Runs on a private cluster that the test
+ * starts on ports 30011-30016 (scripts/redis-cluster.sh with LARDER_CLUSTER_PORT), so the shared test cluster
+ * (30001-30006) stays intact for the other suites. Issue 16.
+ */
+import { execFileSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Cluster } from 'ioredis';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Cache } from '../../src/index.js';
+import { createCache } from '../../src/redis/index.js';
+import { hasRedisServerBinary, waitFor } from '../helpers/redis-server.js';
+
+const FIRST_PORT = 30011;
+const ports = [0, 1, 2, 3, 4, 5].map((i) => FIRST_PORT + i);
+const canRun = hasRedisServerBinary('larder/redis cluster failover');
+const script = join(import.meta.dirname, '../../scripts/redis-cluster.sh');
+const env = { ...process.env, LARDER_CLUSTER_PORT: String(FIRST_PORT) };
+const TIMEOUT = 250;
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+async function read(cache: Cache<string, unknown>, key: string): Promise<unknown> {
+  return cache.getOrSet(key, () => Promise.reject(new Error('miss'))).catch((error: Error) => error.message);
+}
+
+describe.runIf(canRun)('Redis Cluster: a master SIGKILLed mid-traffic', () => {
+  const urls = ports.map((p) => `redis://127.0.0.1:${p}`).join(',');
+  const open: Cache<string, unknown>[] = [];
+  let admin: Cluster;
+
+  beforeAll(() => {
+    execFileSync('bash', [script, 'start'], { env, stdio: 'ignore', timeout: 60_000 });
+    admin = new Cluster([{ host: '127.0.0.1', port: FIRST_PORT }]);
+  }, 70_000);
+  afterAll(async () => {
+    for (const c of open.splice(0)) await c.close();
+    admin?.disconnect();
+    execFileSync('bash', [script, 'stop'], { env, stdio: 'ignore', timeout: 30_000 });
+  });
+
+  function instance(): Cache<string, unknown> {
+    const cache = createCache<string, unknown>({
+      redisUrl: urls,
+      max: 10_000,
+      ttl: 60_000,
+      redis: { cluster: true, prefix: 'failover:', timeout: TIMEOUT, reconnectDelay: 200 },
+    });
+    cache.on('error', () => {});
+    open.push(cache);
+    return cache;
+  }
+
+  async function connected(a: Cache<string, unknown>, b: Cache<string, unknown>): Promise<void> {
+    for (const [from, to] of [
+      [a, b],
+      [b, a],
+    ] as const) {
+      const probe = `probe:${Math.random()}`;
+      await waitFor(async () => {
+        to.set(probe, 'old');
+        from.set(probe, 'new');
+        await sleep(20);
+        return to.peek(probe) === undefined && (await read(to, probe)) === 'new';
+      }, 15_000);
+    }
+  }
+
+  it('slowest call at most 1.5 s; writes made without a master are replayed; nothing stale after, warm or fresh', async () => {
+    const a = instance();
+    const b = instance();
+    await connected(a, b);
+    const KEYS = 120;
+    for (let i = 0; i < KEYS; i++) a.set(`victim:${i}`, 'v1');
+    await sleep(200);
+    for (let i = 0; i < KEYS; i++) expect(await read(b, `victim:${i}`)).toBe('v1');
+
+    // Traffic on both instances, every call timed.
+    let running = true;
+    const durations: number[] = [];
+    const loop = async (cache: Cache<string, unknown>): Promise<void> => {
+      let i = 0;
+      while (running) {
+        const key = `traffic:${i++ % 60}`;
+        const t0 = performance.now();
+        await cache.getOrSet(key, async () => `loaded ${key}`);
+        if (i % 7 === 0) cache.set(key, `set ${key}`);
+        durations.push(performance.now() - t0);
+        await sleep(1);
+      }
+    };
+    const done = Promise.all([loop(a), loop(b)]);
+    await sleep(200);
+
+    // Kill the master owning slot 0 (SIGKILL: no goodbye to clients).
+    const victim = admin
+      .nodes('master')
+      .map((n) => n.options.port as number)
+      .sort((x, y) => x - y)[0] as number;
+    const pid = Number(
+      readFileSync(
+        join(
+          process.env.TMPDIR || tmpdir(),
+          `larder-redis-cluster-${FIRST_PORT}`,
+          String(victim),
+          'redis.pid',
+        ),
+        'utf8',
+      ),
+    );
+    process.kill(pid, 'SIGKILL');
+    const killedAt = performance.now();
+    // While the slot has no master, A changes every victim key.
+    await sleep(100);
+    for (let i = 0; i < KEYS; i++) {
+      if (i % 2 === 0) a.delete(`victim:${i}`);
+      else a.set(`victim:${i}`, 'v2');
+    }
+    // The replica takes over (cluster-node-timeout 1000): another node is the healthy master of slot 0.
+    const probe = new Cluster([{ host: '127.0.0.1', port: ports.find((p) => p !== victim) as number }]);
+    probe.on('error', () => {});
+    const slot0Master = async (): Promise<number | undefined> => {
+      const nodesText = String(await probe.call('CLUSTER', 'NODES').catch(() => ''));
+      for (const line of nodesText.split('\n')) {
+        const f = line.split(' ');
+        if (
+          /master/.test(f[2] ?? '') &&
+          !/fail/.test(f[2] ?? '') &&
+          f.slice(8).some((r) => r.startsWith('0-'))
+        ) {
+          return Number((f[1] ?? '').split(':')[1]?.split('@')[0]);
+        }
+      }
+      return undefined;
+    };
+    await waitFor(
+      async () => {
+        const port = await slot0Master();
+        return port !== undefined && port !== victim;
+      },
+      15_000,
+      50,
+    );
+    probe.disconnect();
+    const failedOverAfter = performance.now() - killedAt;
+    await sleep(1500);
+    running = false;
+    await done;
+
+    const slowest = Math.max(...durations);
+    console.info(
+      `cluster failover: new master after ${Math.round(failedOverAfter)} ms; ${durations.length} calls, slowest ${Math.round(slowest)} ms`,
+    );
+    expect(slowest).toBeLessThanOrEqual(1500);
+    const c = instance();
+    await connected(a, c);
+    // Deleted keys are gone; keys set during the failover hold the new value, or nothing when the set could not
+    // reach a master (a failed set is replayed as a deletion). Never the old value, on warm or fresh instances.
+    for (let i = 0; i < KEYS; i++) {
+      const allowed = i % 2 === 0 ? ['miss'] : ['v2', 'miss'];
+      for (const cache of [a, b, c])
+        expect([i, allowed.includes(String(await read(cache, `victim:${i}`)))]).toEqual([i, true]);
+    }
+  }, 60_000);
+});
