@@ -166,3 +166,107 @@ describe.runIf(canRun)('a hung Redis (SIGSTOP) is an outage', () => {
     expect(b.cache.stats().busMessages).toBeGreaterThan(resyncsBefore);
   });
 });
+
+/**
+ * A TCP proxy in front of a Redis whose existing connections can be turned into black holes (nothing forwarded
+ * either way, nothing closed: a half-open connection after a network partition), while new connections work.
+ */
+class BlackHoleProxy {
+  readonly #sockets = new Set<import('node:net').Socket>();
+  readonly #all = new Set<import('node:net').Socket>();
+  #server: import('node:net').Server | undefined;
+  port = 0;
+
+  async start(target: number): Promise<void> {
+    const net = await import('node:net');
+    this.#server = net.createServer((client) => {
+      const upstream = net.connect(target, '127.0.0.1');
+      for (const s of [client, upstream]) {
+        this.#sockets.add(s);
+        this.#all.add(s);
+      }
+      client.pipe(upstream);
+      upstream.pipe(client);
+      const end = () => {
+        client.destroy();
+        upstream.destroy();
+        this.#sockets.delete(client);
+        this.#sockets.delete(upstream);
+      };
+      client.on('error', end);
+      upstream.on('error', end);
+      client.on('close', end);
+      upstream.on('close', end);
+    });
+    await new Promise<void>((resolve) => this.#server?.listen(0, '127.0.0.1', resolve));
+    const address = this.#server.address();
+    this.port = typeof address === 'object' && address !== null ? address.port : 0;
+  }
+
+  /** Every connection open now stops forwarding, without closing. */
+  blackHole(): void {
+    for (const s of this.#sockets) {
+      s.unpipe();
+      s.pause();
+      s.removeAllListeners('data');
+    }
+    this.#sockets.clear();
+  }
+
+  async stop(): Promise<void> {
+    for (const s of this.#all) s.destroy();
+    await new Promise((resolve) => this.#server?.close(resolve));
+  }
+}
+
+describe.runIf(canRun)('a half-open connection to Redis is an outage', () => {
+  it('is detected, replaced by a new connection, and nothing invalidated meanwhile survives', async () => {
+    const server = await RedisServer.start();
+    const proxy = new BlackHoleProxy();
+    await proxy.start(server.port);
+    const prefix = uniquePrefix('half-open');
+    const url = `redis://127.0.0.1:${proxy.port}`;
+    const make = (redisUrl: string) => {
+      const cache = createCache<string, unknown>({
+        redisUrl,
+        max: 1000,
+        ttl: 60_000,
+        redis: { prefix, timeout: TIMEOUT, reconnectDelay: 100 },
+      });
+      const errors: string[] = [];
+      cache.on('error', (e) => errors.push(String(e.error)));
+      return { cache, errors };
+    };
+    // A behind the proxy; B straight on Redis.
+    const a = make(url);
+    const b = make(server.url);
+    try {
+      await waitFor(async () => {
+        b.cache.set('probe', Math.random());
+        await sleep(20);
+        return a.cache.peek('probe') === undefined && typeof (await read(a.cache, 'probe')) === 'number';
+      }, 10_000);
+      b.cache.set('k', 'v1');
+      await sleep(20);
+      expect(await read(a.cache, 'k')).toBe('v1');
+      expect(a.cache.peek('k')).toBe('v1');
+      proxy.blackHole();
+      const cutAt = performance.now();
+      b.cache.set('k', 'v2'); // A cannot hear this over its dead connection
+      // A's first tier call waits one timeout; then its calls fail fast until the connection is replaced.
+      const t0 = performance.now();
+      for (let i = 0; i < 10; i++) await read(a.cache, `cold:${i}`);
+      expect(performance.now() - t0).toBeLessThan(TIMEOUT + SLACK);
+      // The heartbeat notices the bus connection is dead; both connections are replaced; A resyncs. await waitFor(() => a.errors.some((e) => /did not answer a PING/.test(e)), 5000);
+      expect(performance.now() - cutAt).toBeLessThan(2000);
+      await waitFor(async () => (await read(a.cache, 'k')) === 'v2', 10_000);
+      b.cache.set('after', 'yes');
+      await waitFor(async () => (await read(a.cache, 'after')) === 'yes', 5000);
+    } finally {
+      await a.cache.close();
+      await b.cache.close();
+      await proxy.stop();
+      await server.stop();
+    }
+  });
+});
