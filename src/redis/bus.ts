@@ -71,9 +71,14 @@ const FLUSH_DELAY = 1000;
  * client's `connectionName` plus `-bus`), which it closes on `close()`. Messages are JSON with the sender's id, so keys and tags of any content travel safely and
  * an instance ignores its own messages. Pub/sub drops messages while a subscriber is disconnected, so
  * whenever the subscription is (re-)established the cache drops every memory entry it holds; messages
- * that cannot be published are queued and sent once Redis is back.
+ * that cannot be published are queued and sent once Redis is back. A PING on the subscriber connection
+ * (`heartbeat`) notices a Redis that stops answering without closing the connection.
  *
- * @param client - an ioredis client to publish on (never closed by the bus)
+ * On a Redis Cluster (`client` is an ioredis `Cluster`), it publishes with classic `PUBLISH` (delivered on every
+ * node) and subscribes on a plain connection to one master; when that connection ends or hangs, it subscribes on
+ * another master (and the cache resyncs).
+ *
+ * @param client - an ioredis `Redis` or `Cluster` to publish on (never closed by the bus)
  * @param options - see {@link RedisBusOptions}
  * @throws TypeError or RangeError naming the option when an option is invalid.
  */
