@@ -84,7 +84,13 @@ start() {
 
 stop() {
   for p in "${ports[@]}"; do
-    cli "$p" shutdown nosave >/dev/null || true
+    local pidfile="$dir/$p/redis.pid"
+    local pid=''
+    [ -f "$pidfile" ] && pid="$(cat "$pidfile")"
+    # A test may have left a node frozen (SIGSTOP): wake it, ask it to shut down, then make sure.
+    [ -n "$pid" ] && kill -CONT "$pid" 2>/dev/null || true
+    timeout 3 redis-cli -h 127.0.0.1 -p "$p" shutdown nosave >/dev/null 2>&1 || true
+    [ -n "$pid" ] && kill -9 "$pid" 2>/dev/null || true
   done
   rm -rf "$dir"
   echo "redis-cluster: stopped"

@@ -17,7 +17,8 @@ describe('KeyLayout', () => {
       expect(group.startsWith('larder:{')).toBe(true);
       expect(group.endsWith('}')).toBe(true);
       const slot = asciiSlot(group.slice('larder:{'.length, -1));
-      thirds[Math.min(2, Math.floor(slot / (16384 / 3)))]++;
+      const third = Math.min(2, Math.floor(slot / (16384 / 3)));
+      thirds[third] = (thirds[third] ?? 0) + 1;
     }
     expect(thirds).toEqual([16, 16, 16]);
   });
