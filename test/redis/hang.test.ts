@@ -2,9 +2,11 @@
  * A Redis that hangs instead of dying (SIGSTOP: connections stay open, nothing answers), against a private
  * redis-server. Two instances (createCache, as an app would) share it. Issue 15, item 8.
  */
+
+import { Redis } from 'ioredis';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { Cache } from '../../src/index.js';
-import { createCache, LarderRedisError } from '../../src/redis/index.js';
+import { createCache, LarderRedisError, redisBus } from '../../src/redis/index.js';
 import { hasRedisServerBinary, RedisServer, uniquePrefix, waitFor } from '../helpers/redis-server.js';
 
 const canRun = hasRedisServerBinary('larder/redis hang tests');
@@ -268,5 +270,15 @@ describe.runIf(canRun)('a half-open connection to Redis is an outage', () => {
       await proxy.stop();
       await server.stop();
     }
+  });
+});
+
+describe('redisBus heartbeat option', () => {
+  it('is refused when it is not a positive, finite duration, naming the option', () => {
+    const client = new Redis({ lazyConnect: true });
+    for (const heartbeat of [0, -1, Number.POSITIVE_INFINITY, 'soon']) {
+      expect(() => redisBus(client, { heartbeat: heartbeat as number })).toThrow(/heartbeat/);
+    }
+    client.disconnect();
   });
 });
