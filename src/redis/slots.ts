@@ -71,6 +71,8 @@ let clusterTags: string[] | undefined;
 export class KeyLayout {
   /** The key prefix of each group (`<prefix>` alone, or `<prefix>{<group tag>}`). */
   readonly groups: readonly string[];
+  /** The hash slot of each group's keys (cluster only; empty on a standalone Redis). */
+  readonly slots: readonly number[];
   readonly #byTag: Map<string, number>;
   readonly #prefix: string;
 
@@ -79,10 +81,12 @@ export class KeyLayout {
     this.#byTag = new Map();
     if (!cluster) {
       this.groups = [prefix];
+      this.slots = [];
       return;
     }
     clusterTags ??= groupTags(GROUPS);
     this.groups = clusterTags.map((tag) => `${prefix}{${tag}}`);
+    this.slots = clusterTags.map(asciiSlot);
     clusterTags.forEach((tag, i) => {
       this.#byTag.set(tag, i);
     });

@@ -2,12 +2,13 @@ import type { Redis } from 'ioredis';
 import { type Duration, toMs } from '../duration.js';
 import { defaultSerializer, type Serializer } from '../serializer.js';
 import type { CacheTier, TierRecord } from '../tier.js';
+import { NodeBreaker } from './breaker.js';
 import { isCluster, masters, nodeOptions, type RedisClient } from './cluster.js';
 import { decodeRecord, encodeRecord } from './envelope.js';
 import { LarderRedisError } from './errors.js';
 import { restoreStringPrototype } from './fast-strings.js';
 import { escapeGlob, isWellFormed, tagSuffix, valuePrefixes, valueSuffix } from './keys.js';
-import { Link, release, toRedisError, withTimeout } from './link.js';
+import { hungError, Link, release, toRedisError, withTimeout } from './link.js';
 import { CLEAR, DELETE, getScript, PURGE, SET, sha1, TAGS } from './scripts.js';
 import { KeyLayout } from './slots.js';
 
@@ -155,6 +156,8 @@ class RedisTierImpl implements RedisTier {
   readonly #invOf: string[];
   readonly #scriptOf: string[];
   readonly #shaOf: string[];
+  /** Cluster only: a circuit breaker per master (the link's own breaker serves a standalone Redis). */
+  readonly #nodes: NodeBreaker | undefined;
   readonly #serializer: Serializer;
   readonly #tombstonePx: number;
   readonly #maxPending: number;
@@ -219,6 +222,15 @@ class RedisTierImpl implements RedisTier {
     }
     this.#serializer = serializer;
     this.#link = new Link(client, toMs(options.timeout ?? 250, 'redisTier: timeout'));
+    this.#nodes = cluster
+      ? new NodeBreaker(
+          client,
+          this.#layout.slots,
+          (g) => this.#link.run((c) => c.exists(this.#invOf[g] as string)),
+          this.#link.timeout,
+          () => this.#onRefresh(),
+        )
+      : undefined;
     this.#tombstonePx = Math.ceil(toMs(options.tombstoneTtl ?? '1m', 'redisTier: tombstoneTtl'));
     this.#maxPending = checkCount(options.maxPending, 'redisTier: maxPending', 10_000);
     this.#closeClient = options.closeClient === true;
@@ -241,6 +253,7 @@ class RedisTierImpl implements RedisTier {
     if (this.#closed) return Promise.reject(closedError());
     const g = this.#layout.groupOf(key);
     const rkey = (this.#layout.groups[g] as string) + valueSuffix(key);
+    if (this.#nodes?.hung(g)) return this.#refuse();
     if (this.#scriptMode > 0) {
       this.#scriptMode--;
       return this.#scriptRead(rkey, g);
@@ -254,7 +267,10 @@ class RedisTierImpl implements RedisTier {
         ? client.mget(rkey, inv)
         : this.#link.run(noCommand)
       : this.#link.run((c) => c.mget(rkey, inv));
-    return sent.then((reply) => this.#optimistic(rkey, g, reply), this.#failed);
+    return sent.then(
+      (reply) => this.#optimistic(rkey, g, reply),
+      this.#nodes === undefined ? this.#failed : (error: unknown) => this.#failedAt(error, g),
+    );
   }
 
   /** Handles an MGET reply: decides from the entry's header whether it needs the full check of the script. */
@@ -303,9 +319,9 @@ class RedisTierImpl implements RedisTier {
         if (error instanceof Error && error.message.startsWith('NOSCRIPT')) {
           return this.#link
             .run((c) => c.eval(this.#scriptOf[g] as string, '1', rkey))
-            .then(this.#decode, this.#failed);
+            .then(this.#decode, (e: unknown) => this.#failedAt(e, g));
         }
-        return this.#failed(error);
+        return this.#failedAt(error, g);
       });
   }
 
@@ -352,6 +368,10 @@ class RedisTierImpl implements RedisTier {
       this.#tombstone(rkey, created).catch(noop);
       return Promise.reject(error);
     }
+    if (this.#nodes?.hung(g)) {
+      this.#remember(this.#dirtyKeys, rkey, created);
+      return this.#refuse();
+    }
     const keys = [rkey, this.#clearsOf[g] as string];
     for (const t of tags) keys.push(group + t);
     return this.#link
@@ -364,7 +384,7 @@ class RedisTierImpl implements RedisTier {
         (error: unknown) => {
           // The value may or may not be in Redis, and what was there may be older: replay as a deletion.
           this.#remember(this.#dirtyKeys, rkey, created);
-          return this.#failed(error);
+          return this.#failedAt(error, g);
         },
       );
   }
@@ -420,6 +440,7 @@ class RedisTierImpl implements RedisTier {
     this.#client.off('ready', this.#onReady);
     this.#client.off('refresh', this.#onRefresh);
     this.#link.dispose();
+    this.#nodes?.dispose();
     if (this.#timer !== undefined) clearTimeout(this.#timer);
     this.#timer = undefined;
     if (this.#closeClient) await release(this.#client, this.#link.timeout);
@@ -432,10 +453,22 @@ class RedisTierImpl implements RedisTier {
     this.#counts.errors++;
     if (e.code === 'timeout') {
       this.#counts.timeouts++;
-      this.#link.trip();
+      if (this.#nodes === undefined) this.#link.trip();
     }
     throw e;
   };
+
+  /** A failed call to slot group `g`: on a cluster, a timeout trips that group's master only. */
+  #failedAt(error: unknown, g: number): never {
+    if (this.#nodes !== undefined && toRedisError(error).code === 'timeout') this.#nodes.trip(g);
+    return this.#failed(error);
+  }
+
+  /** Refuses a call at once: the master of its slot group is known to be hung. */
+  #refuse(): Promise<never> {
+    this.#counts.errors++;
+    return Promise.reject(hungError());
+  }
 
   /** Deletes one entry as of `time` (Redis clock), remembering it for replay if that fails. */
   #tombstone(rkey: string, time: number): Promise<void> {
