@@ -5,6 +5,7 @@ import { Cache } from '../cache.js';
 import { type Duration, describe, toMs } from '../duration.js';
 import type { BusSnapshot } from '../otel/source.js';
 import { type RedisBus, redisBus } from '../redis/bus.js';
+import { openCluster } from '../redis/cluster.js';
 import { restoreStringPrototype } from '../redis/fast-strings.js';
 import { withTimeout } from '../redis/link.js';
 import { type RedisTier, redisTier } from '../redis/tier.js';
@@ -55,6 +56,11 @@ export interface NextCacheHandlerOptions {
   redisDuringBuild?: boolean;
   /** Extra ioredis options (e.g. `tls`, `username`); the fail-fast settings win. */
   client?: RedisOptions;
+  /**
+   * Connect to a Redis Cluster (default `false`): `redisUrl` is then one node's URL or several separated by
+   * commas, entries spread over the masters, and the tag table lives in one slot (`<prefix>{tags}:`).
+   */
+  cluster?: boolean;
   /**
    * Called with failures (Redis down, timeouts, values that cannot be stored). Default: a `console.warn`
    * at most every 30 seconds. The handlers never throw these to Next.js.
@@ -118,6 +124,7 @@ interface Resolved {
   maxTtl: number;
   redisDuringBuild: boolean;
   client: RedisOptions | undefined;
+  cluster: boolean;
   onError: ((error: unknown, operation: string) => void) | undefined;
   encoding: Encoding;
 }
@@ -132,6 +139,7 @@ const KNOWN = [
   'maxTtl',
   'redisDuringBuild',
   'client',
+  'cluster',
   'onError',
   'compress',
   'compressThreshold',
@@ -174,6 +182,9 @@ export function resolveOptions(options: unknown, name: string): Resolved {
   if (o.client !== undefined && (typeof o.client !== 'object' || o.client === null)) {
     throw new TypeError(`${name}: client must be an object of ioredis options; got ${describe(o.client)}`);
   }
+  if (o.cluster !== undefined && typeof o.cluster !== 'boolean') {
+    throw new TypeError(`${name}: cluster must be a boolean; got ${describe(o.cluster)}`);
+  }
   return {
     redisUrl: redisUrl.trim(),
     prefix: str(o.prefix, 'prefix', false) ?? 'larder:next:',
@@ -184,6 +195,7 @@ export function resolveOptions(options: unknown, name: string): Resolved {
     maxTtl: toMs(o.maxTtl ?? '7d', `${name}: maxTtl`),
     redisDuringBuild: o.redisDuringBuild ?? false,
     client: o.client,
+    cluster: o.cluster ?? false,
     onError: o.onError,
     encoding: resolveEncoding(o.compress, o.compressThreshold, o.codec, name),
   };
@@ -296,19 +308,27 @@ export class Runtime {
     this.synced = false;
     this.distrustBefore = Date.now();
     const timeout = options.timeout;
-    const client = new Redis(options.redisUrl, {
-      connectTimeout: Math.max(1000, timeout * 4),
-      retryStrategy: backoff,
-      ...options.client,
-      lazyConnect: false,
-      // No commandTimeout: the bus's subscriber inherits these options, and a SUBSCRIBE timed out under load
-      // is not retried. Every command of the handlers is bounded by `run` (and the tier's own timer) instead.
-      commandTimeout: undefined,
-      enableOfflineQueue: false,
-      maxRetriesPerRequest: 0,
-      autoResendUnfulfilledCommands: false,
-      connectionName: options.client?.connectionName ?? 'larder-next',
-    });
+    const client: Redis = options.cluster
+      ? // A Cluster has the same command methods; tier and bus take it as it is.
+        (openCluster(options.redisUrl, 'larder/next: redisUrl', {
+          timeout,
+          reconnectDelay: 1000,
+          client: options.client,
+          connectionName: options.client?.connectionName ?? 'larder-next',
+        }) as unknown as Redis)
+      : new Redis(options.redisUrl, {
+          connectTimeout: Math.max(1000, timeout * 4),
+          retryStrategy: backoff,
+          ...options.client,
+          lazyConnect: false,
+          // No commandTimeout: the bus's subscriber inherits these options, and a SUBSCRIBE timed out under load
+          // is not retried. Every command of the handlers is bounded by `run` (and the tier's own timer) instead.
+          commandTimeout: undefined,
+          enableOfflineQueue: false,
+          maxRetriesPerRequest: 0,
+          autoResendUnfulfilledCommands: false,
+          connectionName: options.client?.connectionName ?? 'larder-next',
+        });
     client.on('error', (error: unknown) => {
       this.#endStartup();
       this.report(error, 'redis');
@@ -324,7 +344,8 @@ export class Runtime {
     const bus = redisBus(client, { prefix: options.prefix, timeout, reconnectDelay: 1000 });
     this.bus = bus;
     this.tags = new TagTable(
-      options.prefix,
+      // On a cluster, the tag table's hash and sorted set (updated together by one script) share a slot.
+      options.cluster ? `${options.prefix}{tags}:` : options.prefix,
       {
         run: (send) => this.run(send),
         ready: () => client.status === 'ready',
@@ -362,7 +383,7 @@ export class Runtime {
   /** Returns the runtime for these options, creating it once per process (and scope, see {@link withScope}). */
   static for(options: Resolved, scope: string): Runtime {
     const remote = options.redisDuringBuild || !isBuildPhase();
-    const name = `larder/next:${scope}|${options.redisUrl}|${options.prefix}|${remote}`;
+    const name = `larder/next:${scope}|${options.redisUrl}|${options.prefix}|${remote}|${options.cluster}`;
     return singleton(name, () => new Runtime(options));
   }
 

@@ -3,8 +3,10 @@ import type { Redis } from 'ioredis';
 import { type Duration, toMs } from '../duration.js';
 import { checkKeys } from '../options.js';
 import type { BusHandlers, BusMessage, CacheBus } from '../tier.js';
+import { isCluster, masters, nodeOptions, type RedisClient } from './cluster.js';
 import { LarderRedisError } from './errors.js';
 import { restoreStringPrototype } from './fast-strings.js';
+import { Heartbeat } from './heartbeat.js';
 import { backoff, Link, release, toRedisError } from './link.js';
 import { checkClient, checkCount, checkPrefix } from './tier.js';
 
@@ -23,6 +25,13 @@ export interface RedisBusOptions {
   maxPending?: number;
   /** The longest wait between reconnection attempts of the subscriber connection (default `'1s'`). */
   reconnectDelay?: Duration;
+  /**
+   * How long the subscriber connection may go without answering a PING before it counts as lost (default
+   * `'1s'`; a PING goes out every half of it). A Redis that hangs (frozen process, half-open connection)
+   * is then noticed within 1 to 1.5 times this, reported, and treated like a closed connection: the bus
+   * reconnects and the cache drops its memory when the subscription is back.
+   */
+  heartbeat?: Duration;
 }
 
 /** Counters of a {@link RedisBus}. */
@@ -65,13 +74,18 @@ const FLUSH_DELAY = 1000;
  * client's `connectionName` plus `-bus`), which it closes on `close()`. Messages are JSON with the sender's id, so keys and tags of any content travel safely and
  * an instance ignores its own messages. Pub/sub drops messages while a subscriber is disconnected, so
  * whenever the subscription is (re-)established the cache drops every memory entry it holds; messages
- * that cannot be published are queued and sent once Redis is back.
+ * that cannot be published are queued and sent once Redis is back. A PING on the subscriber connection
+ * (`heartbeat`) notices a Redis that stops answering without closing the connection.
  *
- * @param client - an ioredis client to publish on (never closed by the bus)
+ * On a Redis Cluster (`client` is an ioredis `Cluster`), it publishes with classic `PUBLISH` (delivered on every
+ * node) and subscribes on a plain connection to one master; when that connection ends or hangs, it subscribes on
+ * another master (and the cache resyncs).
+ *
+ * @param client - an ioredis `Redis` or `Cluster` to publish on (never closed by the bus)
  * @param options - see {@link RedisBusOptions}
  * @throws TypeError or RangeError naming the option when an option is invalid.
  */
-export function redisBus(client: Redis, options: RedisBusOptions = {}): RedisBus {
+export function redisBus(client: RedisClient, options: RedisBusOptions = {}): RedisBus {
   // The application's ioredis is loaded by now (it made `client`), whichever copy it is.
   restoreStringPrototype();
   return new RedisBusImpl(client, options);
@@ -134,11 +148,16 @@ export function decodeMessage(text: string): { id: string; message: BusMessage }
 
 class RedisBusImpl implements RedisBus {
   readonly id = randomUUID();
-  readonly #client: Redis;
+  readonly #client: RedisClient;
   readonly #link: Link;
   readonly #channel: string;
   readonly #maxPending: number;
   readonly #reconnectDelay: number;
+  readonly #heartbeatMs: number;
+  #heartbeat: Heartbeat | undefined;
+  /** Cluster: which master the next subscriber connection goes to (round robin), and its pending retry. */
+  #nextNode = Math.floor(Math.random() * 1024);
+  #retry: ReturnType<typeof setTimeout> | undefined;
   #handlers: BusHandlers | undefined;
   #sub: Redis | undefined;
   #subscribed = false;
@@ -153,10 +172,11 @@ class RedisBusImpl implements RedisBus {
   readonly #onPublisherReady = (): void => {
     // After the tier's replay (sent synchronously from its own 'ready' listener on the same connection), so
     // that other instances re-reading these keys find the repaired entries.
+    this.#link.reset();
     if (this.#immediate === undefined) this.#immediate = setImmediate(() => this.#flush());
   };
 
-  constructor(client: Redis, options: RedisBusOptions) {
+  constructor(client: RedisClient, options: RedisBusOptions) {
     this.#client = checkClient(client, 'redisBus');
     checkKeys(options, BUS_OPTIONS, 'redisBus: options');
     const prefix = checkPrefix(options.prefix, 'redisBus: prefix');
@@ -165,6 +185,14 @@ class RedisBusImpl implements RedisBus {
     this.#link = new Link(client, toMs(options.timeout ?? 250, 'redisBus: timeout'));
     this.#maxPending = checkCount(options.maxPending, 'redisBus: maxPending', 1000);
     this.#reconnectDelay = toMs(options.reconnectDelay ?? '1s', 'redisBus: reconnectDelay');
+    this.#heartbeatMs = toMs(options.heartbeat ?? '1s', 'redisBus: heartbeat');
+    if (this.#heartbeatMs <= 0 || !Number.isFinite(this.#heartbeatMs)) {
+      throw new RangeError(
+        `redisBus: heartbeat must be a positive, finite duration; got ${String(options.heartbeat)}`,
+      );
+    }
+    // Publishes that time out trip the link: later ones are queued at once until Redis answers a PING again.
+    this.#link.watch(this.#onPublisherReady, false);
   }
 
   start(handlers: BusHandlers): void {
@@ -173,23 +201,88 @@ class RedisBusImpl implements RedisBus {
     if (this.#closed) throw new Error('redisBus: the bus is closed');
     this.#handlers = handlers;
     this.#client.on('ready', this.#onPublisherReady);
-    const sub = this.#client.duplicate({
-      lazyConnect: false,
-      autoResubscribe: false,
-      enableOfflineQueue: false,
-      retryStrategy: backoff(this.#reconnectDelay),
-      connectionName: `${this.#client.options.connectionName ?? 'larder'}-bus`,
-    });
+    this.#openSubscriber();
+  }
+
+  /**
+   * Opens the subscriber connection. On a standalone Redis: a duplicate of the client that reconnects by
+   * itself. On a cluster (classic pub/sub reaches every node): a plain connection to one master that does not
+   * reconnect; when it ends (the node died, failed over, or stopped answering), another master is chosen.
+   */
+  #openSubscriber(): void {
+    if (this.#closed) return;
+    const cluster = isCluster(this.#client);
+    const name = `${nodeOptions(this.#client).connectionName ?? 'larder'}-bus`;
+    let sub: Redis;
+    if (cluster) {
+      const nodes = masters(this.#client).filter((n) => n.status === 'ready');
+      const node = nodes[this.#nextNode++ % Math.max(1, nodes.length)];
+      if (node === undefined) {
+        // The cluster is not connected yet (or lost every master): try again soon.
+        const retry = setTimeout(() => this.#openSubscriber(), Math.min(100, this.#reconnectDelay));
+        retry.unref?.();
+        this.#retry = retry;
+        return;
+      }
+      sub = node.duplicate({
+        lazyConnect: false,
+        autoResubscribe: false,
+        enableOfflineQueue: false,
+        retryStrategy: () => null,
+        connectionName: name,
+      });
+    } else {
+      sub = (this.#client as Redis).duplicate({
+        lazyConnect: false,
+        autoResubscribe: false,
+        enableOfflineQueue: false,
+        retryStrategy: backoff(this.#reconnectDelay),
+        connectionName: name,
+      });
+    }
     this.#sub = sub;
-    sub.on('ready', () => this.#subscribe(sub));
+    const heartbeat = new Heartbeat(sub, {
+      deadline: this.#heartbeatMs,
+      onHung: (silentFor) => {
+        if (this.#closed || sub !== this.#sub) return;
+        // Always reported (once per hang), even when a failed publish was reported already; the subscription
+        // counts as lost from now on (stats().subscribed), before the 'close' of the reconnect comes.
+        this.#subscribed = false;
+        this.#reported = false;
+        this.#report(
+          new LarderRedisError(
+            'timeout',
+            `bus: Redis did not answer a PING for ${silentFor} ms; treating the connection as lost (reconnecting, then resyncing)`,
+          ),
+        );
+        // Exactly like a closed connection: 'close' ends the subscription, the reconnect resubscribes and resyncs.
+        sub.disconnect(!cluster);
+      },
+    });
+    this.#heartbeat?.stop();
+    this.#heartbeat = heartbeat;
+    sub.on('ready', () => {
+      heartbeat.start();
+      this.#subscribe(sub);
+    });
     sub.on('close', () => {
-      if (this.#subscribed) {
+      if (this.#subscribed && sub === this.#sub) {
         this.#subscribed = false;
         this.#report(
           new LarderRedisError('unavailable', 'bus: lost the Redis subscription; resyncing when it is back'),
         );
       }
     });
+    if (cluster) {
+      sub.once('end', () => {
+        heartbeat.stop();
+        if (this.#closed || sub !== this.#sub) return;
+        sub.removeAllListeners('message');
+        const next = setTimeout(() => this.#openSubscriber(), Math.min(100, this.#reconnectDelay));
+        next.unref?.();
+        this.#retry = next;
+      });
+    }
     sub.on('error', (error: unknown) => this.#report(toRedisError(error)));
     sub.on('message', (channel: string, text: string) => {
       if (channel === this.#channel) this.#receive(text);
@@ -231,6 +324,9 @@ class RedisBusImpl implements RedisBus {
     if (this.#closed) return;
     this.#closed = true;
     this.#client.off('ready', this.#onPublisherReady);
+    this.#link.dispose();
+    this.#heartbeat?.stop();
+    if (this.#retry !== undefined) clearTimeout(this.#retry);
     if (this.#timer !== undefined) clearTimeout(this.#timer);
     if (this.#immediate !== undefined) clearImmediate(this.#immediate);
     this.#timer = undefined;
@@ -306,7 +402,9 @@ class RedisBusImpl implements RedisBus {
         },
         (error: unknown) => {
           this.#queue(text);
-          this.#report(error);
+          const e = toRedisError(error);
+          if (e.code === 'timeout') this.#link.trip();
+          this.#report(e);
         },
       );
   }

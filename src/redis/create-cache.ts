@@ -4,6 +4,7 @@ import { type Duration, describe, toMs } from '../duration.js';
 import type { CacheOptions } from '../options.js';
 import type { Serializer } from '../serializer.js';
 import { redisBus } from './bus.js';
+import { openCluster, type RedisClient } from './cluster.js';
 import { restoreStringPrototype } from './fast-strings.js';
 import { backoff } from './link.js';
 import { checkPrefix, checkSerializer, redisTier } from './tier.js';
@@ -37,9 +38,16 @@ export interface CreateCacheRedisOptions {
   reconnectDelay?: Duration;
   /** Extra ioredis options for the connection (e.g. `tls`, `username`); the fail-fast settings win. */
   client?: RedisOptions;
+  /**
+   * Connect to a Redis Cluster (default `false`): `redisUrl` is then one node's URL, or several separated by
+   * commas, and the cache opens an ioredis `Cluster` from them, with the fail-fast settings on every node
+   * connection (`client` options go to every node). Managed services in cluster mode (ElastiCache Serverless,
+   * MemoryDB) need it.
+   */
+  cluster?: boolean;
 }
 
-const REDIS_KEYS = ['prefix', 'serializer', 'timeout', 'tombstoneTtl', 'reconnectDelay', 'client'];
+const REDIS_KEYS = ['prefix', 'serializer', 'timeout', 'tombstoneTtl', 'reconnectDelay', 'client', 'cluster'];
 
 /** Validates the `redis` block of {@link createCache} (with or without a URL). */
 function checkRedisOptions(redis: CreateCacheRedisOptions): { timeout: number; reconnectDelay: number } {
@@ -47,6 +55,9 @@ function checkRedisOptions(redis: CreateCacheRedisOptions): { timeout: number; r
     if (!REDIS_KEYS.includes(key)) {
       throw new TypeError(`createCache: unknown option redis.${key} (known: ${REDIS_KEYS.join(', ')})`);
     }
+  }
+  if (redis.cluster !== undefined && typeof redis.cluster !== 'boolean') {
+    throw new TypeError(`createCache: redis.cluster must be a boolean; got ${describe(redis.cluster)}`);
   }
   checkPrefix(redis.prefix, 'createCache: redis.prefix');
   checkSerializer(redis.serializer, 'createCache: redis.serializer');
@@ -104,17 +115,14 @@ export function createCache<K extends {} = string, V = unknown>(
 
   // Validate everything before opening a connection.
   new Cache<K, V>(cacheOptions);
-  const client = new Redis(redisUrl, {
-    connectTimeout: Math.max(1000, timeout * 4),
-    retryStrategy: backoff(reconnectDelay),
-    ...redis.client,
-    lazyConnect: false,
-    commandTimeout: timeout,
-    enableOfflineQueue: false,
-    maxRetriesPerRequest: 0,
-    autoResendUnfulfilledCommands: false,
-    connectionName: redis.client?.connectionName ?? 'larder',
-  });
+  const client: RedisClient = redis.cluster
+    ? openCluster(redisUrl, 'createCache: redisUrl', {
+        timeout,
+        reconnectDelay,
+        client: redis.client,
+        connectionName: redis.client?.connectionName ?? 'larder',
+      })
+    : openRedis(redisUrl, redis.client, timeout, reconnectDelay);
   // Connection errors are counted by the tier and reported by the bus; without a listener ioredis would log them.
   client.on('error', () => {});
   const tier = redisTier(client, {
@@ -132,4 +140,24 @@ export function createCache<K extends {} = string, V = unknown>(
     void bus.close();
     throw error;
   }
+}
+
+/** Opens a standalone (or Sentinel) connection with the fail-fast settings. */
+function openRedis(
+  redisUrl: string,
+  extra: RedisOptions | undefined,
+  timeout: number,
+  reconnectDelay: number,
+): Redis {
+  return new Redis(redisUrl, {
+    connectTimeout: Math.max(1000, timeout * 4),
+    retryStrategy: backoff(reconnectDelay),
+    ...extra,
+    lazyConnect: false,
+    commandTimeout: timeout,
+    enableOfflineQueue: false,
+    maxRetriesPerRequest: 0,
+    autoResendUnfulfilledCommands: false,
+    connectionName: extra?.connectionName ?? 'larder',
+  });
 }

@@ -13,6 +13,7 @@
  */
 export { defaultSerializer, type Serializer } from '../serializer.js';
 export { type RedisBus, type RedisBusOptions, type RedisBusStats, redisBus } from './bus.js';
+export type { RedisClient } from './cluster.js';
 export { type CreateCacheOptions, type CreateCacheRedisOptions, createCache } from './create-cache.js';
 export { LarderRedisError, type LarderRedisErrorCode } from './errors.js';
 export { type RedisTier, type RedisTierOptions, type RedisTierStats, redisTier } from './tier.js';

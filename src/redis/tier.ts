@@ -3,12 +3,15 @@ import { type Duration, describe, toMs } from '../duration.js';
 import { checkKeys } from '../options.js';
 import { defaultSerializer, type Serializer } from '../serializer.js';
 import type { CacheTier, TierRecord } from '../tier.js';
+import { NodeBreaker } from './breaker.js';
+import { isCluster, masters, nodeOptions, type RedisClient } from './cluster.js';
 import { decodeRecord, encodeRecord, serializeValue } from './envelope.js';
 import { LarderRedisError } from './errors.js';
 import { restoreStringPrototype } from './fast-strings.js';
 import { escapeGlob, isWellFormed, tagSuffix, valuePrefixes, valueSuffix } from './keys.js';
-import { Link, release, toRedisError } from './link.js';
+import { hungError, Link, release, toRedisError, withTimeout } from './link.js';
 import { CLEAR, DELETE, getScript, PURGE, SET, sha1, TAGS } from './scripts.js';
+import { KeyLayout } from './slots.js';
 
 /** Options of {@link redisTier}. */
 export interface RedisTierOptions {
@@ -103,14 +106,16 @@ const BATCH = 100;
  *
  * Every call fails at once when the client is not connected and waits at most `timeout`. Writes that fail
  * are remembered and replayed when the client reconnects, so an outage leaves no stale entry in Redis.
- * Works with standalone Redis and Sentinel (not Cluster, unless `prefix` is a hash tag like `'{larder}:'`).
+ * Works with standalone Redis, Sentinel and Redis Cluster: on a `Cluster` the keys are spread over 48 slot
+ * groups, each holding its own copy of the tag and clear times, so that no command touches two slots (see
+ * docs/scaling.md, "Redis Cluster"); `prefix` must then not contain a hash tag (`{...}`).
  *
- * @param client - an ioredis client; the tier never closes it unless `closeClient` is set. For calls to
- * fail fast, give it `enableOfflineQueue: false` (the tier also checks the connection itself).
+ * @param client - an ioredis `Redis` or `Cluster`; the tier never closes it unless `closeClient` is set. For
+ * calls to fail fast, give it `enableOfflineQueue: false` (the tier also checks the connection itself).
  * @param options - see {@link RedisTierOptions}
  * @throws TypeError or RangeError naming the option when an option is invalid.
  */
-export function redisTier(client: Redis, options: RedisTierOptions = {}): RedisTier {
+export function redisTier(client: RedisClient, options: RedisTierOptions = {}): RedisTier {
   // The application's ioredis is loaded by now (it made `client`), whichever copy it is.
   restoreStringPrototype();
   return new RedisTierImpl(client, options);
@@ -147,7 +152,7 @@ export function checkPrefix(prefix: unknown, name: string): string {
 }
 
 /** Checks a Redis client argument. @internal */
-export function checkClient(client: unknown, name: string): Redis {
+export function checkClient(client: unknown, name: string): RedisClient {
   const c = client as Partial<Redis> | null;
   if (
     typeof c !== 'object' ||
@@ -156,10 +161,10 @@ export function checkClient(client: unknown, name: string): Redis {
     typeof c.duplicate !== 'function'
   ) {
     throw new TypeError(
-      `${name}: client must be an ioredis Redis client (new Redis(url)); got ${typeof client}`,
+      `${name}: client must be an ioredis Redis or Cluster client (new Redis(url)); got ${typeof client}`,
     );
   }
-  return client as Redis;
+  return client as RedisClient;
 }
 
 /** Checks a positive integer option. @internal */
@@ -172,17 +177,22 @@ export function checkCount(value: unknown, name: string, fallback: number): numb
 }
 
 class RedisTierImpl implements RedisTier {
-  readonly #client: Redis;
+  readonly #client: RedisClient;
   readonly #link: Link;
   readonly #prefix: string;
-  readonly #clears: string;
+  /** Slot groups: one (the prefix) on a standalone Redis, 48 on a cluster. */
+  readonly #layout: KeyLayout;
+  /** Per group: the clear-times hash, the latest-invalidation key, the read script and its SHA1. */
+  readonly #clearsOf: string[];
+  readonly #invOf: string[];
+  readonly #scriptOf: string[];
+  readonly #shaOf: string[];
+  /** Cluster only: a circuit breaker per master (the link's own breaker serves a standalone Redis). */
+  readonly #nodes: NodeBreaker | undefined;
   readonly #serializer: Serializer;
   readonly #tombstonePx: number;
   readonly #maxPending: number;
   readonly #closeClient: boolean;
-  readonly #invKey: string;
-  readonly #getScript: string;
-  readonly #getSha: string;
   /** Reads left to send to the script directly (after many optimistic reads needed it anyway). */
   #scriptMode = 0;
   /** Optimistic reads and how many of them needed the script, in the current window. */
@@ -224,22 +234,42 @@ class RedisTierImpl implements RedisTier {
     this.#checkedValue = NOTHING;
     this.#checkedText = '';
   };
+  readonly #onRefresh = (): void => {
+    if (!this.#closed && this.#link.ready && this.#pendingCount() > 0) this.#replay();
+  };
 
-  constructor(client: Redis, options: RedisTierOptions) {
+  constructor(client: RedisClient, options: RedisTierOptions) {
     this.#client = checkClient(client, 'redisTier');
-    if (client.options.keyPrefix) {
+    if (nodeOptions(client).keyPrefix || (client.options as { keyPrefix?: string }).keyPrefix) {
       throw new TypeError(
         "redisTier: the client has ioredis's keyPrefix option, which the tier's scripts cannot see; use the tier's prefix option instead",
       );
     }
     checkKeys(options, TIER_OPTIONS, 'redisTier: options');
     this.#prefix = checkPrefix(options.prefix, 'redisTier: prefix');
-    this.#clears = `${this.#prefix}c`;
-    this.#invKey = `${this.#prefix}i`;
-    this.#getScript = getScript(this.#prefix);
-    this.#getSha = sha1(this.#getScript);
+    const cluster = isCluster(client);
+    if (cluster && /\{[^}]*\}/.test(this.#prefix)) {
+      throw new TypeError(
+        `redisTier: prefix must not contain a hash tag ({...}) on a Redis Cluster (the tier spreads its keys over the slots itself); got ${JSON.stringify(this.#prefix)}`,
+      );
+    }
+    this.#layout = new KeyLayout(this.#prefix, cluster);
+    const groups = this.#layout.groups;
+    this.#clearsOf = groups.map((g) => `${g}c`);
+    this.#invOf = groups.map((g) => `${g}i`);
+    this.#scriptOf = groups.map((g) => getScript(g));
+    this.#shaOf = this.#scriptOf.map(sha1);
     this.#serializer = checkSerializer(options.serializer, 'redisTier: serializer');
     this.#link = new Link(client, toMs(options.timeout ?? 250, 'redisTier: timeout'));
+    this.#nodes = cluster
+      ? new NodeBreaker(
+          client,
+          this.#layout.slots,
+          (g) => this.#link.run((c) => c.exists(this.#invOf[g] as string)),
+          this.#link.timeout,
+          () => this.#onRefresh(),
+        )
+      : undefined;
     this.#tombstonePx = Math.ceil(toMs(options.tombstoneTtl ?? '1m', 'redisTier: tombstoneTtl'));
     this.#maxPending = checkCount(options.maxPending, 'redisTier: maxPending', 10_000);
     if (options.closeClient !== undefined && typeof options.closeClient !== 'boolean') {
@@ -247,7 +277,14 @@ class RedisTierImpl implements RedisTier {
     }
     this.#closeClient = options.closeClient === true;
     this.#everReady = client.status === 'ready';
+    // A command that times out while the connection looks open (a frozen Redis, a half-open connection)
+    // trips the link: calls fail at once until a PING is answered (then replay, as on a reconnect) or, for a
+    // client the tier owns, the client reconnects.
+    // (Not a cluster: its node connections reconnect by themselves, and a PING goes to any one node.)
+    this.#link.watch(this.#onReady, this.#closeClient && !cluster);
     client.on('ready', this.#onReady);
+    // On a cluster, a failover ends with a slot refresh that finds the new master: replay at once then.
+    if (cluster) client.on('refresh', this.#onRefresh);
     if (this.#everReady) this.#measureClock();
   }
 
@@ -260,43 +297,69 @@ class RedisTierImpl implements RedisTier {
 
   get(key: string): Promise<TierRecord | undefined> {
     if (this.#closed) return Promise.reject(closedError());
-    const rkey = this.#prefix + valueSuffix(key);
+    const g = this.#layout.groupOf(key);
+    const rkey = (this.#layout.groups[g] as string) + valueSuffix(key);
+    if (this.#nodes?.hung(g)) return this.#refuse();
     if (this.#scriptMode > 0) {
       this.#scriptMode--;
-      return this.#scriptRead(rkey);
+      return this.#scriptRead(rkey, g);
     }
     // The hot path: the entry and the latest-invalidation time in one MGET (no Lua), straight on the client
     // when the client's own commandTimeout bounds it.
     const client = this.#client;
-    const inv = this.#invKey;
+    const inv = this.#invOf[g] as string;
     const sent = this.#link.direct
-      ? client.status === 'ready'
+      ? this.#link.ready
         ? client.mget(rkey, inv)
         : this.#link.run(noCommand)
       : this.#link.run((c) => c.mget(rkey, inv));
-    return sent.then((reply) => this.#optimistic(rkey, reply), this.#failed);
+    return sent.then(
+      (reply) => this.#optimistic(rkey, g, reply),
+      this.#nodes === undefined ? this.#failed : (error: unknown) => this.#failedAt(error, g),
+    );
   }
 
   /**
-   * Reads many entries with one MGET (the entries and the latest-invalidation time); only entries older than that
-   * invalidation take a script read each, as in `get`. An undecodable entry rejects the whole read.
+   * Reads many entries with one MGET per slot group (one in all on a standalone Redis: the entries and the
+   * latest-invalidation time); only entries older than that invalidation take a script read each, as in `get`.
+   * An undecodable entry rejects the whole read.
    */
   getMany(keys: readonly string[]): Promise<(TierRecord | undefined)[]> {
     if (this.#closed) return Promise.reject(closedError());
     if (keys.length === 0) return Promise.resolve([]);
-    const rkeys = keys.map((k) => this.#prefix + valueSuffix(k));
-    const inv = this.#invKey;
-    return this.#link
-      .run((c) => c.mget(...rkeys, inv))
-      .then((reply) => {
-        const latest = reply[rkeys.length] ?? null;
-        return Promise.all(rkeys.map((rkey, i) => this.#optimistic(rkey, [reply[i] ?? null, latest])));
-      }, this.#failed);
+    const layout = this.#layout;
+    const rkeys = keys.map((k) => (layout.groups[layout.groupOf(k)] as string) + valueSuffix(k));
+    const out: (TierRecord | undefined)[] = new Array(keys.length);
+    const parts = layout.split(
+      rkeys,
+      rkeys.map((_, i) => i),
+    );
+    return Promise.all(
+      parts.map(([g, group, at]) => {
+        if (this.#nodes?.hung(g)) return this.#refuse();
+        const inv = this.#invOf[g] as string;
+        return this.#link
+          .run((c) => c.mget(...group, inv))
+          .then(
+            async (reply) => {
+              const latest = reply[group.length] ?? null;
+              const records = await Promise.all(
+                group.map((rkey, j) => this.#optimistic(rkey, g, [reply[j] ?? null, latest])),
+              );
+              records.forEach((record, j) => {
+                out[at[j] as number] = record;
+              });
+            },
+            (error: unknown) => this.#failedAt(error, g),
+          );
+      }),
+    ).then(() => out);
   }
 
   /** Handles an MGET reply: decides from the entry's header whether it needs the full check of the script. */
   #optimistic(
     rkey: string,
+    g: number,
     reply: (string | null)[],
   ): Promise<TierRecord | undefined> | TierRecord | undefined {
     const raw = reply[0];
@@ -313,7 +376,7 @@ class RedisTierImpl implements RedisTier {
     // fast check reads): let the script check it.
     this.#counts.fastReads--;
     this.#adapt(true);
-    return this.#scriptRead(rkey);
+    return this.#scriptRead(rkey, g);
   }
 
   /**
@@ -330,16 +393,18 @@ class RedisTierImpl implements RedisTier {
   }
 
   /** Reads through the script, which checks the entry's tags and the clears. */
-  #scriptRead(rkey: string): Promise<TierRecord | undefined> {
+  #scriptRead(rkey: string, g: number): Promise<TierRecord | undefined> {
     this.#counts.scriptReads++;
     return this.#link
-      .run((c) => c.evalsha(this.#getSha, '1', rkey))
+      .run((c) => c.evalsha(this.#shaOf[g] as string, '1', rkey))
       .then(this.#decode, (error: unknown) => {
         // Redis restarted and lost its script cache: send the script itself (it is cached again).
         if (error instanceof Error && error.message.startsWith('NOSCRIPT')) {
-          return this.#link.run((c) => c.eval(this.#getScript, '1', rkey)).then(this.#decode, this.#failed);
+          return this.#link
+            .run((c) => c.eval(this.#scriptOf[g] as string, '1', rkey))
+            .then(this.#decode, (e: unknown) => this.#failedAt(e, g));
         }
-        return this.#failed(error);
+        return this.#failedAt(error, g);
       });
   }
 
@@ -369,7 +434,9 @@ class RedisTierImpl implements RedisTier {
     if (this.#closed) return Promise.reject(closedError());
     const offset = this.#offset;
     const created = Math.round(record.createdAt + offset);
-    const rkey = this.#prefix + valueSuffix(key);
+    const g = this.#layout.groupOf(key);
+    const group = this.#layout.groups[g] as string;
+    const rkey = group + valueSuffix(key);
     const deadline = Math.max(record.expires, record.staleUntil, record.errorUntil);
     const px = deadline === Number.POSITIVE_INFINITY ? 0 : Math.ceil(deadline - Date.now());
     // Nothing to store (already past its windows): still make sure Redis does not keep an older value.
@@ -393,10 +460,14 @@ class RedisTierImpl implements RedisTier {
       this.#tombstone(rkey, created).catch(noop);
       return Promise.reject(error);
     }
-    const keys = [rkey, this.#clears];
-    for (const t of tags) keys.push(this.#prefix + t);
+    if (this.#nodes?.hung(g)) {
+      this.#remember(this.#dirtyKeys, rkey, created);
+      return this.#refuse();
+    }
+    const keys = [rkey, this.#clearsOf[g] as string];
+    for (const t of tags) keys.push(group + t);
     return this.#afterConnect(() =>
-      this.#link.run((c) => c.eval(SET, keys.length, ...keys, text, px, created, this.#prefix)),
+      this.#link.run((c) => c.eval(SET, keys.length, ...keys, text, px, created, group)),
     ).then(
       (stored) => {
         if (stored === 1) this.#counts.writes++;
@@ -407,7 +478,7 @@ class RedisTierImpl implements RedisTier {
       (error: unknown) => {
         // The value may or may not be in Redis, and what was there may be older: replay as a deletion.
         this.#remember(this.#dirtyKeys, rkey, created);
-        return this.#failed(error);
+        return this.#failedAt(error, g);
       },
     );
   }
@@ -416,7 +487,8 @@ class RedisTierImpl implements RedisTier {
     if (this.#closed) return Promise.reject(closedError());
     if (keys.length === 0) return Promise.resolve();
     const now = Math.round(Date.now() + this.#offset);
-    const rkeys = keys.map((k) => this.#prefix + valueSuffix(k));
+    const layout = this.#layout;
+    const rkeys = keys.map((k) => (layout.groups[layout.groupOf(k)] as string) + valueSuffix(k));
     return this.#afterConnect(() =>
       this.#deleteAt(
         rkeys,
@@ -432,7 +504,7 @@ class RedisTierImpl implements RedisTier {
     if (this.#closed) return Promise.reject(closedError());
     if (tags.length === 0) return Promise.resolve();
     const time = Math.round(at + this.#offset);
-    const tkeys = tags.map((t) => this.#prefix + tagSuffix(t));
+    const tkeys = tags.map(tagSuffix);
     return this.#afterConnect(() =>
       this.#tagsAt(
         tkeys,
@@ -465,6 +537,9 @@ class RedisTierImpl implements RedisTier {
     this.#closed = true;
     this.#client.off('ready', this.#onReady);
     for (const waiter of this.#waiting) waiter.give(closedError());
+    this.#client.off('refresh', this.#onRefresh);
+    this.#link.dispose();
+    this.#nodes?.dispose();
     if (this.#timer !== undefined) clearTimeout(this.#timer);
     this.#timer = undefined;
     if (this.#closeClient) await release(this.#client, this.#link.timeout);
@@ -475,7 +550,10 @@ class RedisTierImpl implements RedisTier {
   readonly #failed = (error: unknown): never => {
     const e = toRedisError(error);
     this.#counts.errors++;
-    if (e.code === 'timeout') this.#counts.timeouts++;
+    if (e.code === 'timeout') {
+      this.#counts.timeouts++;
+      if (this.#nodes === undefined) this.#link.trip();
+    }
     throw e;
   };
 
@@ -503,6 +581,18 @@ class RedisTierImpl implements RedisTier {
     );
   };
 
+  /** A failed call to slot group `g`: on a cluster, a timeout trips that group's master only. */
+  #failedAt(error: unknown, g: number): never {
+    if (this.#nodes !== undefined && toRedisError(error).code === 'timeout') this.#nodes.trip(g);
+    return this.#failed(error);
+  }
+
+  /** Refuses a call at once: the master of its slot group is known to be hung. */
+  #refuse(): Promise<never> {
+    this.#counts.errors++;
+    return Promise.reject(hungError());
+  }
+
   /** Deletes one entry as of `time` (Redis clock), remembering it for replay if that fails. */
   #tombstone(rkey: string, time: number): Promise<void> {
     return this.#deleteAt([rkey], [time]).then(noop, (error: unknown) => {
@@ -511,17 +601,28 @@ class RedisTierImpl implements RedisTier {
     });
   }
 
-  /** Deletes entries as of `times`; resolves with the keys skipped as foreign. */
+  /** Deletes entries as of `times` (one script per slot group); resolves with the keys skipped as foreign. */
   #deleteAt(rkeys: readonly string[], times: readonly number[]): Promise<string[]> {
     const px = this.#tombstonePx;
-    return this.#link.run((c) => c.eval(DELETE, rkeys.length, ...rkeys, px, ...times)).then(keysOf);
+    const parts = this.#layout.split(rkeys, times);
+    return allKeys(
+      parts.map(([, keys, ts]) => this.#link.run((c) => c.eval(DELETE, keys.length, ...keys, px, ...ts))),
+    );
   }
 
-  /** Invalidates tags as of `times`; resolves with the keys skipped as foreign. */
-  #tagsAt(tkeys: readonly string[], times: readonly number[]): Promise<string[]> {
+  /**
+   * Raises tag times (tag key suffixes), in every slot group: one script per group, sent at once. Resolves with
+   * the keys skipped as foreign.
+   */
+  #tagsAt(tsuffixes: readonly string[], times: readonly number[]): Promise<string[]> {
     const px = this.#tombstonePx;
-    const inv = this.#invKey;
-    return this.#link.run((c) => c.eval(TAGS, tkeys.length + 1, inv, ...tkeys, px, ...times)).then(keysOf);
+    return allKeys(
+      this.#layout.groups.map((group, g) => {
+        const keys = [this.#invOf[g] as string];
+        for (const t of tsuffixes) keys.push(group + t);
+        return this.#link.run((c) => c.eval(TAGS, keys.length, ...keys, px, ...times));
+      }),
+    );
   }
 
   /**
@@ -530,24 +631,59 @@ class RedisTierImpl implements RedisTier {
    */
   async #clearAt(prefix: string, at: number): Promise<string[]> {
     const fields = valuePrefixes(prefix);
-    const clears = this.#clears;
-    const inv = this.#invKey;
-    const foreign = keysOf(
-      await this.#link.run((c) => c.eval(CLEAR, 2, clears, inv, this.#tombstonePx, at, ...fields)),
+    const px = this.#tombstonePx;
+    // The clear's time first (in every slot group): from then on, reads and writes honour it.
+    const foreign = await allKeys(
+      this.#layout.groups.map((_, g) =>
+        this.#link.run((c) =>
+          c.eval(CLEAR, 2, this.#clearsOf[g] as string, this.#invOf[g] as string, px, at, ...fields),
+        ),
+      ),
     );
-    for (const field of fields) {
-      const match = `${escapeGlob(this.#prefix + field)}*`;
-      let cursor = '0';
-      do {
-        const [next, keys] = await this.#link.run((c) => c.scan(cursor, 'MATCH', match, 'COUNT', SCAN_COUNT));
-        cursor = next;
-        for (let i = 0; i < keys.length; i += BATCH) {
-          const batch = keys.slice(i, i + BATCH);
-          foreign.push(...keysOf(await this.#link.run((c) => c.eval(PURGE, batch.length, ...batch, at))));
+    // Then remove the entries: SCAN every master (on a cluster, `{*}` matches any group's hash tag; a key
+    // matched by mistake is only removed from the cache, never wrongly kept).
+    const head = this.#layout.sharded ? `${escapeGlob(this.#prefix)}{*}` : escapeGlob(this.#prefix);
+    const nodes = this.#link.ready ? masters(this.#client) : [];
+    await all(
+      nodes.map(async (node) => {
+        for (const field of fields) {
+          const match = `${head}${escapeGlob(field)}*`;
+          let cursor = '0';
+          do {
+            const [next, keys] = await this.#onNode(node, (n) =>
+              n.scan(cursor, 'MATCH', match, 'COUNT', SCAN_COUNT),
+            );
+            cursor = next;
+            for (let i = 0; i < keys.length; i += BATCH) {
+              const batch = keys.slice(i, i + BATCH);
+              const skipped = await allKeys(
+                this.#layout
+                  .split(batch, batch)
+                  .map(([, ks]) => this.#link.run((c) => c.eval(PURGE, ks.length, ...ks, at))),
+              );
+              foreign.push(...skipped);
+            }
+          } while (cursor !== '0' && !this.#closed);
         }
-      } while (cursor !== '0' && !this.#closed);
-    }
+      }),
+    );
     return foreign;
+  }
+
+  /** Sends a command to one node (a master of a cluster, or the client itself), bounded by the timeout. */
+  #onNode<T>(node: Redis, send: (n: Redis) => Promise<T>): Promise<T> {
+    if (node === this.#client) return this.#link.run(send);
+    if (node.status !== 'ready') {
+      return Promise.reject(
+        new LarderRedisError('unavailable', `Redis node is not connected (${node.status})`),
+      );
+    }
+    const timeout = this.#link.timeout;
+    return withTimeout(
+      send(node),
+      timeout,
+      () => new LarderRedisError('timeout', `Redis did not answer within ${timeout} ms`),
+    );
   }
 
   #remember(map: Map<string, number>, key: string, time: number): void {
@@ -594,6 +730,7 @@ class RedisTierImpl implements RedisTier {
   #connected(): void {
     if (this.#closed) return;
     this.#everReady = true;
+    this.#link.reset();
     // Replay first: its commands go out before anything else sent on this connection (such as a bus
     // message telling other instances to re-read the keys).
     this.#replay();
@@ -723,6 +860,27 @@ const FIRST_CONNECT = new Set(['wait', 'connecting', 'connect', 'reconnecting'])
 
 /** No value checked (a value of its own, since any value can be checked). */
 const NOTHING = Symbol('nothing');
+
+/** Resolves when every promise has resolved, rejects with the first rejection (after all settled). */
+async function all(pending: readonly Promise<unknown>[]): Promise<void> {
+  if (pending.length === 1) {
+    await pending[0];
+    return;
+  }
+  const results = await Promise.allSettled(pending);
+  for (const r of results) if (r.status === 'rejected') throw r.reason;
+}
+
+/** Like {@link all}, and resolves with the foreign keys the scripts reported (see {@link keysOf}). */
+async function allKeys(pending: readonly Promise<unknown>[]): Promise<string[]> {
+  const results = await Promise.allSettled(pending);
+  const keys: string[] = [];
+  for (const r of results) {
+    if (r.status === 'rejected') throw r.reason;
+    keys.push(...keysOf(r.value));
+  }
+  return keys;
+}
 
 /** {@link createdOf} of a tombstone. */
 const TOMBSTONE = -1;
