@@ -2,7 +2,7 @@ import { promisify } from 'node:util';
 import { brotliCompress, brotliDecompress, constants, gunzip, gzip } from 'node:zlib';
 import type { Serializer } from '../serializer.js';
 import { nextSerializer, StreamBytes } from './codec.js';
-import type { Stored, StoredIncremental, StoredUseCache } from './runtime.js';
+import type { Stored, StoredIncremental, StoredUseCache } from './stored.js';
 
 /**
  * How `larder/next` turns an entry into the text it stores in Redis and back: the JSON of its value codec

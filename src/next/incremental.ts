@@ -1,13 +1,9 @@
 import { METRICS_SOURCE, type MetricsSource } from '../otel/source.js';
 import { freeze, thaw } from './codec.js';
-import {
-  type NextCacheHandlerOptions,
-  Runtime,
-  resolveOptions,
-  type StoredIncremental,
-  scope,
-} from './runtime.js';
+import { type NextCacheHandlerOptions, resolveOptions } from './options.js';
+import { Runtime, scope } from './runtime.js';
 import { countRead, debugRevalidation, expireNote, type NextCacheStats } from './stats.js';
+import type { StoredIncremental } from './stored.js';
 import { EXPIRED, FRESH, PENDING, STALE, type Verdict } from './tags.js';
 
 /** What Next.js passes to the constructor of a `cacheHandler` class (the fields larder reads). */

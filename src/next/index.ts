@@ -28,7 +28,7 @@ export {
   type IncrementalCacheHandlerValue,
   type IncrementalCacheSetContext,
 } from './incremental.js';
-export type { NextCacheHandlerOptions } from './runtime.js';
+export type { NextCacheHandlerOptions } from './options.js';
 export type { NextCacheStats } from './stats.js';
 export { createUseCacheHandler, type UseCacheEntry, type UseCacheHandler } from './use-cache.js';
 export { type WarmFromBuildOptions, type WarmResult, warmFromBuild } from './warm.js';

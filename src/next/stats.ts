@@ -49,6 +49,29 @@ export function countRead(counters: HandlerCounters, served: 'hit' | 'stale' | '
   else counters.misses++;
 }
 
+/**
+ * Counts a Redis read in a handler's counters (hit, miss or error) and passes it through.
+ *
+ * @internal
+ */
+export function countRedisRead<T>(
+  read: Promise<T | undefined>,
+  counters: HandlerCounters | undefined,
+): Promise<T | undefined> {
+  if (counters === undefined) return read;
+  return read.then(
+    (record) => {
+      if (record === undefined) counters.redisMisses++;
+      else counters.redisHits++;
+      return record;
+    },
+    (error: unknown) => {
+      counters.redisErrors++;
+      throw error;
+    },
+  );
+}
+
 /** `cache.name` of each handler kind, for `instrument` and the debug log. @internal */
 export const HANDLER_NAMES = { i: 'next-incremental', u: 'next-use-cache' } as const;
 

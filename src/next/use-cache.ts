@@ -1,13 +1,9 @@
 import { METRICS_SOURCE, type MetricsSource } from '../otel/source.js';
 import { readAll, streamOf } from './codec.js';
-import {
-  type NextCacheHandlerOptions,
-  Runtime,
-  resolveOptions,
-  type StoredUseCache,
-  scope,
-} from './runtime.js';
+import { type NextCacheHandlerOptions, resolveOptions } from './options.js';
+import { Runtime, scope } from './runtime.js';
 import { countRead, debugRevalidation, expireNote, type NextCacheStats } from './stats.js';
+import type { StoredUseCache } from './stored.js';
 import { EXPIRED, PENDING, STALE, type Verdict } from './tags.js';
 
 /** A `'use cache'` entry, as Next.js's `CacheEntry` (`import type { CacheEntry } from 'next/cache'`). */

@@ -5,7 +5,9 @@ import type { TierRecord } from '../tier.js';
 import { type BuildEntry, readBuildId, readBuildOutput } from './build-output.js';
 import { encodeValue } from './compression.js';
 import { sizeOf, tagsOf } from './incremental.js';
-import { type NextCacheHandlerOptions, Runtime, resolveOptions, type StoredIncremental } from './runtime.js';
+import { type NextCacheHandlerOptions, resolveOptions } from './options.js';
+import { Runtime } from './runtime.js';
+import type { StoredIncremental } from './stored.js';
 import { FRESH } from './tags.js';
 
 /** Options of {@link warmFromBuild}: the handlers' options (the same `redisUrl`, `prefix`, …) and a few more. */

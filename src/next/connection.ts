@@ -1,0 +1,66 @@
+import { Redis } from 'ioredis';
+import { openCluster } from '../redis/cluster.js';
+import { restoreStringPrototype } from '../redis/fast-strings.js';
+import { withTimeout } from '../redis/link.js';
+import type { ResolvedOptions } from './options.js';
+
+// As soon as ioredis is loaded (above), before Next.js optimizes its request path (redisTier and redisBus
+// do it again for the client they are given).
+restoreStringPrototype();
+
+/** Exponential reconnect backoff from 50 ms, capped at 1 s. */
+function backoff(times: number): number {
+  return Math.min(50 * 2 ** Math.min(times - 1, 10), 1000);
+}
+
+/**
+ * Opens the handlers' Redis connection with the fail-fast settings: one client for a standalone Redis, or a
+ * Cluster (`options.cluster`), which has the same command methods, so tier and bus take it as it is.
+ *
+ * @internal
+ */
+export function openClient(options: ResolvedOptions): Redis {
+  const timeout = options.timeout;
+  return options.cluster
+    ? (openCluster(options.redisUrl, 'larder/next: redisUrl', {
+        timeout,
+        reconnectDelay: 1000,
+        client: options.client,
+        connectionName: options.client?.connectionName ?? 'larder-next',
+      }) as unknown as Redis)
+    : new Redis(options.redisUrl, {
+        connectTimeout: Math.max(1000, timeout * 4),
+        retryStrategy: backoff,
+        ...options.client,
+        lazyConnect: false,
+        // No commandTimeout: the bus's subscriber inherits these options, and a SUBSCRIBE timed out under load
+        // is not retried. Every command of the handlers is bounded by `run` (and the tier's own timer) instead.
+        commandTimeout: undefined,
+        enableOfflineQueue: false,
+        maxRetriesPerRequest: 0,
+        autoResendUnfulfilledCommands: false,
+        connectionName: options.client?.connectionName ?? 'larder-next',
+      });
+}
+
+/**
+ * Sends a command on `client`: fails at once when not connected, and after `timeout` ms without an answer.
+ *
+ * @internal
+ */
+export function runCommand<T>(
+  client: Redis | undefined,
+  timeout: number,
+  send: (client: Redis) => Promise<T>,
+): Promise<T> {
+  if (client === undefined || client.status !== 'ready') {
+    return Promise.reject(new Error(`Redis is not connected (${client?.status ?? 'no client'})`));
+  }
+  let pending: Promise<T>;
+  try {
+    pending = send(client);
+  } catch (error) {
+    return Promise.reject(error);
+  }
+  return withTimeout(pending, timeout, () => new Error(`Redis did not answer within ${timeout} ms`));
+}
