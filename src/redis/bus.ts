@@ -3,12 +3,12 @@ import type { Redis } from 'ioredis';
 import { type Duration, toMs } from '../duration.js';
 import { checkKeys } from '../options.js';
 import type { BusHandlers, BusMessage, CacheBus } from '../tier.js';
+import { checkClient, checkCount, checkPrefix } from './checks.js';
 import { isCluster, masters, nodeOptions, type RedisClient } from './cluster.js';
 import { LarderRedisError } from './errors.js';
 import { restoreStringPrototype } from './fast-strings.js';
 import { Heartbeat } from './heartbeat.js';
 import { backoff, Link, release, toRedisError } from './link.js';
-import { checkClient, checkCount, checkPrefix } from './tier.js';
 
 /** Options of {@link redisBus}. */
 export interface RedisBusOptions {

@@ -4,10 +4,11 @@ import { type Duration, describe, toMs } from '../duration.js';
 import type { CacheOptions } from '../options.js';
 import type { Serializer } from '../serializer.js';
 import { redisBus } from './bus.js';
+import { checkPrefix, checkSerializer } from './checks.js';
 import { openCluster, type RedisClient } from './cluster.js';
 import { restoreStringPrototype } from './fast-strings.js';
 import { backoff } from './link.js';
-import { checkPrefix, checkSerializer, redisTier } from './tier.js';
+import { redisTier } from './tier.js';
 
 // ioredis is loaded by now (imported above): undo what its `class VerbatimString extends String` did to
 // String.prototype as early as possible, before the application's hot code is optimized (see fast-strings.ts).
