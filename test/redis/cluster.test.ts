@@ -117,6 +117,24 @@ describe.runIf(urls !== undefined)('larder/redis on a Redis Cluster', () => {
     for (const n of perMaster) expect(n / total).toBeGreaterThanOrEqual(0.2);
   });
 
+  it('getOrSetMany on a fresh instance reads a 100-key batch another stored from every master, one MGET per slot group, no loader', async () => {
+    fresh('cluster-batch');
+    const a = instance();
+    const keys = Array.from({ length: 100 }, (_, i) => `b${i}`);
+    await a.getOrSetMany(keys, async (missing) => missing.map((k) => [k, `v:${k}`] as [string, string]));
+    await sleep(100);
+    const b = instance();
+    await connected(a, b);
+    let loaderCalls = 0;
+    const values = await b.getOrSetMany(keys, async (missing) => {
+      loaderCalls++;
+      return missing.map((k) => [k, 'loaded'] as [string, string]);
+    });
+    expect(values).toEqual(keys.map((k) => `v:${k}`));
+    expect(loaderCalls).toBe(0);
+    expect(b.stats().tierHits).toBeGreaterThanOrEqual(100);
+  });
+
   it('tags, deletes and conditional writes hold on every master, for warm and fresh instances', async () => {
     fresh('cluster-tags');
     const a = instance();
