@@ -3,6 +3,7 @@ import { describe } from './duration.js';
 import type { Entry } from './entry.js';
 import { TimeoutError } from './errors.js';
 import type { Flight } from './flight.js';
+import { runWrapped } from './internals.js';
 import type { Loads } from './loads.js';
 import { checkTags, type ManyOptions, type Resolved, resolve } from './options.js';
 import { type CacheState, MISS, STALE } from './state.js';
@@ -234,11 +235,14 @@ export class Batches<V> {
     started = Date.now();
     let map: ReadonlyMap<unknown, V | undefined>;
     try {
+      const ids = rest.map((item) => item.id);
+      const run = () => loadMany(ids, { signal: controller.signal });
+      const wrappers = s.loadWrappers;
+      // larder/otel's traceLoads: one span per loadMany run, named after its first key.
       map = toMap(
-        await loadMany(
-          rest.map((item) => item.id),
-          { signal: controller.signal },
-        ),
+        await (wrappers.length === 0
+          ? run()
+          : runWrapped(wrappers, (rest[0] as (typeof rest)[number]).k, background, controller.signal, run)),
         name,
       );
     } catch (error) {

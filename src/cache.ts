@@ -130,13 +130,7 @@ export class Cache<K extends {} = string, V = unknown> {
       { ...options, max: undefined, maxSize: undefined } as LoadOptions,
       'cache',
     );
-    const { tier, bus } = options;
-    if (tier !== undefined && (typeof tier !== 'object' || typeof tier.get !== 'function')) {
-      throw new TypeError(`tier must be a CacheTier such as redisTier(client); got ${describe(tier)}`);
-    }
-    if (bus !== undefined && (typeof bus !== 'object' || typeof bus.publish !== 'function')) {
-      throw new TypeError(`bus must be a CacheBus such as redisBus(client); got ${describe(bus)}`);
-    }
+    const { tier, bus } = options; // checked by checkCacheOptions
     const s = new CacheState<V>(
       defaults,
       options.sizeOf as ((value: V, key: never) => number) | undefined,

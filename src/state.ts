@@ -288,7 +288,8 @@ export class CacheState<V> {
         const e = this.store.peek(k);
         if (!isEntry(e) || now >= e.deadline) continue;
         changed++;
-        const swr = e.staleUntil - e.expires;
+        // An entry without a TTL has no stale window to start (Infinity - Infinity would be NaN): it goes.
+        const swr = e.expires === Number.POSITIVE_INFINITY ? 0 : e.staleUntil - e.expires;
         if (swr <= 0) {
           this.remove(k, e, reason);
           continue;
@@ -308,7 +309,7 @@ export class CacheState<V> {
         );
         // Same key, value and tags: the tag index stays; the old entry leaves the expiry queue.
         this.expiry.remove(e);
-        this.expiry.push(stale);
+        if (stale.deadline !== Number.POSITIVE_INFINITY) this.expiry.push(stale);
         this.store.set(k, stale, this.sizeOf === undefined ? 0 : this.weigh(e.value as V, k));
       }
     }

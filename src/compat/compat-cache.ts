@@ -23,6 +23,8 @@ export interface CompatRedisOptions {
   reconnectDelay?: Duration;
   /** Extra ioredis options for the connection (e.g. `tls`, `username`); the fail-fast settings win. */
   client?: object;
+  /** `true`: the URL (or a comma-separated list of URLs) names nodes of a Redis Cluster, as in `createCache`. */
+  cluster?: boolean;
 }
 
 /** Options of {@link CompatCache}: any {@link CacheOptions} (`max` defaults to 10,000 entries), plus Redis. */
@@ -41,7 +43,9 @@ export const DEFAULT_COMPAT_MAX = 10_000;
 
 const NOTHING = (): undefined => undefined;
 
-const REDIS_KEYS = ['prefix', 'serializer', 'timeout', 'tombstoneTtl', 'reconnectDelay', 'client'];
+// The same names as createCache's redis block (src/redis/create-cache.ts), which checks them again when it runs;
+// checked here without importing larder/redis, which would load ioredis.
+const REDIS_KEYS = ['prefix', 'serializer', 'timeout', 'tombstoneTtl', 'reconnectDelay', 'client', 'cluster'];
 
 /**
  * Checks the `redis` block at once, with or without a Redis URL, so that a typo fails on a laptop rather than in
@@ -73,6 +77,9 @@ function checkRedisOptions(redis: unknown): void {
   }
   if (o.client !== undefined && (typeof o.client !== 'object' || o.client === null)) {
     throw new TypeError(`${name}.client must be an object of ioredis options; got ${describe(o.client)}`);
+  }
+  if (o.cluster !== undefined && typeof o.cluster !== 'boolean') {
+    throw new TypeError(`${name}.cluster must be a boolean; got ${describe(o.cluster)}`);
   }
 }
 

@@ -58,7 +58,7 @@ export interface RedisBus extends CacheBus {
   stats(): RedisBusStats;
 }
 
-const BUS_OPTIONS = ['prefix', 'channel', 'timeout', 'maxPending', 'reconnectDelay'];
+const BUS_OPTIONS = ['prefix', 'channel', 'timeout', 'maxPending', 'reconnectDelay', 'heartbeat'];
 
 /** Format marker of bus messages. */
 const MARK = 'L1';

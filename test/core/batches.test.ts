@@ -566,6 +566,18 @@ describe.each(policies)('expireTag (%s)', (policy) => {
     expect(cache.size).toBe(1);
   });
 
+  it('an entry without a TTL is removed, and the expiry queue keeps expiring the others', async () => {
+    const cache = new Cache<string, string>({ max: 100, policy });
+    cache.set('a', 'A', { tags: ['t'] });
+    cache.set('b', 'B', { ttl: 50, tags: ['u'] });
+    expect(cache.expireTag('t')).toBe(1);
+    expect(cache.has('a')).toBe(false);
+    await advance(120);
+    cache.set('c', 'C'); // a write purges what has expired
+    expect([...cache.keys()]).toEqual(['c']);
+    expect(cache.size).toBe(1);
+  });
+
   it('a load of a tagged key running at the time does not write back', async () => {
     const cache = new Cache<string, string>({ max: 100, ttl: '1h', staleWhileRevalidate: '1m', policy });
     const d = deferred<string>();

@@ -149,12 +149,15 @@ describe('larder/compat CompatCache', () => {
       [{ reconnectDelay: Number.NaN }, /redis\.reconnectDelay/],
       [{ serializer: {} }, /redis\.serializer/],
       [{ client: 'tls' }, /redis\.client/],
+      [{ cluster: 'yes' }, /redis\.cluster must be a boolean/],
     ];
     for (const [redis, message] of cases) {
       expectBadInput(() => new CompatCache({ redis: bad(redis) }), message);
       expectBadInput(() => new CompatCache({ redisUrl: '', redis: bad(redis) }), message);
     }
-    const ok = new CompatCache({ redis: { prefix: 'app:', timeout: '100ms', client: { username: 'u' } } });
+    const ok = new CompatCache({
+      redis: { prefix: 'app:', timeout: '100ms', client: { username: 'u' }, cluster: true },
+    });
     expect(ok.usesRedis).toBe(false);
     expectBadInput(() => new CompatCache({ max: -1 }), /max/);
     expect(new CompatCache(undefined).usesRedis).toBe(false);

@@ -56,6 +56,20 @@ describe('traceLoads', () => {
     stop();
   });
 
+  it('opens one span per loadMany run of a batch (wrapMany, getOrSetMany)', async () => {
+    const cache = new Cache<string, number>({ max: 100 });
+    const stop = instrument(cache, { name: 'courses', meter: m.meter, traceLoads: true, tracer: t.tracer });
+    const getCourses = cache.wrapMany('course', async (ids: number[]) =>
+      ids.map((id) => [id, id * 10] as [number, number]),
+    );
+    expect(await getCourses([1, 2, 3])).toEqual([10, 20, 30]);
+    expect(await getCourses([1, 2, 3])).toEqual([10, 20, 30]); // hits: no span
+    const [load] = loadSpans();
+    expect(loadSpans()).toHaveLength(1);
+    expect(load?.attributes).toMatchObject({ 'cache.name': 'courses', 'larder.key.name': 'course' });
+    stop();
+  });
+
   it('records a failed load as error, with the exception, and passes the error through', async () => {
     const cache = new Cache<string, number>({ max: 10 });
     const stop = instrument(cache, { name: 'c', meter: m.meter, traceLoads: true, tracer: t.tracer });

@@ -277,8 +277,17 @@ describe('redisBus heartbeat option', () => {
   it('is refused when it is not a positive, finite duration, naming the option', () => {
     const client = new Redis({ lazyConnect: true });
     for (const heartbeat of [0, -1, Number.POSITIVE_INFINITY, 'soon']) {
-      expect(() => redisBus(client, { heartbeat: heartbeat as number })).toThrow(/heartbeat/);
+      expect(() => redisBus(client, { heartbeat: heartbeat as number })).toThrow(/heartbeat must/);
     }
     client.disconnect();
+  });
+
+  it('is accepted as a duration (a number of ms or a string)', async () => {
+    for (const heartbeat of [500, '2s'] as const) {
+      const client = new Redis({ lazyConnect: true });
+      const bus = redisBus(client, { heartbeat });
+      await bus.close();
+      client.disconnect();
+    }
   });
 });
