@@ -187,7 +187,7 @@ export function createIncrementalCacheHandler(
         let verdict: Verdict = EXPIRED;
         // Twice at most: a memory copy older than a tag's expiry may have a newer version in Redis.
         for (let attempt = 0; attempt < 2; attempt++) {
-          const found = rt.read(k, rt.counters.i);
+          const found = rt.read(k, rt.counters.i, resolved.encoding);
           memory = !(found instanceof Promise);
           stored = (found instanceof Promise ? await found : found) as StoredIncremental | undefined;
           if (stored === undefined || stored.k !== 'i' || !rt.trusted(stored.t)) return null;
@@ -244,7 +244,7 @@ export function createIncrementalCacheHandler(
         };
         if (cc !== undefined) stored.cc = { revalidate: cc.revalidate, expire: cc.expire };
         if (streams) stored.st = 1;
-        await rt.write(rt.key('i', cacheKey), stored, ttl, rt.counters.i);
+        await rt.write(rt.key('i', cacheKey), stored, ttl, rt.counters.i, resolved.encoding);
       } catch (error) {
         rt.report(error, 'set');
       }

@@ -7,7 +7,7 @@ import { type RedisBus, redisBus } from '../redis/bus.js';
 import { type RedisTier, redisTier } from '../redis/tier.js';
 import { singleton } from '../singleton.js';
 import type { BusMessage } from '../tier.js';
-import { decodeValue, encodeValue, TEXT } from './compression.js';
+import { decodeValue, type Encoding, encodeValue, TEXT } from './compression.js';
 import { openClient, runCommand } from './connection.js';
 import { entriesOf, memoryTier } from './memory.js';
 import { nextTagsManifest } from './next-manifest.js';
@@ -197,9 +197,14 @@ export class Runtime {
 
   /**
    * Reads an entry: memory, then (when the tag table is in step) Redis, one read per key at a time. Redis reads
-   * are counted in `counters` (the handler's).
+   * are counted in `counters` (the handler's) and decoded with `encoding` (the handler's own: the two handlers
+   * share this runtime but may be given different codecs).
    */
-  read(k: string, counters?: HandlerCounters): Promise<Stored | undefined> | Stored | undefined {
+  read(
+    k: string,
+    counters?: HandlerCounters,
+    encoding: Encoding = this.options.encoding,
+  ): Promise<Stored | undefined> | Stored | undefined {
     const hit = this.memory?.get(k);
     if (hit !== undefined) return hit;
     const tier = this.tier;
@@ -212,7 +217,7 @@ export class Runtime {
         if (record === undefined) return undefined;
         let decoded: unknown;
         try {
-          decoded = await decodeValue(record.value, this.options.encoding);
+          decoded = await decodeValue(record.value, encoding);
         } catch (error) {
           this.report(error, 'get');
           return undefined;
@@ -245,7 +250,13 @@ export class Runtime {
    * Writes an entry to memory and Redis (bounded by the timeout), then tells the other instances to drop their
    * copy. Never rejects.
    */
-  async write(k: string, stored: Stored, ttl: number, counters?: HandlerCounters): Promise<void> {
+  async write(
+    k: string,
+    stored: Stored,
+    ttl: number,
+    counters?: HandlerCounters,
+    encoding: Encoding = this.options.encoding,
+  ): Promise<void> {
     if (counters !== undefined) counters.sets++;
     this.#epoch++;
     const memory = this.memory;
@@ -261,7 +272,7 @@ export class Runtime {
     if (tier === undefined) return;
     let text: string;
     try {
-      text = await encodeValue(stored, this.options.encoding);
+      text = await encodeValue(stored, encoding);
     } catch (error) {
       // Not storable: make sure Redis does not go on serving the previous value.
       this.report(error, 'set');

@@ -87,7 +87,7 @@ export function createUseCacheHandler(options?: NextCacheHandlerOptions): UseCac
         let verdict: Verdict = EXPIRED;
         // Twice at most: a memory copy older than a tag's expiry may have a newer version in Redis.
         for (let attempt = 0; attempt < 2; attempt++) {
-          const found = rt.read(k, rt.counters.u);
+          const found = rt.read(k, rt.counters.u, resolved.encoding);
           memory = !(found instanceof Promise);
           stored = (found instanceof Promise ? await found : found) as StoredUseCache | undefined;
           if (stored === undefined || stored.k !== 'u' || !rt.trusted(stored.t)) return undefined;
@@ -145,7 +145,7 @@ export function createUseCacheHandler(options?: NextCacheHandlerOptions): UseCac
         if (typeof entry.expire === 'number' && Number.isFinite(entry.expire) && entry.expire > 0) {
           ttl = Math.min(ttl, entry.timestamp + entry.expire * 1000 - Date.now());
         }
-        if (ttl > 0) await rt.write(rt.key('u', cacheKey), stored, ttl, rt.counters.u);
+        if (ttl > 0) await rt.write(rt.key('u', cacheKey), stored, ttl, rt.counters.u, resolved.encoding);
       } catch (error) {
         // A failed or interrupted render: store nothing (an incomplete value would serve an incomplete page).
         rt.report(error, 'set');

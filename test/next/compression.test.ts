@@ -9,7 +9,11 @@ import {
   type NextValueCodec,
   resolveEncoding,
 } from '../../src/next/compression.js';
-import { createIncrementalCacheHandler, type IncrementalCacheHandler } from '../../src/next/index.js';
+import {
+  createIncrementalCacheHandler,
+  createUseCacheHandler,
+  type IncrementalCacheHandler,
+} from '../../src/next/index.js';
 import { closeRuntimes, withScope } from '../../src/next/runtime.js';
 import { productPage } from '../helpers/html-page.js';
 import { deleteKeys, redisForTests, uniquePrefix } from '../helpers/redis-server.js';
@@ -279,6 +283,24 @@ describe.runIf(url !== undefined)('larder/next compression against Redis', () =>
     expect((got?.value as { html?: string } | undefined)?.html).toBe(html);
     expect(await c.get('/y', { kind: 'APP_PAGE' })).toBeNull();
     const raw = String(await admin.get((await admin.keys(`${prefix}*/y*`))[0] as string));
+    expect(raw).not.toContain('product-card');
+  });
+
+  it("each handler writes with its own codec, whichever handler made the process's runtime first", async () => {
+    const prefix = uniquePrefix('next-own-codec');
+    prefixes.push(prefix);
+    const html = productPage(8 * 1024, 6);
+    const scope = `compression-${++n}`;
+    // The 'use cache' handler, without a codec, makes the shared runtime first (on its first get).
+    const uc = withScope(scope, () => createUseCacheHandler({ redisUrl, prefix, buildId: 'b1' }));
+    await uc.get('warm-up', []);
+    const inc = withScope(scope, () => {
+      const Inc = createIncrementalCacheHandler({ redisUrl, prefix, buildId: 'b1', codec: xor('k9') });
+      return new Inc({});
+    });
+    await inc.set('/z', { kind: 'APP_PAGE', html, status: 200, headers: {} }, {});
+    const raw = String(await admin.get((await admin.keys(`${prefix}*/z*`))[0] as string));
+    expect(raw).toContain('+k9~');
     expect(raw).not.toContain('product-card');
   });
 });
