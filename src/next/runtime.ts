@@ -212,18 +212,26 @@ export class Runtime {
     const running = this.#reads.get(k);
     if (running !== undefined) return running;
     const epoch = this.#epoch;
-    const read = countRedisRead(tier.get(k), counters).then(
+    const read = tier.get(k).then(
       async (record) => {
-        if (record === undefined) return undefined;
+        if (record === undefined) {
+          countRedisRead(counters, 'miss');
+          return undefined;
+        }
         let decoded: unknown;
         try {
           decoded = await decodeValue(record.value, encoding);
         } catch (error) {
+          countRedisRead(counters, 'error');
           this.report(error, 'get');
           return undefined;
         }
         const entry = entryOf(decoded, record.expires);
-        if (entry === undefined) return undefined;
+        if (entry === undefined) {
+          countRedisRead(counters, 'miss');
+          return undefined;
+        }
+        countRedisRead(counters, 'hit');
         const { stored, ttl } = entry;
         if (this.memory !== undefined && this.#epoch === epoch && this.synced) {
           try {
@@ -235,6 +243,7 @@ export class Runtime {
         return stored;
       },
       (error: unknown) => {
+        countRedisRead(counters, 'error');
         this.report(error, 'get');
         return undefined;
       },

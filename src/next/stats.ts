@@ -49,27 +49,15 @@ export function countRead(counters: HandlerCounters, served: 'hit' | 'stale' | '
   else counters.misses++;
 }
 
-/**
- * Counts a Redis read in a handler's counters (hit, miss or error) and passes it through.
- *
- * @internal
- */
-export function countRedisRead<T>(
-  read: Promise<T | undefined>,
-  counters: HandlerCounters | undefined,
-): Promise<T | undefined> {
-  if (counters === undefined) return read;
-  return read.then(
-    (record) => {
-      if (record === undefined) counters.redisMisses++;
-      else counters.redisHits++;
-      return record;
-    },
-    (error: unknown) => {
-      counters.redisErrors++;
-      throw error;
-    },
-  );
+/** How a Redis read ended, for a handler's counters. @internal */
+export type RedisReadOutcome = 'hit' | 'miss' | 'error';
+
+/** Counts a Redis read once its outcome is known (an unreadable value is an error, not a hit). @internal */
+export function countRedisRead(counters: HandlerCounters | undefined, outcome: RedisReadOutcome): void {
+  if (counters === undefined) return;
+  if (outcome === 'hit') counters.redisHits++;
+  else if (outcome === 'miss') counters.redisMisses++;
+  else counters.redisErrors++;
 }
 
 /** `cache.name` of each handler kind, for `instrument` and the debug log. @internal */

@@ -269,6 +269,8 @@ describe.runIf(url !== undefined)('larder/next compression against Redis', () =>
     const b = await handler(prefix, { onError: (e: unknown) => errors.push(e) });
     expect(await b.get('/x', { kind: 'APP_PAGE' })).toBeNull();
     expect(String(errors.at(-1))).toMatch(/unknown compression "zz"/);
+    // Counted as a Redis error, not as a Redis hit.
+    expect(b.stats()).toMatchObject({ redisHits: 0, redisErrors: 1 });
   });
 
   it('instances with a codec share entries; instances without it miss them', async () => {
