@@ -103,7 +103,9 @@ export class Runtime {
     client.on('ready', () => this.#trySync());
     this.client = client;
     // Values reach the tier already encoded (encodeValue runs off the event loop's hot path, in zlib's pool).
-    this.tier = redisTier(client, { prefix: options.prefix, serializer: TEXT, timeout });
+    // closeClient: the tier owns the connection's health too, so a half-open connection (a command that times out
+    // while the socket looks open) is replaced, as with createCache, instead of waiting for the kernel to drop it.
+    this.tier = redisTier(client, { prefix: options.prefix, serializer: TEXT, timeout, closeClient: true });
     const bus = redisBus(client, { prefix: options.prefix, timeout, reconnectDelay: 1000 });
     this.bus = bus;
     this.tags = new TagTable(
@@ -310,6 +312,8 @@ export class Runtime {
 
   /** Resolves once Redis has processed every command sent so far on the connection (bounded by the timeout). */
   async #barrier(): Promise<void> {
+    // During a known outage (the tag table out of step), do not wait a timeout per call for an answer.
+    if (!this.synced) return;
     try {
       await this.run((c) => c.ping());
     } catch {

@@ -11,6 +11,7 @@ import {
   type UseCacheHandler,
 } from '../../src/next/index.js';
 import { closeRuntimes, withScope } from '../../src/next/runtime.js';
+import { BlackHoleProxy } from '../helpers/black-hole-proxy.js';
 import { hasRedisServerBinary, RedisServer, uniquePrefix, waitFor } from '../helpers/redis-server.js';
 
 const TIMEOUT = 200;
@@ -84,5 +85,35 @@ describe.runIf(hasRedisServerBinary('larder/next hang'))('larder/next when Redis
     );
     const after = (await b.inc.get('/before', { kind: 'APP_PAGE' })) as { value: { html: string } } | null;
     expect(after === null || after.value.html === '<html>new</html>').toBe(true);
+  }, 30_000);
+
+  it('a half-open connection is replaced: the handler reads the shared cache again within seconds', async () => {
+    server = await RedisServer.start();
+    const proxy = new BlackHoleProxy();
+    await proxy.start(server.port);
+    try {
+      const p = uniquePrefix('next-half-open');
+      const opts = { onError: () => {}, timeout: TIMEOUT };
+      // A behind the proxy, B straight on Redis.
+      const a = instance(`redis://127.0.0.1:${proxy.port}`, p, opts);
+      const b = instance(server.url, p, opts);
+      await Promise.all([a.inc.get('warm', { kind: 'FETCH' }), b.inc.get('warm', { kind: 'FETCH' })]);
+      await b.inc.set('/shared', page(), {});
+      await waitFor(async () => (await a.inc.get('/shared', { kind: 'APP_PAGE' })) !== null, 5000);
+      // Every connection of A now forwards nothing and never closes (a network partition).
+      proxy.blackHole();
+      const cutAt = performance.now();
+      await b.inc.set('/written-after', page(), {});
+      // A must get a working connection by itself and read B's page from Redis.
+      await waitFor(
+        async () => (await a.inc.get('/written-after', { kind: 'APP_PAGE' })) !== null,
+        10_000,
+        100,
+      );
+      expect(performance.now() - cutAt).toBeLessThan(10_000);
+    } finally {
+      await closeRuntimes();
+      await proxy.stop();
+    }
   }, 30_000);
 });

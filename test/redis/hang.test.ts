@@ -7,6 +7,7 @@ import { Redis } from 'ioredis';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { Cache } from '../../src/index.js';
 import { createCache, LarderRedisError, redisBus } from '../../src/redis/index.js';
+import { BlackHoleProxy } from '../helpers/black-hole-proxy.js';
 import { hasRedisServerBinary, RedisServer, uniquePrefix, waitFor } from '../helpers/redis-server.js';
 
 const canRun = hasRedisServerBinary('larder/redis hang tests');
@@ -168,58 +169,6 @@ describe.runIf(canRun)('a hung Redis (SIGSTOP) is an outage', () => {
     expect(b.cache.stats().busMessages).toBeGreaterThan(resyncsBefore);
   });
 });
-
-/**
- * A TCP proxy in front of a Redis whose existing connections can be turned into black holes (nothing forwarded
- * either way, nothing closed: a half-open connection after a network partition), while new connections work.
- */
-class BlackHoleProxy {
-  readonly #sockets = new Set<import('node:net').Socket>();
-  readonly #all = new Set<import('node:net').Socket>();
-  #server: import('node:net').Server | undefined;
-  port = 0;
-
-  async start(target: number): Promise<void> {
-    const net = await import('node:net');
-    this.#server = net.createServer((client) => {
-      const upstream = net.connect(target, '127.0.0.1');
-      for (const s of [client, upstream]) {
-        this.#sockets.add(s);
-        this.#all.add(s);
-      }
-      client.pipe(upstream);
-      upstream.pipe(client);
-      const end = () => {
-        client.destroy();
-        upstream.destroy();
-        this.#sockets.delete(client);
-        this.#sockets.delete(upstream);
-      };
-      client.on('error', end);
-      upstream.on('error', end);
-      client.on('close', end);
-      upstream.on('close', end);
-    });
-    await new Promise<void>((resolve) => this.#server?.listen(0, '127.0.0.1', resolve));
-    const address = this.#server.address();
-    this.port = typeof address === 'object' && address !== null ? address.port : 0;
-  }
-
-  /** Every connection open now stops forwarding, without closing. */
-  blackHole(): void {
-    for (const s of this.#sockets) {
-      s.unpipe();
-      s.pause();
-      s.removeAllListeners('data');
-    }
-    this.#sockets.clear();
-  }
-
-  async stop(): Promise<void> {
-    for (const s of this.#all) s.destroy();
-    await new Promise((resolve) => this.#server?.close(resolve));
-  }
-}
 
 describe.runIf(canRun)('a half-open connection to Redis is an outage', () => {
   it('is detected, replaced by a new connection, and nothing invalidated meanwhile survives', async () => {
