@@ -63,9 +63,18 @@ export const responseSerializer: ResponseSerializer = {
     ) {
       throw new TypeError('responseSerializer: not a stored response');
     }
+    // Text from Redis is untrusted (another app may write under the prefix): never replay what cacheResponses
+    // would not have stored, such as another visitor's cookie or a non-2xx status.
+    const status = raw.s as number;
+    if (status < 200 || status > 299 || status === 206) {
+      throw new TypeError(`responseSerializer: a stored response never has status ${status}`);
+    }
+    if (Object.keys(raw.h).some((name) => name.toLowerCase() === 'set-cookie')) {
+      throw new TypeError('responseSerializer: a stored response never sets a cookie');
+    }
     const decoded = Buffer.from(raw.b, 'base64'); // small ones are views into the shared pool: copy them out
     return {
-      status: raw.s as number,
+      status,
       headers: raw.h,
       body: ownedConcat([decoded], decoded.byteLength),
       storedAt: raw.t,

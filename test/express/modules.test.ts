@@ -195,6 +195,10 @@ describe('responseSerializer', () => {
     ['headers that are not strings', '{"s":200,"h":{"a":1},"b":"","t":1,"f":null,"v":null}'],
     ['vary that is not strings', '{"s":200,"h":{},"b":"","t":1,"f":null,"v":{"a":[1]}}'],
     ['a missing time', '{"s":200,"h":{},"b":"","f":null,"v":null}'],
+    // Written by someone else under the prefix: what cacheResponses never stores is never replayed.
+    ['a cookie', '{"s":200,"h":{"Set-Cookie":"sid=victim"},"b":"","t":1,"f":null,"v":null}'],
+    ['an error status', '{"s":500,"h":{},"b":"","t":1,"f":null,"v":null}'],
+    ['a partial response', '{"s":206,"h":{},"b":"","t":1,"f":null,"v":null}'],
   ])('refuses %s', (_name, text) => {
     expect(() => responseSerializer.deserialize(text)).toThrow();
   });
