@@ -4,7 +4,7 @@
  *
  * ```sh
  * larder-next warm [--dir <app>] [--dist-dir .next] [--redis-url redis://…] [--prefix larder:next:]
- *                  [--build-id <id>] [--compress gzip|brotli|false] [--force]
+ *                  [--build-id <id>] [--compress gzip|brotli|false] [--cluster] [--force]
  * ```
  *
  * `warm` runs {@link warmFromBuild}: seeds Redis from the `next build` output. `REDIS_URL` is the default of
@@ -30,6 +30,7 @@ Options:
   --prefix <prefix>     the handlers' key prefix (default: larder:next:)
   --build-id <id>       the key scope (default: $NEXT_DEPLOYMENT_ID, else the build's BUILD_ID)
   --compress <alg>      gzip, brotli or false (default: gzip, as the handlers)
+  --cluster             the Redis is a Redis Cluster (as the handlers' cluster: true)
   --force               warm again even if this build was warmed already
   --help                this text
 `;
@@ -58,6 +59,7 @@ async function main(argv: string[]): Promise<number> {
   if (values.prefix !== undefined) options.prefix = values.prefix;
   if (values['build-id'] !== undefined) options.buildId = values['build-id'];
   if (values.force === true) options.force = true;
+  if (values.cluster === true) options.cluster = true;
   const compress = values.compress;
   if (compress !== undefined) {
     options.compress = (compress === 'false' ? false : compress) as NextCompression;
@@ -86,6 +88,7 @@ function parse(argv: string[]) {
       'build-id': { type: 'string' },
       compress: { type: 'string' },
       force: { type: 'boolean' },
+      cluster: { type: 'boolean' },
       help: { type: 'boolean' },
     },
   });

@@ -12,6 +12,7 @@ import {
   warmFromBuild,
 } from '../../src/next/index.js';
 import { closeRuntimes, withScope } from '../../src/next/runtime.js';
+import { clusterForTests } from '../helpers/redis-cluster.js';
 import { deleteKeys, redisForTests, uniquePrefix } from '../helpers/redis-server.js';
 
 const url = await redisForTests('larder/next warmFromBuild');
@@ -207,5 +208,41 @@ describe.runIf(url !== undefined)('warmFromBuild', () => {
     await expect(run(process.execPath, [...args.slice(0, 3), 'cool'], { cwd: root })).rejects.toMatchObject({
       code: 2,
     });
+  });
+});
+
+const clusterUrls = await clusterForTests('larder-next warm on a Redis Cluster');
+
+describe.runIf(clusterUrls !== undefined)('larder-next warm --cluster', () => {
+  it('seeds a Redis Cluster in the layout that cluster: true handlers read', async () => {
+    const redisUrl = (clusterUrls as string[]).join(',');
+    const p = uniquePrefix('next-warm-cluster');
+    const dir = fakeBuild(Date.now() - 60_000);
+    try {
+      const run = promisify(execFile);
+      const cli = ['--import', 'tsx', join(root, 'src/next/cli.ts'), 'warm', '--dir', dir];
+      const { stdout } = await run(
+        process.execPath,
+        [...cli, '--redis-url', redisUrl, '--prefix', p, '--cluster'],
+        { cwd: root },
+      );
+      expect(JSON.parse(stdout)).toMatchObject({ buildId: BUILD, written: 5, byOther: false });
+      const h = withScope('warm-cluster', () => {
+        const Inc = createIncrementalCacheHandler({
+          redisUrl,
+          prefix: p,
+          buildId: BUILD,
+          maxMemory: 0,
+          cluster: true,
+        });
+        return new Inc({});
+      });
+      await h.get('warm-up', { kind: 'FETCH' });
+      const page = (await h.get('/p2', { kind: 'APP_PAGE' }))?.value as { html?: string } | undefined;
+      expect(page?.html).toContain('page two');
+    } finally {
+      await closeRuntimes();
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });
