@@ -72,7 +72,9 @@ export class TierReads {
   /**
    * Reads many entries with one MGET per slot group (one in all on a standalone Redis: the entries and the
    * latest-invalidation time); only entries older than that invalidation take a script read each, as in `get`.
-   * An undecodable entry rejects the whole read.
+   * A slot group whose read fails (its master hung or down, an undecodable entry) reads as misses while the other
+   * groups answer, as single `get`s of their keys would; only when every group fails does the read reject (on a
+   * standalone Redis there is one group, so any failure rejects it).
    */
   getMany(keys: readonly string[]): Promise<(TierRecord | undefined)[]> {
     const s = this.#s;
@@ -85,7 +87,7 @@ export class TierReads {
       rkeys,
       rkeys.map((_, i) => i),
     );
-    return Promise.all(
+    return Promise.allSettled(
       parts.map(([g, group, at]) => {
         if (s.nodes?.hung(g)) return s.refuse();
         const inv = this.#invOf[g] as string;
@@ -104,7 +106,11 @@ export class TierReads {
             (error: unknown) => s.failedAt(error, g),
           );
       }),
-    ).then(() => out);
+    ).then((settled) => {
+      const failed = settled.find((r) => r.status === 'rejected');
+      if (failed !== undefined && settled.every((r) => r.status === 'rejected')) throw failed.reason;
+      return out;
+    });
   }
 
   /** Handles an MGET reply: decides from the entry's header whether it needs the full check of the script. */

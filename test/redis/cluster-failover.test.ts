@@ -142,6 +142,7 @@ describe.runIf(canRun)('Redis Cluster: a master SIGKILLed mid-traffic', () => {
     a.set('unchanged', 'kept in memory');
     // Entries A has never read (set by B): during the outage A reads them from the other masters' slots.
     for (let i = 0; i < 60; i++) b.set(`${tag}-spread:${i}`, 's');
+    for (let i = 0; i < 60; i++) b.set(`${tag}-batch:${i}`, 'b');
     let victim = 0;
     await waitFor(async () => {
       victim = (await subscriberNode(`${tag}-a`)) ?? 0;
@@ -182,6 +183,16 @@ describe.runIf(canRun)('Redis Cluster: a master SIGKILLed mid-traffic', () => {
     const spreadMs = performance.now() - t0;
     expect(spreadMs).toBeLessThan(4 * TIMEOUT);
     expect(hits).toBeGreaterThanOrEqual(30);
+    // A batch read too: the failed master's slot groups read as misses, the others answer from the tier.
+    let loaded = 0;
+    await a.getOrSetMany(
+      Array.from({ length: 60 }, (_, i) => `${tag}-batch:${i}`),
+      async (missing) => {
+        loaded += missing.length;
+        return [];
+      },
+    );
+    expect(loaded).toBeLessThanOrEqual(30);
     // The replica takes over (cluster-node-timeout 1000): another node is the healthy master of those slots.
     const probe = new Cluster([{ host: '127.0.0.1', port: ports.find((p) => p !== victim) as number }], {
       redisOptions: { commandTimeout: 500 },
