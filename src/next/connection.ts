@@ -1,17 +1,12 @@
 import { Redis } from 'ioredis';
 import { openCluster } from '../redis/cluster.js';
 import { restoreStringPrototype } from '../redis/fast-strings.js';
-import { withTimeout } from '../redis/link.js';
+import { backoff, withTimeout } from '../redis/link.js';
 import type { ResolvedOptions } from './options.js';
 
 // As soon as ioredis is loaded (above), before Next.js optimizes its request path (redisTier and redisBus
 // do it again for the client they are given).
 restoreStringPrototype();
-
-/** Exponential reconnect backoff from 50 ms, capped at 1 s. */
-function backoff(times: number): number {
-  return Math.min(50 * 2 ** Math.min(times - 1, 10), 1000);
-}
 
 /**
  * Opens the handlers' Redis connection with the fail-fast settings: one client for a standalone Redis, or a
@@ -30,7 +25,7 @@ export function openClient(options: ResolvedOptions): Redis {
       }) as unknown as Redis)
     : new Redis(options.redisUrl, {
         connectTimeout: Math.max(1000, timeout * 4),
-        retryStrategy: backoff,
+        retryStrategy: backoff(1000),
         ...options.client,
         lazyConnect: false,
         // No commandTimeout: the bus's subscriber inherits these options, and a SUBSCRIBE timed out under load

@@ -1,4 +1,5 @@
 import { Cluster, type ClusterOptions, type Redis, type RedisOptions } from 'ioredis';
+import { backoff } from './link.js';
 
 /** An ioredis client larder works with: a `Redis` (standalone or Sentinel) or a `Cluster`. */
 export type RedisClient = Redis | Cluster;
@@ -98,6 +99,6 @@ export function openCluster(urls: string, name: string, o: OpenClusterOptions): 
     retryDelayOnClusterDown: Math.min(100, o.timeout),
     retryDelayOnTryAgain: Math.min(100, o.timeout),
     slotsRefreshTimeout: Math.max(1000, o.timeout * 4),
-    clusterRetryStrategy: (times: number) => Math.min(50 * 2 ** Math.min(times - 1, 16), o.reconnectDelay),
+    clusterRetryStrategy: backoff(o.reconnectDelay),
   });
 }
