@@ -1,6 +1,7 @@
 import type { TierRecord } from '../tier.js';
 import { isStored } from './compression.js';
 import { ownBytes } from './own-bytes.js';
+import { storedSize } from './size.js';
 import type { Stored } from './stored.js';
 
 /**
@@ -30,6 +31,8 @@ export function entryOf(decoded: unknown, expires: number): { stored: Stored; tt
   if (!isStored(decoded)) return undefined;
   // Decoded buffers under 4 KiB are views into Node's shared pool: keep copies that own their bytes.
   const stored = ownBytes(decoded);
+  // The size the memory bound counts is computed from what the entry holds, never taken from Redis.
+  stored.s = storedSize(stored);
   const ttl = expires - Date.now();
   if (ttl <= 0) return undefined;
   return { stored, ttl };

@@ -4,9 +4,10 @@ import { type Duration, describe as describeValue, toMs } from '../duration.js';
 import type { TierRecord } from '../tier.js';
 import { type BuildEntry, readBuildId, readBuildOutput } from './build-output.js';
 import { encodeValue } from './compression.js';
-import { sizeOf, tagsOf } from './incremental.js';
+import { tagsOf } from './incremental.js';
 import { type NextCacheHandlerOptions, resolveOptions } from './options.js';
 import { Runtime } from './runtime.js';
+import { sizeOf } from './size.js';
 import type { StoredIncremental } from './stored.js';
 import { FRESH } from './tags.js';
 
