@@ -12,6 +12,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Cache } from '../../src/index.js';
 import { createCache } from '../../src/redis/index.js';
 import { hasRedisServerBinary, waitFor } from '../helpers/redis-server.js';
+import { connected as bothConnected, read } from '../helpers/two-instances.js';
 
 const FIRST_PORT = 30011;
 const ports = [0, 1, 2, 3, 4, 5].map((i) => FIRST_PORT + i);
@@ -21,10 +22,6 @@ const env = { ...process.env, LARDER_CLUSTER_PORT: String(FIRST_PORT) };
 const TIMEOUT = 250;
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
-
-async function read(cache: Cache<string, unknown>, key: string): Promise<unknown> {
-  return cache.getOrSet(key, () => Promise.reject(new Error('miss'))).catch((error: Error) => error.message);
-}
 
 describe.runIf(canRun)('Redis Cluster: a master SIGKILLed mid-traffic', () => {
   const urls = ports.map((p) => `redis://127.0.0.1:${p}`).join(',');
@@ -94,20 +91,8 @@ describe.runIf(canRun)('Redis Cluster: a master SIGKILLed mid-traffic', () => {
     return undefined;
   }
 
-  async function connected(a: Cache<string, unknown>, b: Cache<string, unknown>): Promise<void> {
-    for (const [from, to] of [
-      [a, b],
-      [b, a],
-    ] as const) {
-      const probe = `probe:${Math.random()}`;
-      await waitFor(async () => {
-        to.set(probe, 'old');
-        from.set(probe, 'new');
-        await sleep(20);
-        return to.peek(probe) === undefined && (await read(to, probe)) === 'new';
-      }, 15_000);
-    }
-  }
+  const connected = (a: Cache<string, unknown>, b: Cache<string, unknown>): Promise<void> =>
+    bothConnected(a, b, 15_000);
 
   /**
    * Two instances run traffic; the master under A's bus subscriber gets `signal` (SIGKILL, or SIGSTOP then

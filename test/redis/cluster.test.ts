@@ -9,15 +9,11 @@ import type { Cache } from '../../src/index.js';
 import { createCache, redisBus, redisTier } from '../../src/redis/index.js';
 import { clusterForTests } from '../helpers/redis-cluster.js';
 import { uniquePrefix, waitFor } from '../helpers/redis-server.js';
+import { connected as bothConnected, read } from '../helpers/two-instances.js';
 
 const urls = await clusterForTests('larder/redis on Redis Cluster');
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
-
-/** Reads through the cache with a loader that fails (so nothing is stored); returns the value or 'miss'. */
-async function read(cache: Cache<string, unknown>, key: string): Promise<unknown> {
-  return cache.getOrSet(key, () => Promise.reject(new Error('miss'))).catch((error: Error) => error.message);
-}
 
 /** Every key under `prefix`, per master (SCAN on each master). */
 async function keysPerMaster(admin: Cluster, prefix: string): Promise<string[][]> {
@@ -70,21 +66,8 @@ describe.runIf(urls !== undefined)('larder/redis on a Redis Cluster', () => {
     return cache;
   }
 
-  /** Both connected: a set on one reaches the other's memory over the bus and its reads through the tier. */
-  async function connected(a: Cache<string, unknown>, b: Cache<string, unknown>): Promise<void> {
-    for (const [from, to] of [
-      [a, b],
-      [b, a],
-    ] as const) {
-      const probe = `probe:${Math.random()}`;
-      await waitFor(async () => {
-        to.set(probe, 'old');
-        from.set(probe, 'new');
-        await sleep(20);
-        return to.peek(probe) === undefined && (await read(to, probe)) === 'new';
-      }, 10_000);
-    }
-  }
+  const connected = (a: Cache<string, unknown>, b: Cache<string, unknown>): Promise<void> =>
+    bothConnected(a, b, 10_000);
 
   beforeAll(() => {
     admin = new Cluster([nodes[0] as string]);

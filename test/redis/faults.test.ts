@@ -7,6 +7,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { Cache } from '../../src/index.js';
 import { createCache, type LarderRedisError, redisTier } from '../../src/redis/index.js';
 import { hasRedisServerBinary, RedisServer, uniquePrefix, waitFor } from '../helpers/redis-server.js';
+import { connected as bothConnected, read } from '../helpers/two-instances.js';
 
 const canRun = hasRedisServerBinary('larder/redis fault tests');
 
@@ -20,11 +21,6 @@ const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 interface Instance {
   cache: Cache<string, unknown>;
   errors: unknown[];
-}
-
-/** Reads through the cache with a loader that fails (so nothing is stored); returns the value or 'miss'. */
-async function read(cache: Cache<string, unknown>, key: string): Promise<unknown> {
-  return cache.getOrSet(key, () => Promise.reject(new Error('miss'))).catch((error: Error) => error.message);
 }
 
 /** Keeps caches busy with reads, loads, writes and deletes until stopped, timing every call. */
@@ -89,21 +85,7 @@ describe.runIf(canRun)('faults (private redis-server: down at start, SIGKILL, SI
     return i;
   }
 
-  /** Both connected: a set on one reaches the other's memory over the bus and its reads through the tier. */
-  async function connected(a: Instance, b: Instance): Promise<void> {
-    for (const [from, to] of [
-      [a, b],
-      [b, a],
-    ] as const) {
-      const probe = `probe:${Math.random()}`;
-      await waitFor(async () => {
-        to.cache.set(probe, 'old');
-        from.cache.set(probe, 'new');
-        await sleep(20);
-        return to.cache.peek(probe) === undefined && (await read(to.cache, probe)) === 'new';
-      }, 10_000);
-    }
-  }
+  const connected = (a: Instance, b: Instance): Promise<void> => bothConnected(a.cache, b.cache, 10_000);
 
   beforeAll(() => {
     process.on('unhandledRejection', onUnhandled);
