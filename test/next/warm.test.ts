@@ -13,7 +13,7 @@ import {
 } from '../../src/next/index.js';
 import { closeRuntimes, withScope } from '../../src/next/runtime.js';
 import { clusterForTests } from '../helpers/redis-cluster.js';
-import { deleteKeys, redisForTests, uniquePrefix } from '../helpers/redis-server.js';
+import { deleteKeys, redisForTests, uniquePrefix, waitFor } from '../helpers/redis-server.js';
 
 const url = await redisForTests('larder/next warmFromBuild');
 const root = fileURLToPath(new URL('../..', import.meta.url));
@@ -237,8 +237,12 @@ describe.runIf(clusterUrls !== undefined)('larder-next warm --cluster', () => {
         });
         return new Inc({});
       });
-      await h.get('warm-up', { kind: 'FETCH' });
-      const page = (await h.get('/p2', { kind: 'APP_PAGE' }))?.value as { html?: string } | undefined;
+      // The handler answers misses until its cluster connection is synced (seconds on a busy CI host).
+      let page: { html?: string } | undefined;
+      await waitFor(async () => {
+        page = (await h.get('/p2', { kind: 'APP_PAGE' }))?.value as { html?: string } | undefined;
+        return page !== undefined;
+      }, 15_000);
       expect(page?.html).toContain('page two');
     } finally {
       await closeRuntimes();
