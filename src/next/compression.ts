@@ -249,13 +249,17 @@ function base64(bytes: Uint8Array): string {
 export async function encodeValue(value: unknown, encoding: Encoding): Promise<string> {
   const { compress, codec } = encoding;
   if (codec === undefined) {
-    const json = nextSerializer.serialize(value);
-    // Strings: json.length <= its UTF-8 bytes. Byte arrays: base64 in the JSON, 4/3 of their size.
-    if (compress === false || json.length < encoding.threshold) return json;
+    if (compress === false) return nextSerializer.serialize(value);
+    // The frame first: a value worth compressing (a page) is serialized once. A small one is serialized
+    // again as plain JSON, which costs little at its size.
+    const framed = frame(value);
+    if (framed.byteLength < encoding.threshold) return nextSerializer.serialize(value);
     const alg = compress === 'gzip' ? 'gz' : 'br';
-    const packed = await compressBytes(alg, frame(value));
-    // Kept only when it pays for its base64 (4/3) and header.
-    return ((packed.byteLength + 2) / 3) * 4 + 8 < json.length ? `~${alg}~${base64(packed)}` : json;
+    const packed = await compressBytes(alg, framed);
+    // Kept only when it pays for its base64 (4/3) and header. The plain JSON is at least about the frame's
+    // size (its byte arrays are base64 there, 4/3 of their size).
+    if (((packed.byteLength + 2) / 3) * 4 + 8 < framed.byteLength) return `~${alg}~${base64(packed)}`;
+    return nextSerializer.serialize(value);
   }
   let bytes = frame(value);
   let alg = '';

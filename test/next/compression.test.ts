@@ -93,6 +93,22 @@ describe('larder/next value encoding', () => {
     expect((await encodeValue(medium, { ...gzip, threshold: 5000 })).startsWith('{')).toBe(true);
   });
 
+  it('serializes a compressed value once', async () => {
+    let reads = 0;
+    const counted = { ...big, v: { ...big.v } };
+    Object.defineProperty(counted.v, 'probe', {
+      enumerable: true,
+      get: () => {
+        reads++;
+        return 1;
+      },
+    });
+    const text = await encodeValue(counted, gzip);
+    expect(text.startsWith('~gz~')).toBe(true);
+    expect(reads).toBe(1);
+    expect(((await decodeValue(text, gzip)) as { v: { probe: number } }).v.probe).toBe(1);
+  });
+
   it('reads values written with any compression setting (a rolling deploy)', async () => {
     for (const writer of [gzip, brotli, none]) {
       const text = await encodeValue(big, writer);
