@@ -15,14 +15,14 @@
  * buffer of its own (as larder does; views of Node's pool would keep the pool alive). With Redis the baseline
  * writes each page to the same Redis (gzip of its JSON and bytes, base64, as larder writes) and reads an
  * evicted page back the same way larder does (GET, base64, gunzip in zlib's thread pool, JSON.parse, the bytes
- * copied into one buffer). Its growth is what any in-process cache of these pages costs on this Node.js;
- * larder's growth over it is what larder adds.
+ * copied into one buffer). Its growth is what an LRU cache of these pages costs on this Node.js; larder's growth
+ * over it is what larder adds (larder's W-TinyLFU tier holds as many pages, but not the same ones: memory only it
+ * turns away pages read once while they are young, and grows less; docs/nextjs.md "Memory").
  *
- * Run alone: `node --expose-gc --import tsx bench/next/soak.ts [--redis] [--pages N] [--runs N]` (after
- * `npm run build`; each cache in a child process, baseline then larder, `--runs` times; `--max-memory MiB`
- * for another bound than 64 MiB), or `--only larder` /
- * `--only lru-cache` for one run in this process; the full suite (`npm run bench`) runs it through
- * {@link runNextSoak}, memory only and with Redis.
+ * Run alone: `node --expose-gc --import tsx bench/next/soak.ts [--redis] [--pages N] [--runs N] [--max-memory MiB]`
+ * (after `npm run build`; each cache in a child process, the baseline then larder, `--runs` times), or with
+ * `--only larder` / `--only lru-cache` for one run in this process; the full suite (`npm run bench`) runs it
+ * through {@link runNextSoak}, memory only and with Redis.
  *
  * @module
  */
@@ -139,7 +139,7 @@ function text(seed: number, length: number): string {
 }
 
 /** The pages the soak writes. */
-interface Page {
+export interface Page {
   kind: 'APP_PAGE';
   html: string;
   rscData: Buffer;
@@ -150,7 +150,7 @@ interface Page {
 }
 
 /** An `APP_PAGE` value as Next.js passes it to `set`: pooled buffers, a Map of segments, a flat html string. */
-function page(i: number): Page {
+export function page(i: number): Page {
   const rscData = Buffer.concat([Buffer.from(text(i * 7 + 1, 1200)), Buffer.from(text(i * 7 + 2, 1300))]);
   const segmentData = new Map<string, Buffer>([
     ['/_tree', Buffer.from(text(i * 7 + 3, 400))],
@@ -221,7 +221,7 @@ const gzipAsync = promisify(gzip);
 const gunzipAsync = promisify(gunzip);
 
 /** The page with its byte arrays copied into one buffer of its own (one allocation per page). */
-function ownPage(p: Page): Page {
+export function ownPage(p: Page): Page {
   let total = p.rscData.byteLength;
   for (const b of p.segmentData.values()) total += b.byteLength;
   const buffer = new ArrayBuffer(total);
@@ -245,7 +245,7 @@ function countedSize(p: Page): number {
 }
 
 /** What larder stores in Redis for a page, in the baseline's own words: `~gz~` and the base64 of a gzip frame. */
-async function encodePage(p: Page): Promise<string> {
+export async function encodePage(p: Page): Promise<string> {
   const shape = {
     ...p,
     rscData: p.rscData.byteLength,
@@ -259,7 +259,7 @@ async function encodePage(p: Page): Promise<string> {
 }
 
 /** The inverse of {@link encodePage}, decoding as larder does: base64, gunzip, JSON.parse, one owned buffer. */
-async function decodePage(text: string): Promise<Page> {
+export async function decodePage(text: string): Promise<Page> {
   const bytes = await gunzipAsync(Buffer.from(text.slice(4), 'base64'));
   const jsonLength = bytes.readUInt32BE(0);
   const shape = JSON.parse(bytes.toString('utf8', 4, 4 + jsonLength)) as Omit<
