@@ -7,7 +7,8 @@
  * 2. `revalidateTag` latency with 100 and 100,000 (CI: 20,000) tagged entries in Redis. Bar: flat
  *    (large/small median <= 1.5x).
  * 3. Memory soak (bench/next/soak.ts): 14,000 distinct pages through the incremental handler, memory only and
- *    with Redis; process growth at most 1.3x `maxMemory`. Full suite only.
+ *    with Redis; process growth at most 1.3x `maxMemory`, printed with the growth of a bare `lru-cache` holding
+ *    the same pages in the same run (the floor). Full suite only.
  *
  * Needs Redis at REDIS_URL or 127.0.0.1:6379. Builds the fixture app once if it has no build.
  *

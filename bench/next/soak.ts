@@ -9,15 +9,30 @@
  * under 4 KiB are) and `segmentData`, a `Map` of three small pooled `Buffer`s. With Redis, pages evicted from
  * memory are read back from Redis (decoded buffers) and stored in memory again.
  *
- * Run alone: `node --expose-gc --import tsx bench/next/soak.ts [--redis] [--pages N]` (after `npm run build`);
- * the full suite (`npm run bench`) runs it through {@link runNextSoak}, memory only and with Redis.
+ * The floor: each run also measures, in a process of its own and the same way, a baseline that holds the same
+ * pages with the same access pattern in a bare `lru-cache` bounded by `maxSize` = `maxMemory`, each page
+ * counting the bytes larder counts for it (src/next/size.ts's `footprint`), its byte arrays copied into one
+ * buffer of its own (as larder does; views of Node's pool would keep the pool alive). With Redis the baseline
+ * writes each page to the same Redis (gzip of its JSON and bytes, base64, as larder writes) and reads an
+ * evicted page back the same way larder does (GET, base64, gunzip in zlib's thread pool, JSON.parse, the bytes
+ * copied into one buffer). Its growth is what an LRU cache of these pages costs on this Node.js; larder's growth
+ * over it is what larder adds (larder's W-TinyLFU tier holds as many pages, but not the same ones: memory only it
+ * turns away pages read once while they are young, and grows less; docs/nextjs.md "Memory").
+ *
+ * Run alone: `node --expose-gc --import tsx bench/next/soak.ts [--redis] [--pages N] [--runs N] [--max-memory MiB]`
+ * (after `npm run build`; each cache in a child process, the baseline then larder, `--runs` times), or with
+ * `--only larder` / `--only lru-cache` for one run in this process; the full suite (`npm run bench`) runs it
+ * through {@link runNextSoak}, memory only and with Redis.
  *
  * @module
  */
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
+import { promisify } from 'node:util';
 import { getHeapSpaceStatistics } from 'node:v8';
+import { gunzip, gzip } from 'node:zlib';
+import { footprint, sizeOf } from '../../src/next/size.js';
 import { childMain, runIsolated } from '../lib/isolate.js';
 import { larderSubpaths } from '../lib/larder.js';
 
@@ -29,7 +44,12 @@ export interface SoakInput {
   maxMemory: number;
   /** Redis URL, or '' for a memory-only handler. */
   redisUrl: string;
+  /** What holds the pages: larder/next's handler, or the bare `lru-cache` baseline (default `'larder'`). */
+  cache?: SoakCacheName;
 }
+
+/** The caches the soak measures: larder/next, and the floor it is compared with. */
+export type SoakCacheName = 'larder' | 'lru-cache';
 
 /** What the soak child measures (bytes, growth over the baseline after full garbage collections). */
 export interface SoakOutput {
@@ -46,7 +66,7 @@ export interface SoakOutput {
   arrayBuffers: number;
   /** V8 heap committed (`heapTotal`) growth. */
   heapTotal: number;
-  /** Entries in the memory tier at the end. */
+  /** Entries in the memory tier (the baseline's `lru-cache`) at the end. */
   entries: number;
   /** Seconds the run took. */
   seconds: number;
@@ -58,6 +78,8 @@ export interface SoakResult {
   name: string;
   /** RSS growth / maxMemory. */
   ratio: number;
+  /** The baseline's (`lru-cache`'s) RSS growth / maxMemory in the same run. */
+  baseline: number;
   /** The bar. */
   bar: string;
   /** Whether it met the bar. */
@@ -116,8 +138,19 @@ function text(seed: number, length: number): string {
   return bytes.toString('latin1');
 }
 
+/** The pages the soak writes. */
+export interface Page {
+  kind: 'APP_PAGE';
+  html: string;
+  rscData: Buffer;
+  headers: Record<string, string>;
+  postponed: undefined;
+  status: number;
+  segmentData: Map<string, Buffer>;
+}
+
 /** An `APP_PAGE` value as Next.js passes it to `set`: pooled buffers, a Map of segments, a flat html string. */
-function page(i: number): unknown {
+export function page(i: number): Page {
   const rscData = Buffer.concat([Buffer.from(text(i * 7 + 1, 1200)), Buffer.from(text(i * 7 + 2, 1300))]);
   const segmentData = new Map<string, Buffer>([
     ['/_tree', Buffer.from(text(i * 7 + 3, 400))],
@@ -148,10 +181,25 @@ function memoryTier(): MemoryTier | undefined {
   return undefined;
 }
 
-/** The child: fills the handler and measures growth. */
-export async function soak(input: SoakInput, log: (line: string) => void = () => {}): Promise<SoakOutput> {
+/** What the soak drives: a cache of pages (larder/next's handler, or the baseline). */
+interface SoakCache {
+  /** Whether the page is there (from memory, or read back from Redis). */
+  get(key: string): Promise<boolean>;
+  /** Stores a page. */
+  set(key: string, value: Page): Promise<void>;
+  /** Entries held in memory. */
+  entries(): number;
+  /** Drops what it wrote to Redis. */
+  close(): Promise<void>;
+}
+
+/** larder/next's incremental handler, constructed per request as Next.js does. */
+async function larderCache(
+  input: SoakInput,
+  prefix: string,
+  log: (line: string) => void,
+): Promise<SoakCache> {
   const { createIncrementalCacheHandler } = await loadNext();
-  const prefix = `larder-bench:soak:${process.pid}:`;
   const Handler = createIncrementalCacheHandler({
     redisUrl: input.redisUrl,
     prefix,
@@ -159,39 +207,141 @@ export async function soak(input: SoakInput, log: (line: string) => void = () =>
     maxMemory: input.maxMemory,
     onError: (error: unknown, operation: string) => log(`${operation}: ${String(error)}`),
   });
+  return {
+    get: async (key) => (await new Handler({}).get(key, GET_CTX)) !== null,
+    set: (key, value) => new Handler({}).set(key, value, SET_CTX),
+    entries: () => memoryTier()?.size ?? 0,
+    close: async () => {
+      if (input.redisUrl !== '') await dropKeys(input.redisUrl, prefix);
+    },
+  };
+}
+
+const gzipAsync = promisify(gzip);
+const gunzipAsync = promisify(gunzip);
+
+/** The page with its byte arrays copied into one buffer of its own (one allocation per page). */
+export function ownPage(p: Page): Page {
+  let total = p.rscData.byteLength;
+  for (const b of p.segmentData.values()) total += b.byteLength;
+  const buffer = new ArrayBuffer(total);
+  let at = 0;
+  const copy = (b: Buffer): Buffer => {
+    const out = Buffer.from(buffer, at, b.byteLength);
+    out.set(b);
+    at += b.byteLength;
+    return out;
+  };
+  const rscData = copy(p.rscData);
+  const segmentData = new Map<string, Buffer>();
+  for (const [k, v] of p.segmentData) segmentData.set(k, copy(v));
+  return { ...p, rscData, segmentData };
+}
+
+/** The size larder counts for a page (its value, its tags, an entry's overhead). */
+function countedSize(p: Page): number {
+  const tags = (p.headers['x-next-cache-tags'] ?? '').split(',').filter((t) => t !== '');
+  return footprint({ k: 'i', t: 0, v: p, g: tags, s: sizeOf(p) + 64 });
+}
+
+/** What larder stores in Redis for a page, in the baseline's own words: `~gz~` and the base64 of a gzip frame. */
+export async function encodePage(p: Page): Promise<string> {
+  const shape = {
+    ...p,
+    rscData: p.rscData.byteLength,
+    segmentData: [...p.segmentData].map(([k, v]) => [k, v.byteLength]),
+  };
+  const json = Buffer.from(JSON.stringify(shape), 'utf8');
+  const head = Buffer.allocUnsafe(4);
+  head.writeUInt32BE(json.byteLength, 0);
+  const packed = await gzipAsync(Buffer.concat([head, json, p.rscData, ...p.segmentData.values()]));
+  return `~gz~${packed.toString('base64')}`;
+}
+
+/** The inverse of {@link encodePage}, decoding as larder does: base64, gunzip, JSON.parse, one owned buffer. */
+export async function decodePage(text: string): Promise<Page> {
+  const bytes = await gunzipAsync(Buffer.from(text.slice(4), 'base64'));
+  const jsonLength = bytes.readUInt32BE(0);
+  const shape = JSON.parse(bytes.toString('utf8', 4, 4 + jsonLength)) as Omit<
+    Page,
+    'rscData' | 'segmentData'
+  > & { rscData: number; segmentData: [string, number][] };
+  let at = 4 + jsonLength;
+  const take = (n: number): Buffer => {
+    const b = bytes.subarray(at, at + n);
+    at += n;
+    return b;
+  };
+  const rscData = take(shape.rscData);
+  const segmentData = new Map<string, Buffer>(shape.segmentData.map(([k, n]) => [k, take(n)]));
+  return ownPage({ ...shape, rscData, segmentData });
+}
+
+/**
+ * The floor: a bare `lru-cache` bounded by `maxSize` = `maxMemory`, each page counting what larder counts, and
+ * with Redis the same writes and the same read-back of evicted pages.
+ */
+async function baselineCache(input: SoakInput, prefix: string): Promise<SoakCache> {
+  const { LRUCache } = await import('lru-cache');
+  const lru = new LRUCache<string, Page>({ maxSize: input.maxMemory, sizeCalculation: countedSize });
+  const { Redis } = await import('ioredis');
+  const redis = input.redisUrl === '' ? undefined : new Redis(input.redisUrl);
+  return {
+    async get(key) {
+      if (lru.get(key) !== undefined) return true;
+      if (redis === undefined) return false;
+      const text = await redis.get(prefix + key);
+      if (text === null) return false;
+      lru.set(key, await decodePage(text));
+      return true;
+    },
+    async set(key, value) {
+      lru.set(key, ownPage(value));
+      if (redis !== undefined) await redis.set(prefix + key, await encodePage(value), 'PX', 86_400_000);
+    },
+    entries: () => lru.size,
+    async close() {
+      redis?.disconnect();
+      if (input.redisUrl !== '') await dropKeys(input.redisUrl, prefix);
+    },
+  };
+}
+
+/** The child: fills the cache (larder/next's handler, or the baseline) and measures growth. */
+export async function soak(input: SoakInput, log: (line: string) => void = () => {}): Promise<SoakOutput> {
+  const prefix = `larder-bench:soak:${process.pid}:`;
+  const cache =
+    input.cache === 'lru-cache' ? await baselineCache(input, prefix) : await larderCache(input, prefix, log);
   const started = performance.now();
   // Warm up (code, the runtime, the Redis connection) on keys of their own, then take the baseline.
   for (let i = 0; i < 50; i++) {
-    const h = new Handler({});
-    await h.get(`/warm/${i}`, GET_CTX);
-    await h.set(`/warm/${i}`, page(-1 - i), SET_CTX);
-    await h.get(`/warm/${i}`, GET_CTX);
+    await cache.get(`/warm/${i}`);
+    await cache.set(`/warm/${i}`, page(-1 - i));
+    await cache.get(`/warm/${i}`);
   }
   const before = settle();
   const newSpaceBefore = newSpace();
   let x = 12345;
   for (let i = 0; i < input.pages; i++) {
-    // Next.js constructs the handler per request.
-    const h = new Handler({});
-    if ((await h.get(`/p/${i}`, GET_CTX)) === null) await h.set(`/p/${i}`, page(i), SET_CTX);
+    // Next.js constructs the handler per request (larderCache does).
+    if (!(await cache.get(`/p/${i}`))) await cache.set(`/p/${i}`, page(i));
     // A visitor of an earlier page (served from memory, or from Redis once evicted).
     x = (x * 1103515245 + 12345) & 0x7fffffff;
-    await new Handler({}).get(`/p/${x % (i + 1)}`, GET_CTX);
+    await cache.get(`/p/${x % (i + 1)}`);
     if ((i + 1) % 2000 === 0) log(`${i + 1} pages, rss ${(process.memoryUsage().rss / MiB).toFixed(0)} MiB`);
   }
   const after = settle();
   const newSpaceAfter = newSpace();
-  const memory = memoryTier();
   const output: SoakOutput = {
     rss: after.rss - before.rss,
     newSpace: newSpaceAfter - newSpaceBefore,
     heap: after.heapUsed - before.heapUsed,
     arrayBuffers: after.arrayBuffers - before.arrayBuffers,
     heapTotal: after.heapTotal - before.heapTotal,
-    entries: memory?.size ?? 0,
+    entries: cache.entries(),
     seconds: (performance.now() - started) / 1000,
   };
-  if (input.redisUrl !== '') await dropKeys(input.redisUrl, prefix);
+  await cache.close();
   return output;
 }
 
@@ -220,9 +370,35 @@ function describeRun(input: SoakInput, out: SoakOutput): string {
   return `${input.pages} pages, maxMemory ${mb(input.maxMemory)}: growth rss ${mb(out.rss)} (young generation ${mb(out.newSpace)} of it), heap ${mb(out.heap)} (committed ${mb(out.heapTotal)}), arrayBuffers ${mb(out.arrayBuffers)} (heap + arrayBuffers ${((out.heap + out.arrayBuffers) / input.maxMemory).toFixed(2)}x maxMemory); ${out.entries} entries in memory; ${out.seconds.toFixed(1)} s`;
 }
 
+/** Runs one cache's soak in a child process of its own (`--expose-gc`). */
+function soakChild(input: SoakInput, onProgress?: (line: string) => void): Promise<SoakOutput> {
+  return runIsolated<SoakOutput>(new URL(import.meta.url), input, {
+    exposeGc: true,
+    timeoutMs: 600_000,
+    onProgress,
+  });
+}
+
+/** The baseline's and larder's runs on the same input, one after the other (the baseline first). */
+async function soakPair(
+  input: SoakInput,
+  onProgress?: (line: string) => void,
+): Promise<{ baseline: SoakOutput; larder: SoakOutput }> {
+  const baseline = await soakChild({ ...input, cache: 'lru-cache' }, onProgress);
+  const larder = await soakChild({ ...input, cache: 'larder' }, onProgress);
+  return { baseline, larder };
+}
+
+/** The line that compares larder's growth with the baseline's. */
+function describePair(input: SoakInput, pair: { baseline: SoakOutput; larder: SoakOutput }): string {
+  const a = growth(pair.larder) / input.maxMemory;
+  const b = growth(pair.baseline) / input.maxMemory;
+  return `larder ${a.toFixed(2)}x, baseline lru-cache ${b.toFixed(2)}x maxMemory (larder / baseline ${(a / b).toFixed(2)})`;
+}
+
 /**
- * Runs the soak in child processes (`--expose-gc`): memory only, and with Redis when it answers. Full suite only
- * (about a minute).
+ * Runs the soak in child processes (`--expose-gc`), the baseline then larder: memory only, and with Redis. Full
+ * suite only (about a minute).
  */
 export async function runNextSoak(opts: {
   redisUrl: string;
@@ -231,18 +407,15 @@ export async function runNextSoak(opts: {
   const results: SoakResult[] = [];
   for (const redisUrl of ['', opts.redisUrl]) {
     const input: SoakInput = { pages: 14_000, maxMemory: 64 * MiB, redisUrl };
-    const out = await runIsolated<SoakOutput>(new URL(import.meta.url), input, {
-      exposeGc: true,
-      timeoutMs: 600_000,
-      onProgress: opts.log,
-    });
-    const ratio = growth(out) / input.maxMemory;
+    const pair = await soakPair(input, opts.log);
+    const ratio = growth(pair.larder) / input.maxMemory;
     results.push({
       name: `larder/next process growth vs maxMemory (${redisUrl === '' ? 'memory only' : 'with Redis'})`,
       ratio,
+      baseline: growth(pair.baseline) / input.maxMemory,
       bar: `<= ${BAR}`,
       ok: ratio <= BAR,
-      detail: describeRun(input, out),
+      detail: `${describePair(input, pair)}. larder: ${describeRun(input, pair.larder)}. Baseline: ${describeRun(input, pair.baseline)}`,
     });
   }
   return results;
@@ -255,14 +428,29 @@ if (asChild) {
   );
 } else if (process.argv[1] !== undefined && process.argv[1] === fileURLToPath(import.meta.url)) {
   const args = process.argv.slice(2);
-  const pagesAt = args.indexOf('--pages');
+  const flag = (name: string): string | undefined => {
+    const at = args.indexOf(name);
+    return at >= 0 ? args[at + 1] : undefined;
+  };
   const input: SoakInput = {
-    pages: pagesAt >= 0 ? Number(args[pagesAt + 1]) : 14_000,
-    maxMemory: args.includes('--no-memory') ? 0 : 64 * MiB,
+    pages: Number(flag('--pages') ?? 14_000),
+    maxMemory: args.includes('--no-memory') ? 0 : Number(flag('--max-memory') ?? 64) * MiB,
     redisUrl: args.includes('--redis') ? process.env.REDIS_URL || 'redis://127.0.0.1:6379' : '',
   };
-  const out = await soak(input, (line) => console.log(line));
-  console.log(describeRun(input, out));
-  console.log(`ratio ${(growth(out) / input.maxMemory).toFixed(2)} (bar <= ${BAR})`);
+  const only = flag('--only');
+  if (only !== undefined) {
+    if (only !== 'larder' && only !== 'lru-cache') throw new Error('--only takes larder or lru-cache');
+    const out = await soak({ ...input, cache: only }, (line) => console.log(line));
+    console.log(describeRun(input, out));
+    console.log(`${only}: ratio ${(growth(out) / input.maxMemory).toFixed(2)} (bar <= ${BAR})`);
+  } else {
+    const runs = Number(flag('--runs') ?? 1);
+    for (let run = 1; run <= runs; run++) {
+      const pair = await soakPair(input);
+      console.log(`baseline: ${describeRun(input, pair.baseline)}`);
+      console.log(`larder:   ${describeRun(input, pair.larder)}`);
+      console.log(`run ${run}: ${describePair(input, pair)} (bar <= ${BAR})`);
+    }
+  }
   process.exit(0);
 }

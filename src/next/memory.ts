@@ -1,21 +1,7 @@
 import { Cache } from '../cache.js';
+import { footprint } from './size.js';
 import type { HandlerCounters } from './stats.js';
 import type { Stored } from './stored.js';
-
-/**
- * Bytes an entry of the memory tier costs beyond its value (`s`): the stored record, its `cacheControl`, the
- * cache's `Entry`, the key and the store's bookkeeping (about 400 measured with bench/next/soak.ts).
- */
-const ENTRY_OVERHEAD = 384;
-/** Bytes of one tag string and its slot in the entry's tag list, beyond its characters. */
-const TAG_OVERHEAD = 40;
-
-/** The memory tier's size of an entry: its value, its tags and its fixed overhead. */
-function footprint(stored: Stored): number {
-  let size = Math.max(1, stored.s) + ENTRY_OVERHEAD;
-  for (const tag of stored.g) size += tag.length + TAG_OVERHEAD;
-  return size;
-}
 
 /**
  * The memory tier of a runtime: entries bounded by `maxMemory` bytes (`undefined` when 0), each eviction

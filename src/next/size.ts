@@ -37,3 +37,23 @@ export function sizeOf(value: unknown, depth = 0): number {
 export function storedSize(stored: Stored): number {
   return stored.k === 'i' ? sizeOf(stored.v) + 64 : stored.b.byteLength + 64;
 }
+
+/**
+ * Bytes an entry of the memory tier costs beyond its value (`s`): the stored record, its `cacheControl`, the
+ * cache's `Entry`, the key and the store's bookkeeping (about 400 measured with bench/next/soak.ts).
+ */
+const ENTRY_OVERHEAD = 384;
+/** Bytes of one tag string and its slot in the entry's tag list, beyond its characters. */
+const TAG_OVERHEAD = 40;
+
+/**
+ * The memory tier's size of an entry: its value, its tags and its fixed overhead (what `maxMemory` bounds; the
+ * soak benchmark's lru-cache baseline counts the same bytes).
+ *
+ * @internal
+ */
+export function footprint(stored: Stored): number {
+  let size = Math.max(1, stored.s) + ENTRY_OVERHEAD;
+  for (const tag of stored.g) size += tag.length + TAG_OVERHEAD;
+  return size;
+}
