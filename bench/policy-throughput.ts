@@ -10,6 +10,7 @@ import { LRUCache } from 'lru-cache';
 import { hashKey } from '../src/policy/hash.js';
 import { LruStore } from '../src/policy/lru-store.js';
 import { TinyLfuStore } from '../src/policy/tinylfu-store.js';
+import { LazyPromotionTinyLfu } from './hit-ratio/lazy-promotion.js';
 import { LruCacheSegmentsTinyLfu } from './hit-ratio/lru-cache-segments.js';
 
 /** One measured operation: millions of operations per second, median of the rounds. */
@@ -34,6 +35,11 @@ export interface PolicyThroughputReport {
   lruRatio: number;
   /** The W-TinyLFU prototype built on three lru-cache instances ÷ `lru-cache` (design comparison). */
   segmentsRatio: number;
+  /**
+   * The W-TinyLFU with lazy promotion (a hit only bumps a reference count; see
+   * `bench/hit-ratio/lazy-promotion.ts`) ÷ `lru-cache` (design comparison for issue 18).
+   */
+  lazyRatio: number;
   /** Nanoseconds per call of the key hash, by key shape, and of a `Map.get` hit for scale. */
   hashNs: Record<string, number>;
 }
@@ -120,6 +126,12 @@ function loopSegments(store: LruCacheSegmentsTinyLfu<Key, number>, access: Key[]
   return hits;
 }
 
+function loopLazy(store: LazyPromotionTinyLfu<Key, number>, access: Key[]): number {
+  let hits = 0;
+  for (let i = 0; i < access.length; i++) if (store.get(access[i]!) !== undefined) hits++;
+  return hits;
+}
+
 function median(xs: number[]): number {
   const s = [...xs].sort((a, b) => a - b);
   const m = s.length >> 1;
@@ -152,11 +164,13 @@ export async function runPolicyThroughput(opts: PolicyThroughputOptions): Promis
     onEvict: () => {},
   });
   const segments = new LruCacheSegmentsTinyLfu<Key, number>(entries);
+  const lazy = new LazyPromotionTinyLfu<Key, number>(entries);
   keys.forEach((k, i) => {
     lru.set(k, i);
     lruStore.set(k, i, 1);
     tiny.set(k, i, 1);
     segments.set(k, i);
+    lazy.set(k, i);
   });
   // Warm the policies (TinyLFU moves hot keys to protected) and the JIT.
   for (let w = 0; w < 3; w++) {
@@ -164,6 +178,7 @@ export async function runPolicyThroughput(opts: PolicyThroughputOptions): Promis
     loopLruStore(lruStore, access);
     loopTinyLfu(tiny, access);
     loopSegments(segments, access);
+    loopLazy(lazy, access);
   }
 
   // One loop function per contender, so that every call site stays monomorphic.
@@ -172,6 +187,7 @@ export async function runPolicyThroughput(opts: PolicyThroughputOptions): Promis
     ['larder-lru', () => loopLruStore(lruStore, access)],
     ['larder-tinylfu', () => loopTinyLfu(tiny, access)],
     ['tinylfu-on-lru-cache-segments', () => loopSegments(segments, access)],
+    ['tinylfu-lazy-promotion', () => loopLazy(lazy, access)],
   ];
   const samples = new Map<string, number[]>(loops.map(([name]) => [name, []]));
   let sink = 0;
@@ -205,6 +221,7 @@ export async function runPolicyThroughput(opts: PolicyThroughputOptions): Promis
     tinylfuRatio: ratioOf('larder-tinylfu'),
     lruRatio: ratioOf('larder-lru'),
     segmentsRatio: ratioOf('tinylfu-on-lru-cache-segments'),
+    lazyRatio: ratioOf('tinylfu-lazy-promotion'),
     hashNs: measureHashing(opts.ci),
   };
   log(
@@ -216,6 +233,7 @@ export async function runPolicyThroughput(opts: PolicyThroughputOptions): Promis
   log(
     `  tinylfu on lru-cache segments / lru-cache = ${report.segmentsRatio.toFixed(2)}x (design comparison)`,
   );
+  log(`  tinylfu with lazy promotion / lru-cache = ${report.lazyRatio.toFixed(2)}x (design comparison)`);
   log('  key hashing (ns per call):');
   for (const [k, v] of Object.entries(report.hashNs)) log(`    ${k.padEnd(28)} ${v.toFixed(1)}`);
   return report;
