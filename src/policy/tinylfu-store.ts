@@ -65,8 +65,12 @@ const GUARD_MARGIN = 0.05;
 const ADMIT_HASHDOS_THRESHOLD = 6;
 /** Entries moved between segments per window resize, at most. */
 const TRANSFER_LIMIT = 1000;
-/** The sketch is allocated up front for count bounds up to this many entries (8 bytes each). */
-const EAGER_SKETCH_LIMIT = 1 << 20;
+/**
+ * For count bounds up to this many entries, the sketch (8 bytes per entry) and the slot storage (keys,
+ * values, records: 32 bytes per entry with 64-bit pointers) are allocated up front, as lru-cache does;
+ * above it, they grow with the entries held.
+ */
+const EAGER_LIMIT = 1 << 20;
 const NO_MISS: unique symbol = Symbol('no miss');
 /** Hits buffered before the policy applies them (see `get`). */
 const READ_BUFFER = 128;
@@ -118,7 +122,8 @@ export interface TinyLfuTuning {
  *
  * Storage: one `Map` from key to slot number, and per slot a 4-word record (links, key hash, flags)
  * plus the key, the value and (only when weighted) the weight, holding three circular doubly-linked
- * lists; free slots are a stack threaded through their link words. A hit costs one `Map`
+ * lists; free slots are a stack threaded through their link words. Up to `EAGER_LIMIT` entries, all of
+ * it is allocated for the count bound up front. A hit costs one `Map`
  * lookup and a few writes to one record and its neighbours: its sketch increment is deferred into
  * the entry's flags and added to the sketch only when the key is compared, every 15 hits, or before
  * the sketch ages. Nothing is allocated, nothing is re-hashed.
@@ -141,6 +146,8 @@ export class TinyLfuStore<K, E> implements Store<K, E> {
    * its list, key hash, and flags (segment, tail bit, deferred hits, saturation epoch; see FLAG_*).
    */
   #meta: Int32Array;
+  /** Whether the slot storage was allocated for the count bound up front (see `EAGER_LIMIT`). */
+  readonly #eager: boolean;
   /** Weights, per slot; empty when the store is not weighted (every weight is then 0). */
   #wt: Float64Array;
   /** Free slots, as a stack threaded through their NEXT words (NIL: none). */
@@ -260,7 +267,14 @@ export class TinyLfuStore<K, E> implements Store<K, E> {
     this.#fraction = window;
     this.#setLimits();
 
-    const slots = Math.min(this.#maxCount + FIRST_SLOT + 1, 64);
+    // A slot per entry, one more for an insertion before its eviction, and the sentinels.
+    this.#eager = this.#maxCount <= EAGER_LIMIT;
+    const slots = this.#eager ? this.#maxCount + FIRST_SLOT + 1 : 64;
+    if (this.#eager) {
+      // Arrays grown one element at a time keep up to half their length spare; these never grow.
+      this.#keys = new Array<K | undefined>(slots).fill(undefined);
+      this.#vals = new Array<E | undefined>(slots).fill(undefined);
+    }
     this.#meta = new Int32Array(slots * 4);
     this.#wt = new Float64Array(this.#weighted ? slots : 0);
     this.#resetLists();
@@ -271,7 +285,7 @@ export class TinyLfuStore<K, E> implements Store<K, E> {
 
     if (Number.isFinite(this.#maxCount)) {
       // Entry-bounded: the capacity in entries is known now.
-      if (this.#maxCount <= EAGER_SKETCH_LIMIT) this.#sketch.ensureCapacity(this.#maxCount);
+      if (this.#maxCount <= EAGER_LIMIT) this.#sketch.ensureCapacity(this.#maxCount);
       this.#setCapacity(this.#maxCount);
     }
   }
@@ -284,6 +298,11 @@ export class TinyLfuStore<K, E> implements Store<K, E> {
   /** Total weight held; 0 when the store is not weighted. */
   get weight(): number {
     return this.#weighted ? this.#weight : 0;
+  }
+
+  /** Slots the storage has room for, sentinels included (for tests; see `EAGER_LIMIT`). */
+  get slotCapacity(): number {
+    return this.#meta.length >> 2;
   }
 
   /** Current share of the capacity given to the admission window (for tests and benchmarks). */
@@ -478,8 +497,13 @@ export class TinyLfuStore<K, E> implements Store<K, E> {
   clear(): void {
     if (this.#readCount > 0) this.#applyReads();
     this.#map.clear();
-    this.#keys.length = FIRST_SLOT;
-    this.#vals.length = FIRST_SLOT;
+    if (this.#eager) {
+      this.#keys.fill(undefined, FIRST_SLOT, this.#top);
+      this.#vals.fill(undefined, FIRST_SLOT, this.#top);
+    } else {
+      this.#keys.length = FIRST_SLOT;
+      this.#vals.length = FIRST_SLOT;
+    }
     this.#top = FIRST_SLOT;
     this.#freeHead = NIL;
     this.#segCount.fill(0);
