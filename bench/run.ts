@@ -152,7 +152,7 @@ async function main(): Promise<number> {
         ...(args.ci ? { libraries: [LARDER_LRU, LARDER_TINYLFU, 'lru-cache'] } : {}),
       }).then((result) => {
         writeResult(dir, 'memory', result);
-        bars.push(memoryBar(result));
+        bars.push(memoryBar(result), memoryBar(result, LARDER_TINYLFU));
         saveBars();
         done();
       });

@@ -7,7 +7,7 @@ import type { RunMeta } from '../lib/env.js';
 import { runIsolated } from '../lib/isolate.js';
 import { larderAvailable } from '../lib/larder.js';
 import { type BarResult, type MemoryResult, type MemoryRow, packageVersion } from '../lib/results.js';
-import { ADAPTERS, LARDER_LRU } from '../throughput/adapters.js';
+import { ADAPTERS, LARDER_LRU, LARDER_TINYLFU } from '../throughput/adapters.js';
 import type { MemoryChildInput } from './child.js';
 
 /** Options of {@link runMemory}. */
@@ -69,18 +69,26 @@ export async function runMemory(options: MemoryOptions): Promise<MemoryResult> {
   return { meta: options.meta, entries: options.entries, rows };
 }
 
-/** The memory bar: larder's (policy 'lru') bytes per entry <= 1.2x a bare lru-cache's. */
-export function memoryBar(result: MemoryResult): BarResult {
-  const larder = result.rows.find((r) => r.library === LARDER_LRU);
+/**
+ * A memory bar: larder's bytes per entry <= 1.2x a bare lru-cache's. With policy 'lru' (the default
+ * `candidate`, id `memory-vs-lru`) or with the default policy 'tinylfu' (issue 18, id
+ * `memory-tinylfu-vs-lru`).
+ */
+export function memoryBar(
+  result: MemoryResult,
+  candidate: typeof LARDER_LRU | typeof LARDER_TINYLFU = LARDER_LRU,
+): BarResult {
+  const larder = result.rows.find((r) => r.library === candidate);
   const lru = result.rows.find((r) => r.library === 'lru-cache');
+  const tinylfu = candidate === LARDER_TINYLFU;
   const base = {
-    id: 'memory-vs-lru',
-    label: `larder (policy 'lru') bytes per entry vs bare lru-cache at ${result.entries.toLocaleString('en-US')} small entries`,
+    id: tinylfu ? 'memory-tinylfu-vs-lru' : 'memory-vs-lru',
+    label: `larder (${tinylfu ? "default policy 'tinylfu'" : "policy 'lru'"}) bytes per entry vs bare lru-cache at ${result.entries.toLocaleString('en-US')} small entries`,
     kind: 'memory' as const,
-    candidate: LARDER_LRU,
+    candidate,
     baseline: 'lru-cache',
     bar: 1.2,
-    source: 'core',
+    source: tinylfu ? 'policy' : 'core',
   };
   const error =
     larder === undefined || lru === undefined

@@ -12,11 +12,12 @@ const PROTECTED = 2;
 const FIRST_SLOT = 3;
 /** No slot. */
 const NIL = -1;
-// Per-slot record layout in `#meta` (4 words per slot).
+// Per-slot record layout in `#meta` (REC words per slot). The key's hash is not kept: it is
+// recomputed from the key where needed (admission, ghosts, the guard's sample, adding deferred hits).
+const REC = 3;
 const NEXT = 0;
 const PREV = 1;
-const HASH = 2;
-const FLAGS = 3;
+const FLAGS = 2;
 /** FLAGS bits 0-1: segment. */
 const SEG_MASK = 3;
 /** FLAGS bit 2: the entry is in its list's tail. */
@@ -65,8 +66,12 @@ const GUARD_MARGIN = 0.05;
 const ADMIT_HASHDOS_THRESHOLD = 6;
 /** Entries moved between segments per window resize, at most. */
 const TRANSFER_LIMIT = 1000;
-/** The sketch is allocated up front for count bounds up to this many entries (8 bytes each). */
-const EAGER_SKETCH_LIMIT = 1 << 20;
+/**
+ * For count bounds up to this many entries, the sketch (8 bytes per entry) and the slot storage (keys,
+ * values, records: 28 bytes per entry with 64-bit pointers) are allocated up front, as lru-cache does;
+ * above it, they grow with the entries held.
+ */
+const EAGER_LIMIT = 1 << 20;
 const NO_MISS: unique symbol = Symbol('no miss');
 /** Hits buffered before the policy applies them (see `get`). */
 const READ_BUFFER = 128;
@@ -116,12 +121,15 @@ export interface TinyLfuTuning {
  * Every segment is bounded in both dimensions (entries and weight), so an entry heavier than the
  * window passes straight through it, and one heavier than the whole store is evicted at once.
  *
- * Storage: one `Map` from key to slot number, and per slot a 4-word record (links, key hash, flags)
- * plus the key, the value and (only when weighted) the weight, holding three circular doubly-linked
- * lists; free slots are a stack threaded through their link words. A hit costs one `Map`
+ * Storage: one `Map` from key to slot number, and per slot a 3-word record (links, flags) plus the
+ * key, the value and (only when weighted) the weight, holding three circular doubly-linked lists;
+ * free slots are a stack threaded through their link words. Up to `EAGER_LIMIT` entries, all of it
+ * is allocated for the count bound up front. Key hashes are recomputed where they are needed (a
+ * compared or evicted entry, deferred hits added to the sketch), not stored. A hit costs one `Map`
  * lookup and a few writes to one record and its neighbours: its sketch increment is deferred into
  * the entry's flags and added to the sketch only when the key is compared, every 15 hits, or before
- * the sketch ages. Nothing is allocated, nothing is re-hashed.
+ * the sketch ages. Nothing is allocated; the key is hashed again only when its deferred hits are
+ * added or when it is in the LRU guard's sample.
  *
  * @internal
  */
@@ -137,10 +145,12 @@ export class TinyLfuStore<K, E> implements Store<K, E> {
   #keys: (K | undefined)[] = [undefined, undefined, undefined];
   #vals: (E | undefined)[] = [undefined, undefined, undefined];
   /**
-   * Four words per slot, together so that a hit touches one cache line: next and previous slot in
-   * its list, key hash, and flags (segment, tail bit, deferred hits, saturation epoch; see FLAG_*).
+   * Three words per slot, together so that a hit touches one cache line (mostly): next and previous
+   * slot in its list, and flags (segment, tail bit, deferred hits, saturation epoch; see FLAGS).
    */
   #meta: Int32Array;
+  /** Whether the slot storage was allocated for the count bound up front (see `EAGER_LIMIT`). */
+  readonly #eager: boolean;
   /** Weights, per slot; empty when the store is not weighted (every weight is then 0). */
   #wt: Float64Array;
   /** Free slots, as a stack threaded through their NEXT words (NIL: none). */
@@ -208,6 +218,11 @@ export class TinyLfuStore<K, E> implements Store<K, E> {
   // A `set` right after a `get` miss of the same key reuses its hash and does not count it twice.
   #lastMiss: K | typeof NO_MISS = NO_MISS;
   #lastMissHash = 0;
+  // Key hashes are not stored per slot: the last victim's is remembered (see `#victimHash`), and the
+  // last compared candidate's is kept for its eviction.
+  #memoKey: K | typeof NO_MISS = NO_MISS;
+  #memoHash = 0;
+  #candidateHash = 0;
 
   // Evictions waiting to be reported.
   #evKeys: (K | undefined)[] = [];
@@ -260,8 +275,15 @@ export class TinyLfuStore<K, E> implements Store<K, E> {
     this.#fraction = window;
     this.#setLimits();
 
-    const slots = Math.min(this.#maxCount + FIRST_SLOT + 1, 64);
-    this.#meta = new Int32Array(slots * 4);
+    // A slot per entry, one more for an insertion before its eviction, and the sentinels.
+    this.#eager = this.#maxCount <= EAGER_LIMIT;
+    const slots = this.#eager ? this.#maxCount + FIRST_SLOT + 1 : 64;
+    if (this.#eager) {
+      // Arrays grown one element at a time keep up to half their length spare; these never grow.
+      this.#keys = new Array<K | undefined>(slots).fill(undefined);
+      this.#vals = new Array<E | undefined>(slots).fill(undefined);
+    }
+    this.#meta = new Int32Array(slots * REC);
     this.#wt = new Float64Array(this.#weighted ? slots : 0);
     this.#resetLists();
     this.#sketch.beforeReset = () => this.#settleAll();
@@ -271,7 +293,7 @@ export class TinyLfuStore<K, E> implements Store<K, E> {
 
     if (Number.isFinite(this.#maxCount)) {
       // Entry-bounded: the capacity in entries is known now.
-      if (this.#maxCount <= EAGER_SKETCH_LIMIT) this.#sketch.ensureCapacity(this.#maxCount);
+      if (this.#maxCount <= EAGER_LIMIT) this.#sketch.ensureCapacity(this.#maxCount);
       this.#setCapacity(this.#maxCount);
     }
   }
@@ -284,6 +306,11 @@ export class TinyLfuStore<K, E> implements Store<K, E> {
   /** Total weight held; 0 when the store is not weighted. */
   get weight(): number {
     return this.#weighted ? this.#weight : 0;
+  }
+
+  /** Slots the storage has room for, sentinels included (for tests; see `EAGER_LIMIT`). */
+  get slotCapacity(): number {
+    return this.#meta.length / REC;
   }
 
   /** Current share of the capacity given to the admission window (for tests and benchmarks). */
@@ -328,30 +355,30 @@ export class TinyLfuStore<K, E> implements Store<K, E> {
   #applyHit(i: number): void {
     this.#hits++;
     const meta = this.#meta;
-    const flags = meta[(i << 2) + FLAGS]!;
+    const flags = meta[i * REC + FLAGS]!;
     // A held key's frequency matters only when it is compared (as a candidate or a victim), so a
     // hit is counted in the entry's flags and added to the sketch then, or every 15 hits, or before
     // the sketch ages: a hit makes no scattered counter updates.
     if ((flags & SAT_BIT) === 0 || (flags & TAG_BITS) !== this.#tag) this.#deferHit(i, flags);
-    if ((flags & GUARD_BIT) !== 0) this.#guardSample(meta[(i << 2) + HASH]!, true);
+    if ((flags & GUARD_BIT) !== 0) this.#guardSample(hashKey(this.#keys[i]), true);
     const seg = flags & SEG_MASK;
     if (seg === PROTECTED) {
       // Move to protected's recent end (protected keeps no tail, so only the links change), unless
       // it moved there lately: the order among protected's most recent entries decides nothing, and
       // skipping the move makes the hits on hot keys cheap.
-      const last = meta[(PROTECTED << 2) + PREV]!;
+      const last = meta[PROTECTED * REC + PREV]!;
       if (last !== i && ((this.#moves - (flags >>> STAMP_SHIFT)) & 0xffff) >= this.#lazyMoves) {
         this.#moves = (this.#moves + 1) & 0xffff;
-        meta[(i << 2) + FLAGS] = (meta[(i << 2) + FLAGS]! & 0xffff) | (this.#moves << STAMP_SHIFT);
-        const at = i << 2;
+        meta[i * REC + FLAGS] = (meta[i * REC + FLAGS]! & 0xffff) | (this.#moves << STAMP_SHIFT);
+        const at = i * REC;
         const p = meta[at + PREV]!;
         const n = meta[at + NEXT]!;
-        meta[(p << 2) + NEXT] = n;
-        meta[(n << 2) + PREV] = p;
-        meta[(last << 2) + NEXT] = i;
+        meta[p * REC + NEXT] = n;
+        meta[n * REC + PREV] = p;
+        meta[last * REC + NEXT] = i;
         meta[at + PREV] = last;
         meta[at + NEXT] = PROTECTED;
-        meta[(PROTECTED << 2) + PREV] = i;
+        meta[PROTECTED * REC + PREV] = i;
       }
     } else if (seg === PROBATION && (flags & TAIL_BIT) === 0 && this.#swappable()) {
       // The steady state of a probation hit (no tail vote to cast): one swap, one call deep. Reached
@@ -399,11 +426,11 @@ export class TinyLfuStore<K, E> implements Store<K, E> {
       let tail = 0;
       let lastTail = s;
       let prev = s;
-      for (let i = meta[(s << 2) + NEXT]!; i !== s; i = meta[(i << 2) + NEXT]!) {
+      for (let i = meta[s * REC + NEXT]!; i !== s; i = meta[i * REC + NEXT]!) {
         if (++count > this.#count) fail(`${name}'s list does not end`);
-        if (meta[(i << 2) + PREV] !== prev)
-          fail(`${name}: slot ${i} links back to ${meta[(i << 2) + PREV]}, not ${prev}`);
-        const flags = meta[(i << 2) + FLAGS]!;
+        if (meta[i * REC + PREV] !== prev)
+          fail(`${name}: slot ${i} links back to ${meta[(i * REC) + PREV]}, not ${prev}`);
+        const flags = meta[i * REC + FLAGS]!;
         if ((flags & SEG_MASK) !== s) fail(`${name}: slot ${i} is flagged segment ${flags & SEG_MASK}`);
         if (this.#map.get(this.#keys[i] as K) !== i) fail(`${name}: slot ${i}'s key maps elsewhere`);
         if ((flags & TAIL_BIT) !== 0) {
@@ -413,8 +440,8 @@ export class TinyLfuStore<K, E> implements Store<K, E> {
         }
         prev = i;
       }
-      if (meta[(s << 2) + PREV] !== prev)
-        fail(`${name}'s sentinel links back to ${meta[(s << 2) + PREV]}, not ${prev}`);
+      if (meta[s * REC + PREV] !== prev)
+        fail(`${name}'s sentinel links back to ${meta[(s * REC) + PREV]}, not ${prev}`);
       if (count !== this.#segCount[s]) fail(`${name} holds ${count} entries but counts ${this.#segCount[s]}`);
       if (s === PROTECTED) {
         if (tail !== 0) fail(`protected has ${tail} tail entries`);
@@ -431,7 +458,7 @@ export class TinyLfuStore<K, E> implements Store<K, E> {
     if (total !== this.#count || total !== this.#map.size)
       fail(`the lists hold ${total} entries, the count is ${this.#count}, the map holds ${this.#map.size}`);
     let free = 0;
-    for (let i = this.#freeHead; i !== NIL; i = meta[(i << 2) + NEXT]!) {
+    for (let i = this.#freeHead; i !== NIL; i = meta[i * REC + NEXT]!) {
       if (++free > this.#top - FIRST_SLOT) fail('the free stack does not end');
       if (this.#keys[i] !== undefined) fail(`free slot ${i} still holds a key`);
     }
@@ -478,8 +505,14 @@ export class TinyLfuStore<K, E> implements Store<K, E> {
   clear(): void {
     if (this.#readCount > 0) this.#applyReads();
     this.#map.clear();
-    this.#keys.length = FIRST_SLOT;
-    this.#vals.length = FIRST_SLOT;
+    if (this.#eager) {
+      this.#keys.fill(undefined, FIRST_SLOT, this.#top);
+      this.#vals.fill(undefined, FIRST_SLOT, this.#top);
+    } else {
+      this.#keys.length = FIRST_SLOT;
+      this.#vals.length = FIRST_SLOT;
+    }
+    this.#memoKey = NO_MISS;
     this.#top = FIRST_SLOT;
     this.#freeHead = NIL;
     this.#segCount.fill(0);
@@ -514,14 +547,14 @@ export class TinyLfuStore<K, E> implements Store<K, E> {
     const out: K[] = [];
     const meta = this.#meta;
     for (const s of [WINDOW, PROTECTED, PROBATION]) {
-      for (let i = meta[(s << 2) + PREV]!; i !== s; i = meta[(i << 2) + PREV]!) out.push(this.#keys[i] as K);
+      for (let i = meta[s * REC + PREV]!; i !== s; i = meta[i * REC + PREV]!) out.push(this.#keys[i] as K);
     }
     return out;
   }
 
   /** Counts an access to a held entry (deferred, see `get`). */
   #touch(i: number): void {
-    const flags = this.#meta[(i << 2) + FLAGS]!;
+    const flags = this.#meta[i * REC + FLAGS]!;
     if ((flags & SAT_BIT) === 0 || (flags & TAG_BITS) !== this.#tag) this.#deferHit(i, flags);
   }
 
@@ -531,7 +564,7 @@ export class TinyLfuStore<K, E> implements Store<K, E> {
     // stale saturation bit: start afresh.
     if ((flags & TAG_BITS) !== tag) flags = (flags & PLACE_BITS) | tag;
     const p = ((flags & PENDING_MASK) >>> PENDING_SHIFT) + 1;
-    this.#meta[(i << 2) + FLAGS] = (flags & ~PENDING_MASK) | (p << PENDING_SHIFT);
+    this.#meta[i * REC + FLAGS] = (flags & ~PENDING_MASK) | (p << PENDING_SHIFT);
     if (p === 15) this.#flushHits(i);
     // Counts toward aging as an increment would (in batches); may settle every pending hit and age.
     if (++this.#ticks === TICK_BATCH) {
@@ -544,12 +577,12 @@ export class TinyLfuStore<K, E> implements Store<K, E> {
    * Adds an entry's pending hits to the sketch (already counted toward aging). Once the key's
    * counters are all saturated, its hits need no counting until the next aging.
    */
-  #flushHits(i: number): void {
-    const at = (i << 2) + FLAGS;
+  #flushHits(i: number, h?: number): void {
+    const at = i * REC + FLAGS;
     const flags = this.#meta[at]!;
     const p = (flags & PENDING_MASK) >>> PENDING_SHIFT;
     if (p === 0) return;
-    const result = this.#sketch.add(this.#meta[(i << 2) + HASH]!, p, false);
+    const result = this.#sketch.add(h ?? hashKey(this.#keys[i]), p, false);
     let next = (flags & PLACE_BITS) | this.#tag;
     if ((result & ADD_SATURATED) !== 0) next |= SAT_BIT;
     this.#meta[at] = next;
@@ -559,7 +592,7 @@ export class TinyLfuStore<K, E> implements Store<K, E> {
   #settleAll(): void {
     const meta = this.#meta;
     for (let i = FIRST_SLOT; i < this.#top; i++) {
-      if ((meta[(i << 2) + FLAGS]! & PENDING_MASK) !== 0) this.#flushHits(i);
+      if ((meta[i * REC + FLAGS]! & PENDING_MASK) !== 0) this.#flushHits(i);
     }
   }
 
@@ -573,12 +606,12 @@ export class TinyLfuStore<K, E> implements Store<K, E> {
 
   /** A hit in the window or in probation: a tail hit is a vote; then reorder or promote. */
   #hitOutsideProtected(i: number, seg: number): void {
-    if ((this.#meta[(i << 2) + FLAGS]! & TAIL_BIT) !== 0 && this.#evicting && this.#mode === 'gradient') {
+    if ((this.#meta[i * REC + FLAGS]! & TAIL_BIT) !== 0 && this.#evicting && this.#mode === 'gradient') {
       // A hit among the least recent entries: that segment would miss it if it were smaller.
       this.#vote(seg === WINDOW ? 1 : -1);
     }
     if (seg === PROBATION) this.#promote(i);
-    else if (this.#meta[(WINDOW << 2) + PREV] !== i) this.#moveToBack(i, WINDOW);
+    else if (this.#meta[WINDOW * REC + PREV] !== i) this.#moveToBack(i, WINDOW);
   }
 
   #insert(key: K, value: E, w: number): void {
@@ -596,8 +629,7 @@ export class TinyLfuStore<K, E> implements Store<K, E> {
     const i = this.#alloc();
     this.#keys[i] = key;
     this.#vals[i] = value;
-    this.#meta[(i << 2) + HASH] = h;
-    this.#meta[(i << 2) + FLAGS] = this.#guard !== undefined && this.#guarded(h) ? GUARD_BIT : 0;
+    this.#meta[i * REC + FLAGS] = this.#guard !== undefined && this.#guarded(h) ? GUARD_BIT : 0;
     if (this.#weighted) this.#wt[i] = w;
     this.#map.set(key, i);
     // An entry heavier than the window goes to its least recent end, to leave it first.
@@ -631,13 +663,13 @@ export class TinyLfuStore<K, E> implements Store<K, E> {
     const seg = this.#segOf(i);
     if (seg === PROBATION) this.#promote(i);
     else if (seg === PROTECTED) {
-      if (this.#meta[(PROTECTED << 2) + PREV] !== i) this.#moveToBack(i, PROTECTED);
+      if (this.#meta[PROTECTED * REC + PREV] !== i) this.#moveToBack(i, PROTECTED);
       this.#demote();
     } else if (w > this.#windowWeight) {
       // Grew heavier than the window: leave it first.
       this.#unlink(i);
       this.#linkFirst(i, WINDOW);
-    } else if (this.#meta[(WINDOW << 2) + PREV] !== i) this.#moveToBack(i, WINDOW);
+    } else if (this.#meta[WINDOW * REC + PREV] !== i) this.#moveToBack(i, WINDOW);
     if (delta > 0) this.#evict();
   }
 
@@ -664,8 +696,9 @@ export class TinyLfuStore<K, E> implements Store<K, E> {
       // Entries inserted before the capacity was known (weight-bounded stores) join the sample now.
       const meta = this.#meta;
       for (let i = FIRST_SLOT; i < this.#top; i++) {
-        if (this.#guarded(meta[(i << 2) + HASH]!))
-          meta[(i << 2) + FLAGS] = meta[(i << 2) + FLAGS]! | GUARD_BIT;
+        const key = this.#keys[i];
+        if (key !== undefined && this.#guarded(hashKey(key)))
+          meta[i * REC + FLAGS] = meta[i * REC + FLAGS]! | GUARD_BIT;
       }
       const shadow = Math.max(1, Math.round(entries / rate));
       this.#guard = new ShadowLru(shadow);
@@ -679,7 +712,7 @@ export class TinyLfuStore<K, E> implements Store<K, E> {
   /** Probation hit: move to protected, demoting protected's least recent entries if it overflows. */
   #promote(i: number): void {
     if (this.#protectedCount < 1 || (this.#weighted && this.#wt[i]! > this.#protectedWeight)) {
-      if (this.#meta[(PROBATION << 2) + PREV] !== i) this.#moveToBack(i, PROBATION);
+      if (this.#meta[PROBATION * REC + PREV] !== i) this.#moveToBack(i, PROBATION);
       return;
     }
     if (this.#swappable()) {
@@ -705,42 +738,42 @@ export class TinyLfuStore<K, E> implements Store<K, E> {
    */
   #swap(i: number): void {
     const meta = this.#meta;
-    const at = i << 2;
+    const at = i * REC;
     // `i` leaves probation.
     if ((meta[at + FLAGS]! & TAIL_BIT) !== 0) this.#unlink(i);
     else {
       const p = meta[at + PREV]!;
       const n = meta[at + NEXT]!;
-      meta[(p << 2) + NEXT] = n;
-      meta[(n << 2) + PREV] = p;
+      meta[p * REC + NEXT] = n;
+      meta[n * REC + PREV] = p;
     }
     // `i` joins protected's recent end (protected keeps no tail), stamped as `#stampMove` does.
-    const d = meta[(PROTECTED << 2) + NEXT]!;
-    const last = meta[(PROTECTED << 2) + PREV]!;
-    meta[(last << 2) + NEXT] = i;
+    const d = meta[PROTECTED * REC + NEXT]!;
+    const last = meta[PROTECTED * REC + PREV]!;
+    meta[last * REC + NEXT] = i;
     meta[at + PREV] = last;
     meta[at + NEXT] = PROTECTED;
-    meta[(PROTECTED << 2) + PREV] = i;
+    meta[PROTECTED * REC + PREV] = i;
     const moves = (this.#moves + 1) & 0xffff;
     this.#moves = moves;
     meta[at + FLAGS] = (meta[at + FLAGS]! & 0xffff & ~SEG_MASK) | PROTECTED | (moves << STAMP_SHIFT);
     // As `#transfer` sets it, with `i` counted before `d` leaves.
     this.#lazyMoves = Math.min((this.#protectedCount + 1) >> 2, 0x3fff);
     // `d`, protected's least recent entry (its previous is the sentinel), leaves protected...
-    const bd = d << 2;
+    const bd = d * REC;
     const dn = meta[bd + NEXT]!;
-    meta[(PROTECTED << 2) + NEXT] = dn;
-    meta[(dn << 2) + PREV] = PROTECTED;
+    meta[PROTECTED * REC + NEXT] = dn;
+    meta[dn * REC + PREV] = PROTECTED;
     // ...and joins probation's recent end, outside the tail unless the tail is short.
     if (this.#tailCount[PROBATION]! < this.#tailSize) {
       this.#linkLast(d, PROBATION);
       return;
     }
-    const pl = meta[(PROBATION << 2) + PREV]!;
-    meta[(pl << 2) + NEXT] = d;
+    const pl = meta[PROBATION * REC + PREV]!;
+    meta[pl * REC + NEXT] = d;
     meta[bd + PREV] = pl;
     meta[bd + NEXT] = PROBATION;
-    meta[(PROBATION << 2) + PREV] = d;
+    meta[PROBATION * REC + PREV] = d;
     meta[bd + FLAGS] = (meta[bd + FLAGS]! & ~(SEG_MASK | TAIL_BIT)) | PROBATION;
   }
 
@@ -748,7 +781,7 @@ export class TinyLfuStore<K, E> implements Store<K, E> {
     const segCount = this.#segCount;
     const segWeight = this.#segWeight;
     while (segCount[PROTECTED]! > this.#protectedCount || segWeight[PROTECTED]! > this.#protectedWeight) {
-      const d = this.#meta[(PROTECTED << 2) + NEXT]!;
+      const d = this.#meta[PROTECTED * REC + NEXT]!;
       if (d === PROTECTED) break;
       this.#transfer(d, PROBATION);
     }
@@ -767,9 +800,9 @@ export class TinyLfuStore<K, E> implements Store<K, E> {
   /** Moves the window's overflow to probation's recent end; returns the first one moved. */
   #evictFromWindow(): number {
     let first = NIL;
-    let node = this.#meta[(WINDOW << 2) + NEXT]!;
+    let node = this.#meta[WINDOW * REC + NEXT]!;
     while (node !== WINDOW && this.#overWindow()) {
-      const next = this.#meta[(node << 2) + NEXT]!;
+      const next = this.#meta[node * REC + NEXT]!;
       this.#transfer(node, PROBATION);
       this.#windowExits++;
       if (first === NIL) first = node;
@@ -831,7 +864,7 @@ export class TinyLfuStore<K, E> implements Store<K, E> {
         candidate = this.#after(candidate);
       } else {
         const next = this.#after(candidate);
-        this.#evictCandidate(candidate);
+        this.#evictCandidate(candidate, this.#candidateHash);
         candidate = next;
       }
     }
@@ -847,9 +880,9 @@ export class TinyLfuStore<K, E> implements Store<K, E> {
   }
 
   /** Evicts a candidate (refused admission, or the window's own least recent entry). */
-  #evictCandidate(i: number): void {
+  #evictCandidate(i: number, h?: number): void {
     if (this.#segOf(i) === WINDOW) this.#windowExits++;
-    this.#ghostWindow?.record(this.#meta[(i << 2) + HASH]!, this.#windowExits);
+    this.#ghostWindow?.record(h ?? hashKey(this.#keys[i]), this.#windowExits);
     this.#evictSlot(i);
   }
 
@@ -857,20 +890,36 @@ export class TinyLfuStore<K, E> implements Store<K, E> {
   #evictVictim(i: number, queue: number): void {
     if (queue === WINDOW) {
       this.#windowExits++;
-      this.#ghostWindow?.record(this.#meta[(i << 2) + HASH]!, this.#windowExits);
+      this.#ghostWindow?.record(this.#victimHash(i), this.#windowExits);
     } else {
       this.#mainEvictions++;
-      this.#ghostMain?.record(this.#meta[(i << 2) + HASH]!, this.#mainEvictions);
+      this.#ghostMain?.record(this.#victimHash(i), this.#mainEvictions);
     }
     this.#evictSlot(i);
   }
 
+  /**
+   * The key hash of slot `i`, a victim: remembered for the last victim's key, which usually faces
+   * several candidates in a row.
+   */
+  #victimHash(i: number): number {
+    const key = this.#keys[i] as K;
+    if (key === this.#memoKey) return this.#memoHash;
+    const h = hashKey(key);
+    this.#memoKey = key;
+    this.#memoHash = h;
+    return h;
+  }
+
+  /** Whether the candidate wins over the victim; leaves the candidate's hash in `#candidateHash`. */
   #admit(candidate: number, victim: number): boolean {
-    this.#flushHits(candidate);
-    this.#flushHits(victim);
-    const meta = this.#meta;
-    const candidateFreq = this.#sketch.frequency(meta[(candidate << 2) + HASH]!);
-    const victimFreq = this.#sketch.frequency(meta[(victim << 2) + HASH]!);
+    const hc = hashKey(this.#keys[candidate]);
+    const hv = this.#victimHash(victim);
+    this.#candidateHash = hc;
+    this.#flushHits(candidate, hc);
+    this.#flushHits(victim, hv);
+    const candidateFreq = this.#sketch.frequency(hc);
+    const victimFreq = this.#sketch.frequency(hv);
     if (candidateFreq > victimFreq) return true;
     if (candidateFreq < ADMIT_HASHDOS_THRESHOLD) return false;
     // A warm candidate against a hot victim: admit at random 1 in 128, so that flooding the sketch
@@ -1038,12 +1087,12 @@ export class TinyLfuStore<K, E> implements Store<K, E> {
   // ------------------------------------------------------------------ slots and lists
 
   #after(i: number): number {
-    const n = this.#meta[(i << 2) + NEXT]!;
+    const n = this.#meta[i * REC + NEXT]!;
     return n < FIRST_SLOT ? NIL : n;
   }
 
   #segOf(i: number): number {
-    return this.#meta[(i << 2) + FLAGS]! & SEG_MASK;
+    return this.#meta[i * REC + FLAGS]! & SEG_MASK;
   }
 
   /** The weight of slot `i` (0 when the store is not weighted). */
@@ -1054,19 +1103,19 @@ export class TinyLfuStore<K, E> implements Store<K, E> {
   #alloc(): number {
     const free = this.#freeHead;
     if (free !== NIL) {
-      this.#freeHead = this.#meta[(free << 2) + NEXT]!;
+      this.#freeHead = this.#meta[free * REC + NEXT]!;
       return free;
     }
-    if (this.#top << 2 === this.#meta.length) this.#grow();
+    if (this.#top * REC === this.#meta.length) this.#grow();
     return this.#top++;
   }
 
   #grow(): void {
-    const length = this.#meta.length >> 2;
+    const length = this.#meta.length / REC;
     const bound = this.#maxCount + FIRST_SLOT + 1;
     const doubled = length * 2;
     const size = doubled < bound ? doubled : Math.max(bound, length + 1);
-    this.#meta = growInt32(this.#meta, size * 4);
+    this.#meta = growInt32(this.#meta, size * REC);
     if (this.#weighted) {
       const wt = new Float64Array(size);
       wt.set(this.#wt);
@@ -1077,9 +1126,9 @@ export class TinyLfuStore<K, E> implements Store<K, E> {
   #resetLists(): void {
     const meta = this.#meta;
     for (let s = 0; s < FIRST_SLOT; s++) {
-      meta[(s << 2) + NEXT] = s;
-      meta[(s << 2) + PREV] = s;
-      meta[(s << 2) + FLAGS] = s;
+      meta[s * REC + NEXT] = s;
+      meta[s * REC + PREV] = s;
+      meta[s * REC + FLAGS] = s;
       this.#boundary[s] = s;
     }
     this.#tailCount.fill(0);
@@ -1092,8 +1141,8 @@ export class TinyLfuStore<K, E> implements Store<K, E> {
     for (const s of [WINDOW, PROBATION]) {
       let n = 0;
       this.#boundary[s] = s;
-      for (let i = meta[(s << 2) + NEXT]!; i !== s; i = meta[(i << 2) + NEXT]!) {
-        const at = (i << 2) + FLAGS;
+      for (let i = meta[s * REC + NEXT]!; i !== s; i = meta[i * REC + NEXT]!) {
+        const at = i * REC + FLAGS;
         if (n < size) {
           meta[at] = meta[at]! | TAIL_BIT;
           this.#boundary[s] = i;
@@ -1109,10 +1158,10 @@ export class TinyLfuStore<K, E> implements Store<K, E> {
   /** Appends `i` at the most recent end of list `s`. */
   #linkLast(i: number, s: number): void {
     const meta = this.#meta;
-    const bi = i << 2;
-    const bs = s << 2;
+    const bi = i * REC;
+    const bs = s * REC;
     const p = meta[bs + PREV]!;
-    meta[(p << 2) + NEXT] = i;
+    meta[p * REC + NEXT] = i;
     meta[bi + PREV] = p;
     meta[bi + NEXT] = s;
     meta[bs + PREV] = i;
@@ -1129,10 +1178,10 @@ export class TinyLfuStore<K, E> implements Store<K, E> {
   /** Inserts `i` at the least recent end of list `s` (window only). */
   #linkFirst(i: number, s: number): void {
     const meta = this.#meta;
-    const bi = i << 2;
-    const bs = s << 2;
+    const bi = i * REC;
+    const bs = s * REC;
     const n = meta[bs + NEXT]!;
-    meta[(n << 2) + PREV] = i;
+    meta[n * REC + PREV] = i;
     meta[bi + NEXT] = n;
     meta[bi + PREV] = s;
     meta[bs + NEXT] = i;
@@ -1141,19 +1190,19 @@ export class TinyLfuStore<K, E> implements Store<K, E> {
     if (++this.#tailCount[s]! > this.#tailSize) {
       // The newest tail entry moves up into the rest of the list.
       const b = this.#boundary[s]!;
-      meta[(b << 2) + FLAGS] = meta[(b << 2) + FLAGS]! & ~TAIL_BIT;
-      this.#boundary[s] = meta[(b << 2) + PREV]!;
+      meta[b * REC + FLAGS] = meta[b * REC + FLAGS]! & ~TAIL_BIT;
+      this.#boundary[s] = meta[b * REC + PREV]!;
       this.#tailCount[s]!--;
     }
   }
 
   #unlink(i: number): void {
     const meta = this.#meta;
-    const bi = i << 2;
+    const bi = i * REC;
     const p = meta[bi + PREV]!;
     const n = meta[bi + NEXT]!;
-    meta[(p << 2) + NEXT] = n;
-    meta[(n << 2) + PREV] = p;
+    meta[p * REC + NEXT] = n;
+    meta[n * REC + PREV] = p;
     const flags = meta[bi + FLAGS]!;
     if ((flags & TAIL_BIT) !== 0) {
       meta[bi + FLAGS] = flags & ~TAIL_BIT;
@@ -1161,9 +1210,9 @@ export class TinyLfuStore<K, E> implements Store<K, E> {
       this.#tailCount[s]!--;
       if (this.#boundary[s] === i) this.#boundary[s] = p;
       // The oldest entry above the tail (if any) joins it.
-      const b = meta[(this.#boundary[s]! << 2) + NEXT]!;
+      const b = meta[this.#boundary[s]! * REC + NEXT]!;
       if (b !== s) {
-        meta[(b << 2) + FLAGS] = meta[(b << 2) + FLAGS]! | TAIL_BIT;
+        meta[b * REC + FLAGS] = meta[b * REC + FLAGS]! | TAIL_BIT;
         this.#boundary[s] = b;
         this.#tailCount[s]!++;
       }
@@ -1176,7 +1225,7 @@ export class TinyLfuStore<K, E> implements Store<K, E> {
   }
 
   #transfer(i: number, to: number): void {
-    const from = this.#meta[(i << 2) + FLAGS]! & SEG_MASK;
+    const from = this.#meta[i * REC + FLAGS]! & SEG_MASK;
     this.#unlink(i);
     this.#segCount[from]!--;
     this.#segCount[to]!++;
@@ -1195,13 +1244,16 @@ export class TinyLfuStore<K, E> implements Store<K, E> {
   /** Records a move to protected's recent end, for the lazy moves (see `#applyHit`). */
   #stampMove(i: number): void {
     this.#moves = (this.#moves + 1) & 0xffff;
-    const at = (i << 2) + FLAGS;
+    const at = i * REC + FLAGS;
     this.#meta[at] = (this.#meta[at]! & 0xffff) | (this.#moves << STAMP_SHIFT);
   }
 
   #remove(i: number): void {
     this.#flushHits(i);
-    this.#map.delete(this.#keys[i] as K);
+    const key = this.#keys[i] as K;
+    // The store keeps no reference to a key it no longer holds.
+    if (key === this.#memoKey) this.#memoKey = NO_MISS;
+    this.#map.delete(key);
     this.#unlink(i);
     const s = this.#segOf(i);
     const w = this.#weightOf(i);
@@ -1212,7 +1264,7 @@ export class TinyLfuStore<K, E> implements Store<K, E> {
     this.#keys[i] = undefined;
     this.#vals[i] = undefined;
     // The slot's links are no longer read: its NEXT word now threads the free stack.
-    this.#meta[(i << 2) + NEXT] = this.#freeHead;
+    this.#meta[i * REC + NEXT] = this.#freeHead;
     this.#freeHead = i;
   }
 

@@ -6,7 +6,7 @@ import { formatBarRatio, formatRate } from '../../bench/lib/format.js';
 import type { BarResult, MemoryResult, StampedeResult } from '../../bench/lib/results.js';
 import { memoryBar } from '../../bench/memory/index.js';
 import { checkStampedeBar } from '../../bench/stampede/index.js';
-import { LARDER_LRU } from '../../bench/throughput/adapters.js';
+import { LARDER_LRU, LARDER_TINYLFU } from '../../bench/throughput/adapters.js';
 import { formatBar, poolProcesses, THROUGHPUT_BARS } from '../../bench/throughput/bars.js';
 import type { MeasuredRatio } from '../../bench/throughput/bars-child.js';
 
@@ -87,6 +87,34 @@ describe('memoryBar', () => {
   it('misses when larder lost entries or was not measured', () => {
     expect(memoryBar(result(10, 50, 999))).toMatchObject({ pass: false, error: 'larder held 999 entries' });
     expect(memoryBar({ meta, entries: 1, rows: [] })).toMatchObject({ pass: false, error: 'not measured' });
+  });
+  it("holds the default policy 'tinylfu' to the same 1.2x, as a bar of its own", () => {
+    const both: MemoryResult = {
+      meta,
+      entries: 1_000_000,
+      rows: [
+        { library: LARDER_LRU, size: 1_000_000, bytesPerEntry: 58, fillMs: 1 },
+        { library: LARDER_TINYLFU, size: 1_000_000, bytesPerEntry: 66, fillMs: 1 },
+        { library: 'lru-cache', size: 1_000_000, bytesPerEntry: 55, fillMs: 1 },
+      ],
+    };
+    const bar = memoryBar(both, LARDER_TINYLFU);
+    expect(bar).toMatchObject({
+      id: 'memory-tinylfu-vs-lru',
+      candidate: LARDER_TINYLFU,
+      pass: true,
+      candidateValue: 66,
+      baselineValue: 55,
+    });
+    expect(bar.ratio).toBeCloseTo(1.2, 10);
+    expect(bar.label).toContain("default policy 'tinylfu'");
+    expect(memoryBar(both)).toMatchObject({ id: 'memory-vs-lru', candidateValue: 58 });
+    const heavier = {
+      ...both,
+      rows: both.rows.map((r) => (r.library === LARDER_TINYLFU ? { ...r, bytesPerEntry: 66.1 } : r)),
+    };
+    expect(memoryBar(heavier, LARDER_TINYLFU).pass).toBe(false);
+    expect(memoryBar(result(60, 50), LARDER_TINYLFU)).toMatchObject({ pass: false, error: 'not measured' });
   });
 });
 

@@ -14,6 +14,14 @@ describe('hashString', () => {
     expect(hashString('')).not.toBe(hashString('\u0000'));
   });
 
+  it('counts every code unit of odd and even lengths, a trailing NUL included', () => {
+    expect(hashString('a')).not.toBe(hashString('a\u0000'));
+    expect(hashString('ab')).not.toBe(hashString('ab\u0000'));
+    expect(hashString('abc')).not.toBe(hashString('abd'));
+    expect(hashString('abcd')).not.toBe(hashString('abce'));
+    expect(hashString('\u{1F600}x')).not.toBe(hashString('\u{1F601}x'));
+  });
+
   it('spreads typical cache keys with few collisions', () => {
     const seen = new Set<number>();
     for (let i = 0; i < 50_000; i++) seen.add(hashString(`tenant:${i % 7}:user:${i}`));

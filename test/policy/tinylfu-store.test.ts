@@ -304,6 +304,67 @@ describe('TinyLfuStore: bounds and evictions (model-based)', () => {
   });
 });
 
+describe('TinyLfuStore: storage', () => {
+  it('allocates for the count bound up front only up to 2^20 entries (a huge max that stays small stays small)', () => {
+    // A slot per entry, one for an insertion before its eviction, and three list sentinels.
+    expect(make({ max: 1000 }).slotCapacity).toBe(1004);
+    expect(make({ max: 2 ** 20 }).slotCapacity).toBe(2 ** 20 + 4);
+    expect(make({ max: 1000, maxSize: 10 ** 9 }).slotCapacity).toBe(1004);
+    for (const bounds of [{ max: 2 ** 20 + 1 }, { maxSize: 10 ** 9 }]) {
+      const store = make<string, number>(bounds);
+      expect(store.slotCapacity).toBe(64);
+      for (let i = 0; i < 1000; i++) store.set(`k${i}`, i, 1);
+      expect(store.size).toBe(1000);
+      expect(store.slotCapacity).toBeLessThanOrEqual(2048);
+      expect(store.get('k999')).toBe(999);
+      store.verify();
+    }
+  });
+
+  it('stays usable after clear, with storage allocated up front', () => {
+    const evicted: Evicted = [];
+    const store = make<string, number>({ max: 50 }, evicted);
+    for (let i = 0; i < 200; i++) store.set(`a${i}`, i, 1);
+    expect(store.size).toBe(50);
+    store.clear();
+    store.verify();
+    expect(store.size).toBe(0);
+    expect([...store.keys()]).toEqual([]);
+    expect(store.get('a199')).toBeUndefined();
+    evicted.length = 0;
+    for (let i = 0; i < 120; i++) store.set(`b${i}`, i, 1);
+    store.verify();
+    expect(store.size).toBe(50);
+    expect(evicted).toHaveLength(70);
+    expect(evicted.every(([k]) => String(k).startsWith('b'))).toBe(true);
+  });
+
+  it('compares the keys now in reused slots, whatever the key type', () => {
+    // Hashes are recomputed from the keys: after deletes free slots and new keys reuse them, a key
+    // made frequent (through misses) must win admission over a one-time victim, and a one-time
+    // candidate must not.
+    const objects = Array.from({ length: 300 }, (_, i) => ({ i }));
+    const shapes: ((i: number) => unknown)[] = [(i) => `key:${i}`, (i) => i * 7919, (i) => objects[i]];
+    for (const keyOf of shapes) {
+      const evicted: Evicted = [];
+      const store = make<unknown, number>({ max: 20 }, evicted);
+      for (let i = 0; i < 20; i++) store.set(keyOf(i), i, 1);
+      for (let i = 0; i < 20; i += 2) store.delete(keyOf(i));
+      for (let i = 100; i < 110; i++) store.set(keyOf(i), i, 1);
+      const hot = keyOf(150);
+      for (let r = 0; r < 8; r++) store.get(hot);
+      store.set(hot, 150, 1);
+      // The last one-time key left the window and lost to the victim (probation's oldest, key 1).
+      expect(evicted.map(([k]) => k)).toEqual([keyOf(109)]);
+      store.set(keyOf(200), 200, 1);
+      // The hot key left the window and won: the victim went.
+      expect(evicted.map(([k]) => k)).toEqual([keyOf(109), keyOf(1)]);
+      expect(store.has(hot)).toBe(true);
+      store.verify();
+    }
+  });
+});
+
 describe('TinyLfuStore: read buffer', () => {
   type Op =
     | { op: 'set'; key: number; weight: number }
