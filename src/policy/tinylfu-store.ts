@@ -1032,8 +1032,6 @@ export class TinyLfuStore<K, E> implements Store<K, E> {
     ) {
       // The mirror image: a small window is well ahead (the gradient has walked to a window that
       // costs the main area more than it catches). Drop to it and hold a ceiling that rises slowly.
-      this.#guardUndo = this.#fraction;
-      this.#guardBefore = ours;
       this.#floor = 0;
       this.#ceiling = SMALL_WINDOW;
       this.#resize(SMALL_WINDOW - this.#fraction);
