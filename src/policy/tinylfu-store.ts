@@ -67,7 +67,7 @@ const GUARD_MARGIN = 0.05;
  */
 const SMALL_WINDOW = INITIAL_WINDOW;
 /** After a drop to SMALL_WINDOW, the ceiling on the window share rises by this much per quiet guard period. */
-const CEILING_STEP = STEP_FRACTION / 4;
+const CEILING_STEP = STEP_FRACTION / 8;
 /**
  * The small-window shadow runs only when the guard samples at most 1 key in this many: at a rate of 1 (stores
  * under 256 entries) it would be a full copy of the store, doubling the work of every request.
