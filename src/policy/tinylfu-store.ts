@@ -133,7 +133,10 @@ export interface TinyLfuTuning {
  *   for a bigger window or a bigger main area, and a {@link GradientClimber} moves the window one
  *   step when the votes are clearly one-sided. An LRU guard compares the store, on a hash-sampled
  *   subset of keys, with what plain LRU of the same size would hit, and enlarges the window when
- *   LRU is well ahead (recency-heavy workloads such as sweeps and shifting working sets).
+ *   LRU is well ahead (recency-heavy workloads such as sweeps and shifting working sets). A
+ *   small-window guard compares it, on the same sample, with a miniature W-TinyLFU whose window stays
+ *   at 1%, and drops the window to 1% under a slowly rising ceiling when that one is well ahead (the
+ *   votes can drift the window far too large, as on the storage traces P2 and P12).
  *
  * Every segment is bounded in both dimensions (entries and weight), so an entry heavier than the
  * window passes straight through it, and one heavier than the whole store is evicted at once.
@@ -961,7 +964,16 @@ export class TinyLfuStore<K, E> implements Store<K, E> {
    * would hit, on a hash-sampled subset of keys (a shadow LRU of hashes, sized down by the sampling
    * rate), request for request against its own hits on the same keys. When LRU is ahead by at least
    * 5 points, significantly (McNemar z >= 3), the window jumps to its maximum and may not shrink
-   * below that for a while; the floor then comes down one step per quiet period.
+   * below that for a while; the floor then comes down one step per quiet period. A jump after which
+   * the store's own sampled hit ratio drops is undone, and the guard waits (doubling) before the next.
+   *
+   * The small-window guard is the mirror image, for workloads where the gradient's votes walk the
+   * window far above its best size: a miniature W-TinyLFU with a fixed 1% window (capacity and
+   * sketch scaled down by the sampling rate, as in miniature cache simulation) replays the same
+   * sampled requests. When it is ahead of this store by 5 points, significantly, the window drops to
+   * 1% under a ceiling that rises by 1/8 of a climber step per quiet period (no undo: the LRU guard
+   * lifts the ceiling when LRU is clearly ahead). The miniature only runs when the sample is at most
+   * half the keys (stores of 256 entries or more); below that it would be a full second store.
    */
   /** Whether the key with this hash is in the guard's sample (about 1 in `#guardMask + 1`). */
   #guarded(h: number): boolean {
