@@ -30,8 +30,9 @@ import {
 
 /**
  * Policies the benchmark replays: larder's two policies, bare lru-cache, Belady's optimal, and (full
- * mode only) two design alternatives of larder's W-TinyLFU kept for `docs/policy.md`: Caffeine's
- * hit-rate hill climber instead of the gradient climber, and a fixed 1% window.
+ * mode only) three design alternatives of larder's W-TinyLFU kept for `docs/policy.md`: Caffeine's
+ * hit-rate hill climber instead of the gradient climber, a fixed 1% window, and the default without
+ * its small-window guard (the default before 2026-12-05).
  */
 export type HitRatioPolicy =
   | 'larder-lru'
@@ -39,7 +40,8 @@ export type HitRatioPolicy =
   | 'lru-cache'
   | 'opt'
   | 'tinylfu-hit-rate-climber'
-  | 'tinylfu-fixed-window';
+  | 'tinylfu-fixed-window'
+  | 'tinylfu-no-small-guard';
 
 /** All policies, in chart order. */
 export const HIT_RATIO_POLICIES: readonly HitRatioPolicy[] = [
@@ -49,6 +51,7 @@ export const HIT_RATIO_POLICIES: readonly HitRatioPolicy[] = [
   'opt',
   'tinylfu-hit-rate-climber',
   'tinylfu-fixed-window',
+  'tinylfu-no-small-guard',
 ];
 
 /** Results of one trace. */
@@ -295,6 +298,8 @@ function hitsOf(
       return replayTinyLfu(trace, size, { climber: 'hit-rate' });
     case 'tinylfu-fixed-window':
       return replayTinyLfu(trace, size, { climber: 'off' });
+    case 'tinylfu-no-small-guard':
+      return replayTinyLfu(trace, size, { smallWindowGuard: false });
     default:
       throw new RangeError(`unknown policy ${String(policy)}`);
   }

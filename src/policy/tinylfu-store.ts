@@ -58,10 +58,26 @@ const HORIZON_FRACTION = 0.05;
 const GUARD_MIN_SHADOW = 128;
 /** The LRU guard judges periods of this many times the capacity in requests. */
 const GUARD_PERIOD = 4;
-/** How far the LRU guard moves the window share at once. */
-const GUARD_JUMP = 0.25;
+/**
+ * How far the LRU guard moves the window share at once: all the way (to MAX_WINDOW), the most LRU-like
+ * the store can be; a jump that makes the store worse is undone. (It was 0.25 until 2026-12-05; the
+ * full jump took backf at 500 from 7.13 points below LRU to 3.02, see `docs/policy.md`.)
+ */
+const GUARD_JUMP = 1;
 /** How far ahead (hit ratio, sampled) plain LRU must be for the guard to act. */
 const GUARD_MARGIN = 0.05;
+/**
+ * The small-window guard: a miniature W-TinyLFU with this fixed window share runs on the guard's sample
+ * (see `#guardSample`), and when it is ahead by GUARD_MARGIN the window drops to this share.
+ */
+const SMALL_WINDOW = INITIAL_WINDOW;
+/** After a drop to SMALL_WINDOW, the ceiling on the window share rises by this much per quiet guard period. */
+const CEILING_STEP = STEP_FRACTION / 8;
+/**
+ * The small-window shadow runs only when the guard samples at most 1 key in this many: at a rate of 1 (stores
+ * under 256 entries) it would be a full copy of the store, doubling the work of every request.
+ */
+const SMALL_GUARD_MIN_RATE = 2;
 /** Candidates at least this frequent are admitted at random 1 time in 128 (hash flooding defence). */
 const ADMIT_HASHDOS_THRESHOLD = 6;
 /** Entries moved between segments per window resize, at most. */
@@ -96,6 +112,12 @@ export interface TinyLfuTuning {
    * 128; 1 applies every hit at once. The store behaves the same either way; only its speed differs.
    */
   readBuffer?: number;
+  /**
+   * Whether the gradient climber's store also runs the small-window guard (a miniature fixed-window
+   * W-TinyLFU on the LRU guard's key sample; see `docs/policy.md`). Default true; false is the store as
+   * it was before it, kept to benchmark and test against.
+   */
+  smallWindowGuard?: boolean;
 }
 
 /**
@@ -116,7 +138,10 @@ export interface TinyLfuTuning {
  *   for a bigger window or a bigger main area, and a {@link GradientClimber} moves the window one
  *   step when the votes are clearly one-sided. An LRU guard compares the store, on a hash-sampled
  *   subset of keys, with what plain LRU of the same size would hit, and enlarges the window when
- *   LRU is well ahead (recency-heavy workloads such as sweeps and shifting working sets).
+ *   LRU is well ahead (recency-heavy workloads such as sweeps and shifting working sets). A
+ *   small-window guard compares it, on the same sample, with a miniature W-TinyLFU whose window stays
+ *   at 1%, and drops the window to 1% under a slowly rising ceiling when that one is well ahead (the
+ *   votes can drift the window far too large, as on the storage traces P2 and P12).
  *
  * Every segment is bounded in both dimensions (entries and weight), so an entry heavier than the
  * window passes straight through it, and one heavier than the whole store is evicted at once.
@@ -200,6 +225,14 @@ export class TinyLfuStore<K, E> implements Store<K, E> {
   #lazyMoves = 0;
   /** Lower bound on the window share while an LRU guard verdict holds (see `#guardSample`). */
   #floor = 0;
+  /** Upper bound on the window share while a small-window guard verdict holds (see `#guardSample`). */
+  #ceiling = MAX_WINDOW;
+  readonly #smallGuardOn: boolean;
+  /** The small-window guard's miniature W-TinyLFU over the guard's sample (keys are the hashes). */
+  #small: TinyLfuStore<number, true> | undefined;
+  /** Sampled requests the miniature hit and this store missed, and the reverse. */
+  #smallOnly = 0;
+  #oursNotSmall = 0;
   #guard: ShadowLru | undefined;
   #guardMask = 0;
   #guardPeriod = 0;
@@ -272,6 +305,7 @@ export class TinyLfuStore<K, E> implements Store<K, E> {
     this.#maxCount = max ?? Number.POSITIVE_INFINITY;
     this.#maxWeight = maxSize ?? Number.POSITIVE_INFINITY;
     this.#mode = mode;
+    this.#smallGuardOn = tuning?.smallWindowGuard ?? true;
     this.#fraction = window;
     this.#setLimits();
 
@@ -702,6 +736,12 @@ export class TinyLfuStore<K, E> implements Store<K, E> {
       }
       const shadow = Math.max(1, Math.round(entries / rate));
       this.#guard = new ShadowLru(shadow);
+      if (this.#smallGuardOn && rate >= SMALL_GUARD_MIN_RATE) {
+        this.#small = new TinyLfuStore<number, true>(
+          { max: shadow, maxSize: undefined, onEvict: () => {} },
+          { climber: 'off', window: SMALL_WINDOW, readBuffer: 1 },
+        );
+      }
       this.#guardPeriod = Math.max(512, Math.round((GUARD_PERIOD * entries) / rate));
     } else if (this.#mode === 'hit-rate') {
       this.#hitRate = new HitRateClimber(entries, 10 * Math.max(256, entries));
@@ -973,7 +1013,16 @@ export class TinyLfuStore<K, E> implements Store<K, E> {
    * would hit, on a hash-sampled subset of keys (a shadow LRU of hashes, sized down by the sampling
    * rate), request for request against its own hits on the same keys. When LRU is ahead by at least
    * 5 points, significantly (McNemar z >= 3), the window jumps to its maximum and may not shrink
-   * below that for a while; the floor then comes down one step per quiet period.
+   * below that for a while; the floor then comes down one step per quiet period. A jump after which
+   * the store's own sampled hit ratio drops is undone, and the guard waits (doubling) before the next.
+   *
+   * The small-window guard is the mirror image, for workloads where the gradient's votes walk the
+   * window far above its best size: a miniature W-TinyLFU with a fixed 1% window (capacity and
+   * sketch scaled down by the sampling rate, as in miniature cache simulation) replays the same
+   * sampled requests. When it is ahead of this store by 5 points, significantly, the window drops to
+   * 1% under a ceiling that rises by 1/8 of a climber step per quiet period (no undo: the LRU guard
+   * lifts the ceiling when LRU is clearly ahead). The miniature only runs when the sample is at most
+   * half the keys (stores of 256 entries or more); below that it would be a full second store.
    */
   /** Whether the key with this hash is in the guard's sample (about 1 in `#guardMask + 1`). */
   #guarded(h: number): boolean {
@@ -982,6 +1031,15 @@ export class TinyLfuStore<K, E> implements Store<K, E> {
 
   #guardSample(h: number, hit: boolean): void {
     const lruHit = this.#guard!.access(h);
+    const small = this.#small;
+    if (small !== undefined) {
+      const smallHit = small.get(h) !== undefined;
+      if (!smallHit) small.set(h, true, 1);
+      if (smallHit !== hit) {
+        if (smallHit) this.#smallOnly++;
+        else this.#oursNotSmall++;
+      }
+    }
     if (hit) this.#guardOurs++;
     if (lruHit !== hit) {
       if (lruHit) this.#guardLruOnly++;
@@ -996,12 +1054,17 @@ export class TinyLfuStore<K, E> implements Store<K, E> {
     this.#guardLruOnly = 0;
     this.#guardOursOnly = 0;
     this.#guardOurs = 0;
+    const smallOnly = this.#smallOnly;
+    const oursNotSmall = this.#oursNotSmall;
+    this.#smallOnly = 0;
+    this.#oursNotSmall = 0;
     if (!this.#evicting) return;
     if (this.#guardUndo >= 0) {
       // The period after a jump: keep it only if this store did not get worse.
       const noise = 2 * Math.sqrt(Math.max(this.#guardBefore * (1 - this.#guardBefore), 0.01) / n);
       if (ours < this.#guardBefore - noise) {
         this.#floor = 0;
+        this.#ceiling = MAX_WINDOW;
         this.#resize(this.#guardUndo - this.#fraction);
         this.#guardBackoff = Math.min(this.#guardBackoff * 2, 1024);
         this.#guardWait = this.#guardBackoff;
@@ -1021,17 +1084,32 @@ export class TinyLfuStore<K, E> implements Store<K, E> {
       this.#guardUndo = this.#fraction;
       this.#guardBefore = ours;
       const target = Math.min(MAX_WINDOW, this.#fraction + GUARD_JUMP);
+      this.#ceiling = MAX_WINDOW;
       this.#floor = target;
       this.#resize(target - this.#fraction);
       this.#gradient.reset();
       return;
+    } else if (
+      this.#small !== undefined &&
+      (smallOnly - oursNotSmall) / n >= GUARD_MARGIN &&
+      smallOnly - oursNotSmall >= 3 * Math.sqrt(smallOnly + oursNotSmall) &&
+      this.#fraction > SMALL_WINDOW
+    ) {
+      // The mirror image: a small window is well ahead (the gradient has walked to a window that
+      // costs the main area more than it catches). Drop to it and hold a ceiling that rises slowly.
+      this.#floor = 0;
+      this.#ceiling = SMALL_WINDOW;
+      this.#resize(SMALL_WINDOW - this.#fraction);
+      this.#gradient.reset();
+      return;
     }
     if (this.#floor > 0) this.#floor = Math.max(0, this.#floor - STEP_FRACTION);
+    if (this.#ceiling < MAX_WINDOW) this.#ceiling = Math.min(MAX_WINDOW, this.#ceiling + CEILING_STEP);
   }
 
   /** Moves the window share by `step`; entries move between segments at the next insertion. */
   #resize(step: number): void {
-    const fraction = Math.min(MAX_WINDOW, Math.max(this.#floor, this.#fraction + step));
+    const fraction = Math.min(this.#ceiling, Math.max(this.#floor, this.#fraction + step));
     if (fraction === this.#fraction) return;
     this.#pendingResize = fraction > this.#fraction ? 1 : -1;
     this.#fraction = fraction;
