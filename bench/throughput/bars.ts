@@ -101,6 +101,16 @@ export const THROUGHPUT_BARS: readonly ThroughputBarSpec[] = [
     source: 'policy',
   },
   {
+    // Issue 18: the default policy's set that evicts, in the same processes as its get bar.
+    id: 'tinylfu-set-evict-vs-lru-set',
+    label: "larder set that evicts with policy 'tinylfu' vs bare lru-cache set that evicts",
+    candidate: 'larder-tinylfu.setEvict',
+    baseline: 'lru.setEvict',
+    bar: 0.6,
+    group: 'get-tinylfu',
+    source: 'policy',
+  },
+  {
     // Issue 19: an instrumented hit may cost at most 1.5x an uninstrumented one, i.e. run at >= 1/1.5 of its rate.
     id: 'otel-getOrSet-vs-uninstrumented',
     label:
