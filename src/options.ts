@@ -71,8 +71,10 @@ export interface BatchLoaderOptions<I, V> extends ManyOptions<I, V> {
 export interface CacheOptions<K, V> extends LoadOptions {
   /**
    * Maximum number of entries: a positive integer up to 2^24 (16,777,216, the most entries a JavaScript `Map`
-   * holds; both policies keep their keys in one). With policy `'lru'` the whole capacity is allocated up front
-   * (about 28 bytes per slot). Larger values are a `RangeError`.
+   * holds; both policies keep their keys in one). The capacity is allocated up front: with policy `'lru'`
+   * always (about 28 bytes per slot), with the default `'tinylfu'` up to 2^20 entries (about 36 bytes per slot
+   * with its frequency sketch; an empty `max: 1_000_000` cache holds about 38 MB), above that as entries
+   * arrive. Larger values are a `RangeError`.
    */
   max?: number;
   /** Maximum total size of the entries, as measured by `sizeOf` (a positive integer). Needs `sizeOf`. */

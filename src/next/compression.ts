@@ -131,11 +131,23 @@ function restore(value: unknown, chunks: readonly Buffer[], depth: number): unkn
 
 /** The frame of a value: its JSON (byte arrays as references), then the byte arrays. */
 function frame(value: unknown): Buffer {
+  return framed(value).bytes;
+}
+
+/**
+ * The frame of a value, and how many more characters its byte arrays take as base64 in the plain JSON than
+ * as bytes in the frame (so `bytes.byteLength + base64Extra` is about the plain JSON's length).
+ */
+function framed(value: unknown): { bytes: Buffer; base64Extra: number } {
   const chunks: Uint8Array[] = [];
   const json = Buffer.from(nextSerializer.serialize(extract(value, chunks, 0)), 'utf8');
   const parts: Uint8Array[] = [u32(json.byteLength), json];
-  for (const chunk of chunks) parts.push(u32(chunk.byteLength), chunk);
-  return Buffer.concat(parts);
+  let base64Extra = 0;
+  for (const chunk of chunks) {
+    parts.push(u32(chunk.byteLength), chunk);
+    base64Extra += Math.ceil(chunk.byteLength / 3) * 4 - chunk.byteLength;
+  }
+  return { bytes: Buffer.concat(parts), base64Extra };
 }
 
 function u32(n: number): Buffer {
@@ -252,13 +264,15 @@ export async function encodeValue(value: unknown, encoding: Encoding): Promise<s
     if (compress === false) return nextSerializer.serialize(value);
     // The frame first: a value worth compressing (a page) is serialized once. A small one is serialized
     // again as plain JSON, which costs little at its size.
-    const framed = frame(value);
-    if (framed.byteLength < encoding.threshold) return nextSerializer.serialize(value);
+    const { bytes, base64Extra } = framed(value);
+    if (bytes.byteLength < encoding.threshold) return nextSerializer.serialize(value);
     const alg = compress === 'gzip' ? 'gz' : 'br';
-    const packed = await compressBytes(alg, framed);
-    // Kept only when it pays for its base64 (4/3) and header. The plain JSON is at least about the frame's
-    // size (its byte arrays are base64 there, 4/3 of their size).
-    if (((packed.byteLength + 2) / 3) * 4 + 8 < framed.byteLength) return `~${alg}~${base64(packed)}`;
+    const packed = await compressBytes(alg, bytes);
+    // Kept only when it pays for its base64 (4/3) and header against the plain JSON, whose length is about
+    // the frame's plus the base64 overhead of its byte arrays.
+    if (((packed.byteLength + 2) / 3) * 4 + 8 < bytes.byteLength + base64Extra) {
+      return `~${alg}~${base64(packed)}`;
+    }
     return nextSerializer.serialize(value);
   }
   let bytes = frame(value);

@@ -48,7 +48,10 @@ export interface NextCacheHandlerOptions {
    * any setting, so a fleet can change it in a rolling deploy.
    */
   compress?: NextCompression;
-  /** Values whose JSON is shorter than this many bytes are stored uncompressed (default 1024). */
+  /**
+   * Values smaller than this many bytes are stored uncompressed (default 1024). The size is the value's JSON
+   * with its byte arrays (`Buffer`, `Uint8Array`) counted as raw bytes.
+   */
   compressThreshold?: number;
   /**
    * Full control of the bytes stored in Redis (encryption, another compression): see {@link NextValueCodec}.

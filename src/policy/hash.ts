@@ -4,7 +4,8 @@
  * The sketch only needs the same key to give the same number, and different keys to give different
  * numbers most of the time: the sketch mixes the result again before use, so these functions spend
  * as little as possible. The W-TinyLFU store hashes a key when it is inserted or missed, and again
- * when it is compared for admission or evicted (it keeps no hash per entry, to save memory).
+ * when it is compared for admission or evicted, when its deferred hits are added to the sketch, and on
+ * hits of keys in the guards' sample (it keeps no hash per entry, to save memory).
  *
  * Consistency with `Map` key equality (SameValueZero): `0` and `-0` hash alike, every `NaN` hashes
  * alike.

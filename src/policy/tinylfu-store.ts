@@ -153,8 +153,9 @@ export interface TinyLfuTuning {
  * compared or evicted entry, deferred hits added to the sketch), not stored. A hit costs one `Map`
  * lookup and a few writes to one record and its neighbours: its sketch increment is deferred into
  * the entry's flags and added to the sketch only when the key is compared, every 15 hits, or before
- * the sketch ages. Nothing is allocated; the key is hashed again only when its deferred hits are
- * added or when it is in the LRU guard's sample.
+ * the sketch ages. The key is hashed again only when its deferred hits are added or when it is in
+ * the LRU guard's sample; nothing is allocated, except that a sampled key's hit also reaches the
+ * small-window guard's miniature store, whose miss inserts into its own `Map`.
  *
  * @internal
  */

@@ -109,6 +109,23 @@ describe('larder/next value encoding', () => {
     expect(((await decodeValue(text, gzip)) as { v: { probe: number } }).v.probe).toBe(1);
   });
 
+  it('compresses binary values that shrink less than base64 grows them; the threshold counts bytes raw', async () => {
+    // 20 KB, 80% random: gzip saves only ~20% of the bytes, but the plain JSON would carry them as base64 (4/3).
+    const body = Buffer.alloc(20_000);
+    let x = 7;
+    for (let i = 0; i < body.length; i++) {
+      x = (x * 1103515245 + 12345) & 0x7fffffff;
+      body[i] = i % 5 === 0 ? 32 : x >>> 16;
+    }
+    const route = { k: 'i', t: 1, g: [], s: body.length, v: { kind: 'APP_ROUTE', body, status: 200 } };
+    const text = await encodeValue(route, gzip);
+    expect(text.startsWith('~gz~')).toBe(true);
+    expect(((await decodeValue(text, gzip)) as typeof route).v.body.equals(body)).toBe(true);
+    // A 900-byte byte array is under the 1024-byte threshold (its base64 would be 1,200 characters).
+    const small = { ...route, v: { ...route.v, body: Buffer.alloc(900, 97) } };
+    expect((await encodeValue(small, gzip)).startsWith('{')).toBe(true);
+  });
+
   it('reads values written with any compression setting (a rolling deploy)', async () => {
     for (const writer of [gzip, brotli, none]) {
       const text = await encodeValue(big, writer);
