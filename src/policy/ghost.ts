@@ -3,14 +3,25 @@
  * counter when it was evicted. `distance` tells how many events ago a key left, which is how much
  * larger its region would have had to be to still hold it.
  *
+ * Every eviction records one hash (and forgets the oldest), so this sits on the insert path. The
+ * latest stamp of each hash is kept in an open-addressing table in typed arrays (linear probing,
+ * deletion by backward shift), at most half full: no `Map` entries to allocate and free per eviction.
+ * The table is allocated at the first record (a store that never evicts never needs it), at 12 bytes
+ * per slot, about as much as the `Map` it replaces held when full.
+ *
  * @internal
  */
 export class Ghost {
-  readonly #seen = new Map<number, number>();
+  // The ring of records, oldest first from #head.
   readonly #hashes: Int32Array;
   readonly #stamps: Float64Array;
   #head = 0;
   #length = 0;
+  // The table: hash → its latest stamp. An empty slot has stamp EMPTY (stamps are counters >= 0).
+  #keys = new Int32Array(0);
+  #values = new Float64Array(0);
+  #mask = 0;
+  #shift = 0;
 
   /** @param capacity - keys remembered, at most */
   constructor(capacity: number) {
@@ -19,8 +30,19 @@ export class Ghost {
     this.#stamps = new Float64Array(n);
   }
 
+  /** Allocates the table for the ring's capacity. */
+  #allocate(): void {
+    let bits = 1;
+    while (1 << bits < 2 * this.#hashes.length) bits++;
+    this.#keys = new Int32Array(1 << bits);
+    this.#values = new Float64Array(1 << bits).fill(EMPTY);
+    this.#mask = (1 << bits) - 1;
+    this.#shift = 32 - bits;
+  }
+
   /** Remembers `hash`, evicted when the event counter read `stamp`. */
   record(hash: number, stamp: number): void {
+    if (this.#values.length === 0) this.#allocate();
     const cap = this.#hashes.length;
     let slot: number;
     if (this.#length < cap) {
@@ -29,29 +51,78 @@ export class Ghost {
     } else {
       slot = this.#head;
       const old = this.#hashes[slot]!;
-      if (this.#seen.get(old) === this.#stamps[slot]) this.#seen.delete(old);
+      const at = this.#find(old);
+      if (at >= 0 && this.#values[at] === this.#stamps[slot]) this.#remove(at);
       this.#head = (this.#head + 1) % cap;
     }
     this.#hashes[slot] = hash;
     this.#stamps[slot] = stamp;
-    this.#seen.set(hash, stamp);
+    this.#put(hash, stamp);
   }
 
   /** Events since `hash` was evicted (`now - stamp`), or `Infinity` if it is not remembered. */
   distance(hash: number, now: number): number {
-    const stamp = this.#seen.get(hash);
-    return stamp === undefined ? Number.POSITIVE_INFINITY : now - stamp;
+    const at = this.#find(hash);
+    return at < 0 ? Number.POSITIVE_INFINITY : now - this.#values[at]!;
   }
 
   /** Forgets `hash` (it was seen again). */
   forget(hash: number): void {
-    this.#seen.delete(hash);
+    const at = this.#find(hash);
+    if (at >= 0) this.#remove(at);
   }
 
   /** Forgets everything. */
   clear(): void {
-    this.#seen.clear();
+    this.#values.fill(EMPTY);
     this.#head = 0;
     this.#length = 0;
   }
+
+  /** The home slot of `hash` (Fibonacci hashing: the top bits of a multiplication). */
+  #home(hash: number): number {
+    return Math.imul(hash, 0x9e3779b1) >>> this.#shift;
+  }
+
+  /** The slot holding `hash`, or -1. */
+  #find(hash: number): number {
+    const keys = this.#keys;
+    const values = this.#values;
+    if (values.length === 0) return -1;
+    for (let i = this.#home(hash); ; i = (i + 1) & this.#mask) {
+      if (values[i] === EMPTY) return -1;
+      if (keys[i] === hash) return i;
+    }
+  }
+
+  #put(hash: number, stamp: number): void {
+    const keys = this.#keys;
+    const values = this.#values;
+    let i = this.#home(hash);
+    while (values[i] !== EMPTY && keys[i] !== hash) i = (i + 1) & this.#mask;
+    keys[i] = hash;
+    values[i] = stamp;
+  }
+
+  /** Empties slot `i`, moving later entries of its probe run back so that every lookup still finds them. */
+  #remove(i: number): void {
+    const keys = this.#keys;
+    const values = this.#values;
+    const mask = this.#mask;
+    let hole = i;
+    for (let j = (hole + 1) & mask; values[j] !== EMPTY; j = (j + 1) & mask) {
+      // Move the entry at j into the hole unless its home lies cyclically in (hole, j].
+      const home = this.#home(keys[j]!);
+      const stays = hole <= j ? hole < home && home <= j : hole < home || home <= j;
+      if (!stays) {
+        keys[hole] = keys[j]!;
+        values[hole] = values[j]!;
+        hole = j;
+      }
+    }
+    values[hole] = EMPTY;
+  }
 }
+
+/** The stamp of an empty table slot. */
+const EMPTY = -1;
