@@ -15,6 +15,7 @@ import { createStore, type StorePolicy } from '../../src/policy/create-store.js'
 import type { Store } from '../../src/policy/store.js';
 import { TinyLfuStore, type TinyLfuTuning } from '../../src/policy/tinylfu-store.js';
 import { type FrontierSummary, formatFrontier, frontierSummary } from './frontier.js';
+import { LazyPromotionTinyLfu } from './lazy-promotion.js';
 import { optHits, prepareOpt } from './opt.js';
 import { type PolicyTable, readPoliciesMd, referencePolicyNames } from './policies-md.js';
 import { REFERENCE, referenceAt } from './reference.js';
@@ -30,9 +31,9 @@ import {
 
 /**
  * Policies the benchmark replays: larder's two policies, bare lru-cache, Belady's optimal, and (full
- * mode only) three design alternatives of larder's W-TinyLFU kept for `docs/policy.md`: Caffeine's
- * hit-rate hill climber instead of the gradient climber, a fixed 1% window, and the default without
- * its small-window guard (the default before 2026-12-05).
+ * mode only) four design alternatives of larder's W-TinyLFU kept for `docs/policy.md`: Caffeine's
+ * hit-rate hill climber instead of the gradient climber, a fixed 1% window, the default without
+ * its small-window guard, and a fixed 1% window with lazy promotion (`lazy-promotion.ts`).
  */
 export type HitRatioPolicy =
   | 'larder-lru'
@@ -41,7 +42,8 @@ export type HitRatioPolicy =
   | 'opt'
   | 'tinylfu-hit-rate-climber'
   | 'tinylfu-fixed-window'
-  | 'tinylfu-no-small-guard';
+  | 'tinylfu-no-small-guard'
+  | 'tinylfu-lazy-promotion';
 
 /** All policies, in chart order. */
 export const HIT_RATIO_POLICIES: readonly HitRatioPolicy[] = [
@@ -52,6 +54,7 @@ export const HIT_RATIO_POLICIES: readonly HitRatioPolicy[] = [
   'tinylfu-hit-rate-climber',
   'tinylfu-fixed-window',
   'tinylfu-no-small-guard',
+  'tinylfu-lazy-promotion',
 ];
 
 /** Results of one trace. */
@@ -143,6 +146,18 @@ export function replayTinyLfu(trace: Int32Array, size: number, tuning: TinyLfuTu
     const k = trace[i]!;
     if (store.get(k) !== undefined) hits++;
     else store.set(k, true, 1);
+  }
+  return hits;
+}
+
+/** Replays `trace` against the lazy-promotion W-TinyLFU prototype of `size` entries; returns the hits. */
+export function replayLazyPromotion(trace: Int32Array, size: number): number {
+  const store = new LazyPromotionTinyLfu<number, true>(Math.max(2, size));
+  let hits = 0;
+  for (let i = 0; i < trace.length; i++) {
+    const k = trace[i]!;
+    if (store.get(k) !== undefined) hits++;
+    else store.set(k, true);
   }
   return hits;
 }
@@ -300,6 +315,8 @@ function hitsOf(
       return replayTinyLfu(trace, size, { climber: 'off' });
     case 'tinylfu-no-small-guard':
       return replayTinyLfu(trace, size, { smallWindowGuard: false });
+    case 'tinylfu-lazy-promotion':
+      return replayLazyPromotion(trace, size);
     default:
       throw new RangeError(`unknown policy ${String(policy)}`);
   }
