@@ -5,6 +5,7 @@
  */
 import { describe } from '../duration.js';
 import { ownedConcat } from './body-capture.js';
+import { isStorableStatus } from './storability.js';
 import type { CachedResponse } from './types.js';
 
 /** Turns {@link CachedResponse} values into text and back (the shape of `larder/redis`'s `Serializer`). */
@@ -66,7 +67,7 @@ export const responseSerializer: ResponseSerializer = {
     // Text from Redis is untrusted (another app may write under the prefix): never replay what cacheResponses
     // would not have stored, such as another visitor's cookie or a non-2xx status.
     const status = raw.s as number;
-    if (status < 200 || status > 299 || status === 206) {
+    if (!isStorableStatus(status)) {
       throw new TypeError(`responseSerializer: a stored response never has status ${status}`);
     }
     if (Object.keys(raw.h).some((name) => name.toLowerCase() === 'set-cookie')) {

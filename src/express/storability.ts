@@ -46,7 +46,7 @@ export function isStorable(status: number, headers: HeaderMap, context: Storabil
  * enough to decide, when the route starts its answer, whether copying the body is worth it.
  */
 export function passesRules(status: number, headers: HeaderMap, context: StorabilityContext): boolean {
-  if (status < 200 || status > 299 || status === 206) return false;
+  if (!isStorableStatus(status)) return false;
   if (headers['set-cookie'] !== undefined) return false;
   for (const directive of listOf(headers['cache-control'])) {
     const name = directive.split('=')[0]?.trim();
@@ -58,6 +58,11 @@ export function passesRules(status: number, headers: HeaderMap, context: Storabi
     if (name === 'cookie' && !context.perUser) return false;
   }
   return true;
+}
+
+/** Whether a response with this status may be stored at all: 2xx, and not a partial (206) answer. */
+export function isStorableStatus(status: number): boolean {
+  return status >= 200 && status <= 299 && status !== 206;
 }
 
 /** Repeated fields joined into one (RFC 9110 §5.3), as `http-cache-semantics` expects them. */
