@@ -8,39 +8,22 @@
  *
  * @module
  */
-import { LRUCache } from 'lru-cache';
-import { TinyLfuStore } from '../../src/policy/tinylfu-store.js';
-import { LazyPromotionTinyLfu } from './lazy-promotion.js';
+import { replayLazyPromotion, replayLruCache, replayTinyLfu } from './index.js';
 import { loadTrace, TRACES } from './traces.js';
 
 const only = process.argv.slice(2);
 const pct = (h: number, n: number) => (100 * h) / n;
-let sumDiff = 0,
-  rows = 0,
-  worst = 1e9,
-  worstRow = '';
+let sumDiff = 0;
+let rows = 0;
+let worst = Number.POSITIVE_INFINITY;
+let worstRow = '';
 for (const spec of TRACES) {
   if (only.length > 0 ? !only.includes(spec.name) : spec.sizesFrom === 'policies') continue;
   const trace = loadTrace(spec);
   for (const size of spec.sizes) {
-    const lazy = new LazyPromotionTinyLfu<number, true>(size);
-    const fixed = new TinyLfuStore<number, true>(
-      { max: size, maxSize: undefined, onEvict: () => {} },
-      { climber: 'off' },
-    );
-    const lru = new LRUCache<number, true>({ max: size });
-    let hl = 0,
-      hf = 0,
-      hr = 0;
-    for (let i = 0; i < trace.length; i++) {
-      const k = trace[i]!;
-      if (lazy.get(k) !== undefined) hl++;
-      else lazy.set(k, true);
-      if (fixed.get(k) !== undefined) hf++;
-      else fixed.set(k, true, 1);
-      if (lru.get(k) !== undefined) hr++;
-      else lru.set(k, true);
-    }
+    const hl = replayLazyPromotion(trace, size);
+    const hf = replayTinyLfu(trace, size, { climber: 'off' });
+    const hr = replayLruCache(trace, size);
     const d = pct(hl - hf, trace.length);
     sumDiff += d;
     rows++;

@@ -1,9 +1,9 @@
 import { ADD_SATURATED, FrequencySketch } from './frequency-sketch.js';
 import { Ghost } from './ghost.js';
 import { hashKey } from './hash.js';
-import { GradientClimber, HitRateClimber, STEP_FRACTION } from './hill-climber.js';
-import { ShadowLru } from './shadow-lru.js';
+import { GradientClimber, HitRateClimber } from './hill-climber.js';
 import type { Store, StoreOptions } from './store.js';
+import { MAX_WINDOW, SMALL_WINDOW, WindowGuards } from './window-guards.js';
 
 /** Segment ids; each is also the slot of its list's sentinel. */
 const WINDOW = 0;
@@ -27,7 +27,7 @@ const SAT_BIT = 8;
 /** FLAGS bits 4-7: hits not yet added to the sketch (all in epoch TAG). */
 const PENDING_SHIFT = 4;
 const PENDING_MASK = 15 << PENDING_SHIFT;
-/** FLAGS bit 8: the key is in the LRU guard's sample (see `#guardSample`). */
+/** FLAGS bit 8: the key is in the guards' sample (see `WindowGuards`). */
 const GUARD_BIT = 256;
 /**
  * FLAGS bits 9-15: the sketch epoch (mod 128) that SAT_BIT and the pending hits belong to. Pending
@@ -48,36 +48,10 @@ const PLACE_BITS = SEG_MASK | TAIL_BIT | GUARD_BIT | (0xffff << STAMP_SHIFT);
 const TICK_BATCH = 32;
 /** Protected's share of the main area; the rest is probation. */
 const PROTECTED_SHARE = 0.8;
-/** Largest share of the capacity the window may grow to. */
-const MAX_WINDOW = 0.95;
 /** Initial window share (Caffeine's 1%). */
 const INITIAL_WINDOW = 0.01;
 /** How far back (as a share of capacity) ghost and tail hits count as votes for the climber. */
 const HORIZON_FRACTION = 0.05;
-/** The LRU guard's shadow keeps at least this many entries (see `#guardSample`). */
-const GUARD_MIN_SHADOW = 128;
-/** The LRU guard judges periods of this many times the capacity in requests. */
-const GUARD_PERIOD = 4;
-/**
- * How far the LRU guard moves the window share at once: all the way (to MAX_WINDOW), the most LRU-like
- * the store can be; a jump that makes the store worse is undone. (It was 0.25 until 2026-12-05; the
- * full jump took backf at 500 from 7.13 points below LRU to 3.02, see `docs/policy.md`.)
- */
-const GUARD_JUMP = 1;
-/** How far ahead (hit ratio, sampled) plain LRU must be for the guard to act. */
-const GUARD_MARGIN = 0.05;
-/**
- * The small-window guard: a miniature W-TinyLFU with this fixed window share runs on the guard's sample
- * (see `#guardSample`), and when it is ahead by GUARD_MARGIN the window drops to this share.
- */
-const SMALL_WINDOW = INITIAL_WINDOW;
-/** After a drop to SMALL_WINDOW, the ceiling on the window share rises by this much per quiet guard period. */
-const CEILING_STEP = STEP_FRACTION / 8;
-/**
- * The small-window shadow runs only when the guard samples at most 1 key in this many: at a rate of 1 (stores
- * under 256 entries) it would be a full copy of the store, doubling the work of every request.
- */
-const SMALL_GUARD_MIN_RATE = 2;
 /** Candidates at least this frequent are admitted at random 1 time in 128 (hash flooding defence). */
 const ADMIT_HASHDOS_THRESHOLD = 6;
 /** Entries moved between segments per window resize, at most. */
@@ -141,7 +115,8 @@ export interface TinyLfuTuning {
  *   LRU is well ahead (recency-heavy workloads such as sweeps and shifting working sets). A
  *   small-window guard compares it, on the same sample, with a miniature W-TinyLFU whose window stays
  *   at 1%, and drops the window to 1% under a slowly rising ceiling when that one is well ahead (the
- *   votes can drift the window far too large, as on the storage traces P2 and P12).
+ *   votes can drift the window far too large, as on the storage traces P2 and P12). Both guards live
+ *   in `window-guards.ts`; the store feeds them its sampled requests and applies their verdicts.
  *
  * Every segment is bounded in both dimensions (entries and weight), so an entry heavier than the
  * window passes straight through it, and one heavier than the whole store is evicted at once.
@@ -156,6 +131,14 @@ export interface TinyLfuTuning {
  * the sketch ages. The key is hashed again only when its deferred hits are added or when it is in
  * the LRU guard's sample; nothing is allocated, except that a sampled key's hit also reaches the
  * small-window guard's miniature store, whose miss inserts into its own `Map`.
+ *
+ * Why this class is still large (about 1,250 lines): the slot arrays, the three lists with their tails, the
+ * deferred sketch counting and the climber's votes are read and written by the same hit path, which is
+ * kept in one class on purpose: reached through nested helpers instead of one `#swap` in the read
+ * buffer's drain, a sweep ran 11-25% slower (docs/policy.md,
+ * "Results against the issue's bars"). The guards, which the
+ * hit path only calls for sampled keys, are split out. The next split (admission and the climber's
+ * voting) goes with the lazy-promotion rebuild that issue 18 plans (docs/policy.md).
  *
  * @internal
  */
@@ -224,30 +207,9 @@ export class TinyLfuStore<K, E> implements Store<K, E> {
   /** Moves to protected's recent end (mod 2^16), and how many of them make an entry movable again. */
   #moves = 0;
   #lazyMoves = 0;
-  /** Lower bound on the window share while an LRU guard verdict holds (see `#guardSample`). */
-  #floor = 0;
-  /** Upper bound on the window share while a small-window guard verdict holds (see `#guardSample`). */
-  #ceiling = MAX_WINDOW;
   readonly #smallGuardOn: boolean;
-  /** The small-window guard's miniature W-TinyLFU over the guard's sample (keys are the hashes). */
-  #small: TinyLfuStore<number, true> | undefined;
-  /** Sampled requests the miniature hit and this store missed, and the reverse. */
-  #smallOnly = 0;
-  #oursNotSmall = 0;
-  #guard: ShadowLru | undefined;
-  #guardMask = 0;
-  #guardPeriod = 0;
-  #guardRequests = 0;
-  /** Sampled requests plain LRU hit and this store missed, and the reverse; and this store's hits. */
-  #guardLruOnly = 0;
-  #guardOursOnly = 0;
-  #guardOurs = 0;
-  /** After a jump: the window share and sampled hit ratio before it, to undo a jump that hurt. */
-  #guardUndo = -1;
-  #guardBefore = 0;
-  /** Quiet periods to wait before the guard may act again (doubles after each undone jump). */
-  #guardBackoff = 1;
-  #guardWait = 0;
+  /** The LRU and small-window guards (gradient climber only, once the capacity is known). */
+  #guards: WindowGuards | undefined;
 
   // A `set` right after a `get` miss of the same key reuses its hash and does not count it twice.
   #lastMiss: K | typeof NO_MISS = NO_MISS;
@@ -636,7 +598,7 @@ export class TinyLfuStore<K, E> implements Store<K, E> {
     this.#sketch.increment(h);
     this.#lastMiss = key;
     this.#lastMissHash = h;
-    if (this.#guard !== undefined && this.#guarded(h)) this.#guardSample(h, false);
+    if (this.#guards?.sampled(h)) this.#guardSample(h, false);
   }
 
   /** A hit in the window or in probation: a tail hit is a vote; then reorder or promote. */
@@ -664,7 +626,7 @@ export class TinyLfuStore<K, E> implements Store<K, E> {
     const i = this.#alloc();
     this.#keys[i] = key;
     this.#vals[i] = value;
-    this.#meta[i * REC + FLAGS] = this.#guard !== undefined && this.#guarded(h) ? GUARD_BIT : 0;
+    this.#meta[i * REC + FLAGS] = this.#guards?.sampled(h) ? GUARD_BIT : 0;
     if (this.#weighted) this.#wt[i] = w;
     this.#map.set(key, i);
     // An entry heavier than the window goes to its least recent end, to leave it first.
@@ -724,26 +686,24 @@ export class TinyLfuStore<K, E> implements Store<K, E> {
     if (this.#mode === 'gradient') {
       this.#ghostWindow = new Ghost(horizon);
       this.#ghostMain = new Ghost(horizon);
-      // Sample about 1 key in 2^k so that the shadow LRU keeps at least 128 entries.
-      let rate = 1;
-      while (rate < 65536 && entries / (rate * 2) >= GUARD_MIN_SHADOW) rate *= 2;
-      this.#guardMask = rate - 1;
+      const guards = new WindowGuards(
+        entries,
+        this.#smallGuardOn
+          ? (capacity) =>
+              new TinyLfuStore<number, true>(
+                { max: capacity, maxSize: undefined, onEvict: () => {} },
+                { climber: 'off', window: SMALL_WINDOW, readBuffer: 1 },
+              )
+          : undefined,
+      );
+      this.#guards = guards;
       // Entries inserted before the capacity was known (weight-bounded stores) join the sample now.
       const meta = this.#meta;
       for (let i = FIRST_SLOT; i < this.#top; i++) {
         const key = this.#keys[i];
-        if (key !== undefined && this.#guarded(hashKey(key)))
+        if (key !== undefined && guards.sampled(hashKey(key)))
           meta[i * REC + FLAGS] = meta[i * REC + FLAGS]! | GUARD_BIT;
       }
-      const shadow = Math.max(1, Math.round(entries / rate));
-      this.#guard = new ShadowLru(shadow);
-      if (this.#smallGuardOn && rate >= SMALL_GUARD_MIN_RATE) {
-        this.#small = new TinyLfuStore<number, true>(
-          { max: shadow, maxSize: undefined, onEvict: () => {} },
-          { climber: 'off', window: SMALL_WINDOW, readBuffer: 1 },
-        );
-      }
-      this.#guardPeriod = Math.max(512, Math.round((GUARD_PERIOD * entries) / rate));
     } else if (this.#mode === 'hit-rate') {
       this.#hitRate = new HitRateClimber(entries, 10 * Math.max(256, entries));
     }
@@ -1007,110 +967,21 @@ export class TinyLfuStore<K, E> implements Store<K, E> {
     }
   }
 
-  /**
-   * The LRU guard. The gradient climber sees only small moves of the window, and some workloads
-   * reward only large ones: a sweep up and down over more keys than fit (zigzag) is served well by
-   * plain LRU and badly by any small window. So the store also follows what plain LRU of its size
-   * would hit, on a hash-sampled subset of keys (a shadow LRU of hashes, sized down by the sampling
-   * rate), request for request against its own hits on the same keys. When LRU is ahead by at least
-   * 5 points, significantly (McNemar z >= 3), the window jumps to its maximum and may not shrink
-   * below that for a while; the floor then comes down one step per quiet period. A jump after which
-   * the store's own sampled hit ratio drops is undone, and the guard waits (doubling) before the next.
-   *
-   * The small-window guard is the mirror image, for workloads where the gradient's votes walk the
-   * window far above its best size: a miniature W-TinyLFU with a fixed 1% window (capacity and
-   * sketch scaled down by the sampling rate, as in miniature cache simulation) replays the same
-   * sampled requests. When it is ahead of this store by 5 points, significantly, the window drops to
-   * 1% under a ceiling that rises by 1/8 of a climber step per quiet period (no undo: the LRU guard
-   * lifts the ceiling when LRU is clearly ahead). The miniature only runs when the sample is at most
-   * half the keys (stores of 256 entries or more); below that it would be a full second store.
-   */
-  /** Whether the key with this hash is in the guard's sample (about 1 in `#guardMask + 1`). */
-  #guarded(h: number): boolean {
-    return ((Math.imul(h, 0x9e3779b1) >>> 16) & this.#guardMask) === 0;
-  }
-
+  /** A request for a key in the guards' sample (see {@link WindowGuards}): moves the window on a verdict. */
   #guardSample(h: number, hit: boolean): void {
-    const lruHit = this.#guard!.access(h);
-    const small = this.#small;
-    if (small !== undefined) {
-      const smallHit = small.get(h) !== undefined;
-      if (!smallHit) small.set(h, true, 1);
-      if (smallHit !== hit) {
-        if (smallHit) this.#smallOnly++;
-        else this.#oursNotSmall++;
-      }
-    }
-    if (hit) this.#guardOurs++;
-    if (lruHit !== hit) {
-      if (lruHit) this.#guardLruOnly++;
-      else this.#guardOursOnly++;
-    }
-    if (++this.#guardRequests < this.#guardPeriod) return;
-    const n = this.#guardRequests;
-    const lruOnly = this.#guardLruOnly;
-    const oursOnly = this.#guardOursOnly;
-    const ours = this.#guardOurs / n;
-    this.#guardRequests = 0;
-    this.#guardLruOnly = 0;
-    this.#guardOursOnly = 0;
-    this.#guardOurs = 0;
-    const smallOnly = this.#smallOnly;
-    const oursNotSmall = this.#oursNotSmall;
-    this.#smallOnly = 0;
-    this.#oursNotSmall = 0;
-    if (!this.#evicting) return;
-    if (this.#guardUndo >= 0) {
-      // The period after a jump: keep it only if this store did not get worse.
-      const noise = 2 * Math.sqrt(Math.max(this.#guardBefore * (1 - this.#guardBefore), 0.01) / n);
-      if (ours < this.#guardBefore - noise) {
-        this.#floor = 0;
-        this.#ceiling = MAX_WINDOW;
-        this.#resize(this.#guardUndo - this.#fraction);
-        this.#guardBackoff = Math.min(this.#guardBackoff * 2, 1024);
-        this.#guardWait = this.#guardBackoff;
-      } else {
-        this.#guardBackoff = 1;
-      }
-      this.#guardUndo = -1;
-      return;
-    }
-    if (this.#guardWait > 0) {
-      this.#guardWait--;
-    } else if (
-      (lruOnly - oursOnly) / n >= GUARD_MARGIN &&
-      lruOnly - oursOnly >= 3 * Math.sqrt(lruOnly + oursOnly) &&
-      this.#fraction < MAX_WINDOW
-    ) {
-      this.#guardUndo = this.#fraction;
-      this.#guardBefore = ours;
-      const target = Math.min(MAX_WINDOW, this.#fraction + GUARD_JUMP);
-      this.#ceiling = MAX_WINDOW;
-      this.#floor = target;
-      this.#resize(target - this.#fraction);
-      this.#gradient.reset();
-      return;
-    } else if (
-      this.#small !== undefined &&
-      (smallOnly - oursNotSmall) / n >= GUARD_MARGIN &&
-      smallOnly - oursNotSmall >= 3 * Math.sqrt(smallOnly + oursNotSmall) &&
-      this.#fraction > SMALL_WINDOW
-    ) {
-      // The mirror image: a small window is well ahead (the gradient has walked to a window that
-      // costs the main area more than it catches). Drop to it and hold a ceiling that rises slowly.
-      this.#floor = 0;
-      this.#ceiling = SMALL_WINDOW;
-      this.#resize(SMALL_WINDOW - this.#fraction);
-      this.#gradient.reset();
-      return;
-    }
-    if (this.#floor > 0) this.#floor = Math.max(0, this.#floor - STEP_FRACTION);
-    if (this.#ceiling < MAX_WINDOW) this.#ceiling = Math.min(MAX_WINDOW, this.#ceiling + CEILING_STEP);
+    const guards = this.#guards!;
+    const target = guards.sample(h, hit, this.#fraction, this.#evicting);
+    if (target < 0) return;
+    this.#resize(target - this.#fraction);
+    if (guards.jumped) this.#gradient.reset();
   }
 
   /** Moves the window share by `step`; entries move between segments at the next insertion. */
   #resize(step: number): void {
-    const fraction = Math.min(this.#ceiling, Math.max(this.#floor, this.#fraction + step));
+    const guards = this.#guards;
+    const floor = guards === undefined ? 0 : guards.floor;
+    const ceiling = guards === undefined ? MAX_WINDOW : guards.ceiling;
+    const fraction = Math.min(ceiling, Math.max(floor, this.#fraction + step));
     if (fraction === this.#fraction) return;
     this.#pendingResize = fraction > this.#fraction ? 1 : -1;
     this.#fraction = fraction;
