@@ -2,6 +2,10 @@
  * A master of a Redis Cluster SIGKILLed while two instances run traffic. Runs on a private cluster that the test
  * starts on ports 30011-30016 (scripts/redis-cluster.sh with LARDER_CLUSTER_PORT), so the shared test cluster
  * (30001-30006) stays intact for the other suites. Issue 16.
+ *
+ * This file runs in both vitest projects at the same time (`tinylfu` and `lru`, see vitest.config.ts): each
+ * project gets its own port range (the `lru` run uses 30021-30026), or the two would start, create and stop one
+ * cluster at once (that race failed CI: one `--cluster create` found the other's half-made cluster).
  */
 import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
@@ -14,7 +18,7 @@ import { createCache } from '../../src/redis/index.js';
 import { hasRedisServerBinary, waitFor } from '../helpers/redis-server.js';
 import { connected as bothConnected, read } from '../helpers/two-instances.js';
 
-const FIRST_PORT = 30011;
+const FIRST_PORT = process.env.LARDER_TEST_POLICY === 'lru' ? 30021 : 30011;
 const ports = [0, 1, 2, 3, 4, 5].map((i) => FIRST_PORT + i);
 const canRun = hasRedisServerBinary('larder/redis cluster failover');
 const script = join(import.meta.dirname, '../../scripts/redis-cluster.sh');
@@ -29,7 +33,8 @@ describe.runIf(canRun)('Redis Cluster: a master SIGKILLed mid-traffic', () => {
   let admin: Cluster;
 
   beforeAll(() => {
-    execFileSync('bash', [script, 'start'], { env, stdio: 'ignore', timeout: 60_000 });
+    // stderr is kept: when the start fails, the error says why.
+    execFileSync('bash', [script, 'start'], { env, stdio: ['ignore', 'ignore', 'pipe'], timeout: 60_000 });
     admin = new Cluster([{ host: '127.0.0.1', port: FIRST_PORT }], {
       redisOptions: { commandTimeout: 1000 },
     });
