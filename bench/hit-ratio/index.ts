@@ -33,7 +33,8 @@ import {
  * Policies the benchmark replays: larder's two policies, bare lru-cache, Belady's optimal, and (full
  * mode only) four design alternatives of larder's W-TinyLFU kept for `docs/policy.md`: Caffeine's
  * hit-rate hill climber instead of the gradient climber, a fixed 1% window, the default without
- * its small-window guard, and a fixed 1% window with lazy promotion (`lazy-promotion.ts`).
+ * its small-window guard, a fixed 1% window with lazy promotion (`lazy-promotion.ts`), and the default with
+ * lazy promotion (`TinyLfuTuning.promotion: 'lazy'`: the same climber and guards).
  */
 export type HitRatioPolicy =
   | 'larder-lru'
@@ -43,7 +44,8 @@ export type HitRatioPolicy =
   | 'tinylfu-hit-rate-climber'
   | 'tinylfu-fixed-window'
   | 'tinylfu-no-small-guard'
-  | 'tinylfu-lazy-promotion';
+  | 'tinylfu-lazy-promotion'
+  | 'tinylfu-lazy';
 
 /** All policies, in chart order. */
 export const HIT_RATIO_POLICIES: readonly HitRatioPolicy[] = [
@@ -55,6 +57,7 @@ export const HIT_RATIO_POLICIES: readonly HitRatioPolicy[] = [
   'tinylfu-fixed-window',
   'tinylfu-no-small-guard',
   'tinylfu-lazy-promotion',
+  'tinylfu-lazy',
 ];
 
 /** Results of one trace. */
@@ -317,6 +320,8 @@ function hitsOf(
       return replayTinyLfu(trace, size, { smallWindowGuard: false });
     case 'tinylfu-lazy-promotion':
       return replayLazyPromotion(trace, size);
+    case 'tinylfu-lazy':
+      return replayTinyLfu(trace, size, { promotion: 'lazy' });
     default:
       throw new RangeError(`unknown policy ${String(policy)}`);
   }

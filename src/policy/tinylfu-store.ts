@@ -38,12 +38,22 @@ const TAG_SHIFT = 9;
 const TAG_MASK = 0x7f;
 const TAG_BITS = TAG_MASK << TAG_SHIFT;
 /**
- * FLAGS bits 16-31: `#moves` (mod 2^16) when the entry last moved to protected's recent end. A
- * protected entry moved less than a quarter of protected's length ago is not moved again on a hit.
+ * FLAGS bits 16-31, eager promotion (the default): `#moves` (mod 2^16) when the entry last moved to
+ * protected's recent end. A protected entry moved less than a quarter of protected's length ago is not
+ * moved again on a hit.
  */
 const STAMP_SHIFT = 16;
+const STAMP_MASK = 0xffff;
+/** FLAGS bits below the stamp. */
+const BELOW_STAMP = (1 << STAMP_SHIFT) - 1;
+/**
+ * FLAGS bit 16, lazy promotion only (see {@link TinyLfuTuning.promotion}), which keeps no stamps:
+ * referenced. A hit in probation or protected only sets it; the entry moves when it reaches the old
+ * end of its queue.
+ */
+const REF_BIT = 1 << 16;
 /** FLAGS bits that describe the slot's place rather than its hit counting. */
-const PLACE_BITS = SEG_MASK | TAIL_BIT | GUARD_BIT | (0xffff << STAMP_SHIFT);
+const PLACE_BITS = SEG_MASK | TAIL_BIT | GUARD_BIT | (STAMP_MASK << STAMP_SHIFT);
 /** Deferred hits are counted toward the sketch's aging in batches of this many. */
 const TICK_BATCH = 32;
 /** Protected's share of the main area; the rest is probation. */
@@ -92,6 +102,15 @@ export interface TinyLfuTuning {
    * it was before it, kept to benchmark and test against.
    */
   smallWindowGuard?: boolean;
+  /**
+   * `'eager'` (default): a hit in probation promotes the entry to protected at once, and a hit in
+   * protected moves it to protected's recent end (both segments in LRU order). `'lazy'`: a hit there
+   * only marks the entry referenced; eviction promotes probation's referenced entries when it reaches
+   * them, and protected demotes CLOCK-style (a referenced entry goes round once more). Lazy is faster
+   * on hits and measured lower hit ratios on the recency-heavy traces (docs/policy.md); it is kept to
+   * benchmark against.
+   */
+  promotion?: 'eager' | 'lazy';
 }
 
 /**
@@ -208,6 +227,8 @@ export class TinyLfuStore<K, E> implements Store<K, E> {
   #moves = 0;
   #lazyMoves = 0;
   readonly #smallGuardOn: boolean;
+  /** Lazy promotion (see {@link TinyLfuTuning.promotion}). */
+  readonly #lazy: boolean;
   /** The LRU and small-window guards (gradient climber only, once the capacity is known). */
   #guards: WindowGuards | undefined;
 
@@ -269,6 +290,11 @@ export class TinyLfuStore<K, E> implements Store<K, E> {
     this.#maxWeight = maxSize ?? Number.POSITIVE_INFINITY;
     this.#mode = mode;
     this.#smallGuardOn = tuning?.smallWindowGuard ?? true;
+    const promotion = tuning?.promotion ?? 'eager';
+    if (promotion !== 'eager' && promotion !== 'lazy') {
+      throw new RangeError(`tuning.promotion must be 'eager' or 'lazy'; got ${String(promotion)}`);
+    }
+    this.#lazy = promotion === 'lazy';
     this.#fraction = window;
     this.#setLimits();
 
@@ -359,14 +385,18 @@ export class TinyLfuStore<K, E> implements Store<K, E> {
     if ((flags & SAT_BIT) === 0 || (flags & TAG_BITS) !== this.#tag) this.#deferHit(i, flags);
     if ((flags & GUARD_BIT) !== 0) this.#guardSample(hashKey(this.#keys[i]), true);
     const seg = flags & SEG_MASK;
+    if (seg !== WINDOW && this.#lazy) {
+      this.#markReferenced(i, seg);
+      return;
+    }
     if (seg === PROTECTED) {
       // Move to protected's recent end (protected keeps no tail, so only the links change), unless
       // it moved there lately: the order among protected's most recent entries decides nothing, and
       // skipping the move makes the hits on hot keys cheap.
       const last = meta[PROTECTED * REC + PREV]!;
-      if (last !== i && ((this.#moves - (flags >>> STAMP_SHIFT)) & 0xffff) >= this.#lazyMoves) {
-        this.#moves = (this.#moves + 1) & 0xffff;
-        meta[i * REC + FLAGS] = (meta[i * REC + FLAGS]! & 0xffff) | (this.#moves << STAMP_SHIFT);
+      if (last !== i && ((this.#moves - (flags >>> STAMP_SHIFT)) & STAMP_MASK) >= this.#lazyMoves) {
+        this.#moves = (this.#moves + 1) & STAMP_MASK;
+        meta[i * REC + FLAGS] = (meta[i * REC + FLAGS]! & BELOW_STAMP) | (this.#moves << STAMP_SHIFT);
         const at = i * REC;
         const p = meta[at + PREV]!;
         const n = meta[at + NEXT]!;
@@ -601,6 +631,20 @@ export class TinyLfuStore<K, E> implements Store<K, E> {
     if (this.#guards?.sampled(h)) this.#guardSample(h, false);
   }
 
+  /**
+   * Lazy promotion: a hit in probation or protected marks the entry referenced. The first hit on an
+   * entry in probation's tail is a vote for main, as the hit that promotes it is in eager mode.
+   */
+  #markReferenced(i: number, seg: number): void {
+    const at = i * REC + FLAGS;
+    const flags = this.#meta[at]!;
+    if ((flags & REF_BIT) !== 0) return;
+    this.#meta[at] = flags | REF_BIT;
+    if (seg === PROBATION && (flags & TAIL_BIT) !== 0 && this.#evicting && this.#mode === 'gradient') {
+      this.#vote(-1);
+    }
+  }
+
   /** A hit in the window or in probation: a tail hit is a vote; then reorder or promote. */
   #hitOutsideProtected(i: number, seg: number): void {
     if ((this.#meta[i * REC + FLAGS]! & TAIL_BIT) !== 0 && this.#evicting && this.#mode === 'gradient') {
@@ -658,7 +702,8 @@ export class TinyLfuStore<K, E> implements Store<K, E> {
     }
     this.#touch(i);
     const seg = this.#segOf(i);
-    if (seg === PROBATION) this.#promote(i);
+    if (seg !== WINDOW && this.#lazy) this.#markReferenced(i, seg);
+    else if (seg === PROBATION) this.#promote(i);
     else if (seg === PROTECTED) {
       if (this.#meta[PROTECTED * REC + PREV] !== i) this.#moveToBack(i, PROTECTED);
       this.#demote();
@@ -755,9 +800,9 @@ export class TinyLfuStore<K, E> implements Store<K, E> {
     meta[at + PREV] = last;
     meta[at + NEXT] = PROTECTED;
     meta[PROTECTED * REC + PREV] = i;
-    const moves = (this.#moves + 1) & 0xffff;
+    const moves = (this.#moves + 1) & STAMP_MASK;
     this.#moves = moves;
-    meta[at + FLAGS] = (meta[at + FLAGS]! & 0xffff & ~SEG_MASK) | PROTECTED | (moves << STAMP_SHIFT);
+    meta[at + FLAGS] = (meta[at + FLAGS]! & BELOW_STAMP & ~SEG_MASK) | PROTECTED | (moves << STAMP_SHIFT);
     // As `#transfer` sets it, with `i` counted before `d` leaves.
     this.#lazyMoves = Math.min((this.#protectedCount + 1) >> 2, 0x3fff);
     // `d`, protected's least recent entry (its previous is the sentinel), leaves protected...
@@ -778,14 +823,48 @@ export class TinyLfuStore<K, E> implements Store<K, E> {
     meta[bd + FLAGS] = (meta[bd + FLAGS]! & ~(SEG_MASK | TAIL_BIT)) | PROBATION;
   }
 
+  /**
+   * Restores protected's bounds: its least recent entry drops to probation's recent end. With lazy
+   * promotion, CLOCK-style: a referenced entry goes round once more instead, to protected's recent end
+   * with its reference cleared.
+   */
   #demote(): void {
     const segCount = this.#segCount;
     const segWeight = this.#segWeight;
+    const meta = this.#meta;
     while (segCount[PROTECTED]! > this.#protectedCount || segWeight[PROTECTED]! > this.#protectedWeight) {
-      const d = this.#meta[PROTECTED * REC + NEXT]!;
+      const d = meta[PROTECTED * REC + NEXT]!;
       if (d === PROTECTED) break;
-      this.#transfer(d, PROBATION);
+      const flags = meta[d * REC + FLAGS]!;
+      if (this.#lazy && (flags & REF_BIT) !== 0) {
+        meta[d * REC + FLAGS] = flags & ~REF_BIT;
+        this.#moveToBack(d, PROTECTED);
+      } else {
+        this.#transfer(d, PROBATION);
+      }
     }
+  }
+
+  /**
+   * Lazy promotion: from slot `v` on (probation's oldest entry, or the one after the last victim),
+   * moves each referenced entry to protected (or, when protected cannot take it, to probation's recent
+   * end), reference cleared, and returns the first unreferenced entry: the victim (NIL when probation
+   * has none). Protected's overflow drops to probation's recent end as it goes (see `#demote`).
+   */
+  #probationVictim(v: number): number {
+    const meta = this.#meta;
+    while (v !== NIL && (meta[v * REC + FLAGS]! & REF_BIT) !== 0) {
+      const next = this.#after(v);
+      if (this.#protectedCount < 1 || (this.#weighted && this.#wt[v]! > this.#protectedWeight)) {
+        meta[v * REC + FLAGS] = meta[v * REC + FLAGS]! & ~REF_BIT;
+        this.#moveToBack(v, PROBATION);
+      } else {
+        this.#transfer(v, PROTECTED);
+        this.#demote();
+      }
+      v = next === NIL ? this.#after(PROBATION) : next;
+    }
+    return v;
   }
 
   #overWindow(): boolean {
@@ -821,10 +900,17 @@ export class TinyLfuStore<K, E> implements Store<K, E> {
     if (!this.#evicting) this.#startEvicting();
     let candidate = first;
     let candidateQueue = PROBATION;
+    // The candidates in probation run from `first` to probation's recent end as it is now: entries that
+    // protected demotes meanwhile (lazy promotion, see `#probationVictim`) join behind them and are not
+    // candidates.
+    const lastCandidate = first === NIL ? NIL : this.#meta[PROBATION * REC + PREV]!;
     let victimQueue = PROBATION;
     let victim = this.#after(PROBATION);
     const wt = this.#wt;
     while (this.#count > this.#maxCount || this.#weight > this.#maxWeight) {
+      if (this.#lazy && victimQueue === PROBATION && victim !== NIL && victim !== candidate) {
+        victim = this.#probationVictim(victim);
+      }
       if (candidate === NIL && candidateQueue === PROBATION) {
         candidate = this.#after(WINDOW);
         candidateQueue = WINDOW;
@@ -842,10 +928,13 @@ export class TinyLfuStore<K, E> implements Store<K, E> {
         }
         break; // empty (cannot happen while over the bounds)
       }
+      const nextCandidate =
+        candidate === NIL || (candidateQueue === PROBATION && candidate === lastCandidate)
+          ? NIL
+          : this.#after(candidate);
       if (victim === NIL) {
-        const next = this.#after(candidate);
         this.#evictCandidate(candidate);
-        candidate = next;
+        candidate = nextCandidate;
       } else if (candidate === NIL) {
         const next = this.#after(victim);
         this.#evictVictim(victim, victimQueue);
@@ -855,18 +944,18 @@ export class TinyLfuStore<K, E> implements Store<K, E> {
         this.#evictCandidate(candidate);
         candidate = NIL;
       } else if (this.#weighted && wt[candidate]! > this.#maxWeight) {
-        const next = this.#after(candidate);
         this.#evictCandidate(candidate);
-        candidate = next;
+        candidate = nextCandidate;
       } else if (this.#admit(candidate, victim)) {
         const next = this.#after(victim);
         this.#evictVictim(victim, victimQueue);
         victim = next;
-        candidate = this.#after(candidate);
+        // (After the eviction: the victim may have been the next candidate.)
+        candidate =
+          candidateQueue === PROBATION && candidate === lastCandidate ? NIL : this.#after(candidate);
       } else {
-        const next = this.#after(candidate);
         this.#evictCandidate(candidate, this.#candidateHash);
-        candidate = next;
+        candidate = nextCandidate;
       }
     }
   }
@@ -1185,7 +1274,11 @@ export class TinyLfuStore<K, E> implements Store<K, E> {
       this.#segWeight[to]! += w;
     }
     this.#linkLast(i, to);
-    if (to === PROTECTED) {
+    if (this.#lazy) {
+      // A new segment starts the entry unreferenced; lazy promotion keeps no stamps.
+      const at = i * REC + FLAGS;
+      this.#meta[at] = this.#meta[at]! & ~REF_BIT;
+    } else if (to === PROTECTED) {
       this.#stampMove(i);
       this.#lazyMoves = Math.min(this.#segCount[PROTECTED]! >> 2, 0x3fff);
     }
@@ -1193,9 +1286,9 @@ export class TinyLfuStore<K, E> implements Store<K, E> {
 
   /** Records a move to protected's recent end, for the lazy moves (see `#applyHit`). */
   #stampMove(i: number): void {
-    this.#moves = (this.#moves + 1) & 0xffff;
+    this.#moves = (this.#moves + 1) & STAMP_MASK;
     const at = i * REC + FLAGS;
-    this.#meta[at] = (this.#meta[at]! & 0xffff) | (this.#moves << STAMP_SHIFT);
+    this.#meta[at] = (this.#meta[at]! & BELOW_STAMP) | (this.#moves << STAMP_SHIFT);
   }
 
   #remove(i: number): void {

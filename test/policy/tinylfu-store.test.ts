@@ -50,6 +50,9 @@ describe('TinyLfuStore: options', () => {
     expect(
       () => new TinyLfuStore({ max: 1, maxSize: undefined, onEvict }, { climber: 'x' as never }),
     ).toThrow(/tuning.climber/);
+    expect(
+      () => new TinyLfuStore({ max: 1, maxSize: undefined, onEvict }, { promotion: 'never' as never }),
+    ).toThrow(/tuning.promotion/);
   });
 
   it('rejects a weight that is not a positive integer when weighted', () => {
@@ -246,6 +249,8 @@ describe('TinyLfuStore: bounds and evictions (model-based)', () => {
       { climber: 'hit-rate' },
       { climber: 'off', window: 0 },
       { window: 0.95 },
+      { promotion: 'lazy' },
+      { promotion: 'lazy', climber: 'off', window: 0 },
     ];
     for (const tuning of tunings) {
       fc.assert(
@@ -682,6 +687,38 @@ describe('TinyLfuStore: policy', () => {
     }
   });
 
+  it('with lazy promotion, a hit only marks the entry; eviction moves referenced entries on (CLOCK in protected)', () => {
+    // max 10: a window of 1, protected holds at most 7 of main's 9. The same limits in weight take the
+    // weighted paths.
+    for (const bounds of [{ max: 10 }, { maxSize: 10 }]) {
+      const evicted: Evicted = [];
+      const store = make<number, number>(bounds, evicted, { promotion: 'lazy' });
+      const segments = (n: number) =>
+        Array.from({ length: n }, (_, k) => store.segmentOf(k)?.slice(0, 4) ?? '-').join();
+      for (let k = 0; k < 10; k++) store.set(k, k, 1); // window [9], probation 0..8
+      for (let k = 0; k < 7; k++) store.get(k); // probation hits: marked, not moved
+      expect(segments(10), JSON.stringify(bounds)).toBe('prob,prob,prob,prob,prob,prob,prob,prob,prob,wind');
+      // 10 pushes 9 out of the window as a candidate. Looking for a victim, eviction moves probation's
+      // referenced oldest entries (0..6) to protected and stops at 7, unreferenced: 9 and 7 are as
+      // frequent, so the candidate (9) is refused.
+      store.set(10, 10, 1);
+      expect(evicted.map(([k]) => k)).toEqual([9]);
+      expect(segments(11)).toBe('prot,prot,prot,prot,prot,prot,prot,prob,prob,-,wind');
+      store.get(7); // probation, referenced
+      store.get(0); // protected, referenced
+      // 11 pushes 10 out. 7 (referenced) is promoted; protected is over its bound: its oldest, 0, was
+      // referenced and goes round once more, so 1 drops to probation's recent end. 8 is the victim and
+      // wins against 10.
+      store.set(11, 11, 1);
+      expect(evicted.map(([k]) => k)).toEqual([9, 10]);
+      expect(segments(12)).toBe('prot,prob,prot,prot,prot,prot,prot,prot,prob,-,-,wind');
+      // The window, then protected and probation, each from its recent end.
+      expect([...store.keys()], JSON.stringify(bounds)).toEqual([11, 0, 7, 6, 5, 4, 3, 2, 1, 8]);
+      expect(store.size).toBe(10);
+      store.verify();
+    }
+  });
+
   it('takes the same decisions on the full-protected shortcut as on the general path', () => {
     // Weights of 1 under maxSize = max make the weighted store's limits those of the count-bounded one,
     // but a weighted store never takes the shortcut: the two must agree on every eviction and order.
@@ -715,13 +752,19 @@ describe('TinyLfuStore: policy', () => {
     ['gradient', { maxSize: 600 }],
     ['hit-rate', { max: 200 }],
     ['off', { max: 200 }],
-  ] as const)('keeps its lists, segments and tails consistent (climber %s, %j)', (climber, bounds) => {
+    ['gradient-lazy', { max: 200 }],
+    ['gradient-lazy', { max: 200, maxSize: 600 }],
+    ['off-lazy', { maxSize: 600 }],
+  ] as const)('keeps its lists, segments and tails consistent (climber %s, %j)', (mode, bounds) => {
+    const lazy = mode === 'gradient-lazy' || mode === 'off-lazy';
+    const climber = mode === 'gradient-lazy' ? 'gradient' : mode === 'off-lazy' ? 'off' : mode;
+    const promotion = lazy ? 'lazy' : 'eager';
     // Phases that fit (probation hits promote into a full protected: the swap, tails included once the
     // store evicts), phases that churn (admissions, evictions, window moves), a sweep (tail votes) and
     // one of many deletes (probation shorter than its tail while protected is still full).
     for (const seed of [11, 12]) {
       const next = xorshift(seed);
-      const store = make<number, number>(bounds, [], { climber });
+      const store = make<number, number>(bounds, [], { climber, promotion });
       const weight = (k: number) => ('maxSize' in bounds ? 1 + (k % 5) : 1);
       let swept = 0;
       for (let op = 0; op < 40_000; op++) {
