@@ -45,15 +45,18 @@ export class Ghost {
     if (this.#values.length === 0) this.#allocate();
     const cap = this.#hashes.length;
     let slot: number;
+    // (No `%`: a division costs more than the rest of the ring's bookkeeping. The head stays 0 until
+    // the ring is full.)
     if (this.#length < cap) {
-      slot = (this.#head + this.#length) % cap;
+      slot = this.#head + this.#length;
+      if (slot >= cap) slot -= cap;
       this.#length++;
     } else {
       slot = this.#head;
       const old = this.#hashes[slot]!;
       const at = this.#find(old);
       if (at >= 0 && this.#values[at] === this.#stamps[slot]) this.#remove(at);
-      this.#head = (this.#head + 1) % cap;
+      this.#head = slot + 1 === cap ? 0 : slot + 1;
     }
     this.#hashes[slot] = hash;
     this.#stamps[slot] = stamp;

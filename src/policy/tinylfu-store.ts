@@ -13,7 +13,8 @@ const FIRST_SLOT = 3;
 /** No slot. */
 const NIL = -1;
 // Per-slot record layout in `#meta` (REC words per slot). The key's hash is not kept: it is
-// recomputed from the key where needed (admission, ghosts, the guard's sample, adding deferred hits).
+// recomputed from the key where needed (admission, ghosts, the guard's sample, adding deferred hits),
+// except for recent insertions, whose hashes a small fixed table keeps (see `#recentSlots`).
 const REC = 3;
 const NEXT = 0;
 const PREV = 1;
@@ -75,6 +76,8 @@ const EAGER_LIMIT = 1 << 20;
 const NO_MISS: unique symbol = Symbol('no miss');
 /** Hits buffered before the policy applies them (see `get`). */
 const READ_BUFFER = 128;
+/** Size of the table of recent insertions' key hashes (see `#recentSlots`); a power of two. */
+const RECENT = 1024;
 
 /**
  * Knobs for benchmarks that compare design choices. The cache never passes these; the defaults are
@@ -144,7 +147,8 @@ export interface TinyLfuTuning {
  * key, the value and (only when weighted) the weight, holding three circular doubly-linked lists;
  * free slots are a stack threaded through their link words. Up to `EAGER_LIMIT` entries, all of it
  * is allocated for the count bound up front. Key hashes are recomputed where they are needed (a
- * compared or evicted entry, deferred hits added to the sketch), not stored. A hit costs one `Map`
+ * compared or evicted entry, deferred hits added to the sketch), not stored per entry; a fixed table of
+ * 1,024 recent insertions' hashes spares most candidates leaving the window a second hashing. A hit costs one `Map`
  * lookup and a few writes to one record and its neighbours: its sketch increment is deferred into
  * the entry's flags and added to the sketch only when the key is compared, every 15 hits, or before
  * the sketch ages. The key is hashed again only when its deferred hits are added or when it is in
@@ -240,6 +244,13 @@ export class TinyLfuStore<K, E> implements Store<K, E> {
   #memoKey: K | typeof NO_MISS = NO_MISS;
   #memoHash = 0;
   #candidateHash = 0;
+  /**
+   * The key hashes of recent insertions, by slot (direct-mapped on the slot's low bits): the slot
+   * inserted into last at `s & (RECENT - 1)` and its key's hash. Most candidates left the window soon
+   * after their insertion, so their hash is here and their key is not hashed again (see `#hashOf`).
+   */
+  readonly #recentSlots = new Int32Array(RECENT).fill(NIL);
+  readonly #recentHashes = new Int32Array(RECENT);
 
   // Evictions waiting to be reported.
   #evKeys: (K | undefined)[] = [];
@@ -670,6 +681,8 @@ export class TinyLfuStore<K, E> implements Store<K, E> {
     const i = this.#alloc();
     this.#keys[i] = key;
     this.#vals[i] = value;
+    this.#recentSlots[i & (RECENT - 1)] = i;
+    this.#recentHashes[i & (RECENT - 1)] = h;
     this.#meta[i * REC + FLAGS] = this.#guards?.sampled(h) ? GUARD_BIT : 0;
     if (this.#weighted) this.#wt[i] = w;
     this.#map.set(key, i);
@@ -972,7 +985,7 @@ export class TinyLfuStore<K, E> implements Store<K, E> {
   /** Evicts a candidate (refused admission, or the window's own least recent entry). */
   #evictCandidate(i: number, h?: number): void {
     if (this.#segOf(i) === WINDOW) this.#windowExits++;
-    this.#ghostWindow?.record(h ?? hashKey(this.#keys[i]), this.#windowExits);
+    this.#ghostWindow?.record(h ?? this.#hashOf(i), this.#windowExits);
     this.#evictSlot(i);
   }
 
@@ -995,15 +1008,25 @@ export class TinyLfuStore<K, E> implements Store<K, E> {
   #victimHash(i: number): number {
     const key = this.#keys[i] as K;
     if (key === this.#memoKey) return this.#memoHash;
-    const h = hashKey(key);
+    const h = this.#hashOf(i);
     this.#memoKey = key;
     this.#memoHash = h;
     return h;
   }
 
+  /**
+   * The key hash of the entry in slot `i`: from `#recentSlots` when the slot was inserted into
+   * recently (every insertion writes its slot's place there, so a place naming `i` holds the hash of
+   * the key `i` holds now), else computed.
+   */
+  #hashOf(i: number): number {
+    const r = i & (RECENT - 1);
+    return this.#recentSlots[r] === i ? this.#recentHashes[r]! : hashKey(this.#keys[i]);
+  }
+
   /** Whether the candidate wins over the victim; leaves the candidate's hash in `#candidateHash`. */
   #admit(candidate: number, victim: number): boolean {
-    const hc = hashKey(this.#keys[candidate]);
+    const hc = this.#hashOf(candidate);
     const hv = this.#victimHash(victim);
     this.#candidateHash = hc;
     this.#flushHits(candidate, hc);
