@@ -76,7 +76,11 @@ const EAGER_LIMIT = 1 << 20;
 const NO_MISS: unique symbol = Symbol('no miss');
 /** Hits buffered before the policy applies them (see `get`). */
 const READ_BUFFER = 128;
-/** Size of the table of recent insertions' key hashes (see `#recentSlots`); a power of two. */
+/**
+ * Places in the table of recent insertions' key hashes (see `#recentSlots`), at most. A count-bounded
+ * store takes the smallest power of two that is at least a 32nd of its bound: 8 bytes per place, so at
+ * most half a byte per entry (or 8 bytes in all).
+ */
 const RECENT = 1024;
 
 /**
@@ -147,13 +151,14 @@ export interface TinyLfuTuning {
  * key, the value and (only when weighted) the weight, holding three circular doubly-linked lists;
  * free slots are a stack threaded through their link words. Up to `EAGER_LIMIT` entries, all of it
  * is allocated for the count bound up front. Key hashes are recomputed where they are needed (a
- * compared or evicted entry, deferred hits added to the sketch), not stored per entry; a fixed table of
- * 1,024 recent insertions' hashes spares most candidates leaving the window a second hashing. A hit costs one `Map`
+ * compared or evicted entry, deferred hits added to the sketch), not stored. A hit costs one `Map`
  * lookup and a few writes to one record and its neighbours: its sketch increment is deferred into
  * the entry's flags and added to the sketch only when the key is compared, every 15 hits, or before
  * the sketch ages. The key is hashed again only when its deferred hits are added or when it is in
  * the LRU guard's sample; nothing is allocated, except that a sampled key's hit also reaches the
- * small-window guard's miniature store, whose miss inserts into its own `Map`.
+ * small-window guard's miniature store, whose miss inserts into its own `Map`. A small fixed table
+ * keeps the hashes of recent insertions (up to 1,024), so that most candidates leaving the window are
+ * not hashed a second time.
  *
  * Why this class is still large (about 1,250 lines): the slot arrays, the three lists with their tails, the
  * deferred sketch counting and the climber's votes are read and written by the same hit path, which is
@@ -246,11 +251,12 @@ export class TinyLfuStore<K, E> implements Store<K, E> {
   #candidateHash = 0;
   /**
    * The key hashes of recent insertions, by slot (direct-mapped on the slot's low bits): the slot
-   * inserted into last at `s & (RECENT - 1)` and its key's hash. Most candidates left the window soon
+   * inserted into last at `s & #recentMask` and its key's hash. Most candidates left the window soon
    * after their insertion, so their hash is here and their key is not hashed again (see `#hashOf`).
    */
-  readonly #recentSlots = new Int32Array(RECENT).fill(NIL);
-  readonly #recentHashes = new Int32Array(RECENT);
+  readonly #recentSlots: Int32Array;
+  readonly #recentHashes: Int32Array;
+  readonly #recentMask: number;
 
   // Evictions waiting to be reported.
   #evKeys: (K | undefined)[] = [];
@@ -295,6 +301,11 @@ export class TinyLfuStore<K, E> implements Store<K, E> {
       throw new RangeError(`tuning.readBuffer must be an integer from 1 to 65536; got ${String(readBuffer)}`);
     }
     this.#reads = new Int32Array(readBuffer);
+    let recent = 1;
+    while (recent < RECENT && recent * 32 < (max ?? Number.POSITIVE_INFINITY)) recent *= 2;
+    this.#recentSlots = new Int32Array(recent).fill(NIL);
+    this.#recentHashes = new Int32Array(recent);
+    this.#recentMask = recent - 1;
     this.#onEvict = onEvict;
     this.#weighted = maxSize !== undefined;
     this.#maxCount = max ?? Number.POSITIVE_INFINITY;
@@ -681,8 +692,8 @@ export class TinyLfuStore<K, E> implements Store<K, E> {
     const i = this.#alloc();
     this.#keys[i] = key;
     this.#vals[i] = value;
-    this.#recentSlots[i & (RECENT - 1)] = i;
-    this.#recentHashes[i & (RECENT - 1)] = h;
+    this.#recentSlots[i & this.#recentMask] = i;
+    this.#recentHashes[i & this.#recentMask] = h;
     this.#meta[i * REC + FLAGS] = this.#guards?.sampled(h) ? GUARD_BIT : 0;
     if (this.#weighted) this.#wt[i] = w;
     this.#map.set(key, i);
@@ -1020,7 +1031,7 @@ export class TinyLfuStore<K, E> implements Store<K, E> {
    * the key `i` holds now), else computed.
    */
   #hashOf(i: number): number {
-    const r = i & (RECENT - 1);
+    const r = i & this.#recentMask;
     return this.#recentSlots[r] === i ? this.#recentHashes[r]! : hashKey(this.#keys[i]);
   }
 
