@@ -897,8 +897,35 @@ export class TinyLfuStore<K, E> implements Store<K, E> {
 
   /** Restores every bound: window overflow becomes candidates, which then face main's victims. */
   #evict(): void {
+    if (this.#oneForOne()) return;
     const candidate = this.#overWindow() ? this.#evictFromWindow() : NIL;
     if (this.#count > this.#maxCount || this.#weight > this.#maxWeight) this.#evictFromMain(candidate);
+  }
+
+  /**
+   * The steady state of an insertion into a full, count-bounded store (eager promotion): the window is one
+   * over, so is the store, and probation has a victim. The window's least recent entry faces probation's
+   * least recent one where it is: admitted, it moves to probation's recent end once the victim is gone;
+   * refused, it leaves from the window. The same decisions, lists and tails as `#evictFromWindow` then
+   * `#evictFromMain`, without moving a refused candidate to probation only to unlink it again.
+   *
+   * @returns whether it restored the bounds (otherwise nothing changed)
+   */
+  #oneForOne(): boolean {
+    if (this.#weighted || this.#lazy || !this.#evicting) return false;
+    if (this.#count !== this.#maxCount + 1 || this.#segCount[WINDOW] !== this.#windowCount + 1) return false;
+    const meta = this.#meta;
+    const victim = meta[PROBATION * REC + NEXT]!;
+    if (victim === PROBATION) return false;
+    const candidate = meta[WINDOW * REC + NEXT]!;
+    if (this.#admit(candidate, victim)) {
+      this.#evictVictim(victim, PROBATION);
+      this.#transfer(candidate, PROBATION);
+      this.#windowExits++;
+    } else {
+      this.#evictCandidate(candidate, this.#candidateHash);
+    }
+    return true;
   }
 
   /** Moves the window's overflow to probation's recent end; returns the first one moved. */

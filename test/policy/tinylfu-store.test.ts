@@ -719,9 +719,10 @@ describe('TinyLfuStore: policy', () => {
     }
   });
 
-  it('takes the same decisions on the full-protected shortcut as on the general path', () => {
+  it('takes the same decisions on the count-bounded shortcuts as on the general path', () => {
     // Weights of 1 under maxSize = max make the weighted store's limits those of the count-bounded one,
-    // but a weighted store never takes the shortcut: the two must agree on every eviction and order.
+    // but a weighted store never takes the shortcuts (the full-protected swap, the one-for-one eviction):
+    // the two must agree on every eviction and order.
     // (With the climber off: a moving window's weight limit can reach 0 where its count limit stays 1.
     // The tails a climber keeps are checked by `verify` below.)
     for (const seed of [1, 2, 3]) {
