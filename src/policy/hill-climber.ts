@@ -36,7 +36,8 @@ export class GradientClimber {
   /**
    * Adds a vote; returns the step to take now (a fraction of capacity), or 0.
    *
-   * @param vote - `+1` (grow the window) or `-1` (grow main)
+   * @param vote - `+1` (grow the window) or `-1` (grow main); a weighted vote counts as that many (lazy
+   * promotion weighs its probation tail votes, see `TinyLfuStore`)
    */
   vote(vote: number): number {
     const score = this.#score + vote;

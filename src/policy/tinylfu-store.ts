@@ -65,6 +65,22 @@ const INITIAL_WINDOW = 0.01;
 const HORIZON_FRACTION = 0.05;
 /** Candidates at least this frequent are admitted at random 1 time in 128 (hash flooding defence). */
 const ADMIT_HASHDOS_THRESHOLD = 6;
+/**
+ * Lazy promotion only: the weight of a vote for main cast by a hit in probation's tail. Probation's tail then
+ * also holds referenced entries waiting to be promoted (eager promotion would have moved them to protected
+ * already), so it covers fewer of the entries eviction would take next, and a tail hit stands for more missed
+ * hits than it does with eager promotion. (Over POLICIES.md's rows, with `LAZY_GUARD_SETTLE`, the share of the
+ * LRU-to-OPT gap closed was 52.4% at weight 1, 52.8% at 1.25, 53.7% at 1.5, 52.9% at 1.75, 53.2% at 2: noisy,
+ * see `docs/policy.md`.)
+ */
+const LAZY_TAIL_VOTE = 1.5;
+/**
+ * Lazy promotion only: guard periods after an LRU-guard jump before the jump is judged (see `WindowGuards`).
+ * Main keeps no recency order under lazy promotion, so the entries a grown window takes from it arrive in
+ * no useful order and the first period after a jump is a transition (zigzag at 500: a 3% hit ratio where
+ * eager promotion reaches 8%): judged on it, the jump was undone and the window collapsed.
+ */
+const LAZY_GUARD_SETTLE = 1;
 /** Entries moved between segments per window resize, at most. */
 const TRANSFER_LIMIT = 1000;
 /**
@@ -113,9 +129,10 @@ export interface TinyLfuTuning {
    * `'eager'` (default): a hit in probation promotes the entry to protected at once, and a hit in
    * protected moves it to protected's recent end (both segments in LRU order). `'lazy'`: a hit there
    * only marks the entry referenced; eviction promotes probation's referenced entries when it reaches
-   * them, and protected demotes CLOCK-style (a referenced entry goes round once more). Lazy is faster
-   * on hits and measured lower hit ratios on the recency-heavy traces (docs/policy.md); it is kept to
-   * benchmark against.
+   * them, and protected demotes CLOCK-style (a referenced entry goes round once more). A hit in
+   * probation's tail votes for main with weight 1.5 (`LAZY_TAIL_VOTE`), and the LRU guard judges a jump
+   * one period later (`LAZY_GUARD_SETTLE`). Lazy is faster on hits and measured slightly lower hit ratios
+   * (docs/policy.md); it is kept to benchmark against.
    */
   promotion?: 'eager' | 'lazy';
 }
@@ -655,7 +672,8 @@ export class TinyLfuStore<K, E> implements Store<K, E> {
 
   /**
    * Lazy promotion: a hit in probation or protected marks the entry referenced. The first hit on an
-   * entry in probation's tail is a vote for main, as the hit that promotes it is in eager mode.
+   * entry in probation's tail is a vote for main, as the hit that promotes it is in eager mode, weighted
+   * `LAZY_TAIL_VOTE`.
    */
   #markReferenced(i: number, seg: number): void {
     const at = i * REC + FLAGS;
@@ -663,7 +681,7 @@ export class TinyLfuStore<K, E> implements Store<K, E> {
     if ((flags & REF_BIT) !== 0) return;
     this.#meta[at] = flags | REF_BIT;
     if (seg === PROBATION && (flags & TAIL_BIT) !== 0 && this.#evicting && this.#mode === 'gradient') {
-      this.#vote(-1);
+      this.#vote(-LAZY_TAIL_VOTE);
     }
   }
 
@@ -764,6 +782,7 @@ export class TinyLfuStore<K, E> implements Store<K, E> {
                 { climber: 'off', window: SMALL_WINDOW, readBuffer: 1 },
               )
           : undefined,
+        this.#lazy ? LAZY_GUARD_SETTLE : 0,
       );
       this.#guards = guards;
       // Entries inserted before the capacity was known (weight-bounded stores) join the sample now.

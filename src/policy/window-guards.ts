@@ -41,7 +41,9 @@ export interface Miniature {
  * the same keys. When LRU is ahead by at least 5 points, significantly (McNemar z >= 3), the window jumps to
  * its maximum and may not shrink below that for a while; the floor then comes down one step per quiet period.
  * A jump after which the store's own sampled hit ratio drops is undone, and the guard waits (doubling) before
- * the next.
+ * the next. The jump is judged on the period right after it, or (`settle`) on a later one: a store whose main area
+ * keeps no recency order (lazy promotion) refills a grown window from it in no useful order, so its first period
+ * after a jump is a transition, not the new window's hit ratio.
  *
  * The **small-window guard** is the mirror image, for workloads where the gradient's votes walk the window far
  * above its best size: a miniature W-TinyLFU with a fixed 1% window (capacity and sketch scaled down by the
@@ -81,13 +83,19 @@ export class WindowGuards {
   /** Quiet periods to wait before the LRU guard may act again (doubles after each undone jump). */
   #backoff = 1;
   #wait = 0;
+  /** Periods after a jump that are not judged (see the constructor), and how many of them are left. */
+  readonly #settle: number;
+  #settling = 0;
 
   /**
    * @param entries - the store's capacity in entries
    * @param miniature - makes the small-window guard's miniature of a given capacity; `undefined`: no
    * small-window guard
+   * @param settle - periods after a jump that pass before the jump is judged (kept or undone) on the next
+   * one; default 0 (judged on the period right after it)
    */
-  constructor(entries: number, miniature: ((capacity: number) => Miniature) | undefined) {
+  constructor(entries: number, miniature: ((capacity: number) => Miniature) | undefined, settle = 0) {
+    this.#settle = settle;
     // Sample about 1 key in 2^k so that the shadow LRU keeps at least 128 entries.
     let rate = 1;
     while (rate < 65536 && entries / (rate * 2) >= GUARD_MIN_SHADOW) rate *= 2;
@@ -148,6 +156,11 @@ export class WindowGuards {
     this.#oursNotSmall = 0;
     this.jumped = false;
     if (!evicting) return -1;
+    if (this.#undo >= 0 && this.#settling > 0) {
+      // A period of transition after a jump: neither judged nor counted as quiet.
+      this.#settling--;
+      return -1;
+    }
     if (this.#undo >= 0) {
       // The period after a jump: keep it only if the store did not get worse.
       const undo = this.#undo;
@@ -171,6 +184,7 @@ export class WindowGuards {
       fraction < MAX_WINDOW
     ) {
       this.#undo = fraction;
+      this.#settling = this.#settle;
       this.#before = ours;
       const target = Math.min(MAX_WINDOW, fraction + GUARD_JUMP);
       this.ceiling = MAX_WINDOW;
