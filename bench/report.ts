@@ -391,7 +391,7 @@ function hitRatioSection(h: HitRatioLike | undefined, svgs: Record<string, strin
   const parts: string[] = [
     '## Hit ratio',
     '',
-    'Real cache traces (see `/work/shared/traces/README.md` for their origin), replayed against caches bounded by entry',
+    'Real cache traces (see `../shared/traces/README.md`, next to the repository, for their origin), replayed against caches bounded by entry',
     'count: every request is a read, a miss inserts the key. OPT (Belady) is the limit no policy can pass; the dashed',
     'W-TinyLFU line, where shown, is the published figure from Caffeine (Java) or its C# port.',
     h.generatedAt === undefined

@@ -177,13 +177,14 @@ export interface TinyLfuTuning {
  * keeps the hashes of recent insertions (up to 1,024), so that most candidates leaving the window are
  * not hashed a second time.
  *
- * Why this class is still large (about 1,250 lines): the slot arrays, the three lists with their tails, the
- * deferred sketch counting and the climber's votes are read and written by the same hit path, which is
- * kept in one class on purpose: reached through nested helpers instead of one `#swap` in the read
- * buffer's drain, a sweep ran 11-25% slower (docs/policy.md,
- * "Results against the issue's bars"). The guards, which the
- * hit path only calls for sampled keys, are split out. The next split (admission and the climber's
- * voting) goes with the lazy-promotion rebuild that issue 18 plans (docs/policy.md).
+ * Why this class is still large (about 1,440 lines with its comments): the slot arrays, the three
+ * lists with their tails, the deferred sketch counting and the climber's votes are read and written by the
+ * same hit path, which is kept in one class on purpose: reached through nested helpers instead of one `#swap`
+ * in the read buffer's drain, a sweep ran 11-25% slower (docs/policy.md, "Results against the issue's
+ * bars"); the insert path's one-for-one eviction is written the same way. The guards, which the hit path only
+ * calls for sampled keys, are split out. It also holds the lazy-promotion mode, a benchmark knob measured
+ * against the default (docs/policy.md). The next split, window sizing (limits, resizes, the climbers' votes)
+ * behind an interface the hit path calls only on a vote, is open.
  *
  * @internal
  */
