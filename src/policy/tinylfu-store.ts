@@ -120,6 +120,12 @@ export interface TinyLfuTuning {
    */
   readBuffer?: number;
   /**
+   * Whether a count-bounded store takes its two shortcuts: the full-protected swap on a probation hit and
+   * the one-for-one eviction on an insertion. Default true; false takes the general paths, with the same
+   * decisions (tests compare the two).
+   */
+  shortcuts?: boolean;
+  /**
    * Whether the gradient climber's store also runs the small-window guard (a miniature fixed-window
    * W-TinyLFU on the LRU guard's key sample; see `docs/policy.md`). Default true; false is the store as
    * it was before it, kept to benchmark and test against.
@@ -256,6 +262,8 @@ export class TinyLfuStore<K, E> implements Store<K, E> {
   readonly #smallGuardOn: boolean;
   /** Lazy promotion (see {@link TinyLfuTuning.promotion}). */
   readonly #lazy: boolean;
+  /** Whether the count-bounded shortcuts are on (see {@link TinyLfuTuning.shortcuts}). */
+  readonly #shortcuts: boolean;
   /** The LRU and small-window guards (gradient climber only, once the capacity is known). */
   #guards: WindowGuards | undefined;
 
@@ -335,6 +343,7 @@ export class TinyLfuStore<K, E> implements Store<K, E> {
       throw new RangeError(`tuning.promotion must be 'eager' or 'lazy'; got ${String(promotion)}`);
     }
     this.#lazy = promotion === 'lazy';
+    this.#shortcuts = tuning?.shortcuts ?? true;
     this.#fraction = window;
     this.#setLimits();
 
@@ -476,7 +485,9 @@ export class TinyLfuStore<K, E> implements Store<K, E> {
    * well linked both ways, each entry sits in the list its flags name and is the slot its key maps to,
    * the counts add up, protected keeps no tail, and the window's and probation's tails are exactly
    * their least recent `min(tail size, length)` entries, with the boundary on the most recent of them;
-   * and every slot ever used is either an entry's or on the free stack, once.
+   * every slot ever used is either an entry's or on the free stack, once; every hash the table of recent
+   * insertions holds for a slot in use is its key's; with no resize pending, protected is within its
+   * bounds; and in lazy mode, no window entry is marked referenced.
    *
    * @throws Error naming the first broken invariant
    */
@@ -499,6 +510,7 @@ export class TinyLfuStore<K, E> implements Store<K, E> {
           fail(`${name}: slot ${i} links back to ${meta[(i * REC) + PREV]}, not ${prev}`);
         const flags = meta[i * REC + FLAGS]!;
         if ((flags & SEG_MASK) !== s) fail(`${name}: slot ${i} is flagged segment ${flags & SEG_MASK}`);
+        if (this.#lazy && s === WINDOW && (flags & REF_BIT) !== 0) fail(`window: slot ${i} is referenced`);
         if (this.#map.get(this.#keys[i] as K) !== i) fail(`${name}: slot ${i}'s key maps elsewhere`);
         if ((flags & TAIL_BIT) !== 0) {
           if (tail !== count - 1) fail(`${name}: tail entry ${i} follows an entry outside the tail`);
@@ -531,6 +543,22 @@ export class TinyLfuStore<K, E> implements Store<K, E> {
     }
     if (total + free !== this.#top - FIRST_SLOT)
       fail(`${this.#top - FIRST_SLOT} slots in use or free, but ${total} entries and ${free} free slots`);
+    for (let r = 0; r <= this.#recentMask; r++) {
+      const slot = this.#recentSlots[r]!;
+      if (slot === NIL || this.#keys[slot] === undefined || this.#map.get(this.#keys[slot] as K) !== slot)
+        continue;
+      if (this.#recentHashes[r] !== hashKey(this.#keys[slot]))
+        fail(`the recent-insertion table holds a stale hash for slot ${slot}`);
+    }
+    if (
+      this.#pendingResize === 0 &&
+      (this.#segCount[PROTECTED]! > this.#protectedCount ||
+        this.#segWeight[PROTECTED]! > this.#protectedWeight)
+    ) {
+      fail(
+        `protected holds ${this.#segCount[PROTECTED]} entries of weight ${this.#segWeight[PROTECTED]}, over its bounds`,
+      );
+    }
   }
 
   /** Whether the key is held; no access is recorded. */
@@ -745,8 +773,13 @@ export class TinyLfuStore<K, E> implements Store<K, E> {
     }
     this.#touch(i);
     const seg = this.#segOf(i);
-    if (seg !== WINDOW && this.#lazy) this.#markReferenced(i, seg);
-    else if (seg === PROBATION) this.#promote(i);
+    if (seg !== WINDOW && this.#lazy) {
+      // Referenced, as a hit marks it, but a replacement casts no vote (as in eager mode); an entry that
+      // grew heavier may push protected over its weight bound.
+      const at = i * REC + FLAGS;
+      this.#meta[at] = this.#meta[at]! | REF_BIT;
+      if (seg === PROTECTED && delta > 0) this.#demote();
+    } else if (seg === PROBATION) this.#promote(i);
     else if (seg === PROTECTED) {
       if (this.#meta[PROTECTED * REC + PREV] !== i) this.#moveToBack(i, PROTECTED);
       this.#demote();
@@ -815,7 +848,12 @@ export class TinyLfuStore<K, E> implements Store<K, E> {
 
   /** Whether a probation hit may take `#swap`: the store is count-bounded and protected is full. */
   #swappable(): boolean {
-    return !this.#weighted && this.#protectedCount > 0 && this.#segCount[PROTECTED] === this.#protectedCount;
+    return (
+      this.#shortcuts &&
+      !this.#weighted &&
+      this.#protectedCount > 0 &&
+      this.#segCount[PROTECTED] === this.#protectedCount
+    );
   }
 
   /**
@@ -932,7 +970,7 @@ export class TinyLfuStore<K, E> implements Store<K, E> {
    * @returns whether it restored the bounds (otherwise nothing changed)
    */
   #oneForOne(): boolean {
-    if (this.#weighted || this.#lazy || !this.#evicting) return false;
+    if (this.#weighted || this.#lazy || !this.#shortcuts || !this.#evicting) return false;
     if (this.#count !== this.#maxCount + 1 || this.#segCount[WINDOW] !== this.#windowCount + 1) return false;
     const meta = this.#meta;
     const victim = meta[PROBATION * REC + NEXT]!;

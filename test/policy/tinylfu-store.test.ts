@@ -719,6 +719,61 @@ describe('TinyLfuStore: policy', () => {
     }
   });
 
+  it.each(['gradient', 'hit-rate'] as const)(
+    'takes the same decisions with and without its shortcuts (climber %s: ghosts, tails and votes included)',
+    (climber) => {
+      // The weighted comparison below runs with the climber off; this one keeps the climber's bookkeeping
+      // (window exits, ghost stamps, tail votes), which the shortcuts must update as the general paths do.
+      for (const seed of [5, 6]) {
+        const next = xorshift(seed * 104729);
+        const max = 300 + (next() % 300);
+        const evictedOn: Evicted = [];
+        const evictedOff: Evicted = [];
+        const on = make<number, number>({ max }, evictedOn, { climber });
+        const off = make<number, number>({ max }, evictedOff, { climber, shortcuts: false });
+        for (let op = 0; op < 60_000; op++) {
+          const phase = Math.floor(op / 6000) % 3;
+          const k =
+            phase === 0
+              ? next() % (max * 4)
+              : phase === 1
+                ? op % Math.floor(max * 1.3)
+                : next() % 40 < 30
+                  ? next() % 50
+                  : next() % (max * 2);
+          if (next() % 10 < 8) {
+            const hit = on.get(k);
+            expect(off.get(k)).toBe(hit);
+            if (hit === undefined) {
+              on.set(k, op, 1);
+              off.set(k, op, 1);
+            }
+          } else {
+            expect(on.delete(k)).toBe(off.delete(k));
+          }
+        }
+        expect(evictedOn).toEqual(evictedOff);
+        expect(evictedOn.length).toBeGreaterThan(10_000);
+        expect([...on.keys()]).toEqual([...off.keys()]);
+        expect(on.windowFraction).toBe(off.windowFraction);
+        on.verify();
+        off.verify();
+      }
+    },
+  );
+
+  it('with lazy promotion, a heavier replacement in protected keeps protected within its weight bound', () => {
+    const store = make<number, number>({ maxSize: 100 }, [], { promotion: 'lazy', climber: 'off' });
+    for (let k = 0; k < 20; k++) store.set(k, k, 5);
+    for (let k = 0; k < 20; k++) store.get(k); // referenced
+    for (let k = 100; k < 104; k++) store.set(k, k, 5); // evictions: the victim search promotes them
+    const inProtected = [...store.keys()].filter((k) => store.segmentOf(k) === 'protected');
+    expect(inProtected.length).toBeGreaterThan(5);
+    store.set(inProtected[0] as number, -1, 30);
+    store.verify(); // protected within its bounds
+    expect(store.weight).toBeLessThanOrEqual(100);
+  });
+
   it('takes the same decisions on the count-bounded shortcuts as on the general path', () => {
     // Weights of 1 under maxSize = max make the weighted store's limits those of the count-bounded one,
     // but a weighted store never takes the shortcuts (the full-protected swap, the one-for-one eviction):
