@@ -88,7 +88,9 @@ export class FrequencySketch {
   frequency(hash: number): number {
     const table = this.#table;
     if (table.length === 0) return 0;
-    // `spread` then `rehash`, written out: V8 did not inline them into the store's admission.
+    // `spread` then `rehash`, written out (the same values; `add` calls them, and the tests read its counts
+    // back through here): V8 did not inline the calls into the store's admission, and writing them out took
+    // an evicting set from 4,697 to 4,548 instructions (callgrind, 2026-12-05).
     let blockHash = hash ^ (hash >>> 17);
     blockHash = Math.imul(blockHash, 0xed5ad4bb);
     blockHash ^= blockHash >>> 11;
@@ -118,7 +120,7 @@ export class FrequencySketch {
   increment(hash: number): boolean {
     const table = this.#table;
     if (table.length === 0) return true;
-    // `spread` then `rehash`, written out: V8 did not inline them into the store's admission.
+    // `spread` then `rehash`, written out, as in `frequency` (see there).
     let blockHash = hash ^ (hash >>> 17);
     blockHash = Math.imul(blockHash, 0xed5ad4bb);
     blockHash ^= blockHash >>> 11;
