@@ -1,131 +1,104 @@
 /**
  * A bounded memory of recently evicted keys (by hash), each stamped with the value of an event
  * counter when it was evicted. `distance` tells how many events ago a key left, which is how much
- * larger its region would have had to be to still hold it.
+ * larger its region would have had to be to still hold it. A key is remembered for the next
+ * `capacity` records (as a ring of that many records would), then forgotten.
  *
- * Every eviction records one hash (and forgets the oldest), so this sits on the insert path. The
- * latest stamp of each hash is kept in an open-addressing table in typed arrays (linear probing,
- * deletion by backward shift), at most half full: no `Map` entries to allocate and free per eviction.
- * The table is allocated at the first record (a store that never evicts never needs it), at 12 bytes
- * per slot, about as much as the `Map` it replaces held when full.
+ * Every eviction records one hash and every insert looks one up, so this sits on the insert path.
+ * The memory is a two-way set-associative table in one `Int32Array`: each slot holds a hash, its
+ * stamp and the record's sequence number, and each bucket two slots (24 bytes). A record overwrites
+ * its own key's slot, else the bucket's older one; a lookup reads one bucket. Nothing is deleted or
+ * shifted: age alone forgets. A key can be lost early when two younger keys land in its bucket
+ * before it ages out, which only thins the votes it feeds (at {@link SLOTS_PER_KEY} slots per key
+ * remembered, a few percent of keys over their lifetime). The ring and probed table this replaces
+ * cost about a fifth of an evicting insert; decisions measured the same over POLICIES.md's rows
+ * (docs/policy.md). Stamps and sequence numbers are kept modulo 2^32 and compared by wrapping
+ * subtraction. The table is allocated at the first record: a store that never evicts never pays for it.
  *
  * @internal
  */
 export class Ghost {
-  // The ring of records, oldest first from #head.
-  readonly #hashes: Int32Array;
-  readonly #stamps: Float64Array;
-  #head = 0;
-  #length = 0;
-  // The table: hash → its latest stamp. An empty slot has stamp EMPTY (stamps are counters >= 0).
-  #keys = new Int32Array(0);
-  #values = new Float64Array(0);
-  #mask = 0;
+  readonly #capacity: number;
+  // Per bucket: hash, stamp, sequence number of slot A, then of slot B.
+  #table = new Int32Array(0);
   #shift = 0;
+  // Records so far (modulo 2^32): the sequence number of the latest.
+  #records = 0;
 
-  /** @param capacity - keys remembered, at most */
+  /** @param capacity - how many records a key is remembered for */
   constructor(capacity: number) {
-    const n = Math.max(1, Math.floor(capacity));
-    this.#hashes = new Int32Array(n);
-    this.#stamps = new Float64Array(n);
+    this.#capacity = Math.max(1, Math.floor(capacity));
   }
 
-  /** Allocates the table for the ring's capacity. */
+  /** Allocates the table: a power of two of buckets, at least SLOTS_PER_KEY / 2 per key remembered. */
   #allocate(): void {
     let bits = 1;
-    while (1 << bits < 2 * this.#hashes.length) bits++;
-    this.#keys = new Int32Array(1 << bits);
-    this.#values = new Float64Array(1 << bits).fill(EMPTY);
-    this.#mask = (1 << bits) - 1;
+    while (2 ** bits < (SLOTS_PER_KEY / 2) * this.#capacity) bits++;
+    this.#table = new Int32Array(6 << bits);
     this.#shift = 32 - bits;
+    this.#markStale();
+  }
+
+  /** Makes every slot older than any capacity. */
+  #markStale(): void {
+    const t = this.#table;
+    const stale = (this.#records - STALE_AGE) | 0;
+    for (let i = 2; i < t.length; i += 3) t[i] = stale;
+  }
+
+  /** The first index of `hash`'s bucket (Fibonacci hashing: the top bits of a multiplication). */
+  #bucket(hash: number): number {
+    return (Math.imul(hash, 0x9e3779b1) >>> this.#shift) * 6;
   }
 
   /** Remembers `hash`, evicted when the event counter read `stamp`. */
   record(hash: number, stamp: number): void {
-    if (this.#values.length === 0) this.#allocate();
-    const cap = this.#hashes.length;
-    let slot: number;
-    // (No `%`: a division costs more than the rest of the ring's bookkeeping. The head stays 0 until
-    // the ring is full.)
-    if (this.#length < cap) {
-      slot = this.#head + this.#length;
-      if (slot >= cap) slot -= cap;
-      this.#length++;
-    } else {
-      slot = this.#head;
-      const old = this.#hashes[slot]!;
-      const at = this.#find(old);
-      if (at >= 0 && this.#values[at] === this.#stamps[slot]) this.#remove(at);
-      this.#head = slot + 1 === cap ? 0 : slot + 1;
-    }
-    this.#hashes[slot] = hash;
-    this.#stamps[slot] = stamp;
-    this.#put(hash, stamp);
+    if (this.#table.length === 0) this.#allocate();
+    const t = this.#table;
+    const r = (this.#records = (this.#records + 1) | 0);
+    const b = this.#bucket(hash);
+    const at =
+      t[b] === hash
+        ? b
+        : t[b + 3] === hash
+          ? b + 3
+          : (r - t[b + 2]!) >>> 0 >= (r - t[b + 5]!) >>> 0
+            ? b
+            : b + 3;
+    t[at] = hash;
+    t[at + 1] = stamp | 0;
+    t[at + 2] = r;
   }
 
   /** Events since `hash` was evicted (`now - stamp`), or `Infinity` if it is not remembered. */
   distance(hash: number, now: number): number {
     const at = this.#find(hash);
-    return at < 0 ? Number.POSITIVE_INFINITY : now - this.#values[at]!;
+    return at < 0 ? Number.POSITIVE_INFINITY : ((now | 0) - this.#table[at + 1]!) >>> 0;
   }
 
   /** Forgets `hash` (it was seen again). */
   forget(hash: number): void {
     const at = this.#find(hash);
-    if (at >= 0) this.#remove(at);
+    if (at >= 0) this.#table[at + 2] = (this.#records - STALE_AGE) | 0;
   }
 
   /** Forgets everything. */
   clear(): void {
-    this.#values.fill(EMPTY);
-    this.#head = 0;
-    this.#length = 0;
+    if (this.#table.length > 0) this.#markStale();
   }
 
-  /** The home slot of `hash` (Fibonacci hashing: the top bits of a multiplication). */
-  #home(hash: number): number {
-    return Math.imul(hash, 0x9e3779b1) >>> this.#shift;
-  }
-
-  /** The slot holding `hash`, or -1. */
+  /** The slot remembering `hash`, or -1. */
   #find(hash: number): number {
-    const keys = this.#keys;
-    const values = this.#values;
-    if (values.length === 0) return -1;
-    for (let i = this.#home(hash); ; i = (i + 1) & this.#mask) {
-      if (values[i] === EMPTY) return -1;
-      if (keys[i] === hash) return i;
-    }
-  }
-
-  #put(hash: number, stamp: number): void {
-    const keys = this.#keys;
-    const values = this.#values;
-    let i = this.#home(hash);
-    while (values[i] !== EMPTY && keys[i] !== hash) i = (i + 1) & this.#mask;
-    keys[i] = hash;
-    values[i] = stamp;
-  }
-
-  /** Empties slot `i`, moving later entries of its probe run back so that every lookup still finds them. */
-  #remove(i: number): void {
-    const keys = this.#keys;
-    const values = this.#values;
-    const mask = this.#mask;
-    let hole = i;
-    for (let j = (hole + 1) & mask; values[j] !== EMPTY; j = (j + 1) & mask) {
-      // Move the entry at j into the hole unless its home lies cyclically in (hole, j].
-      const home = this.#home(keys[j]!);
-      const stays = hole <= j ? hole < home && home <= j : hole < home || home <= j;
-      if (!stays) {
-        keys[hole] = keys[j]!;
-        values[hole] = values[j]!;
-        hole = j;
-      }
-    }
-    values[hole] = EMPTY;
+    const t = this.#table;
+    if (t.length === 0) return -1;
+    const b = this.#bucket(hash);
+    const at = t[b] === hash ? b : t[b + 3] === hash ? b + 3 : -1;
+    return at >= 0 && (this.#records - t[at + 2]!) >>> 0 < this.#capacity ? at : -1;
   }
 }
 
-/** The stamp of an empty table slot. */
-const EMPTY = -1;
+/** Table slots per key remembered (two per bucket). */
+const SLOTS_PER_KEY = 4;
+
+/** How old a stale slot reads (from the latest record): far beyond any capacity. */
+const STALE_AGE = 2 ** 30;
