@@ -146,6 +146,12 @@ export function formatFrontier(summary: FrontierSummary): string {
       `  ${p.name.padEnd(28)}${p.meanGapClosed.toFixed(1).padStart(7)}%   worst vs LRU ${w.delta.toFixed(2)} (${w.trace}@${w.size})` +
         `   >${BEHIND_BEST_POINTS} behind best: ${p.behindBest.length}`,
     );
+    // larder's own policies: which rows, so that a change in the count can be traced.
+    if (/^(larder-tinylfu|tinylfu-)/.test(p.name) && p.behindBest.length > 0) {
+      lines.push(
+        `      ${p.behindBest.map((r) => `${r.trace}@${r.size} ${r.delta.toFixed(2)} (${r.against})`).join(', ')}`,
+      );
+    }
   }
   return lines.join('\n');
 }

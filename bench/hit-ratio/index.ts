@@ -34,7 +34,8 @@ import {
  * mode only) four design alternatives of larder's W-TinyLFU kept for `docs/policy.md`: Caffeine's
  * hit-rate hill climber instead of the gradient climber, a fixed 1% window, the default without
  * its small-window guard, a fixed 1% window with lazy promotion (`lazy-promotion.ts`), and the default with
- * lazy promotion (`TinyLfuTuning.promotion: 'lazy'`: the same climber and guards).
+ * eager promotion (`TinyLfuTuning.promotion: 'eager'`, the default until 2026-12-06: the same climber and
+ * guards, segments in LRU order).
  */
 export type HitRatioPolicy =
   | 'larder-lru'
@@ -45,7 +46,7 @@ export type HitRatioPolicy =
   | 'tinylfu-fixed-window'
   | 'tinylfu-no-small-guard'
   | 'tinylfu-lazy-promotion'
-  | 'tinylfu-lazy';
+  | 'tinylfu-eager';
 
 /** All policies, in chart order. */
 export const HIT_RATIO_POLICIES: readonly HitRatioPolicy[] = [
@@ -57,7 +58,7 @@ export const HIT_RATIO_POLICIES: readonly HitRatioPolicy[] = [
   'tinylfu-fixed-window',
   'tinylfu-no-small-guard',
   'tinylfu-lazy-promotion',
-  'tinylfu-lazy',
+  'tinylfu-eager',
 ];
 
 /** Results of one trace. */
@@ -320,8 +321,8 @@ function hitsOf(
       return replayTinyLfu(trace, size, { smallWindowGuard: false });
     case 'tinylfu-lazy-promotion':
       return replayLazyPromotion(trace, size);
-    case 'tinylfu-lazy':
-      return replayTinyLfu(trace, size, { promotion: 'lazy' });
+    case 'tinylfu-eager':
+      return replayTinyLfu(trace, size, { promotion: 'eager' });
     default:
       throw new RangeError(`unknown policy ${String(policy)}`);
   }

@@ -92,11 +92,12 @@ export const THROUGHPUT_BARS: readonly ThroughputBarSpec[] = [
     source: 'core',
   },
   {
+    // Issue 18: the default policy's get hit at >= 0.85x lru-cache's (issue 7 asked 0.6x).
     id: 'tinylfu-get-vs-lru-get',
     label: "larder get hit with policy 'tinylfu' vs bare lru-cache get",
     candidate: 'larder-tinylfu.get',
     baseline: 'lru.get',
-    bar: 0.6,
+    bar: 0.85,
     group: 'get-tinylfu',
     source: 'policy',
   },

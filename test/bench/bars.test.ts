@@ -20,7 +20,7 @@ describe('THROUGHPUT_BARS', () => {
       ['larder.getOrSet', 'lru.fetch', 1],
       ['larder.getOrSet', 'cache-manager.wrap', 5],
       ['larder.getOrSet', 'bentocache.getOrSet', 10],
-      ['larder-tinylfu.get', 'lru.get', 0.6],
+      ['larder-tinylfu.get', 'lru.get', 0.85],
       ['larder-tinylfu.setEvict', 'lru.setEvict', 0.6],
       ['larder.getOrSet+otel', 'larder.getOrSet', 0.67],
     ]);
