@@ -38,7 +38,7 @@ const H_GUARD = 64;
 /** The hit state bits a lazy hit's fast path tests. */
 const H_FAST = H_SAT | H_REF | H_GUARD;
 /**
- * FLAGS bits 16-31, eager promotion (the default): `#moves` (mod 2^16) when the entry last moved to
+ * FLAGS bits 16-31, eager promotion only: `#moves` (mod 2^16) when the entry last moved to
  * protected's recent end. A protected entry moved less than a quarter of protected's length ago is not
  * moved again on a hit.
  */
@@ -76,7 +76,7 @@ const LAZY_GUARD_SETTLE = 1;
 const TRANSFER_LIMIT = 1000;
 /**
  * For count bounds up to this many entries, the sketch (8 bytes per entry) and the slot storage (keys,
- * values, records: 28 bytes per entry with 64-bit pointers) are allocated up front, as lru-cache does;
+ * values, records, hit state: 29 bytes per entry with 64-bit pointers) are allocated up front, as lru-cache does;
  * above it, they grow with the entries held.
  */
 const EAGER_LIMIT = 1 << 20;
@@ -112,11 +112,11 @@ export interface TinyLfuTuning {
    */
   readBuffer?: number;
   /**
-   * Whether a count-bounded store takes its two shortcuts: the full-protected swap on a probation hit
-   * (eager promotion) and the one-for-one eviction on an insertion. Default true; false takes the general
-   * paths, with the same decisions under eager promotion (tests compare the two). Under lazy promotion the
-   * one-for-one path also compares a candidate that the general path's victim search can reach and evict
-   * without a comparison (see `#oneForOne`).
+   * Whether the store takes its shortcuts: a count-bounded store's full-protected swap on a probation hit
+   * (eager promotion) and one-for-one eviction on an insertion, and lazy promotion's in-place hit in `get`.
+   * Default true; false takes the general paths, with the same decisions (tests compare the two), except
+   * that under lazy promotion the one-for-one path also compares a candidate that the general path's victim
+   * search can reach and evict without a comparison (see `#oneForOne`).
    */
   shortcuts?: boolean;
   /**
@@ -415,11 +415,11 @@ export class TinyLfuStore<K, E> implements Store<K, E> {
       // Lazy promotion applies each hit at once, and the common one (a referenced entry outside the
       // guards' sample) only counts it in the entry's hit state byte, or not at all when saturated.
       const b = this.#hitState[i]!;
-      if ((b & H_FAST) === H_REF && (b & H_PENDING) < H_PENDING - 1) {
+      if ((b & H_FAST) === H_REF && (b & H_PENDING) < H_PENDING - 1 && this.#shortcuts) {
         this.#hitState[i] = b + 1;
         this.#hits++;
         if (++this.#ticks === TICK_BATCH) this.#tick();
-      } else if ((b & H_FAST) === (H_SAT | H_REF)) this.#hits++;
+      } else if ((b & H_FAST) === (H_SAT | H_REF) && this.#shortcuts) this.#hits++;
       else this.#applyHit(i);
       return this.#vals[i];
     }
@@ -503,7 +503,8 @@ export class TinyLfuStore<K, E> implements Store<K, E> {
    * their least recent `min(tail size, length)` entries, with the boundary on the most recent of them;
    * every slot ever used is either an entry's or on the free stack, once; every hash the table of recent
    * insertions holds for a slot in use is its key's; with no resize pending, protected is within its
-   * bounds; and in lazy mode, no window entry is marked referenced.
+   * bounds; in lazy mode, no window entry is marked referenced, and in eager mode no entry is; and every
+   * entry's hit state agrees with its flags on the guard bit.
    *
    * @throws Error naming the first broken invariant
    */
@@ -1016,7 +1017,8 @@ export class TinyLfuStore<K, E> implements Store<K, E> {
    * candidate is still in the window, so it never reaches the candidate: the candidate is always compared,
    * where the general path evicts one the search reaches without a comparison.
    *
-   * @returns whether it restored the bounds (otherwise nothing changed)
+   * @returns whether it restored the bounds (otherwise nothing changed, except that under lazy promotion a
+   * victim search that found no victim may have promoted entries, as the general path's search would)
    */
   #oneForOne(): boolean {
     if (this.#weighted || !this.#shortcuts || !this.#evicting) return false;
@@ -1329,9 +1331,7 @@ export class TinyLfuStore<K, E> implements Store<K, E> {
     const doubled = length * 2;
     const size = doubled < bound ? doubled : Math.max(bound, length + 1);
     this.#meta = growInt32(this.#meta, size * REC);
-    const hs = new Uint8Array(size);
-    hs.set(this.#hitState);
-    this.#hitState = hs;
+    this.#hitState = growUint8(this.#hitState, size);
     if (this.#weighted) {
       const wt = new Float64Array(size);
       wt.set(this.#wt);
@@ -1529,7 +1529,7 @@ function growInt32(a: Int32Array, size: number): Int32Array {
   return b;
 }
 
-function _growUint8(a: Uint8Array, size: number): Uint8Array {
+function growUint8(a: Uint8Array, size: number): Uint8Array {
   const b = new Uint8Array(size);
   b.set(a);
   return b;

@@ -108,30 +108,54 @@ describe('Ghost against a Map model', () => {
     expect(lost / answers).toBeLessThan(0.05);
   });
 
-  it('remembers almost every key of its last `capacity` records, and none older', () => {
-    const capacity = 5_000;
-    const ghost = new Ghost(capacity);
-    let x = 1;
-    const hashes: number[] = [];
-    for (let i = 1; i <= 4 * capacity; i++) {
-      x ^= x << 13;
-      x ^= x >>> 17;
-      x ^= x << 5;
-      hashes.push(x);
-      ghost.record(x, i);
-    }
-    const now = 4 * capacity + 1;
-    let remembered = 0;
-    for (let i = 0; i < hashes.length; i++) {
-      const d = ghost.distance(hashes[i]!, now);
-      if (i < 3 * capacity) expect(d).toBe(Number.POSITIVE_INFINITY);
-      else if (d !== Number.POSITIVE_INFINITY) {
-        expect(d).toBe(now - (i + 1));
-        remembered++;
+  it.each([5_000, 4_096])(
+    'remembers almost every key of its last `capacity` records, and none older (capacity %i)',
+    (capacity) => {
+      const ghost = new Ghost(capacity);
+      let x = 1;
+      const hashes: number[] = [];
+      for (let i = 1; i <= 4 * capacity; i++) {
+        x ^= x << 13;
+        x ^= x >>> 17;
+        x ^= x << 5;
+        hashes.push(x);
+        ghost.record(x, i);
       }
-    }
-    // Two slots per bucket, SLOTS_PER_KEY slots per key: a few percent are lost early.
-    expect(remembered / capacity).toBeGreaterThan(0.95);
+      const now = 4 * capacity + 1;
+      let remembered = 0;
+      for (let i = 0; i < hashes.length; i++) {
+        const d = ghost.distance(hashes[i]!, now);
+        if (i < 3 * capacity) expect(d).toBe(Number.POSITIVE_INFINITY);
+        else if (d !== Number.POSITIVE_INFINITY) {
+          expect(d).toBe(now - (i + 1));
+          remembered++;
+        }
+      }
+      // Two slots per bucket, SLOTS_PER_KEY slots per key (exactly, at a power of two; 6.5 at 5,000): a few
+      // percent are lost early.
+      expect(remembered / capacity).toBeGreaterThan(0.94);
+    },
+  );
+
+  it('forgets a key whose bucket saw no record for 2^32 records, and never revives an empty slot', () => {
+    const ghost = new Ghost(4);
+    ghost.record(7, 1);
+    ghost.skip(2 ** 32 + 2); // without the sweeps, 7's age would wrap round to 3
+    expect(ghost.distance(7, 2 ** 32 + 4)).toBe(Number.POSITIVE_INFINITY);
+    // Slots never written hold hash 0 from the start.
+    ghost.skip(3 * 2 ** 30 + 5);
+    expect(ghost.distance(0, 5)).toBe(Number.POSITIVE_INFINITY);
+    ghost.record(0, 9);
+    expect(ghost.distance(0, 10)).toBe(1);
+  });
+
+  it('keeps a key it still remembers across a sweep', () => {
+    const ghost = new Ghost(100);
+    ghost.record(1, 1); // allocates the table
+    ghost.skip(2 ** 30 - 4); // the next sweep is three records away
+    ghost.record(5, 10);
+    ghost.skip(5);
+    expect(ghost.distance(5, 16)).toBe(6);
   });
 
   it('keeps counting across 2^32 events (stamps and sequence numbers wrap)', () => {

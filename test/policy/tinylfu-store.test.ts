@@ -388,7 +388,8 @@ describe('TinyLfuStore: read buffer', () => {
     const seen: unknown[] = [];
     const store = new TinyLfuStore<number, number>(
       { max: bounds.max, maxSize: bounds.maxSize, onEvict: (k, v) => seen.push(['evict', k, v]) },
-      { readBuffer },
+      // The read buffer is eager promotion's (a lazy hit is applied in `get`).
+      { readBuffer, promotion: 'eager' },
     );
     let version = 0;
     for (const o of ops) {
@@ -483,7 +484,7 @@ describe('TinyLfuStore: read buffer', () => {
     'applies hits buffered before %s before the slots are freed and reused',
     (how) => {
       const evicted: Evicted = [];
-      const store = make<string, number>({ max: 4 }, evicted, { readBuffer: 128 });
+      const store = make<string, number>({ max: 4 }, evicted, { readBuffer: 128, promotion: 'eager' });
       for (const k of ['a', 'b', 'c', 'd']) store.set(k, 1, 1);
       // Hits that promote a, b, c and d to protected, still buffered when a (or everything) is removed.
       for (let r = 0; r < 3; r++) for (const k of ['a', 'b', 'c', 'd']) store.get(k);
@@ -780,6 +781,53 @@ describe('TinyLfuStore: policy', () => {
         }
         expect(evictedOn).toEqual(evictedOff);
         expect(evictedOn.length).toBeGreaterThan(10_000);
+        expect([...on.keys()]).toEqual([...off.keys()]);
+        expect(on.windowFraction).toBe(off.windowFraction);
+        on.verify();
+        off.verify();
+      }
+    },
+  );
+
+  it.each([
+    ['gradient', { maxSize: 600 }],
+    ['gradient', { max: 300, maxSize: 900 }],
+    ['hit-rate', { maxSize: 600 }],
+  ] as const)(
+    'with lazy promotion, a hit applied in place in get decides as the general hit path does (climber %s, %j)',
+    (climber, bounds) => {
+      // A weighted store takes no one-for-one eviction, so the in-place hit is the only shortcut: turned off,
+      // every hit goes through the general path (pending counts, saturation, votes, guard samples).
+      for (const seed of [7, 8]) {
+        const next = xorshift(seed * 65537);
+        const evictedOn: Evicted = [];
+        const evictedOff: Evicted = [];
+        const on = make<number, number>(bounds, evictedOn, { climber, promotion: 'lazy' });
+        const off = make<number, number>(bounds, evictedOff, {
+          climber,
+          promotion: 'lazy',
+          shortcuts: false,
+        });
+        for (let op = 0; op < 60_000; op++) {
+          const phase = Math.floor(op / 6000) % 3;
+          // Zipf-like hot keys (saturated counters), a loop (tail votes), and a wide scan.
+          const k =
+            phase === 0 ? Math.floor(400 / (1 + (next() % 400))) : phase === 1 ? op % 350 : next() % 3000;
+          const w = 1 + (k % 3);
+          if (next() % 10 < 8) {
+            const hit = on.get(k);
+            expect(off.get(k)).toBe(hit);
+            if (hit === undefined) {
+              on.set(k, op, w);
+              off.set(k, op, w);
+            }
+          } else if (next() % 2 === 0) {
+            on.set(k, op, w);
+            off.set(k, op, w);
+          } else expect(on.delete(k)).toBe(off.delete(k));
+        }
+        expect(evictedOn).toEqual(evictedOff);
+        expect(evictedOn.length).toBeGreaterThan(5_000);
         expect([...on.keys()]).toEqual([...off.keys()]);
         expect(on.windowFraction).toBe(off.windowFraction);
         on.verify();
