@@ -76,8 +76,8 @@ const LAZY_GUARD_SETTLE = 1;
 const TRANSFER_LIMIT = 1000;
 /**
  * For count bounds up to this many entries, the sketch (8 bytes per entry) and the slot storage (keys,
- * values, records, hit state: 29 bytes per entry with 64-bit pointers) are allocated up front, as lru-cache does;
- * above it, they grow with the entries held.
+ * values, records, hit state: 29 bytes per entry with 64-bit pointers) are allocated up front, as
+ * lru-cache does; above it, they grow with the entries held.
  */
 const EAGER_LIMIT = 1 << 20;
 const NO_MISS: unique symbol = Symbol('no miss');
@@ -188,8 +188,9 @@ export interface TinyLfuTuning {
  * in the read buffer's drain, a sweep ran 11-25% slower (docs/policy.md, "Results against the issue's
  * bars"); the insert path's one-for-one eviction is written the same way. The guards, which the hit path only
  * calls for sampled keys, are split out. It also holds the eager-promotion mode (the default until
- * 2026-12-06), a benchmark knob measured against the default (docs/policy.md). The next split, window sizing (limits, resizes, the climbers' votes)
- * behind an interface the hit path calls only on a vote, is open.
+ * 2026-12-06), a benchmark knob measured against the default (docs/policy.md). The next split, window
+ * sizing (limits, resizes, the climbers' votes) behind an interface the hit path calls only on a vote,
+ * is open.
  *
  * @internal
  */
