@@ -98,7 +98,7 @@ export class Ghost {
    *
    * @internal
    */
-  skip(n: number): void {
+  advance(n: number): void {
     for (let left = n; left > 0; ) {
       const step = Math.min(left, SWEEP_MASK + 1 - (this.#records & SWEEP_MASK));
       this.#records = (this.#records + step) | 0;

@@ -140,10 +140,10 @@ describe('Ghost against a Map model', () => {
   it('forgets a key whose bucket saw no record for 2^32 records, and never revives an empty slot', () => {
     const ghost = new Ghost(4);
     ghost.record(7, 1);
-    ghost.skip(2 ** 32 + 2); // without the sweeps, 7's age would wrap round to 3
+    ghost.advance(2 ** 32 + 2); // without the sweeps, 7's age would wrap round to 3
     expect(ghost.distance(7, 2 ** 32 + 4)).toBe(Number.POSITIVE_INFINITY);
     // Slots never written hold hash 0 from the start.
-    ghost.skip(3 * 2 ** 30 + 5);
+    ghost.advance(3 * 2 ** 30 + 5);
     expect(ghost.distance(0, 5)).toBe(Number.POSITIVE_INFINITY);
     ghost.record(0, 9);
     expect(ghost.distance(0, 10)).toBe(1);
@@ -152,9 +152,9 @@ describe('Ghost against a Map model', () => {
   it('keeps a key it still remembers across a sweep', () => {
     const ghost = new Ghost(100);
     ghost.record(1, 1); // allocates the table
-    ghost.skip(2 ** 30 - 4); // the next sweep is three records away
+    ghost.advance(2 ** 30 - 4); // the next sweep is three records away
     ghost.record(5, 10);
-    ghost.skip(5);
+    ghost.advance(5);
     expect(ghost.distance(5, 16)).toBe(6);
   });
 
