@@ -256,6 +256,8 @@ export class TinyLfuStore<K, E> implements Store<K, E> {
   #hits = 0;
   /** Deferred hits not yet counted toward the sketch's aging. */
   #ticks = 0;
+  /** Set by {@link agePending} between the sketch's aging and its epoch callback. */
+  #aged = false;
   /** Moves to protected's recent end (mod 2^16), and how many of them make an entry movable again. */
   #moves = 0;
   #lazyMoves = 0;
@@ -264,6 +266,11 @@ export class TinyLfuStore<K, E> implements Store<K, E> {
   readonly #lazy: boolean;
   /** Whether the count-bounded shortcuts are on (see {@link TinyLfuTuning.shortcuts}). */
   readonly #shortcuts: boolean;
+  /**
+   * The hit state bits `get` tests for its in-place hit: `H_FAST` under lazy promotion with shortcuts, else
+   * 0 (which never matches, so every hit takes the general path).
+   */
+  readonly #fastMask: number;
   /** The LRU and small-window guards (gradient climber only, once the capacity is known). */
   #guards: WindowGuards | undefined;
 
@@ -344,6 +351,7 @@ export class TinyLfuStore<K, E> implements Store<K, E> {
     }
     this.#lazy = promotion === 'lazy';
     this.#shortcuts = tuning?.shortcuts ?? true;
+    this.#fastMask = this.#lazy && this.#shortcuts ? H_FAST : 0;
     this.#fraction = window;
     this.#setLimits();
 
@@ -359,7 +367,7 @@ export class TinyLfuStore<K, E> implements Store<K, E> {
     this.#hitState = new Uint8Array(slots);
     this.#wt = new Float64Array(this.#weighted ? slots : 0);
     this.#resetLists();
-    this.#sketch.beforeReset = () => this.#settleAll();
+    this.#sketch.beforeReset = this.#lazy ? () => this.#agePending() : () => this.#settleAll();
     this.#sketch.onEpoch = () => this.#newEpoch();
 
     if (Number.isFinite(this.#maxCount)) {
@@ -407,28 +415,38 @@ export class TinyLfuStore<K, E> implements Store<K, E> {
    */
   get(key: K): E | undefined {
     const i = this.#map.get(key);
-    if (i === undefined) {
-      if (this.#readCount > 0) this.#applyReads();
-      if (this.#sketch.initialized) this.#recordMiss(key);
-      return undefined;
-    }
+    if (i === undefined) return this.#miss(key);
+    // Lazy promotion applies each hit at once, and the common one (a referenced entry outside the
+    // guards' sample) only counts it in the entry's hit state byte, or not at all when saturated. Kept
+    // this small so that V8 inlines it into its callers: anything else is one call away.
+    const b = this.#hitState[i]!;
+    const fast = b & this.#fastMask;
+    if (fast === H_REF && (b & H_PENDING) < H_PENDING - 1) {
+      this.#hitState[i] = b + 1;
+      this.#hits++;
+      if (++this.#ticks === TICK_BATCH) this.#tick();
+    } else if (fast === (H_SAT | H_REF)) this.#hits++;
+    else this.#otherHit(i);
+    return this.#vals[i];
+  }
+
+  /** A miss in `get`. */
+  #miss(key: K): undefined {
+    if (this.#readCount > 0) this.#applyReads();
+    if (this.#sketch.initialized) this.#recordMiss(key);
+    return undefined;
+  }
+
+  /** A hit `get` does not apply in place: eager promotion buffers it, lazy promotion applies it now. */
+  #otherHit(i: number): void {
     if (this.#lazy) {
-      // Lazy promotion applies each hit at once, and the common one (a referenced entry outside the
-      // guards' sample) only counts it in the entry's hit state byte, or not at all when saturated.
-      const b = this.#hitState[i]!;
-      if ((b & H_FAST) === H_REF && (b & H_PENDING) < H_PENDING - 1 && this.#shortcuts) {
-        this.#hitState[i] = b + 1;
-        this.#hits++;
-        if (++this.#ticks === TICK_BATCH) this.#tick();
-      } else if ((b & H_FAST) === (H_SAT | H_REF) && this.#shortcuts) this.#hits++;
-      else this.#applyHit(i);
-      return this.#vals[i];
+      this.#applyHit(i);
+      return;
     }
     const n = this.#readCount + 1;
     this.#reads[n - 1] = i;
     this.#readCount = n;
     if (n === this.#reads.length) this.#applyReads();
-    return this.#vals[i];
   }
 
   /** Applies the buffered hits in order, then empties the buffer. */
@@ -495,6 +513,16 @@ export class TinyLfuStore<K, E> implements Store<K, E> {
     if (i === undefined) return undefined;
     const seg = this.#segOf(i);
     return seg === WINDOW ? 'window' : seg === PROBATION ? 'probation' : 'protected';
+  }
+
+  /**
+   * The key's hits not yet added to the frequency sketch, or undefined when not held (for tests; applies
+   * buffered hits first).
+   */
+  pendingHits(key: K): number | undefined {
+    if (this.#readCount > 0) this.#applyReads();
+    const i = this.#map.get(key);
+    return i === undefined ? undefined : this.#hitState[i]! & H_PENDING;
   }
 
   /**
@@ -701,7 +729,7 @@ export class TinyLfuStore<K, E> implements Store<K, E> {
     this.#hitState[i] = (b & ~(H_PENDING | H_SAT)) | ((result & ADD_SATURATED) !== 0 ? H_SAT : 0);
   }
 
-  /** Before the sketch ages: adds every entry's pending hits, so that they age with the rest. */
+  /** Eager promotion, before the sketch ages: adds every entry's pending hits, so that they age with the rest. */
   #settleAll(): void {
     const hs = this.#hitState;
     for (let i = FIRST_SLOT; i < this.#top; i++) {
@@ -710,10 +738,31 @@ export class TinyLfuStore<K, E> implements Store<K, E> {
   }
 
   /**
-   * The sketch aged (its pending hits settled first) or was replaced: no key's counters are known to be
-   * saturated any more, and hits still pending (only when it was replaced, forgetting every count) are dropped.
+   * Before the sketch ages: halves every entry's pending hits where they stand, as the aging halves the
+   * counters they would have been added to (no key is hashed, so an aging costs one pass over a byte array).
+   */
+  #agePending(): void {
+    const hs = this.#hitState;
+    // An odd count rounds up at every other aging, so that a single pending hit is not always lost (as a
+    // counter of 1 is not when it is even before the hit) nor always kept.
+    const up = this.#sketch.epoch & 1;
+    for (let i = FIRST_SLOT; i < this.#top; i++) {
+      const b = hs[i]!;
+      if ((b & (H_PENDING | H_SAT)) !== 0)
+        hs[i] = (b & ~(H_PENDING | H_SAT)) | (((b & H_PENDING) + up) >>> 1);
+    }
+    this.#aged = true;
+  }
+
+  /**
+   * The sketch aged (pending hits were halved in {@link agePending}) or was replaced: no key's counters are
+   * known to be saturated any more, and when it was replaced (forgetting every count) pending hits are dropped.
    */
   #newEpoch(): void {
+    if (this.#aged) {
+      this.#aged = false;
+      return;
+    }
     const hs = this.#hitState;
     for (let i = FIRST_SLOT; i < this.#top; i++) {
       const b = hs[i]!;

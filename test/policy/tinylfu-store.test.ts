@@ -968,3 +968,34 @@ describe('createStore', () => {
     );
   });
 });
+
+describe('TinyLfuStore: aging pending hits', () => {
+  /** The distinct values `pendingHits(key)` takes while misses make the sketch age several times. */
+  function pendingThroughAgings(promotion: 'lazy' | 'eager'): number[] {
+    const store = make<string, number>({ max: 1000 }, [], { promotion, climber: 'off' });
+    store.set('a', 1, 0);
+    for (let n = 0; n < 5; n++) store.get('a');
+    const seen = [store.pendingHits('a') as number];
+    // Misses count toward the sketch's aging (10 x max increments the first time, about half that after).
+    for (let m = 0; m < 40_000; m++) {
+      store.get(`miss ${m}`);
+      const p = store.pendingHits('a') as number;
+      if (p !== seen[seen.length - 1]) seen.push(p);
+    }
+    store.verify();
+    return seen;
+  }
+
+  it('under lazy promotion, halves pending hits where they stand at each aging, rounding by epoch parity', () => {
+    // Adding them to the sketch first would hash every held key at each aging (the lazy get's hot path pays
+    // for it); halved in place, 5 becomes 3 or 2 (odd counts round up every other aging), then 1, then 0.
+    expect([
+      [5, 3, 1, 0],
+      [5, 2, 1, 0],
+    ]).toContainEqual(pendingThroughAgings('lazy'));
+  });
+
+  it('under eager promotion, adds pending hits to the sketch before it ages', () => {
+    expect(pendingThroughAgings('eager')).toEqual([5, 0]);
+  });
+});
