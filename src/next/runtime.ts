@@ -19,6 +19,12 @@ import { countRedisRead, HandlerCounters, type NextCacheStats, snapshotOf, stats
 import type { Stored } from './stored.js';
 import { TagTable } from './tags.js';
 
+/** How long, at least, the first requests wait for the tag table at startup (or 20 x the handler's timeout). @internal */
+export const STARTUP_WAIT_MS = 5000;
+
+/** How often {@link Runtime.whenSynced} looks. */
+const SYNC_POLL_MS = 50;
+
 let currentScope = '';
 
 /** The scope handlers created now belong to. @internal */
@@ -139,7 +145,7 @@ export class Runtime {
       this.#startupDone = resolve;
     });
     // The first reads wait for the tag table (once per process; cut short when Redis refuses the connection).
-    const startupTimer = setTimeout(() => this.#endStartup(), Math.max(5000, timeout * 20));
+    const startupTimer = setTimeout(() => this.#endStartup(), Math.max(STARTUP_WAIT_MS, timeout * 20));
     startupTimer.unref?.();
     this.#timer = setInterval(() => this.#tick(), 1000);
     this.#timer.unref?.();
@@ -190,6 +196,20 @@ export class Runtime {
   ready(): Promise<void> | undefined {
     if (this.synced || this.#startup === undefined) return undefined;
     return this.#startup;
+  }
+
+  /**
+   * Waits until the tag table is in step with Redis, at most `ms`; unlike {@link ready}, a connection error does not
+   * end the wait (the client keeps reconnecting). For one-shot commands that need Redis (warming), not for requests.
+   *
+   * @returns whether it is in step
+   */
+  async whenSynced(ms: number): Promise<boolean> {
+    const until = Date.now() + ms;
+    while (!this.synced && !this.#closed && Date.now() < until) {
+      await new Promise((resolve) => setTimeout(resolve, SYNC_POLL_MS));
+    }
+    return this.synced;
   }
 
   /** Whether an entry created at `time` may be served. */

@@ -13,7 +13,14 @@ import {
 } from '../../src/next/index.js';
 import { closeRuntimes, withScope } from '../../src/next/runtime.js';
 import { clusterForTests } from '../helpers/redis-cluster.js';
-import { deleteKeys, redisForTests, uniquePrefix, waitFor } from '../helpers/redis-server.js';
+import {
+  deleteKeys,
+  hasRedisServerBinary,
+  RedisServer,
+  redisForTests,
+  uniquePrefix,
+  waitFor,
+} from '../helpers/redis-server.js';
 
 const url = await redisForTests('larder/next warmFromBuild');
 const root = fileURLToPath(new URL('../..', import.meta.url));
@@ -178,6 +185,33 @@ describe.runIf(url !== undefined)('warmFromBuild', () => {
       written: 5,
     });
   });
+
+  it.runIf(hasRedisServerBinary('warmFromBuild against a Redis that starts late'))(
+    'waits for a Redis that comes up after it starts: a refused connection does not end the wait',
+    async () => {
+      const server = await RedisServer.reserve();
+      const dir = build();
+      try {
+        const started = Date.now();
+        const warming = warmFromBuild({ dir, redisUrl: server.url, prefix: 'larder-test:late:' });
+        // The first connection attempts are refused (nothing listens yet).
+        await new Promise((resolve) => setTimeout(resolve, 1500));
+        await server.restart();
+        const result = await warming;
+        expect(result).toMatchObject({ buildId: BUILD, written: 5, byOther: false });
+        expect(Date.now() - started).toBeGreaterThanOrEqual(1500);
+        const direct = new Redis(server.url);
+        try {
+          expect(await direct.exists(`larder-test:late:warmed:${BUILD}`)).toBe(1);
+        } finally {
+          direct.disconnect();
+        }
+      } finally {
+        await closeRuntimes();
+        await server.kill();
+      }
+    },
+  );
 
   it('checks its options and the build', async () => {
     await expect(warmFromBuild({ dir: build(), redisUrl: '' })).rejects.toThrow(/redisUrl/);
