@@ -658,6 +658,22 @@ describe('TinyLfuStore: policy', () => {
     expect(frequency.windowFraction).toBeLessThan(0.1);
   });
 
+  it.each(['gradient', 'hit-rate'] as const)(
+    'never shrinks the window below the share it starts from, 1 percent (climber %s)',
+    (climber) => {
+      // A loop over more keys than fit: every vote is for main, and the window would shrink to one entry.
+      const store = make<number, number>({ max: 2000 }, [], { climber });
+      let lowest = 1;
+      for (let r = 0; r < 30; r++) {
+        for (let i = 0; i < 2600; i++) {
+          if (store.get(i) === undefined) store.set(i, i, 0);
+          if (i % 100 === 0) lowest = Math.min(lowest, store.windowFraction);
+        }
+      }
+      expect(lowest).toBe(0.01);
+    },
+  );
+
   it('does not regress on a recency-heavy workload where a fixed 1% window does', () => {
     const trace = shiftingWorkingSet();
     const adaptive = hitRatio(make<number, number>({ max: 500 }), trace);
