@@ -54,7 +54,7 @@ const PROTECTED_SHARE = 0.8;
 const INITIAL_WINDOW = 0.01;
 /**
  * The least window share the climbers may move to: the share the store starts from (and the small-window guard
- * drops to). Below it, the votes of frequency-heavy traces shrank the window to a single entry, which cost scan at
+ * drops to), or the initial share given by `TinyLfuTuning.window` when that is smaller. Below it, the votes of frequency-heavy traces shrank the window to a single entry, which cost scan at
  * 1500 3.8 points against a fixed 1% window (docs/policy.md, "The window's floor").
  */
 const MIN_WINDOW = INITIAL_WINDOW;
@@ -103,7 +103,10 @@ const RECENT = 1024;
  * @internal
  */
 export interface TinyLfuTuning {
-  /** Initial share of the capacity given to the admission window, in [0, 0.95]. Default 0.01. */
+  /**
+   * Initial share of the capacity given to the admission window, in [0, 0.95]. Default 0.01. The climbers never
+   * take the window below this share or 1%, whichever is smaller.
+   */
   window?: number;
   /**
    * How the window adapts: `'gradient'` (default: ghost and tail hits, see {@link GradientClimber}),
@@ -277,6 +280,8 @@ export class TinyLfuStore<K, E> implements Store<K, E> {
    * 0 (which never matches, so every hit takes the general path).
    */
   readonly #fastMask: number;
+  /** The least window share the climbers may move to (see `MIN_WINDOW`). */
+  readonly #minWindow: number;
   /** The LRU and small-window guards (gradient climber only, once the capacity is known). */
   #guards: WindowGuards | undefined;
 
@@ -359,6 +364,7 @@ export class TinyLfuStore<K, E> implements Store<K, E> {
     this.#shortcuts = tuning?.shortcuts ?? true;
     this.#fastMask = this.#lazy && this.#shortcuts ? H_FAST : 0;
     this.#fraction = window;
+    this.#minWindow = Math.min(MIN_WINDOW, window);
     this.#setLimits();
 
     // A slot per entry, one more for an insertion before its eviction, and the sentinels.
@@ -1302,7 +1308,7 @@ export class TinyLfuStore<K, E> implements Store<K, E> {
     const guards = this.#guards;
     const floor = guards === undefined ? 0 : guards.floor;
     const ceiling = guards === undefined ? MAX_WINDOW : guards.ceiling;
-    const fraction = Math.min(ceiling, Math.max(floor, MIN_WINDOW, this.#fraction + step));
+    const fraction = Math.min(ceiling, Math.max(floor, this.#minWindow, this.#fraction + step));
     if (fraction === this.#fraction) return;
     this.#pendingResize = fraction > this.#fraction ? 1 : -1;
     this.#fraction = fraction;

@@ -194,10 +194,16 @@ describe.runIf(url !== undefined)('warmFromBuild', () => {
       try {
         const started = Date.now();
         const warming = warmFromBuild({ dir, redisUrl: server.url, prefix: 'larder-test:late:' });
+        // Observed at once, so that a rejection during the wait below fails this test rather than the run.
+        const outcome = warming.then(
+          (result) => ({ result, error: undefined }),
+          (error: unknown) => ({ result: undefined, error }),
+        );
         // The first connection attempts are refused (nothing listens yet).
         await new Promise((resolve) => setTimeout(resolve, 1500));
         await server.restart();
-        const result = await warming;
+        const { result, error } = await outcome;
+        expect(error).toBeUndefined();
         expect(result).toMatchObject({ buildId: BUILD, written: 5, byOther: false });
         expect(Date.now() - started).toBeGreaterThanOrEqual(1500);
         const direct = new Redis(server.url);
@@ -212,6 +218,17 @@ describe.runIf(url !== undefined)('warmFromBuild', () => {
       }
     },
   );
+
+  it('gives up when Redis never answers, after waiting its bound (5 s by default)', async () => {
+    const never = await RedisServer.reserve();
+    const started = Date.now();
+    await expect(
+      warmFromBuild({ dir: build(), redisUrl: never.url, prefix: 'larder-test:never:' }),
+    ).rejects.toThrow(/cannot reach Redis/);
+    const waited = Date.now() - started;
+    expect(waited).toBeGreaterThanOrEqual(5000);
+    expect(waited).toBeLessThan(15_000);
+  }, 30_000);
 
   it('checks its options and the build', async () => {
     await expect(warmFromBuild({ dir: build(), redisUrl: '' })).rejects.toThrow(/redisUrl/);
