@@ -54,8 +54,9 @@ const PROTECTED_SHARE = 0.8;
 const INITIAL_WINDOW = 0.01;
 /**
  * The least window share the climbers may move to: the share the store starts from (and the small-window guard
- * drops to), or the initial share given by `TinyLfuTuning.window` when that is smaller. Below it, the votes of frequency-heavy traces shrank the window to a single entry, which cost scan at
- * 1500 3.8 points against a fixed 1% window (docs/policy.md, "The window's floor").
+ * drops to), or the initial share given by `TinyLfuTuning.window` when that is smaller. Without it, the votes of
+ * frequency-heavy traces shrank the window to a single entry, which cost scan at 1500 3.8 points against a fixed
+ * 1% window (docs/policy.md, "The window's floor").
  */
 const MIN_WINDOW = INITIAL_WINDOW;
 /** How far back (as a share of capacity) ghost and tail hits count as votes for the climber. */
@@ -755,8 +756,9 @@ export class TinyLfuStore<K, E> implements Store<K, E> {
    */
   #agePending(): void {
     const hs = this.#hitState;
-    // An odd count rounds up at every other aging, so that a single pending hit is not always lost (as a
-    // counter of 1 is not when it is even before the hit) nor always kept.
+    // An odd count rounds up at every other aging (by the sketch's epoch parity), so that a lone pending hit is
+    // neither always lost nor always kept: added to its counter first, whether it survived the halving would
+    // have depended on the counter's parity.
     const up = this.#sketch.epoch & 1;
     for (let i = FIRST_SLOT; i < this.#top; i++) {
       const b = hs[i]!;
