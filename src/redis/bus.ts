@@ -268,6 +268,9 @@ class RedisBusImpl implements RedisBus {
     sub.on('close', () => {
       if (this.#subscribed && sub === this.#sub) {
         this.#subscribed = false;
+        // Always reported (once per loss), as a hang is, even when a failed publish was reported just before (on
+        // a master that died, the publishes to it can fail before the subscriber's socket reports the close).
+        this.#reported = false;
         this.#report(
           new LarderRedisError('unavailable', 'bus: lost the Redis subscription; resyncing when it is back'),
         );

@@ -155,6 +155,22 @@ describe.runIf(url)('redisBus against a real Redis', () => {
     await waitFor(() => b.recorder.messages.length === 1);
   });
 
+  it('reports a lost subscription even when a failed publish was reported just before', async () => {
+    const a = await instance({ reconnectDelay: 50 }, { retryStrategy: () => 200 });
+    await admin.client('KILL', 'ID', String(await a.client.client('ID')));
+    await waitFor(() => a.client.status !== 'ready');
+    a.bus.publish({ type: 'delete', keys: ['during outage'] });
+    expect(a.recorder.errors).toHaveLength(1);
+    // The subscriber's connection drops too, before the client is back (its retry waits 200 ms).
+    const list = String(await admin.client('LIST'));
+    for (const line of list.split('\n').filter((l) => l.includes(`name=${a.name}-bus `))) {
+      await admin.client('KILL', 'ID', String(/id=(\d+)/.exec(line)?.[1]));
+    }
+    await waitFor(() => !a.bus.stats().subscribed);
+    await waitFor(() => a.recorder.errors.length === 2);
+    expect(String(a.recorder.errors[1])).toMatch(/lost the Redis subscription/);
+  });
+
   it('queues messages it cannot publish and sends them when its client is back', async () => {
     const a = await instance({}, { retryStrategy: () => 200 });
     const b = await instance();
