@@ -19,8 +19,10 @@ import { countRedisRead, HandlerCounters, type NextCacheStats, snapshotOf, stats
 import type { Stored } from './stored.js';
 import { TagTable } from './tags.js';
 
-/** How long, at least, the first requests wait for the tag table at startup (or 20 x the handler's timeout). @internal */
-export const STARTUP_WAIT_MS = 5000;
+/** How long the first requests wait for the tag table at startup: 5 s, or 20 x the handler's `timeout`. @internal */
+export function startupWaitMs(timeout: number): number {
+  return Math.max(5000, timeout * 20);
+}
 
 /** How often {@link Runtime.whenSynced} looks. */
 const SYNC_POLL_MS = 50;
@@ -145,7 +147,7 @@ export class Runtime {
       this.#startupDone = resolve;
     });
     // The first reads wait for the tag table (once per process; cut short when Redis refuses the connection).
-    const startupTimer = setTimeout(() => this.#endStartup(), Math.max(STARTUP_WAIT_MS, timeout * 20));
+    const startupTimer = setTimeout(() => this.#endStartup(), startupWaitMs(timeout));
     startupTimer.unref?.();
     this.#timer = setInterval(() => this.#tick(), 1000);
     this.#timer.unref?.();

@@ -6,7 +6,7 @@ import { type BuildEntry, readBuildId, readBuildOutput } from './build-output.js
 import { encodeValue } from './compression.js';
 import { tagsOf } from './incremental.js';
 import { type NextCacheHandlerOptions, resolveOptions } from './options.js';
-import { Runtime, STARTUP_WAIT_MS } from './runtime.js';
+import { Runtime, startupWaitMs } from './runtime.js';
 import { sizeOf } from './size.js';
 import type { StoredIncremental } from './stored.js';
 import { FRESH } from './tags.js';
@@ -82,7 +82,7 @@ export async function warmFromBuild(options: WarmFromBuildOptions = {}): Promise
   try {
     // As long as a handler's first request may wait for Redis, and not cut short by a connection error: a
     // cluster's first slot refresh can fail on a busy host, and Redis may come up just after the command starts.
-    const synced = await rt.whenSynced(Math.max(STARTUP_WAIT_MS, resolved.timeout * 20));
+    const synced = await rt.whenSynced(startupWaitMs(resolved.timeout));
     if (!synced || rt.client === undefined || rt.tier === undefined) {
       throw new Error(`${name}: cannot reach Redis at ${resolved.redisUrl}`);
     }

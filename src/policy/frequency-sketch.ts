@@ -34,8 +34,11 @@ export class FrequencySketch {
   epoch = 0;
   /** Called at the start of every halving (the store settles hits it has not added yet). */
   beforeReset: (() => void) | undefined = undefined;
-  /** Called after `epoch` changed. */
-  onEpoch: (() => void) | undefined = undefined;
+  /**
+   * Called after `epoch` changed: `aged` is true after an aging (counters halved, `beforeReset` called first),
+   * false when the table was reallocated or cleared (every count forgotten).
+   */
+  onEpoch: ((aged: boolean) => void) | undefined = undefined;
   #table: Uint32Array = new Uint32Array(0);
   #blockMask = 0;
   #capacity = 0;
@@ -77,7 +80,7 @@ export class FrequencySketch {
     this.sampleSize = 10 * wanted;
     this.size = 0;
     this.epoch++;
-    this.onEpoch?.();
+    this.onEpoch?.(false);
   }
 
   /**
@@ -191,7 +194,7 @@ export class FrequencySketch {
     }
     this.size = Math.max(0, (this.size - (odd >>> 2)) >>> 1);
     this.epoch++;
-    this.onEpoch?.();
+    this.onEpoch?.(true);
   }
 
   /** Sets every counter to zero. */
@@ -199,7 +202,7 @@ export class FrequencySketch {
     this.#table.fill(0);
     this.size = 0;
     this.epoch++;
-    this.onEpoch?.();
+    this.onEpoch?.(false);
   }
 }
 

@@ -192,7 +192,7 @@ export interface TinyLfuTuning {
  * keeps the hashes of recent insertions (up to 1,024), so that most candidates leaving the window are
  * not hashed a second time.
  *
- * Why this class is still large (about 1,530 lines with its comments): the slot arrays, the three
+ * Why this class is still large (about 1,600 lines with its comments): the slot arrays, the three
  * lists with their tails, the deferred sketch counting and the climber's votes are read and written by the
  * same hit path, which is kept in one class on purpose: reached through nested helpers instead of one `#swap`
  * in the read buffer's drain, a sweep ran 11-25% slower (docs/policy.md, "Results against the issue's
@@ -266,8 +266,6 @@ export class TinyLfuStore<K, E> implements Store<K, E> {
   #hits = 0;
   /** Deferred hits not yet counted toward the sketch's aging. */
   #ticks = 0;
-  /** Set by {@link agePending} between the sketch's aging and its epoch callback. */
-  #aged = false;
   /** Moves to protected's recent end (mod 2^16), and how many of them make an entry movable again. */
   #moves = 0;
   #lazyMoves = 0;
@@ -381,7 +379,7 @@ export class TinyLfuStore<K, E> implements Store<K, E> {
     this.#wt = new Float64Array(this.#weighted ? slots : 0);
     this.#resetLists();
     this.#sketch.beforeReset = this.#lazy ? () => this.#agePending() : () => this.#settleAll();
-    this.#sketch.onEpoch = () => this.#newEpoch();
+    this.#sketch.onEpoch = (aged) => this.#newEpoch(aged);
 
     if (Number.isFinite(this.#maxCount)) {
       // Entry-bounded: the capacity in entries is known now.
@@ -765,18 +763,15 @@ export class TinyLfuStore<K, E> implements Store<K, E> {
       if ((b & (H_PENDING | H_SAT)) !== 0)
         hs[i] = (b & ~(H_PENDING | H_SAT)) | (((b & H_PENDING) + up) >>> 1);
     }
-    this.#aged = true;
   }
 
   /**
-   * The sketch aged (pending hits were halved in {@link agePending}) or was replaced: no key's counters are
-   * known to be saturated any more, and when it was replaced (forgetting every count) pending hits are dropped.
+   * The sketch aged (`aged`; pending hits were added to it or, under lazy promotion, halved in
+   * {@link agePending}, which also cleared the saturation marks) or was replaced: no key's counters are known to
+   * be saturated any more, and when it was replaced (forgetting every count) pending hits are dropped.
    */
-  #newEpoch(): void {
-    if (this.#aged) {
-      this.#aged = false;
-      return;
-    }
+  #newEpoch(aged: boolean): void {
+    if (aged && this.#lazy) return;
     const hs = this.#hitState;
     for (let i = FIRST_SLOT; i < this.#top; i++) {
       const b = hs[i]!;

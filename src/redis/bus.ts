@@ -245,11 +245,8 @@ class RedisBusImpl implements RedisBus {
       deadline: this.#heartbeatMs,
       onHung: (silentFor) => {
         if (this.#closed || sub !== this.#sub) return;
-        // Always reported (once per hang), even when a failed publish was reported already; the subscription
-        // counts as lost from now on (stats().subscribed), before the 'close' of the reconnect comes.
-        this.#subscribed = false;
-        this.#reported = false;
-        this.#report(
+        // The subscription counts as lost from now on (stats().subscribed), before the 'close' of the reconnect.
+        this.#lostSubscription(
           new LarderRedisError(
             'timeout',
             `bus: Redis did not answer a PING for ${silentFor} ms; treating the connection as lost (reconnecting, then resyncing)`,
@@ -267,11 +264,7 @@ class RedisBusImpl implements RedisBus {
     });
     sub.on('close', () => {
       if (this.#subscribed && sub === this.#sub) {
-        this.#subscribed = false;
-        // Always reported (once per loss), as a hang is, even when a failed publish was reported just before (on
-        // a master that died, the publishes to it can fail before the subscriber's socket reports the close).
-        this.#reported = false;
-        this.#report(
+        this.#lostSubscription(
           new LarderRedisError('unavailable', 'bus: lost the Redis subscription; resyncing when it is back'),
         );
       }
@@ -447,6 +440,17 @@ class RedisBusImpl implements RedisBus {
       this.#flush();
     }, FLUSH_DELAY);
     this.#timer.unref?.();
+  }
+
+  /**
+   * The subscription is lost (a hang, or its connection closed): always reported, once per loss, even when a
+   * failed publish was reported just before (on a master that died, the publishes to it can fail before the
+   * subscriber's socket reports the close).
+   */
+  #lostSubscription(error: LarderRedisError): void {
+    this.#subscribed = false;
+    this.#reported = false;
+    this.#report(error);
   }
 
   #report(error: unknown): void {
