@@ -24,6 +24,10 @@ describe.runIf(url !== undefined)('larder/otel with a Redis tier and bus', () =>
     const stop = instrument(b, { name: 'b', meter: h.meter });
     await waitFor(async () => (await h.value('larder.cache.bus.connected')) === 1, 5000);
     await a.getOrSet('k', () => 1); // a: tier miss, load, write to Redis
+    // The tier write is not awaited by getOrSet: wait until Redis holds it, or b's read may race it.
+    const admin = new Redis(url as string);
+    await waitFor(async () => (await admin.keys(`${prefix}*k`)).length === 1, 5000);
+    admin.disconnect();
     expect(await b.getOrSet('k', () => 2)).toBe(1); // b: tier hit
     expect(await b.getOrSet('other', () => 3)).toBe(3); // b: tier miss
     const received = async () => (await h.value('larder.cache.bus.messages', { direction: 'received' })) ?? 0;
