@@ -94,6 +94,12 @@ export class Cache<K extends {} = string, V = unknown> {
    * no `hit` listener. Kept current by `Shared.syncPlain`; always false in a namespace.
    */
   #plain = false;
+  /**
+   * Whether `set` without options may store the bare value straight into the store: `#plain`, and nothing a write
+   * must do besides (no tier or bus, no `sizeOf`, no default `ttl`, `nullTtl` or `tags`, no `set` listener). Kept
+   * current by `Shared.syncPlain` with `#plain`.
+   */
+  #plainSet = false;
   // The next two fields and `getOther` are TypeScript-private rather than `#`-private on purpose: reading a
   // named property takes fewer bytes of bytecode than a `#` field, and a `#` method call also checks the
   // brand. `get` must stay at 45 bytes (see there).
@@ -159,6 +165,15 @@ export class Cache<K extends {} = string, V = unknown> {
     s.syncPlain = () => {
       this.#plain = !s.mixed && this.#slots.hit === undefined;
       this.plainLru = this.#plain ? this.#lru : undefined;
+      const d = s.defaults;
+      this.#plainSet =
+        this.#plain &&
+        s.raw &&
+        s.sizeOf === undefined &&
+        d.ttl === Number.POSITIVE_INFINITY &&
+        d.nullTtl === undefined &&
+        d.tags === undefined &&
+        this.#slots.set === undefined;
     };
     s.plainHits = () => this.fastHits;
     s.syncPlain();
@@ -277,6 +292,16 @@ export class Cache<K extends {} = string, V = unknown> {
    * invalid size or the entry is larger than `maxSize`. The cache is unchanged when it throws.
    */
   set(key: K, value: V, options?: WriteOptions): this {
+    // A plain cache's write of a bare value (see `#plainSet`): what `#write` would do, without building its options.
+    if (options === undefined && this.#plainSet && value !== undefined && key != null) {
+      this.#loads.invalidate(key);
+      this.#store.set(key, value, 0);
+      return this;
+    }
+    return this.#write(key, value, options);
+  }
+
+  #write(key: K, value: V, options: WriteOptions | undefined): this {
     if (value === undefined) {
       throw new TypeError(
         'set: value must not be undefined (undefined means "no value"; use delete to remove a key)',

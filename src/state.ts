@@ -208,14 +208,15 @@ export class CacheState<V> {
   }
 
   onEvict(k: unknown, e: unknown): void {
-    if (isEntry(e)) {
+    // Only a mixed cache holds entries: a plain one's eviction does not read the evicted value.
+    if (this.mixed && isEntry(e)) {
       if (e.tags !== undefined) this.unlink(k, e.tags);
       // An evicted entry leaves the expiry queue at once: queued, it kept its value (and its memory) alive.
       this.expiry.remove(e);
     }
     this.counters.evictions++;
     if (this.slots.evict !== undefined) {
-      this.emitter.emit('evict', { key: k, value: isEntry(e) ? e.value : e });
+      this.emitter.emit('evict', { key: k, value: this.mixed && isEntry(e) ? e.value : e });
     }
   }
 

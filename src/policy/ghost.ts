@@ -81,6 +81,23 @@ export class Ghost {
     return at < 0 ? Number.POSITIVE_INFINITY : ((now | 0) - this.#table[at + 1]!) >>> 0;
   }
 
+  /**
+   * `distance`, for the insert path: the events since `hash` was evicted when it is remembered and that is at
+   * most `horizon`, else -1. Integers only: `distance` returns `Infinity` for a key it does not remember, which
+   * makes its callers' comparisons floating-point; this runs on every insertion.
+   *
+   * @param horizon - the largest distance that counts, at most 2^31 - 1
+   */
+  near(hash: number, now: number, horizon: number): number {
+    const t = this.#table;
+    if (t.length === 0) return -1;
+    const b = (Math.imul(hash, 0x9e3779b1) >>> this.#shift) * 6;
+    const at = t[b] === hash ? b : t[b + 3] === hash ? b + 3 : -1;
+    if (at < 0 || (this.#records - t[at + 2]!) >>> 0 >= this.#capacity) return -1;
+    const d = ((now | 0) - t[at + 1]!) >>> 0;
+    return d <= horizon ? d : -1;
+  }
+
   /** Forgets `hash` (it was seen again). */
   forget(hash: number): void {
     const at = this.#find(hash);

@@ -130,6 +130,13 @@ export interface TinyLfuTuning {
    */
   shortcuts?: boolean;
   /**
+   * Whether an insertion into a full, count-bounded store takes `#insertFull`: the window's least recent entry
+   * faces probation's victim before the new entry is linked, and the slot that frees (the refused candidate's,
+   * or the victim's) takes the new entry. Default true (with `shortcuts`); false links the entry first and then
+   * evicts through `#oneForOne`. The two take the same decisions (tests compare them); only slot numbers differ.
+   */
+  fusedInsert?: boolean;
+  /**
    * Whether the gradient climber's store also runs the small-window guard (a miniature fixed-window
    * W-TinyLFU on the LRU guard's key sample; see `docs/policy.md`). Default true; false is the store as
    * it was before it, kept to benchmark and test against.
@@ -192,11 +199,13 @@ export interface TinyLfuTuning {
  * keeps the hashes of recent insertions (up to 1,024), so that most candidates leaving the window are
  * not hashed a second time.
  *
- * Why this class is still large (about 1,600 lines with its comments): the slot arrays, the three
+ * Why this class is still large (about 1,700 lines with its comments): the slot arrays, the three
  * lists with their tails, the deferred sketch counting and the climber's votes are read and written by the
  * same hit path, which is kept in one class on purpose: reached through nested helpers instead of one `#swap`
  * in the read buffer's drain, a sweep ran 11-25% slower (docs/policy.md, "Results against the issue's
- * bars"); the insert path's one-for-one eviction is written the same way. The guards, which the hit path only
+ * bars"); the insert path's one-for-one eviction is written the same way, and so is a full store's insertion
+ * that refuses its candidate (`#insertFull`, `#rotateWindow`: with the cache's direct `set`, 3,306 machine
+ * instructions per evicting `Cache.set` went to 2,661, `bench/throughput/insert-instructions.ts`). The guards, which the hit path only
  * calls for sampled keys, are split out. It also holds the eager-promotion mode (the default until
  * 2026-12-06), a benchmark knob measured against the default (docs/policy.md). The next split, window
  * sizing (limits, resizes, the climbers' votes) behind an interface the hit path calls only on a vote,
@@ -274,6 +283,8 @@ export class TinyLfuStore<K, E> implements Store<K, E> {
   readonly #lazy: boolean;
   /** Whether the count-bounded shortcuts are on (see {@link TinyLfuTuning.shortcuts}). */
   readonly #shortcuts: boolean;
+  /** Whether insertions into a full store may take `#insertFull` (count-bounded, shortcuts, `fusedInsert`). */
+  readonly #fused: boolean;
   /**
    * The hit state bits `get` tests for its in-place hit: `H_FAST` under lazy promotion with shortcuts, else
    * 0 (which never matches, so every hit takes the general path).
@@ -361,6 +372,7 @@ export class TinyLfuStore<K, E> implements Store<K, E> {
     }
     this.#lazy = promotion === 'lazy';
     this.#shortcuts = tuning?.shortcuts ?? true;
+    this.#fused = this.#shortcuts && maxSize === undefined && (tuning?.fusedInsert ?? true);
     this.#fastMask = this.#lazy && this.#shortcuts ? H_FAST : 0;
     this.#fraction = window;
     this.#minWindow = Math.min(MIN_WINDOW, window);
@@ -827,7 +839,24 @@ export class TinyLfuStore<K, E> implements Store<K, E> {
     this.#lastMiss = NO_MISS;
     if (this.#ghostWindow !== undefined) this.#ghostVote(h);
     if (this.#pendingResize !== 0) this.#applyResize();
+    if (
+      this.#fused &&
+      this.#count === this.#maxCount &&
+      this.#segCount[WINDOW] === this.#windowCount &&
+      this.#evicting &&
+      this.#insertFull(key, value, h)
+    ) {
+      if (this.#hitRate !== undefined) this.#climbOnHitRate();
+      return;
+    }
+    this.#enter(key, value, h, w);
+    if (!Number.isFinite(this.#maxCount)) this.#followEntryCount();
+    this.#evict();
+    if (this.#hitRate !== undefined) this.#climbOnHitRate();
+  }
 
+  /** Links a new entry at the window's recent end (or, heavier than the window, its least recent end). */
+  #enter(key: K, value: E, h: number, w: number): void {
     const i = this.#alloc();
     this.#keys[i] = key;
     this.#vals[i] = value;
@@ -845,10 +874,87 @@ export class TinyLfuStore<K, E> implements Store<K, E> {
     this.#segWeight[WINDOW]! += w;
     this.#count++;
     this.#weight += w;
+  }
 
-    if (!Number.isFinite(this.#maxCount)) this.#followEntryCount();
-    this.#evict();
-    if (this.#hitRate !== undefined) this.#climbOnHitRate();
+  /**
+   * The steady state of an insertion into a full, count-bounded store (the window and the store both at their
+   * bounds, the store evicting), before the new entry is linked: the decisions of `#oneForOne`, which would run
+   * once the entry is in the window. The window's least recent entry (the candidate) faces probation's victim
+   * (under lazy promotion, after the victim search). Admitted, the victim leaves and the candidate moves to
+   * probation's recent end, and the new entry enters. Refused, the candidate leaves and the new entry takes its
+   * slot in place: the slot moves to the window's recent end, and no count changes. That refusal is what most
+   * insertions of new keys into a full store come to, so it touches nothing else: no free slot, no segment counts.
+   *
+   * @returns whether it inserted the entry (false when probation has no victim: then nothing changed, except
+   * that under lazy promotion the victim search may have promoted entries, as the general path's would)
+   */
+  #insertFull(key: K, value: E, h: number): boolean {
+    const victim = this.#steadyVictim();
+    if (victim === NIL) return false;
+    const meta = this.#meta;
+    const c = meta[WINDOW * REC + NEXT]!;
+    if (this.#admit(c, victim)) {
+      this.#candidateWins(c, victim);
+      this.#enter(key, value, h, 0);
+      return true;
+    }
+    // Refused: what `#evictCandidate` then `#enter` would do, on one slot (`#admit` flushed its pending hits).
+    this.#windowExits++;
+    this.#ghostWindow?.record(this.#candidateHash, this.#windowExits);
+    const keys = this.#keys;
+    const vals = this.#vals;
+    const old = keys[c] as K;
+    const n = this.#evCount++;
+    this.#evKeys[n] = old;
+    this.#evVals[n] = vals[c];
+    if (old === this.#memoKey) this.#memoKey = NO_MISS;
+    this.#map.delete(old);
+    keys[c] = key;
+    vals[c] = value;
+    this.#recentSlots[c & this.#recentMask] = c;
+    this.#recentHashes[c & this.#recentMask] = h;
+    const sampled = this.#guards?.sampled(h) === true;
+    this.#hitState[c] = sampled ? H_GUARD : 0;
+    this.#map.set(key, c);
+    this.#rotateWindow(c, sampled ? GUARD_BIT : 0);
+    return true;
+  }
+
+  /**
+   * Moves `c`, the window's least recent entry, to its recent end with the given flags (segment bits 0): what
+   * `#unlink` then `#linkLast` do, with the window's tail kept in place. Written out because it runs on nearly
+   * every insertion into a full store, where those two calls cost about 200 machine instructions (callgrind).
+   */
+  #rotateWindow(c: number, flags: number): void {
+    const meta = this.#meta;
+    const at = c * REC;
+    const boundary = this.#boundary[WINDOW]!;
+    const last = meta[WINDOW * REC + PREV]!;
+    if (this.#tailSize === 0 || c === boundary || c === last) {
+      this.#unlink(c);
+      meta[at + FLAGS] = flags;
+      this.#linkLast(c, WINDOW);
+      return;
+    }
+    // `c` is first and in the tail; the window has entries after it.
+    const n = meta[at + NEXT]!;
+    meta[WINDOW * REC + NEXT] = n;
+    meta[n * REC + PREV] = WINDOW;
+    meta[last * REC + NEXT] = c;
+    meta[at + PREV] = last;
+    meta[at + NEXT] = WINDOW;
+    meta[WINDOW * REC + PREV] = c;
+    if (boundary === last) {
+      // The whole window is tail: `c` stays in it, as its most recent entry.
+      meta[at + FLAGS] = flags | TAIL_BIT;
+      this.#boundary[WINDOW] = c;
+    } else {
+      // `c` leaves the tail, and the oldest entry above it joins.
+      meta[at + FLAGS] = flags;
+      const b = meta[boundary * REC + NEXT]!;
+      meta[b * REC + FLAGS] = meta[b * REC + FLAGS]! | TAIL_BIT;
+      this.#boundary[WINDOW] = b;
+    }
   }
 
   #replace(i: number, value: E, w: number): void {
@@ -1082,24 +1188,33 @@ export class TinyLfuStore<K, E> implements Store<K, E> {
   #oneForOne(): boolean {
     if (this.#weighted || !this.#shortcuts || !this.#evicting) return false;
     if (this.#count !== this.#maxCount + 1 || this.#segCount[WINDOW] !== this.#windowCount + 1) return false;
-    const meta = this.#meta;
-    let victim = meta[PROBATION * REC + NEXT]!;
-    if (victim === PROBATION) return false;
-    if (this.#lazy) {
-      // The victim search promotes referenced entries first (see `#probationVictim`); the candidate, still
-      // in the window, is never among them.
-      victim = this.#probationVictim(victim);
-      if (victim === NIL) return false;
-    }
-    const candidate = meta[WINDOW * REC + NEXT]!;
+    const victim = this.#steadyVictim();
+    if (victim === NIL) return false;
+    const candidate = this.#meta[WINDOW * REC + NEXT]!;
     if (this.#admit(candidate, victim)) {
-      this.#evictVictim(victim, PROBATION);
-      this.#transfer(candidate, PROBATION);
-      this.#windowExits++;
+      this.#candidateWins(candidate, victim);
     } else {
       this.#evictCandidate(candidate, this.#candidateHash);
     }
     return true;
+  }
+
+  /**
+   * Probation's victim for a one-for-one eviction, or NIL when probation is empty. Under lazy promotion the victim
+   * search runs first when probation's oldest entry is referenced (see `#probationVictim`); the candidate, still in
+   * the window, is never among the entries it promotes.
+   */
+  #steadyVictim(): number {
+    const victim = this.#meta[PROBATION * REC + NEXT]!;
+    if (victim === PROBATION) return NIL;
+    return this.#lazy && (this.#hitState[victim]! & H_REF) !== 0 ? this.#probationVictim(victim) : victim;
+  }
+
+  /** The window's oldest entry `c` won admission over `victim`: the victim leaves, `c` joins probation. */
+  #candidateWins(c: number, victim: number): void {
+    this.#evictVictim(victim, PROBATION);
+    this.#transfer(c, PROBATION);
+    this.#windowExits++;
   }
 
   /** Moves the window's overflow to probation's recent end; returns the first one moved. */
@@ -1262,10 +1377,11 @@ export class TinyLfuStore<K, E> implements Store<K, E> {
   /** A miss on a recently evicted key: the segment that evicted it would have hit if it were larger. */
   #ghostVote(h: number): void {
     const horizon = this.#horizon;
-    const dw = this.#ghostWindow!.distance(h, this.#windowExits);
-    const dm = this.#ghostMain!.distance(h, this.#mainEvictions);
-    if (dw <= horizon && dw <= dm) this.#vote(1);
-    else if (dm <= horizon) this.#vote(-1);
+    // -1: not within the horizon (see `Ghost.near`). A window ghost hit votes unless main's is nearer.
+    const dw = this.#ghostWindow!.near(h, this.#windowExits, horizon);
+    const dm = this.#ghostMain!.near(h, this.#mainEvictions, horizon);
+    if (dw >= 0 && (dm < 0 || dw <= dm)) this.#vote(1);
+    else if (dm >= 0) this.#vote(-1);
   }
 
   #vote(v: number): void {

@@ -27,6 +27,27 @@ describe('Ghost', () => {
     ghost.clear();
     expect(ghost.distance(2, 3)).toBe(Number.POSITIVE_INFINITY);
   });
+
+  it('near is distance within a horizon, else -1, on any history (also before the first record)', () => {
+    expect(new Ghost(4).near(1, 0, 10)).toBe(-1);
+    fc.assert(
+      fc.property(
+        fc.integer({ min: 1, max: 40 }),
+        fc.array(fc.tuple(fc.integer({ min: -20, max: 20 }), fc.boolean()), { maxLength: 300 }),
+        fc.integer({ min: 0, max: 50 }),
+        (capacity, ops, horizon) => {
+          const ghost = new Ghost(capacity);
+          let now = 0;
+          for (const [hash, record] of ops) {
+            now += 1 + (hash & 3);
+            if (record) ghost.record(hash, now);
+            const d = ghost.distance(hash, now + 2);
+            expect(ghost.near(hash, now + 2, horizon)).toBe(d <= horizon ? d : -1);
+          }
+        },
+      ),
+    );
+  });
 });
 
 describe('ShadowLru', () => {

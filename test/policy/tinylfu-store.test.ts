@@ -583,6 +583,55 @@ describe('TinyLfuStore: eviction reporting', () => {
     expect(store.weight).toBeLessThanOrEqual(10);
   });
 
+  it.each(['count', 'weight'] as const)(
+    'a listener that re-enters and throws: every eviction reported once during the call, then the first error (by %s)',
+    (bound) => {
+      // By count, most insertions evict one entry (the single-eviction report); by weight, several.
+      let reports: number[] = [];
+      const all: number[] = [];
+      const store: TinyLfuStore<number, number> = new TinyLfuStore<number, number>({
+        max: bound === 'count' ? 4 : undefined,
+        maxSize: bound === 'weight' ? 8 : undefined,
+        onEvict: (k) => {
+          reports.push(k);
+          all.push(k);
+          if (k < 1000) {
+            for (let j = 0; j < 6; j++) {
+              inserted.add(1000 + k * 10 + j);
+              store.set(1000 + k * 10 + j, j, 2); // evicts more
+            }
+          }
+          throw new Error(`error ${k}`);
+        },
+      });
+      const inserted = new Set<number>();
+      let thrown = 0;
+      for (let i = 0; i < 40; i++) {
+        reports = [];
+        inserted.add(i);
+        let message: string | undefined;
+        try {
+          store.set(i, i, 2);
+        } catch (e) {
+          message = (e as Error).message;
+        }
+        // Reported during the call (re-entrant evictions included), and the first report's error rethrown.
+        expect(message).toBe(reports.length > 0 ? `error ${reports[0]}` : undefined);
+        if (message !== undefined) thrown++;
+        // Nothing evicted is left unreported when the call returns.
+        const held = new Set(store.keys());
+        expect(new Set(all)).toEqual(new Set([...inserted].filter((k) => !held.has(k))));
+        // A key below 1000 is reported before the evictions its listener caused.
+        const first = reports.findIndex((k) => k < 1000);
+        if (first >= 0) expect(reports.slice(first + 1).some((k) => k >= 1000)).toBe(true);
+      }
+      expect(thrown).toBeGreaterThan(10);
+      expect(new Set(all).size).toBe(all.length);
+      for (const k of store.keys()) expect(all).not.toContain(k);
+      store.verify();
+    },
+  );
+
   it('does not report delete, clear or replacement', () => {
     const evicted: Evicted = [];
     const store = make<string, number>({ max: 5 }, evicted);
@@ -815,6 +864,61 @@ describe('TinyLfuStore: policy', () => {
         expect(evictedOn).toEqual(evictedOff);
         expect(evictedOn.length).toBeGreaterThan(10_000);
         expect([...on.keys()]).toEqual([...off.keys()]);
+        expect(on.windowFraction).toBe(off.windowFraction);
+        on.verify();
+        off.verify();
+      }
+    },
+  );
+
+  it.each([
+    ['lazy', 'gradient'],
+    ['lazy', 'hit-rate'],
+    ['lazy', 'off'],
+    ['eager', 'gradient'],
+    ['eager', 'off'],
+  ] as const)(
+    'with %s promotion (climber %s), an insertion into a full store decides in place as after linking the entry',
+    (promotion, climber) => {
+      // `#insertFull` (fusedInsert) against `#oneForOne` after the entry is linked: the same evictions, in the same
+      // order, the same lists, window and (through `verify`) tails, counts and links; only slot numbers differ.
+      for (const seed of [11, 12]) {
+        const next = xorshift(seed * 7793);
+        const max = 200 + (next() % 400);
+        const evictedOn: Evicted = [];
+        const evictedOff: Evicted = [];
+        const on = make<number, number>({ max }, evictedOn, { climber, promotion });
+        const off = make<number, number>({ max }, evictedOff, { climber, promotion, fusedInsert: false });
+        let fused = 0;
+        for (let op = 0; op < 60_000; op++) {
+          const phase = Math.floor(op / 5000) % 4;
+          // A scan of new keys (refusals), a loop (tail votes, a growing window), hot keys (admissions), churn.
+          const k =
+            phase === 0
+              ? op
+              : phase === 1
+                ? op % Math.floor(max * 1.3)
+                : phase === 2
+                  ? Math.floor(500 / (1 + (next() % 500)))
+                  : next() % (max * 3);
+          const r = next() % 10;
+          if (r < 7) {
+            const hit = on.get(k);
+            expect(off.get(k)).toBe(hit);
+            if (hit === undefined) {
+              if (on.size === max) fused++;
+              on.set(k, op, 1);
+              off.set(k, op, 1);
+            }
+          } else if (r < 9) {
+            on.set(k, -op, 1);
+            off.set(k, -op, 1);
+          } else expect(on.delete(k)).toBe(off.delete(k));
+        }
+        expect(evictedOn).toEqual(evictedOff);
+        expect(fused).toBeGreaterThan(10_000);
+        expect([...on.keys()]).toEqual([...off.keys()]);
+        for (const key of on.keys()) expect(on.segmentOf(key)).toBe(off.segmentOf(key));
         expect(on.windowFraction).toBe(off.windowFraction);
         on.verify();
         off.verify();
