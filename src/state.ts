@@ -50,6 +50,11 @@ export class CacheState<V> {
    * cache would otherwise pay a second cache miss just to learn the value is not an `Entry`).
    */
   mixed = false;
+  /**
+   * Whether any `Entry` has ever been stored (never reset, unlike `mixed`). While it is false no `Entry` can be
+   * among the evicted, so an eviction need not read the evicted value to tell.
+   */
+  entriesStored = false;
   closed = false;
   /** Re-derives the root cache's fast-path flag; call after `mixed` or the `hit` listeners change. */
   syncPlain: () => void = () => {};
@@ -163,6 +168,7 @@ export class CacheState<V> {
     if (isEntry(stored)) {
       if (!this.mixed) {
         this.mixed = true;
+        this.entriesStored = true;
         this.syncPlain();
       }
       if (stored.tags !== undefined) {
@@ -208,15 +214,16 @@ export class CacheState<V> {
   }
 
   onEvict(k: unknown, e: unknown): void {
-    // Only a mixed cache holds entries: a plain one's eviction does not read the evicted value.
-    if (this.mixed && isEntry(e)) {
+    // A cache that never stored an entry object evicts none: its eviction does not read the evicted value (a cold
+    // cache line). Not `mixed`, which `clear` resets while the store may still have evictions to report.
+    if (this.entriesStored && isEntry(e)) {
       if (e.tags !== undefined) this.unlink(k, e.tags);
       // An evicted entry leaves the expiry queue at once: queued, it kept its value (and its memory) alive.
       this.expiry.remove(e);
     }
     this.counters.evictions++;
     if (this.slots.evict !== undefined) {
-      this.emitter.emit('evict', { key: k, value: this.mixed && isEntry(e) ? e.value : e });
+      this.emitter.emit('evict', { key: k, value: this.entriesStored && isEntry(e) ? e.value : e });
     }
   }
 

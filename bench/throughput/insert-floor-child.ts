@@ -1,7 +1,9 @@
 /**
  * One process of the insert-floor benchmark (`insert-floor.ts`): a bare lru-cache and one variant, each a cache of
- * a tenth of 100,000 keys written in one shuffled order over every key (every set a new key, and an eviction: the
- * bars' set-with-eviction workload), interleaved round by round. Returns each round's ns per set of both.
+ * a tenth of 100,000 keys written in one shuffled order over every key (the bars' set-with-eviction workload: for
+ * lru-cache every set inserts a new key and evicts one; a W-TinyLFU keeps some keys from one lap to the next, so
+ * some of its sets replace a held key instead), interleaved round by round. Returns each round's ns per set of
+ * both, and the variant's evictions per set.
  *
  * @module
  */
@@ -23,10 +25,11 @@ export interface FloorInput {
   setsPerRound: number;
 }
 
-/** What the child returns: ns per set, round by round. */
+/** What the child returns: ns per set, round by round, and the variant's evictions per set over the rounds. */
 export interface FloorOutput {
   lru: number[];
   variant: number[];
+  evictionsPerSet: number;
 }
 
 interface Value {
@@ -47,6 +50,7 @@ async function run(input: FloorInput): Promise<FloorOutput> {
   let set: (key: string, value: Value) => void;
   let size: () => number;
   let close = async () => {};
+  let cacheEvictions = () => 0;
   switch (input.variant) {
     case 'floor':
     case 'floor+ghosts': {
@@ -65,6 +69,7 @@ async function run(input: FloorInput): Promise<FloorOutput> {
       const c = new Cache<string, Value>({ max: cap });
       set = (k, v) => c.set(k, v);
       size = () => c.size;
+      cacheEvictions = () => c.stats().evictions;
       close = async () => {
         evictions = c.stats().evictions;
         await c.close();
@@ -93,7 +98,9 @@ async function run(input: FloorInput): Promise<FloorOutput> {
   const n = input.setsPerRound;
   loopLru(n * 2);
   loopVar(n * 2);
-  const out: FloorOutput = { lru: [], variant: [] };
+  const out: FloorOutput = { lru: [], variant: [], evictionsPerSet: 0 };
+  const evictionsBefore = (): number => (input.variant === 'cache' ? cacheEvictions() : evictions);
+  const before = evictionsBefore();
   for (let r = 0; r < input.rounds; r++) {
     let t = performance.now();
     loopLru(n);
@@ -102,6 +109,7 @@ async function run(input: FloorInput): Promise<FloorOutput> {
     loopVar(n);
     out.variant.push(((performance.now() - t) * 1e6) / n);
   }
+  out.evictionsPerSet = (evictionsBefore() - before) / (n * input.rounds);
   if (lru.size > cap || size() > cap) throw new Error(`over capacity: ${lru.size}, ${size()} of ${cap}`);
   await close();
   if (evictions === 0) throw new Error('no evictions reported');

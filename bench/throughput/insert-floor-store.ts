@@ -7,7 +7,7 @@
  * never hit), and nothing adapts.
  *
  * With `ghosts`, it also does the ghost work larder's window climber needs: every insertion looks its key up in the
- * two ghost tables (`Ghost.distance`), and every eviction records the evicted key's hash in one (`Ghost.record`).
+ * two ghost tables (`Ghost.near`), and every eviction records the evicted key's hash in one (`Ghost.record`).
  * That is the floor of an adaptive window, whose votes come from those lookups.
  *
  * @module
@@ -73,7 +73,9 @@ export class InsertFloorStore<K, V> {
   set(key: K, value: V): void {
     const held = this.#map.get(key);
     if (held !== undefined) {
+      // A replacement counts as an access (larder's store defers it; the hash is at hand here).
       this.#vals[held] = value;
+      this.#sketch.increment(this.#hash[held]!);
       return;
     }
     const h = hashKey(key);

@@ -1,7 +1,9 @@
 /**
  * Issue 18's set-with-eviction bar (>= 0.6x a bare lru-cache) against its floor: how fast can a W-TinyLFU insertion
  * that evicts be, next to lru-cache's, in the bars' workload (`bars-child.ts`: a cache of 10,000 of 100,000 keys
- * written in one shuffled order, so every set inserts a new key and evicts one)?
+ * written in one shuffled order)? Every lru-cache set there inserts a new key and evicts one; a W-TinyLFU keeps some
+ * keys from one lap to the next, so some of its sets replace a held key (cheaper) instead: the table prints each
+ * variant's evictions per set.
  *
  * Each variant runs in its own processes, alternating, each process interleaving lru-cache and the variant round by
  * round; a process's ratio is lru-cache's median ns per set over the variant's. Variants:
@@ -25,13 +27,14 @@ import type { FloorInput, FloorOutput, FloorVariant } from './insert-floor-child
 
 const VARIANTS: FloorVariant[] = ['floor', 'floor+ghosts', 'store', 'cache'];
 
-/** One variant's result: each process's ratio against lru-cache, and the ns per set of both. */
+/** One variant's result: each process's ratio against lru-cache, the ns per set of both, evictions per set. */
 export interface FloorRow {
   variant: FloorVariant;
   ratios: number[];
   medianRatio: number;
   lruNs: number;
   variantNs: number;
+  evictionsPerSet: number;
 }
 
 async function main(): Promise<void> {
@@ -43,8 +46,11 @@ async function main(): Promise<void> {
   }
   const write = !args.includes('--no-write');
   const input = { keys: 100_000, rounds: 11, setsPerRound: 200_000 };
-  const per = new Map<FloorVariant, { ratios: number[]; lru: number[]; variant: number[] }>();
-  for (const v of VARIANTS) per.set(v, { ratios: [], lru: [], variant: [] });
+  const per = new Map<
+    FloorVariant,
+    { ratios: number[]; lru: number[]; variant: number[]; evictions: number[] }
+  >();
+  for (const v of VARIANTS) per.set(v, { ratios: [], lru: [], variant: [], evictions: [] });
   for (let p = 0; p < processes; p++) {
     for (const variant of VARIANTS) {
       const out = await runIsolated<FloorOutput>(new URL('./insert-floor-child.ts', import.meta.url), {
@@ -57,6 +63,7 @@ async function main(): Promise<void> {
       row.ratios.push(lru / ns);
       row.lru.push(lru);
       row.variant.push(ns);
+      row.evictions.push(out.evictionsPerSet);
     }
     process.stdout.write(`process ${p + 1} of ${processes} per variant done\n`);
   }
@@ -68,6 +75,7 @@ async function main(): Promise<void> {
       medianRatio: Math.round(median(r.ratios) * 1000) / 1000,
       lruNs: Math.round(median(r.lru)),
       variantNs: Math.round(median(r.variant)),
+      evictionsPerSet: Math.round(median(r.evictions) * 1000) / 1000,
     };
   });
   console.log(
@@ -77,7 +85,7 @@ async function main(): Promise<void> {
     const lo = quantile(row.ratios, 0.1).toFixed(2);
     const hi = quantile(row.ratios, 0.9).toFixed(2);
     console.log(
-      `  ${row.variant.padEnd(13)} ${row.medianRatio.toFixed(2)}x (${lo}-${hi})  ${row.variantNs} ns vs lru-cache ${row.lruNs} ns`,
+      `  ${row.variant.padEnd(13)} ${row.medianRatio.toFixed(2)}x (${lo}-${hi})  ${row.variantNs} ns vs lru-cache ${row.lruNs} ns, ${row.evictionsPerSet} evictions per set`,
     );
   }
   if (write) {

@@ -285,6 +285,7 @@ export class TinyLfuStore<K, E> implements Store<K, E> {
   readonly #shortcuts: boolean;
   /** Whether insertions into a full store may take `#insertFull` (count-bounded, shortcuts, `fusedInsert`). */
   readonly #fused: boolean;
+  #fusedInserts = 0;
   /**
    * The hit state bits `get` tests for its in-place hit: `H_FAST` under lazy promotion with shortcuts, else
    * 0 (which never matches, so every hit takes the general path).
@@ -413,6 +414,11 @@ export class TinyLfuStore<K, E> implements Store<K, E> {
   /** Slots the storage has room for, sentinels included (for tests; see `EAGER_LIMIT`). */
   get slotCapacity(): number {
     return this.#meta.length / REC;
+  }
+
+  /** Insertions that took `#insertFull` (for tests: see {@link TinyLfuTuning.fusedInsert}). */
+  get fusedInserts(): number {
+    return this.#fusedInserts;
   }
 
   /** Current share of the capacity given to the admission window (for tests and benchmarks). */
@@ -891,6 +897,7 @@ export class TinyLfuStore<K, E> implements Store<K, E> {
   #insertFull(key: K, value: E, h: number): boolean {
     const victim = this.#steadyVictim();
     if (victim === NIL) return false;
+    this.#fusedInserts++;
     const meta = this.#meta;
     const c = meta[WINDOW * REC + NEXT]!;
     if (this.#admit(c, victim)) {
@@ -907,7 +914,7 @@ export class TinyLfuStore<K, E> implements Store<K, E> {
     const n = this.#evCount++;
     this.#evKeys[n] = old;
     this.#evVals[n] = vals[c];
-    if (old === this.#memoKey) this.#memoKey = NO_MISS;
+    // (`old` is not `#memoKey`: `#admit` just memoised the victim's key.)
     this.#map.delete(old);
     keys[c] = key;
     vals[c] = value;

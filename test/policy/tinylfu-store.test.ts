@@ -889,7 +889,6 @@ describe('TinyLfuStore: policy', () => {
         const evictedOff: Evicted = [];
         const on = make<number, number>({ max }, evictedOn, { climber, promotion });
         const off = make<number, number>({ max }, evictedOff, { climber, promotion, fusedInsert: false });
-        let fused = 0;
         for (let op = 0; op < 60_000; op++) {
           const phase = Math.floor(op / 5000) % 4;
           // A scan of new keys (refusals), a loop (tail votes, a growing window), hot keys (admissions), churn.
@@ -906,7 +905,6 @@ describe('TinyLfuStore: policy', () => {
             const hit = on.get(k);
             expect(off.get(k)).toBe(hit);
             if (hit === undefined) {
-              if (on.size === max) fused++;
               on.set(k, op, 1);
               off.set(k, op, 1);
             }
@@ -916,7 +914,8 @@ describe('TinyLfuStore: policy', () => {
           } else expect(on.delete(k)).toBe(off.delete(k));
         }
         expect(evictedOn).toEqual(evictedOff);
-        expect(fused).toBeGreaterThan(10_000);
+        expect(on.fusedInserts).toBeGreaterThan(10_000);
+        expect(off.fusedInserts).toBe(0);
         expect([...on.keys()]).toEqual([...off.keys()]);
         for (const key of on.keys()) expect(on.segmentOf(key)).toBe(off.segmentOf(key));
         expect(on.windowFraction).toBe(off.windowFraction);
