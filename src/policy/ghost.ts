@@ -89,12 +89,9 @@ export class Ghost {
    * @param horizon - the largest distance that counts, at most 2^31 - 1
    */
   near(hash: number, now: number, horizon: number): number {
-    const t = this.#table;
-    if (t.length === 0) return -1;
-    const b = (Math.imul(hash, 0x9e3779b1) >>> this.#shift) * 6;
-    const at = t[b] === hash ? b : t[b + 3] === hash ? b + 3 : -1;
-    if (at < 0 || (this.#records - t[at + 2]!) >>> 0 >= this.#capacity) return -1;
-    const d = ((now | 0) - t[at + 1]!) >>> 0;
+    const at = this.#find(hash);
+    if (at < 0) return -1;
+    const d = ((now | 0) - this.#table[at + 1]!) >>> 0;
     return d <= horizon ? d : -1;
   }
 

@@ -205,8 +205,8 @@ export interface TinyLfuTuning {
  * in the read buffer's drain, a sweep ran 11-25% slower (docs/policy.md, "Results against the issue's
  * bars"); the insert path's one-for-one eviction is written the same way, and so is a full store's insertion
  * that refuses its candidate (`#insertFull`, `#rotateWindow`: with the cache's direct `set`, 3,306 machine
- * instructions per evicting `Cache.set` went to 2,661, `bench/throughput/insert-instructions.ts`). The guards, which the hit path only
- * calls for sampled keys, are split out. It also holds the eager-promotion mode (the default until
+ * instructions per evicting `Cache.set` went to 2,661, `bench/throughput/insert-instructions.ts`). The guards,
+ * which the hit path only calls for sampled keys, are split out. It also holds the eager-promotion mode (the default until
  * 2026-12-06), a benchmark knob measured against the default (docs/policy.md). The next split, window
  * sizing (limits, resizes, the climbers' votes) behind an interface the hit path calls only on a vote,
  * is open.
