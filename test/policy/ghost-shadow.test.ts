@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { Ghost } from '../../src/policy/ghost.js';
+import { GHOST_MAIN, GHOST_WINDOW, Ghost } from '../../src/policy/ghost.js';
 import { ShadowLru } from '../../src/policy/shadow-lru.js';
 
 describe('Ghost', () => {
@@ -43,6 +43,110 @@ describe('Ghost', () => {
             if (record) ghost.record(hash, now);
             const d = ghost.distance(hash, now + 2);
             expect(ghost.near(hash, now + 2, horizon)).toBe(d <= horizon ? d : -1);
+          }
+        },
+      ),
+    );
+  });
+});
+
+describe('Ghost regions', () => {
+  it('the two regions remember as two separate memories would', () => {
+    type Op =
+      | { kind: 'record' | 'forget'; region: number; hash: number }
+      | { kind: 'clear' | 'advance'; region: number };
+    const region = fc.constantFrom(GHOST_WINDOW, GHOST_MAIN);
+    const hash = fc.integer({ min: -30, max: 30 });
+    const op: fc.Arbitrary<Op> = fc.oneof(
+      {
+        weight: 8,
+        arbitrary: fc.tuple(region, hash).map(([r, h]) => ({ kind: 'record' as const, region: r, hash: h })),
+      },
+      {
+        weight: 1,
+        arbitrary: fc.tuple(region, hash).map(([r, h]) => ({ kind: 'forget' as const, region: r, hash: h })),
+      },
+      { weight: 1, arbitrary: region.map((r) => ({ kind: 'advance' as const, region: r })) },
+      { weight: 1, arbitrary: fc.constant({ kind: 'clear' as const, region: GHOST_WINDOW }) },
+    );
+    fc.assert(
+      fc.property(fc.integer({ min: 1, max: 30 }), fc.array(op, { maxLength: 300 }), (capacity, ops) => {
+        const shared = new Ghost(capacity);
+        const apart = [new Ghost(capacity), new Ghost(capacity)];
+        const now = [0, 0];
+        for (const o of ops) {
+          const alone = apart[o.region] as Ghost;
+          if (o.kind === 'record') {
+            now[o.region]! += 1 + (o.hash & 1);
+            shared.record(o.hash, now[o.region]!, o.region);
+            alone.record(o.hash, now[o.region]!);
+          } else if (o.kind === 'forget') {
+            shared.forget(o.hash, o.region);
+            alone.forget(o.hash);
+          } else if (o.kind === 'advance') {
+            shared.advance(capacity, o.region);
+            alone.advance(capacity);
+          } else {
+            shared.clear();
+            for (const g of apart) g.clear();
+          }
+          for (let h = -30; h <= 30; h++) {
+            for (const r of [GHOST_WINDOW, GHOST_MAIN]) {
+              expect(shared.distance(h, now[r]! + 1, r)).toBe((apart[r] as Ghost).distance(h, now[r]! + 1));
+            }
+          }
+        }
+      }),
+      { numRuns: 150 },
+    );
+  });
+
+  it('vote goes to the window when both regions remember the key at the same distance', () => {
+    const ghost = new Ghost(8);
+    ghost.record(5, 3, GHOST_WINDOW);
+    ghost.record(5, 7, GHOST_MAIN);
+    expect(ghost.vote(5, 5, 9, 10)).toBe(1); // 2 events ago in both
+    expect(ghost.vote(5, 6, 9, 10)).toBe(-1); // main's is nearer
+    expect(ghost.vote(5, 5, 20, 10)).toBe(1); // main's is beyond the horizon
+    expect(ghost.vote(6, 5, 9, 10)).toBe(0);
+  });
+
+  it.each([GHOST_WINDOW, GHOST_MAIN])(
+    'region %i forgets the keys of both slots of a bucket after 2^32 records elsewhere',
+    (region) => {
+      // Capacity 4: 8 buckets (the top 3 bits of the hash times the golden ratio), two slots each per region.
+      const bucket = (h: number) => Math.imul(h, 0x9e3779b1) >>> 29;
+      let twin = 2;
+      while (bucket(twin) !== bucket(1)) twin++;
+      const ghost = new Ghost(4);
+      ghost.record(1, 1, region);
+      ghost.record(twin, 2, region); // the other slot of the bucket
+      expect(ghost.distance(twin, 3, region)).toBe(1);
+      ghost.advance(2 ** 32 + 1, region); // without the sweeps, their ages would wrap round to 2 and 1
+      expect(ghost.distance(1, 3, region)).toBe(Number.POSITIVE_INFINITY);
+      expect(ghost.distance(twin, 3, region)).toBe(Number.POSITIVE_INFINITY);
+    },
+  );
+
+  it('vote is the window region hit unless main remembers the key nearer, from near in each region', () => {
+    expect(new Ghost(4).vote(1, 0, 0, 10)).toBe(0);
+    fc.assert(
+      fc.property(
+        fc.integer({ min: 1, max: 40 }),
+        fc.array(fc.tuple(fc.integer({ min: -20, max: 20 }), fc.boolean(), fc.boolean()), { maxLength: 300 }),
+        fc.integer({ min: 0, max: 50 }),
+        (capacity, ops, horizon) => {
+          const ghost = new Ghost(capacity);
+          let window = 0;
+          let main = 0;
+          for (const [hash, record, inMain] of ops) {
+            if (inMain) main += 1 + (hash & 1);
+            else window += 1 + (hash & 3);
+            if (record) ghost.record(hash, inMain ? main : window, inMain ? GHOST_MAIN : GHOST_WINDOW);
+            const dw = ghost.near(hash, window + 1, horizon, GHOST_WINDOW);
+            const dm = ghost.near(hash, main + 1, horizon, GHOST_MAIN);
+            const expected = dw >= 0 && (dm < 0 || dw <= dm) ? 1 : dm >= 0 ? -1 : 0;
+            expect(ghost.vote(hash, window + 1, main + 1, horizon)).toBe(expected);
           }
         },
       ),

@@ -926,6 +926,51 @@ describe('TinyLfuStore: policy', () => {
   );
 
   it.each([
+    ['lazy', 'gradient', { max: 400 }],
+    ['eager', 'gradient', { max: 400 }],
+    ['lazy', 'off', { max: 250 }],
+    ['lazy', 'gradient', { maxSize: 900 }],
+  ] as const)(
+    "with %s promotion (climber %s, %j), reusing the victim's estimate decides as asking the sketch every time",
+    (promotion, climber, bounds) => {
+      // Hits (pending counts added to the sketch at comparison), misses (increments), replacements and deletions all
+      // write to the sketch between two comparisons with the same victim: each write to its block must end the reuse.
+      for (const seed of [3, 4]) {
+        const next = xorshift(seed * 40503);
+        const evictedOn: Evicted = [];
+        const evictedOff: Evicted = [];
+        const on = make<number, number>(bounds, evictedOn, { climber, promotion });
+        const off = make<number, number>(bounds, evictedOff, { climber, promotion, victimMemo: false });
+        for (let op = 0; op < 40_000; op++) {
+          const phase = Math.floor(op / 4000) % 3;
+          // A scan of new keys (one victim faces many candidates), hot keys with a loop, and churn.
+          const k = phase === 0 ? op : phase === 1 ? Math.floor(600 / (1 + (next() % 600))) : next() % 1500;
+          const w = 1 + (k % 3);
+          const r = next() % 10;
+          if (r < 7) {
+            const hit = on.get(k);
+            expect(off.get(k)).toBe(hit);
+            if (hit === undefined) {
+              on.set(k, op, w);
+              off.set(k, op, w);
+            }
+          } else if (r < 9) {
+            on.set(k, -op, w);
+            off.set(k, -op, w);
+          } else expect(on.delete(k)).toBe(off.delete(k));
+        }
+        expect(evictedOn).toEqual(evictedOff);
+        // Most comparisons reuse the estimate (the scan phases refuse candidate after candidate against one victim).
+        expect(on.victimEstimates).toBeLessThan(off.victimEstimates / 2);
+        expect([...on.keys()]).toEqual([...off.keys()]);
+        expect(on.windowFraction).toBe(off.windowFraction);
+        on.verify();
+        off.verify();
+      }
+    },
+  );
+
+  it.each([
     ['gradient', { maxSize: 600 }],
     ['gradient', { max: 300, maxSize: 900 }],
     ['hit-rate', { maxSize: 600 }],
