@@ -27,7 +27,6 @@
 import { spawnSync } from 'node:child_process';
 import { mkdirSync, rmSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { build } from 'esbuild';
 import { LRUCache } from 'lru-cache';
 import { Cache } from '../../src/index.js';
 import { TinyLfuStore } from '../../src/policy/tinylfu-store.js';
@@ -89,6 +88,8 @@ async function bundleChild(): Promise<string> {
   mkdirSync(dir, { recursive: true });
   // One bundle per parent, so that two runs at once do not write the same file.
   const outfile = `${dir}child-${process.pid}.mjs`;
+  // Imported here, so that the children (which run this file's bundle) do not load esbuild.
+  const { build } = await import('esbuild');
   await build({
     entryPoints: [fileURLToPath(import.meta.url)],
     bundle: true,

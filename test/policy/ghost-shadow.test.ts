@@ -128,6 +128,18 @@ describe('Ghost regions', () => {
     },
   );
 
+  it("forget and clear age a region's slots by that region's own records", () => {
+    for (const end of [(g: Ghost) => g.forget(9, GHOST_MAIN), (g: Ghost) => g.clear()]) {
+      const ghost = new Ghost(8);
+      ghost.record(9, 1, GHOST_MAIN);
+      // The window's records run 2^30 ahead of main's: marked stale by the window's count, main's slot would look
+      // one record old.
+      ghost.advance(2 ** 30, GHOST_WINDOW);
+      end(ghost);
+      expect(ghost.distance(9, 2, GHOST_MAIN)).toBe(Number.POSITIVE_INFINITY);
+    }
+  });
+
   it('vote is the window region hit unless main remembers the key nearer, from near in each region', () => {
     expect(new Ghost(4).vote(1, 0, 0, 10)).toBe(0);
     fc.assert(

@@ -933,8 +933,10 @@ describe('TinyLfuStore: policy', () => {
   ] as const)(
     "with %s promotion (climber %s, %j), reusing the victim's estimate decides as asking the sketch every time",
     (promotion, climber, bounds) => {
-      // Hits (pending counts added to the sketch at comparison), misses (increments), replacements and deletions all
-      // write to the sketch between two comparisons with the same victim: each write to its block must end the reuse.
+      // Misses, insertions and replacements increment the sketch between two comparisons with the same victim, and
+      // agings halve it; a reuse after any of those reaching the victim's block would decide differently. (Adds of
+      // pending hits rarely land in a standing victim's block here: a hit on the victim itself moves it on, so the
+      // sketch's own property test covers adds, clears and reallocations, write by write.)
       for (const seed of [3, 4]) {
         const next = xorshift(seed * 40503);
         const evictedOn: Evicted = [];
