@@ -19,18 +19,23 @@
  * store read 28.6 and 32.9 per insert in two runs that counted 2,868 and 2,869 instructions): compare only
  * differences of several misses, or repeat.
  *
- * Run: `npx tsx bench/throughput/insert-instructions.ts [--cache-sim] [variant ...]` (needs valgrind; a few minutes
- * per variant).
+ * With `--by-function`, the table also breaks each variant's count down by function, V8's generated code named from
+ * the perf map node writes with `--perf-basic-prof` (see `callgrind-functions.ts`): the store's own JavaScript, the
+ * `Map` builtins it shares with lru-cache, V8's runtime. What V8 inlined counts in the function it was inlined into.
+ *
+ * Run: `npx tsx bench/throughput/insert-instructions.ts [--cache-sim] [--by-function] [variant ...]` (needs valgrind;
+ * a few minutes per variant).
  *
  * @module
  */
 import { spawnSync } from 'node:child_process';
-import { mkdirSync, rmSync } from 'node:fs';
+import { mkdirSync, readFileSync, rmSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { LRUCache } from 'lru-cache';
 import { Cache } from '../../src/index.js';
 import { TinyLfuStore } from '../../src/policy/tinylfu-store.js';
 import { keyOf, permutation } from '../lib/random.js';
+import { selfInstructionsByFunction } from './callgrind-functions.js';
 import { InsertFloorStore } from './insert-floor-store.js';
 
 const VARIANTS = ['lru-cache', 'floor', 'floor+ghosts', 'store', 'cache'] as const;
@@ -38,6 +43,8 @@ type Variant = (typeof VARIANTS)[number];
 const WARMUP = 300_000;
 const SHORT = 100_000;
 const LONG = 600_000;
+/** Functions printed per variant with `--by-function`. */
+const BY_FUNCTION_ROWS = 14;
 
 /** Child: the warm-up and `n` more evicting inserts of `variant`. */
 function child(variant: Variant, n: number): void {
@@ -78,6 +85,14 @@ function child(variant: Variant, n: number): void {
 interface Counts {
   instructions: number;
   d1Misses: number;
+  /** Self instructions by function (`--by-function` only). */
+  byFunction: Map<string, number> | undefined;
+}
+
+/** How to count (the command line's flags). */
+interface Options {
+  cacheSim: boolean;
+  byFunction: boolean;
 }
 
 /** Bundles this file for the children (see the module comment); returns the bundle's path. */
@@ -104,12 +119,16 @@ async function bundleChild(): Promise<string> {
 }
 
 /** What callgrind counted for a child run (the bundle at `script`) of `variant` with `n` inserts after the warm-up. */
-function count(script: string, variant: Variant, n: number, cacheSim: boolean): Counts {
+function count(script: string, variant: Variant, n: number, options: Options): Counts {
+  const { cacheSim, byFunction } = options;
+  const out = byFunction ? `${script}.${n}.callgrind` : '/dev/null';
   const callgrind = [
     '--tool=callgrind',
-    '--callgrind-out-file=/dev/null',
+    `--callgrind-out-file=${out}`,
     ...(cacheSim ? ['--cache-sim=yes'] : []),
+    ...(byFunction ? ['--dump-instr=yes'] : []),
     process.execPath,
+    ...(byFunction ? ['--perf-basic-prof', '--perf-basic-prof-only-functions'] : []),
     '--single-threaded',
     // Fixed seeds for V8's hash tables and Math.random (see the module comment).
     '--hash-seed=1',
@@ -130,10 +149,24 @@ function count(script: string, variant: Variant, n: number, cacheSim: boolean): 
   return {
     instructions: events[0] as number,
     d1Misses: cacheSim ? (events[4] as number) + (events[5] as number) : 0,
+    byFunction: byFunction ? functionsOf(out) : undefined,
   };
 }
 
-async function parent(variants: readonly string[], cacheSim: boolean): Promise<void> {
+/** The self instructions by function of callgrind's output `out`; removes it and the child's perf map. */
+function functionsOf(out: string): Map<string, number> {
+  const pid = /^pid: (\d+)$/m.exec(readFileSync(out, 'utf8').slice(0, 4096))?.[1];
+  if (pid === undefined) throw new Error(`no pid in ${out}`);
+  const perfMap = `/tmp/perf-${pid}.map`;
+  try {
+    return selfInstructionsByFunction(out, perfMap);
+  } finally {
+    rmSync(out, { force: true });
+    rmSync(perfMap, { force: true });
+  }
+}
+
+async function parent(variants: readonly string[], options: Options): Promise<void> {
   for (const v of variants) {
     if (!(VARIANTS as readonly string[]).includes(v)) {
       throw new RangeError(`variant must be one of ${VARIANTS.join(', ')}; got ${JSON.stringify(v)}`);
@@ -141,32 +174,47 @@ async function parent(variants: readonly string[], cacheSim: boolean): Promise<v
   }
   const script = await bundleChild();
   try {
-    report(script, variants as Variant[], cacheSim);
+    report(script, variants as Variant[], options);
   } finally {
     rmSync(script, { force: true });
   }
 }
 
 /** Runs each variant twice under callgrind and prints its counts per insert. */
-function report(script: string, variants: readonly Variant[], cacheSim: boolean): void {
+function report(script: string, variants: readonly Variant[], options: Options): void {
   console.log(
     `machine instructions per evicting insert (callgrind; ${LONG} minus ${SHORT} inserts, after ${WARMUP}):`,
   );
   for (const variant of variants) {
-    const long = count(script, variant, LONG, cacheSim);
-    const short = count(script, variant, SHORT, cacheSim);
+    const long = count(script, variant, LONG, options);
+    const short = count(script, variant, SHORT, options);
     const perInsert = (long.instructions - short.instructions) / (LONG - SHORT);
-    const misses = cacheSim
+    const misses = options.cacheSim
       ? `, ${((long.d1Misses - short.d1Misses) / (LONG - SHORT)).toFixed(1)} D1 misses`
       : '';
     console.log(`  ${variant.padEnd(13)} ${Math.round(perInsert)}${misses}`);
+    if (long.byFunction !== undefined && short.byFunction !== undefined) {
+      printFunctions(long.byFunction, short.byFunction);
+    }
+  }
+}
+
+/** Prints the functions whose self instructions per insert differ most between the long and the short run. */
+function printFunctions(long: Map<string, number>, short: Map<string, number>): void {
+  const names = new Set([...long.keys(), ...short.keys()]);
+  const perInsert = [...names].map(
+    (name) => [name, ((long.get(name) ?? 0) - (short.get(name) ?? 0)) / (LONG - SHORT)] as const,
+  );
+  perInsert.sort((a, b) => Math.abs(b[1]) - Math.abs(a[1]));
+  for (const [name, ir] of perInsert.slice(0, BY_FUNCTION_ROWS)) {
+    console.log(`      ${ir.toFixed(0).padStart(6)}  ${name.slice(0, 100)}`);
   }
 }
 
 const args = process.argv.slice(2);
 if (args[0] === '--child') child(args[1] as Variant, Number(args[2]));
 else {
-  const cacheSim = args.includes('--cache-sim');
-  const variants = args.filter((a) => a !== '--cache-sim');
-  await parent(variants.length > 0 ? variants : VARIANTS, cacheSim);
+  const options = { cacheSim: args.includes('--cache-sim'), byFunction: args.includes('--by-function') };
+  const variants = args.filter((a) => a !== '--cache-sim' && a !== '--by-function');
+  await parent(variants.length > 0 ? variants : VARIANTS, options);
 }
