@@ -29,7 +29,7 @@
  * @module
  */
 import { spawnSync } from 'node:child_process';
-import { mkdirSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, rmSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { LRUCache } from 'lru-cache';
 import { Cache } from '../../src/index.js';
@@ -143,6 +143,7 @@ function count(script: string, variant: Variant, n: number, options: Options): C
   // Event columns in order: Ir, and with the cache simulation Dr Dw I1mr D1mr D1mw ILmr DLmr DLmw.
   const collected = /Collected : ([\d ]+)/.exec(run.stderr ?? '');
   if (run.status !== 0 || collected === null) {
+    if (byFunction) removeRunFiles(out);
     throw new Error(`valgrind failed for ${variant} (status ${run.status}): ${run.error ?? run.stderr}`);
   }
   const events = (collected[1] as string).trim().split(/\s+/).map(Number);
@@ -155,14 +156,28 @@ function count(script: string, variant: Variant, n: number, options: Options): C
 
 /** The self instructions by function of callgrind's output `out`; removes it and the child's perf map. */
 function functionsOf(out: string): Map<string, number> {
+  try {
+    return selfInstructionsByFunction(out, perfMapOf(out));
+  } finally {
+    removeRunFiles(out);
+  }
+}
+
+/** The perf map node wrote in the run callgrind recorded in `out` (callgrind names the process, node the map). */
+function perfMapOf(out: string): string {
   const pid = /^pid: (\d+)$/m.exec(readFileSync(out, 'utf8').slice(0, 4096))?.[1];
   if (pid === undefined) throw new Error(`no pid in ${out}`);
-  const perfMap = `/tmp/perf-${pid}.map`;
-  try {
-    return selfInstructionsByFunction(out, perfMap);
-  } finally {
-    rmSync(out, { force: true });
-    rmSync(perfMap, { force: true });
+  return `/tmp/perf-${pid}.map`;
+}
+
+/** Removes callgrind's output `out` and the perf map of its run, where they exist. */
+function removeRunFiles(out: string): void {
+  if (existsSync(out)) {
+    try {
+      rmSync(perfMapOf(out), { force: true });
+    } finally {
+      rmSync(out, { force: true });
+    }
   }
 }
 
