@@ -71,7 +71,9 @@ describe('selfInstructionsByFunction', () => {
 
   it('counts only the first event (instructions) when callgrind also simulated the caches', () => {
     const [cg, map] = files(
-      ['positions: instr line', 'events: Ir Dr Dw', 'ob=(1) ???', 'fn=(1) 0x2000', '0x2000 0 9 4 1'].join('\n'),
+      ['positions: instr line', 'events: Ir Dr Dw', 'ob=(1) ???', 'fn=(1) 0x2000', '0x2000 0 9 4 1'].join(
+        '\n',
+      ),
       '2000 4 JS:*increment file:///x.mjs:1:1\n',
     );
     expect(Object.fromEntries(selfInstructionsByFunction(cg, map))).toEqual({ 'JS:*increment': 9 });
