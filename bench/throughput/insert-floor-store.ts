@@ -13,7 +13,7 @@
  * @module
  */
 import { FrequencySketch } from '../../src/policy/frequency-sketch.js';
-import { GHOST_MAIN, Ghost } from '../../src/policy/ghost.js';
+import { Ghost, GhostRegion } from '../../src/policy/ghost.js';
 import { hashKey } from '../../src/policy/hash.js';
 
 const WINDOW = 0;
@@ -106,7 +106,7 @@ export class InsertFloorStore<K, V> {
     const hv = this.#hash[v]!;
     if (this.#sketch.frequency(hc) > this.#sketch.frequency(hv)) {
       this.#mainEvictions++;
-      this.#ghosts?.record(hv, this.#mainEvictions, GHOST_MAIN);
+      this.#ghosts?.record(hv, this.#mainEvictions, GhostRegion.MAIN);
       this.#unlink(v);
       this.#drop(v);
       this.#link(c, MAIN);

@@ -1,7 +1,13 @@
-/** Bit of {@link FrequencySketch.add}'s result: a counter changed. */
-export const ADD_CHANGED = 1;
-/** Bit of {@link FrequencySketch.add}'s result: all four counters of the key are saturated. */
-export const ADD_SATURATED = 2;
+/**
+ * Bits of {@link FrequencySketch.add}'s result. (An enum, so that the bundle holds literals where a module-level const
+ * would be a variable read on every use: see `tinylfu-store.ts`.)
+ */
+export enum AddResult {
+  /** A counter changed. */
+  CHANGED = 1,
+  /** All four counters of the key are saturated. */
+  SATURATED = 2,
+}
 
 /**
  * A count-min sketch of 4-bit counters that estimates how often each key was seen recently: the
@@ -169,12 +175,12 @@ export class FrequencySketch {
    * @param hash - the key's 32-bit hash
    * @param count - occurrences, 0 to 15
    * @param counted - whether to count them toward aging now
-   * @returns a bit set: {@link ADD_CHANGED} when a counter changed, {@link ADD_SATURATED} when all
+   * @returns a bit set: {@link AddResult.CHANGED} when a counter changed, {@link AddResult.SATURATED} when all
    * four counters are now at 15 (further occurrences change nothing until the next halving)
    */
   add(hash: number, count: number, counted = true): number {
     const table = this.#table;
-    if (table.length === 0) return ADD_CHANGED;
+    if (table.length === 0) return AddResult.CHANGED;
     const blockHash = spread(hash);
     const counterHash = rehash(blockHash);
     const block = (blockHash & this.#blockMask) << 4;
@@ -183,8 +189,8 @@ export class FrequencySketch {
     const b = addAt(table, block + 4 + ((counterHash >>> 8) & 3), ((counterHash >>> 10) & 7) << 2, count);
     const c = addAt(table, block + 8 + ((counterHash >>> 16) & 3), ((counterHash >>> 18) & 7) << 2, count);
     const d = addAt(table, block + 12 + ((counterHash >>> 24) & 3), ((counterHash >>> 26) & 7) << 2, count);
-    const result = ((a | b | c | d) & ADD_CHANGED) | (a & b & c & d & ADD_SATURATED);
-    if ((result & ADD_CHANGED) !== 0 && counted) {
+    const result = ((a | b | c | d) & AddResult.CHANGED) | (a & b & c & d & AddResult.SATURATED);
+    if ((result & AddResult.CHANGED) !== 0 && counted) {
       this.size += count;
       if (this.size >= this.sampleSize) this.reset();
     }
@@ -236,15 +242,15 @@ function incrementAt(table: Uint32Array, word: number, shift: number): number {
   return 1;
 }
 
-/** Adds to one counter; returns ADD_CHANGED and/or ADD_SATURATED (see `add`). */
+/** Adds to one counter; returns `AddResult.CHANGED` and/or `AddResult.SATURATED` (see `add`). */
 function addAt(table: Uint32Array, word: number, shift: number, count: number): number {
   const w = table[word]!;
   const c = (w >>> shift) & 15;
-  if (c === 15) return ADD_SATURATED;
+  if (c === 15) return AddResult.SATURATED;
   const next = Math.min(c + count, 15);
   if (next === c) return 0;
   table[word] = w + ((next - c) << shift);
-  return next === 15 ? ADD_CHANGED | ADD_SATURATED : ADD_CHANGED;
+  return next === 15 ? AddResult.CHANGED | AddResult.SATURATED : AddResult.CHANGED;
 }
 
 /** Mixes a 32-bit hash (a MurmurHash3/lowbias32-style finalizer): neighbouring keys land far apart. */

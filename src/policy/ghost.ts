@@ -1,11 +1,17 @@
-/** The window's region of a {@link Ghost}: keys the window evicted (refused candidates, or the window's own victims). */
-export const GHOST_WINDOW = 0;
-/** Main's region of a {@link Ghost}: keys evicted from the main area. */
-export const GHOST_MAIN = 1;
+/**
+ * The two regions of a {@link Ghost}. (An enum, as the table's layout below, so that the bundle holds literals where a
+ * module-level const would be a variable read on every use: see `tinylfu-store.ts`.)
+ */
+export enum GhostRegion {
+  /** Keys the window evicted (refused candidates, or the window's own victims). */
+  WINDOW = 0,
+  /** Keys evicted from the main area. */
+  MAIN = 1,
+}
 
 /**
  * A bounded memory of recently evicted keys (by hash), in two regions (the window's and main's, see
- * {@link GHOST_WINDOW}), each key stamped with the value of its region's event counter when it was evicted.
+ * {@link GhostRegion.WINDOW}), each key stamped with the value of its region's event counter when it was evicted.
  * `distance` tells how many events ago a key left, which is how much larger its region would have had to be to
  * still hold it. A key is remembered for the next `capacity` records of its region (as a ring of that many
  * records would), then forgotten. The two regions behave exactly as two separate memories would; they share one
@@ -18,7 +24,7 @@ export const GHOST_MAIN = 1;
  * stamp and the record's sequence number in its region, and each bucket two slots per region (48 bytes). A record
  * overwrites its own key's slot in its region, else the region's older one; a lookup reads one bucket. Nothing is
  * deleted or shifted: age alone forgets. A key can be lost early when two younger keys land in its bucket
- * before it ages out, which only thins the votes it feeds (at {@link SLOTS_PER_KEY} slots per key
+ * before it ages out, which only thins the votes it feeds (at `Layout.SLOTS_PER_KEY` slots per key
  * remembered, about 3% of the keys remembered at any time, and up to 9% of the oldest). The ring and
  * probed table this replaces cost about a fifth of an evicting insert; decisions measured the same over
  * POLICIES.md's rows (docs/policy.md). Stamps and sequence numbers are kept modulo 2^32 and compared by
@@ -26,7 +32,7 @@ export const GHOST_MAIN = 1;
  * that no slot's age can wrap round to look young. The table is allocated at the first record: a store that
  * never evicts never pays for it. Once allocated it takes 48-96 bytes per key remembered in each region.
  *
- * Every method that takes a region defaults to {@link GHOST_WINDOW}, so that one region alone is a plain memory.
+ * Every method that takes a region defaults to {@link GhostRegion.WINDOW}, so that one region alone is a plain memory.
  *
  * @internal
  */
@@ -44,26 +50,26 @@ export class Ghost {
     this.#capacity = Math.max(1, Math.floor(capacity));
   }
 
-  /** Allocates the table: a power of two of buckets, at least SLOTS_PER_KEY / 2 per key remembered. */
+  /** Allocates the table: a power of two of buckets, at least `Layout.SLOTS_PER_KEY / 2` per key remembered. */
   #allocate(): void {
     let bits = 1;
-    while (2 ** bits < (SLOTS_PER_KEY / 2) * this.#capacity) bits++;
-    this.#table = new Int32Array(BUCKET << bits);
+    while (2 ** bits < (Layout.SLOTS_PER_KEY / 2) * this.#capacity) bits++;
+    this.#table = new Int32Array(Layout.BUCKET << bits);
     this.#shift = 32 - bits;
-    this.#markStale(GHOST_WINDOW);
-    this.#markStale(GHOST_MAIN);
+    this.#markStale(GhostRegion.WINDOW);
+    this.#markStale(GhostRegion.MAIN);
   }
 
   /** The latest record's sequence number in `region`. */
   #records(region: number): number {
-    return region === GHOST_WINDOW ? this.#windowRecords : this.#mainRecords;
+    return region === GhostRegion.WINDOW ? this.#windowRecords : this.#mainRecords;
   }
 
   /** Makes every slot of `region` older than any capacity. */
   #markStale(region: number): void {
     const t = this.#table;
-    const stale = (this.#records(region) - STALE_AGE) | 0;
-    for (let i = region * REGION + 2; i < t.length; i += BUCKET) {
+    const stale = (this.#records(region) - Age.STALE) | 0;
+    for (let i = region * Layout.REGION + 2; i < t.length; i += Layout.BUCKET) {
       t[i] = stale;
       t[i + 3] = stale;
     }
@@ -71,25 +77,23 @@ export class Ghost {
 
   /** The first index of `hash`'s bucket (Fibonacci hashing: the top bits of a multiplication). */
   #bucket(hash: number): number {
-    // 12: BUCKET, written as a number (here and on the other insert paths: a bundled module constant is a variable,
-    // read from the module's context on every use, where V8 folds a literal into the instruction).
-    return (Math.imul(hash, 0x9e3779b1) >>> this.#shift) * 12;
+    return (Math.imul(hash, 0x9e3779b1) >>> this.#shift) * Layout.BUCKET;
   }
 
   /** Remembers `hash` in `region`, evicted when the region's event counter read `stamp`. */
-  record(hash: number, stamp: number, region = GHOST_WINDOW): void {
+  record(hash: number, stamp: number, region: number = GhostRegion.WINDOW): void {
     if (this.#table.length === 0) this.#allocate();
     const t = this.#table;
     let r: number;
-    if (region === GHOST_WINDOW) {
+    if (region === GhostRegion.WINDOW) {
       r = (this.#windowRecords + 1) | 0;
       this.#windowRecords = r;
     } else {
       r = (this.#mainRecords + 1) | 0;
       this.#mainRecords = r;
     }
-    if ((r & SWEEP_MASK) === 0) this.#sweep(region, r);
-    const b = this.#bucket(hash) + region * 6; // REGION
+    if ((r & Age.SWEEP_MASK) === 0) this.#sweep(region, r);
+    const b = this.#bucket(hash) + region * Layout.REGION;
     const at =
       t[b] === hash
         ? b
@@ -104,7 +108,7 @@ export class Ghost {
   }
 
   /** Events since `hash` was evicted from `region` (`now - stamp`), or `Infinity` if it is not remembered there. */
-  distance(hash: number, now: number, region = GHOST_WINDOW): number {
+  distance(hash: number, now: number, region: number = GhostRegion.WINDOW): number {
     const at = this.#find(hash, region);
     return at < 0 ? Number.POSITIVE_INFINITY : ((now | 0) - this.#table[at + 1]!) >>> 0;
   }
@@ -116,7 +120,7 @@ export class Ghost {
    *
    * @param horizon - the largest distance that counts, at most 2^31 - 1
    */
-  near(hash: number, now: number, horizon: number, region = GHOST_WINDOW): number {
+  near(hash: number, now: number, horizon: number, region: number = GhostRegion.WINDOW): number {
     const at = this.#find(hash, region);
     if (at < 0) return -1;
     const d = ((now | 0) - this.#table[at + 1]!) >>> 0;
@@ -145,7 +149,8 @@ export class Ghost {
       const d = ((nowWindow | 0) - t[w + 1]!) >>> 0;
       if (d <= horizon) window = d;
     }
-    const m = t[b + 6] === hash ? b + 6 : t[b + 9] === hash ? b + 9 : -1; // main's region: b + REGION
+    const mb = b + Layout.REGION; // main's region
+    const m = t[mb] === hash ? mb : t[mb + 3] === hash ? mb + 3 : -1;
     if (m >= 0 && (this.#mainRecords - t[m + 2]!) >>> 0 < this.#capacity) {
       const d = ((nowMain | 0) - t[m + 1]!) >>> 0;
       if (d <= horizon) return window >= 0 && window <= d ? 1 : -1;
@@ -154,16 +159,16 @@ export class Ghost {
   }
 
   /** Forgets `hash` in `region` (it was seen again). */
-  forget(hash: number, region = GHOST_WINDOW): void {
+  forget(hash: number, region: number = GhostRegion.WINDOW): void {
     const at = this.#find(hash, region);
-    if (at >= 0) this.#table[at + 2] = (this.#records(region) - STALE_AGE) | 0;
+    if (at >= 0) this.#table[at + 2] = (this.#records(region) - Age.STALE) | 0;
   }
 
   /** Forgets everything, in both regions. */
   clear(): void {
     if (this.#table.length === 0) return;
-    this.#markStale(GHOST_WINDOW);
-    this.#markStale(GHOST_MAIN);
+    this.#markStale(GhostRegion.WINDOW);
+    this.#markStale(GhostRegion.MAIN);
   }
 
   /**
@@ -172,23 +177,23 @@ export class Ghost {
    *
    * @internal
    */
-  advance(n: number, region = GHOST_WINDOW): void {
+  advance(n: number, region: number = GhostRegion.WINDOW): void {
     for (let left = n; left > 0; ) {
       const records = this.#records(region);
-      const step = Math.min(left, SWEEP_MASK + 1 - (records & SWEEP_MASK));
+      const step = Math.min(left, Age.SWEEP_MASK + 1 - (records & Age.SWEEP_MASK));
       const r = (records + step) | 0;
-      if (region === GHOST_WINDOW) this.#windowRecords = r;
+      if (region === GhostRegion.WINDOW) this.#windowRecords = r;
       else this.#mainRecords = r;
       left -= step;
-      if ((r & SWEEP_MASK) === 0 && this.#table.length > 0) this.#sweep(region, r);
+      if ((r & Age.SWEEP_MASK) === 0 && this.#table.length > 0) this.#sweep(region, r);
     }
   }
 
   /** Re-marks every slot of `region` that aged out as stale (age 2^30), before `r`'s record. */
   #sweep(region: number, r: number): void {
     const t = this.#table;
-    const stale = (r - STALE_AGE) | 0;
-    for (let i = region * REGION + 2; i < t.length; i += BUCKET) {
+    const stale = (r - Age.STALE) | 0;
+    for (let i = region * Layout.REGION + 2; i < t.length; i += Layout.BUCKET) {
       if ((r - t[i]!) >>> 0 >= this.#capacity) t[i] = stale;
       if ((r - t[i + 3]!) >>> 0 >= this.#capacity) t[i + 3] = stale;
     }
@@ -198,23 +203,26 @@ export class Ghost {
   #find(hash: number, region: number): number {
     const t = this.#table;
     if (t.length === 0) return -1;
-    const b = this.#bucket(hash) + region * REGION;
+    const b = this.#bucket(hash) + region * Layout.REGION;
     const at = t[b] === hash ? b : t[b + 3] === hash ? b + 3 : -1;
     return at >= 0 && (this.#records(region) - t[at + 2]!) >>> 0 < this.#capacity ? at : -1;
   }
 }
 
-/** Table slots per key remembered in a region (two per bucket and region). */
-const SLOTS_PER_KEY = 4;
+/** The table's layout (an enum: see {@link GhostRegion}). */
+enum Layout {
+  /** Table slots per key remembered in a region (two per bucket and region). */
+  SLOTS_PER_KEY = 4,
+  /** Words per region in a bucket: two slots of hash, stamp and sequence number. */
+  REGION = 6,
+  /** Words per bucket: the window's region, then main's. */
+  BUCKET = 2 * REGION,
+}
 
-/** Words per region in a bucket: two slots of hash, stamp and sequence number. */
-const REGION = 6;
-
-/** Words per bucket: the window's region, then main's. */
-const BUCKET = 2 * REGION;
-
-/** How old a stale slot reads (from the latest record): far beyond any capacity. */
-const STALE_AGE = 2 ** 30;
-
-/** Records between sweeps, minus one: a stale slot is at most 2^31 records old, far from wrapping. */
-const SWEEP_MASK = 2 ** 30 - 1;
+/** Ages of records, in records of their region. */
+enum Age {
+  /** How old a stale slot reads (from the latest record): far beyond any capacity. */
+  STALE = 1 << 30,
+  /** Records between sweeps, minus one: a stale slot is at most 2^31 records old, far from wrapping. */
+  SWEEP_MASK = (1 << 30) - 1,
+}

@@ -13,8 +13,11 @@
  * @internal
  */
 
-const FNV_OFFSET = 0x811c9dc5;
-const FNV_PRIME = 0x01000193;
+/** FNV-1a's 32-bit parameters (an enum, so that the bundle holds literals: see `tinylfu-store.ts`). */
+enum Fnv {
+  OFFSET = 0x811c9dc5,
+  PRIME = 0x01000193,
+}
 
 const floatView = new Float64Array(1);
 const intView = new Int32Array(floatView.buffer);
@@ -37,12 +40,12 @@ let nextObjectId = 0x9e3779b9 | 0;
  */
 export function hashString(s: string): number {
   const n = s.length;
-  let h = FNV_OFFSET ^ n;
+  let h = Fnv.OFFSET ^ n;
   let i = 0;
   for (; i + 1 < n; i += 2) {
-    h = Math.imul(h ^ (s.charCodeAt(i) | (s.charCodeAt(i + 1) << 16)), FNV_PRIME);
+    h = Math.imul(h ^ (s.charCodeAt(i) | (s.charCodeAt(i + 1) << 16)), Fnv.PRIME);
   }
-  if (i < n) h = Math.imul(h ^ s.charCodeAt(i), FNV_PRIME);
+  if (i < n) h = Math.imul(h ^ s.charCodeAt(i), Fnv.PRIME);
   return h | 0;
 }
 

@@ -1,53 +1,95 @@
-import { ADD_SATURATED, FrequencySketch } from './frequency-sketch.js';
-import { GHOST_MAIN, Ghost } from './ghost.js';
+import { AddResult, FrequencySketch } from './frequency-sketch.js';
+import { Ghost, GhostRegion } from './ghost.js';
 import { hashKey } from './hash.js';
 import { GradientClimber, HitRateClimber } from './hill-climber.js';
 import type { Store, StoreOptions } from './store.js';
 import { MAX_WINDOW, SMALL_WINDOW, WindowGuards } from './window-guards.js';
 
+// The constants the store's hot paths read are enums, not module-level consts: a bundler (esbuild, hence tsup and
+// this package's dist) turns a module's top-level `const` into a `var`, which V8 reads from the module's context on
+// every use (a load, a small-integer check and an untagging, and overflow-checked arithmetic on top), where it folds
+// an enum member that the bundler has inlined as a literal. An evicting insert counted 2,658 machine instructions
+// with consts and 2,230 with enums (insert-instructions.ts, 2026-12-06; docs/policy.md, "Constants the bundle can
+// fold"); test/policy/bundle-constants.test.ts keeps the hot methods free of such reads.
+
 /** Segment ids; each is also the slot of its list's sentinel. */
-const WINDOW = 0;
-const PROBATION = 1;
-const PROTECTED = 2;
-const FIRST_SLOT = 3;
-/** No slot. */
-const NIL = -1;
-// Per-slot record layout in `#meta` (REC words per slot). The key's hash is not kept: it is
-// recomputed from the key where needed (admission, ghosts, the guard's sample, adding deferred hits),
-// except for recent insertions, whose hashes a small fixed table keeps (see `#recentSlots`).
-const REC = 3;
-const NEXT = 0;
-const PREV = 1;
-const FLAGS = 2;
-/** FLAGS bits 0-1: segment. */
-const SEG_MASK = 3;
-/** FLAGS bit 2: the entry is in its list's tail. */
-const TAIL_BIT = 4;
-/** FLAGS bit 8: the key is in the guards' sample (see `WindowGuards`). */
-const GUARD_BIT = 256;
-// Per-slot hit state in `#hitState`, one byte: what a hit reads and writes, kept apart from the
-// 12-byte link records so that a hit touches one byte in a dense array (100 KB at 100,000 entries).
-/** Hit state bits 0-3: hits not yet added to the sketch (this epoch's; every aging settles them). */
-const H_PENDING = 15;
-/** Hit state bit 4: the key's counters are saturated this epoch: its hits need no counting. */
-const H_SAT = 16;
-/** Hit state bit 5, lazy promotion only (see {@link TinyLfuTuning.promotion}): referenced. */
-const H_REF = 32;
-/** Hit state bit 6: a copy of GUARD_BIT, so that a lazy hit reads one byte. */
-const H_GUARD = 64;
-/** The hit state bits a lazy hit's fast path tests. */
-const H_FAST = H_SAT | H_REF | H_GUARD;
+enum Seg {
+  WINDOW = 0,
+  PROBATION = 1,
+  PROTECTED = 2,
+}
+
+/** Slot numbers that are not entries. */
+enum Slot {
+  /** The first entry's slot (slots 0-2 are the segments' sentinels). */
+  FIRST = 3,
+  /** No slot. */
+  NIL = -1,
+}
+
 /**
- * FLAGS bits 16-31, eager promotion only: `#moves` (mod 2^16) when the entry last moved to
- * protected's recent end. A protected entry moved less than a quarter of protected's length ago is not
- * moved again on a hit.
+ * Per-slot record layout in `#meta` (`Rec.SIZE` words per slot). The key's hash is not kept: it is recomputed from
+ * the key where needed (admission, ghosts, the guard's sample, adding deferred hits), except for recent insertions,
+ * whose hashes a small fixed table keeps (see `#recentSlots`).
  */
-const STAMP_SHIFT = 16;
-const STAMP_MASK = 0xffff;
-/** FLAGS bits below the stamp. */
-const BELOW_STAMP = (1 << STAMP_SHIFT) - 1;
-/** Deferred hits are counted toward the sketch's aging in batches of this many. */
-const TICK_BATCH = 32;
+enum Rec {
+  SIZE = 3,
+  NEXT = 0,
+  PREV = 1,
+  FLAGS = 2,
+}
+
+/** Bits of a record's `Rec.FLAGS` word. */
+enum Flag {
+  /** Bits 0-1: segment. */
+  SEG_MASK = 3,
+  /** Bit 2: the entry is in its list's tail. */
+  TAIL = 4,
+  /** Bit 8: the key is in the guards' sample (see `WindowGuards`). */
+  GUARD = 256,
+  /**
+   * Bits 16-31, eager promotion only: `#moves` (mod 2^16) when the entry last moved to protected's recent end. A
+   * protected entry moved less than a quarter of protected's length ago is not moved again on a hit.
+   */
+  STAMP_SHIFT = 16,
+  STAMP_MASK = 0xffff,
+  /** The bits below the stamp. */
+  BELOW_STAMP = (1 << 16) - 1,
+}
+
+/**
+ * Per-slot hit state in `#hitState`, one byte: what a hit reads and writes, kept apart from the 12-byte link
+ * records so that a hit touches one byte in a dense array (100 KB at 100,000 entries).
+ */
+enum Hit {
+  /** Bits 0-3: hits not yet added to the sketch (this epoch's; every aging settles them). */
+  PENDING = 15,
+  /** Bit 4: the key's counters are saturated this epoch: its hits need no counting. */
+  SAT = 16,
+  /** Bit 5, lazy promotion only (see {@link TinyLfuTuning.promotion}): referenced. */
+  REF = 32,
+  /** Bit 6: a copy of `Flag.GUARD`, so that a lazy hit reads one byte. */
+  GUARD = 64,
+  /** The bits a lazy hit's fast path tests. */
+  FAST = SAT | REF | GUARD,
+}
+
+/** Numbers the hot paths use that are choices, not layout. */
+enum Tuned {
+  /** Deferred hits are counted toward the sketch's aging in batches of this many. */
+  TICK_BATCH = 32,
+  /** Candidates at least this frequent are admitted at random 1 time in 128 (hash flooding defence). */
+  ADMIT_HASHDOS_THRESHOLD = 6,
+  /**
+   * Lazy promotion only: the weight of a vote for main cast by a hit in probation's tail. Probation's tail then
+   * also holds referenced entries waiting to be promoted (eager promotion would have moved them to protected
+   * already), so it covers fewer of the entries eviction would take next, and a tail hit stands for more missed
+   * hits than it does with eager promotion. (Over POLICIES.md's rows, with `LAZY_GUARD_SETTLE`, the share of the
+   * LRU-to-OPT gap closed was 52.4% at weight 1, 52.8% at 1.25, 53.7% at 1.5, 52.9% at 1.75, 53.2% at 2: noisy,
+   * see `docs/policy.md`.)
+   */
+  LAZY_TAIL_VOTE = 1.5,
+}
 /** Protected's share of the main area; the rest is probation. */
 const PROTECTED_SHARE = 0.8;
 /** Initial window share (Caffeine's 1%). */
@@ -61,17 +103,6 @@ const INITIAL_WINDOW = 0.01;
 const MIN_WINDOW = INITIAL_WINDOW;
 /** How far back (as a share of capacity) ghost and tail hits count as votes for the climber. */
 const HORIZON_FRACTION = 0.05;
-/** Candidates at least this frequent are admitted at random 1 time in 128 (hash flooding defence). */
-const ADMIT_HASHDOS_THRESHOLD = 6;
-/**
- * Lazy promotion only: the weight of a vote for main cast by a hit in probation's tail. Probation's tail then
- * also holds referenced entries waiting to be promoted (eager promotion would have moved them to protected
- * already), so it covers fewer of the entries eviction would take next, and a tail hit stands for more missed
- * hits than it does with eager promotion. (Over POLICIES.md's rows, with `LAZY_GUARD_SETTLE`, the share of the
- * LRU-to-OPT gap closed was 52.4% at weight 1, 52.8% at 1.25, 53.7% at 1.5, 52.9% at 1.75, 53.2% at 2: noisy,
- * see `docs/policy.md`.)
- */
-const LAZY_TAIL_VOTE = 1.5;
 /**
  * Lazy promotion only: guard periods after an LRU-guard jump before the jump is judged (see `WindowGuards`).
  * Main keeps no recency order under lazy promotion, so the entries a grown window takes from it arrive in
@@ -152,7 +183,7 @@ export interface TinyLfuTuning {
    * `'lazy'` (default since 2026-12-06): a hit in probation or protected only marks the entry referenced
    * (one byte, see `get`); eviction promotes probation's referenced entries when it reaches them, and
    * protected demotes CLOCK-style (a referenced entry goes round once more). A hit in probation's tail
-   * votes for main with weight 1.5 (`LAZY_TAIL_VOTE`), and the LRU guard judges a jump one period later
+   * votes for main with weight 1.5 (`Tuned.LAZY_TAIL_VOTE`), and the LRU guard judges a jump one period later
    * (`LAZY_GUARD_SETTLE`). `'eager'`: a hit in probation promotes the entry to protected at once, and a hit
    * in protected moves it to protected's recent end (both segments in LRU order), through the read
    * buffer. Eager measured slightly higher hit ratios and a `get` about 0.6x as fast on a sweep
@@ -232,7 +263,7 @@ export class TinyLfuStore<K, E> implements Store<K, E> {
   #vals: (E | undefined)[] = [undefined, undefined, undefined];
   /**
    * Three words per slot, together so that a hit touches one cache line (mostly): next and previous
-   * slot in its list, and flags (segment, tail bit, guard bit, eager promotion's move stamp; see FLAGS).
+   * slot in its list, and flags (segment, tail bit, guard bit, eager promotion's move stamp; see `Flag`).
    */
   #meta: Int32Array;
   /** One byte per slot: pending hits, saturation, the lazy reference and the guard bit (the H_ bits). */
@@ -241,9 +272,9 @@ export class TinyLfuStore<K, E> implements Store<K, E> {
   readonly #eager: boolean;
   /** Weights, per slot; empty when the store is not weighted (every weight is then 0). */
   #wt: Float64Array;
-  /** Free slots, as a stack threaded through their NEXT words (NIL: none). */
-  #freeHead = NIL;
-  #top = FIRST_SLOT;
+  /** Free slots, as a stack threaded through their `Rec.NEXT` words (`Slot.NIL`: none). */
+  #freeHead = Slot.NIL;
+  #top = Slot.FIRST;
 
   // Totals, per segment and overall.
   readonly #segCount = new Int32Array(3);
@@ -253,7 +284,7 @@ export class TinyLfuStore<K, E> implements Store<K, E> {
 
   // Least recent `#tailSize` entries of the window and of probation ("tails"), for the climber.
   readonly #tailCount = new Int32Array(3);
-  readonly #boundary = new Int32Array([WINDOW, PROBATION, PROTECTED]);
+  readonly #boundary = new Int32Array([Seg.WINDOW, Seg.PROBATION, Seg.PROTECTED]);
   #tailSize = 0;
   /** How far back (in evictions) ghost hits vote, and the tail size once the store evicts. */
   #horizon = 1;
@@ -293,7 +324,7 @@ export class TinyLfuStore<K, E> implements Store<K, E> {
   readonly #fused: boolean;
   #fusedInserts = 0;
   /**
-   * The hit state bits `get` tests for its in-place hit: `H_FAST` under lazy promotion with shortcuts, else
+   * The hit state bits `get` tests for its in-place hit: `Hit.FAST` under lazy promotion with shortcuts, else
    * 0 (which never matches, so every hit takes the general path).
    */
   readonly #fastMask: number;
@@ -305,6 +336,8 @@ export class TinyLfuStore<K, E> implements Store<K, E> {
   // A `set` right after a `get` miss of the same key reuses its hash and does not count it twice.
   #lastMiss: K | typeof NO_MISS = NO_MISS;
   #lastMissHash = 0;
+  /** Whether `#lastMiss` holds a key (see `#insert`). */
+  #missHeld = false;
   // Key hashes are not stored per slot: the last victim's is remembered (see `#victimHash`), and the
   // last compared candidate's is kept for its eviction.
   #memoKey: K | typeof NO_MISS = NO_MISS;
@@ -370,7 +403,7 @@ export class TinyLfuStore<K, E> implements Store<K, E> {
     this.#reads = new Int32Array(readBuffer);
     let recent = 1;
     while (recent < RECENT && recent * 32 < (max ?? Number.POSITIVE_INFINITY)) recent *= 2;
-    this.#recentSlots = new Int32Array(recent).fill(NIL);
+    this.#recentSlots = new Int32Array(recent).fill(Slot.NIL);
     this.#recentHashes = new Int32Array(recent);
     this.#recentMask = recent - 1;
     this.#onEvict = onEvict;
@@ -387,20 +420,20 @@ export class TinyLfuStore<K, E> implements Store<K, E> {
     this.#shortcuts = tuning?.shortcuts ?? true;
     this.#fused = this.#shortcuts && maxSize === undefined && (tuning?.fusedInsert ?? true);
     this.#victimMemo = tuning?.victimMemo ?? true;
-    this.#fastMask = this.#lazy && this.#shortcuts ? H_FAST : 0;
+    this.#fastMask = this.#lazy && this.#shortcuts ? Hit.FAST : 0;
     this.#fraction = window;
     this.#minWindow = Math.min(MIN_WINDOW, window);
     this.#setLimits();
 
     // A slot per entry, one more for an insertion before its eviction, and the sentinels.
     this.#eager = this.#maxCount <= EAGER_LIMIT;
-    const slots = this.#eager ? this.#maxCount + FIRST_SLOT + 1 : 64;
+    const slots = this.#eager ? this.#maxCount + Slot.FIRST + 1 : 64;
     if (this.#eager) {
       // Arrays grown one element at a time keep up to half their length spare; these never grow.
       this.#keys = new Array<K | undefined>(slots).fill(undefined);
       this.#vals = new Array<E | undefined>(slots).fill(undefined);
     }
-    this.#meta = new Int32Array(slots * REC);
+    this.#meta = new Int32Array(slots * Rec.SIZE);
     this.#hitState = new Uint8Array(slots);
     this.#wt = new Float64Array(this.#weighted ? slots : 0);
     this.#resetLists();
@@ -426,7 +459,7 @@ export class TinyLfuStore<K, E> implements Store<K, E> {
 
   /** Slots the storage has room for, sentinels included (for tests; see `EAGER_LIMIT`). */
   get slotCapacity(): number {
-    return this.#meta.length / REC;
+    return this.#meta.length / Rec.SIZE;
   }
 
   /** Insertions that took `#insertFull` (for tests: see {@link TinyLfuTuning.fusedInsert}). */
@@ -468,11 +501,11 @@ export class TinyLfuStore<K, E> implements Store<K, E> {
     // this small so that V8 inlines it into its callers: anything else is one call away.
     const b = this.#hitState[i]!;
     const fast = b & this.#fastMask;
-    if (fast === H_REF && (b & H_PENDING) < H_PENDING - 1) {
+    if (fast === Hit.REF && (b & Hit.PENDING) < Hit.PENDING - 1) {
       this.#hitState[i] = b + 1;
       this.#hits++;
-      if (++this.#ticks === TICK_BATCH) this.#tick();
-    } else if (fast === (H_SAT | H_REF)) this.#hits++;
+      if (++this.#ticks === Tuned.TICK_BATCH) this.#tick();
+    } else if (fast === (Hit.SAT | Hit.REF)) this.#hits++;
     else this.#otherHit(i);
     return this.#vals[i];
   }
@@ -511,34 +544,35 @@ export class TinyLfuStore<K, E> implements Store<K, E> {
     // hit is counted in the entry's hit state and added to the sketch then, or every 15 hits, or
     // before the sketch ages: a hit makes no scattered counter updates.
     const b = this.#hitState[i]!;
-    if ((b & H_SAT) === 0) this.#deferHit(i, b);
+    if ((b & Hit.SAT) === 0) this.#deferHit(i, b);
     const meta = this.#meta;
-    const flags = meta[i * REC + FLAGS]!;
-    if ((flags & GUARD_BIT) !== 0) this.#guardSample(hashKey(this.#keys[i]), true);
-    const seg = flags & SEG_MASK;
-    if (seg !== WINDOW && this.#lazy) {
+    const flags = meta[i * Rec.SIZE + Rec.FLAGS]!;
+    if ((flags & Flag.GUARD) !== 0) this.#guardSample(hashKey(this.#keys[i]), true);
+    const seg = flags & Flag.SEG_MASK;
+    if (seg !== Seg.WINDOW && this.#lazy) {
       this.#markReferenced(i, seg);
       return;
     }
-    if (seg === PROTECTED) {
+    if (seg === Seg.PROTECTED) {
       // Move to protected's recent end (protected keeps no tail, so only the links change), unless
       // it moved there lately: the order among protected's most recent entries decides nothing, and
       // skipping the move makes the hits on hot keys cheap.
-      const last = meta[PROTECTED * REC + PREV]!;
-      if (last !== i && ((this.#moves - (flags >>> STAMP_SHIFT)) & STAMP_MASK) >= this.#lazyMoves) {
-        this.#moves = (this.#moves + 1) & STAMP_MASK;
-        meta[i * REC + FLAGS] = (meta[i * REC + FLAGS]! & BELOW_STAMP) | (this.#moves << STAMP_SHIFT);
-        const at = i * REC;
-        const p = meta[at + PREV]!;
-        const n = meta[at + NEXT]!;
-        meta[p * REC + NEXT] = n;
-        meta[n * REC + PREV] = p;
-        meta[last * REC + NEXT] = i;
-        meta[at + PREV] = last;
-        meta[at + NEXT] = PROTECTED;
-        meta[PROTECTED * REC + PREV] = i;
+      const last = meta[Seg.PROTECTED * Rec.SIZE + Rec.PREV]!;
+      if (last !== i && ((this.#moves - (flags >>> Flag.STAMP_SHIFT)) & Flag.STAMP_MASK) >= this.#lazyMoves) {
+        this.#moves = (this.#moves + 1) & Flag.STAMP_MASK;
+        meta[i * Rec.SIZE + Rec.FLAGS] =
+          (meta[i * Rec.SIZE + Rec.FLAGS]! & Flag.BELOW_STAMP) | (this.#moves << Flag.STAMP_SHIFT);
+        const at = i * Rec.SIZE;
+        const p = meta[at + Rec.PREV]!;
+        const n = meta[at + Rec.NEXT]!;
+        meta[p * Rec.SIZE + Rec.NEXT] = n;
+        meta[n * Rec.SIZE + Rec.PREV] = p;
+        meta[last * Rec.SIZE + Rec.NEXT] = i;
+        meta[at + Rec.PREV] = last;
+        meta[at + Rec.NEXT] = Seg.PROTECTED;
+        meta[Seg.PROTECTED * Rec.SIZE + Rec.PREV] = i;
       }
-    } else if (seg === PROBATION && (flags & TAIL_BIT) === 0 && this.#swappable()) {
+    } else if (seg === Seg.PROBATION && (flags & Flag.TAIL) === 0 && this.#swappable()) {
       // The steady state of a probation hit (no tail vote to cast): one swap, one call deep. Reached
       // through `#hitOutsideProtected` and `#promote` instead, a sweep ran up to 9% slower.
       this.#swap(i);
@@ -559,7 +593,7 @@ export class TinyLfuStore<K, E> implements Store<K, E> {
     const i = this.#map.get(key);
     if (i === undefined) return undefined;
     const seg = this.#segOf(i);
-    return seg === WINDOW ? 'window' : seg === PROBATION ? 'probation' : 'protected';
+    return seg === Seg.WINDOW ? 'window' : seg === Seg.PROBATION ? 'probation' : 'protected';
   }
 
   /**
@@ -569,7 +603,7 @@ export class TinyLfuStore<K, E> implements Store<K, E> {
   pendingHits(key: K): number | undefined {
     if (this.#readCount > 0) this.#applyReads();
     const i = this.#map.get(key);
-    return i === undefined ? undefined : this.#hitState[i]! & H_PENDING;
+    return i === undefined ? undefined : this.#hitState[i]! & Hit.PENDING;
   }
 
   /**
@@ -591,35 +625,36 @@ export class TinyLfuStore<K, E> implements Store<K, E> {
       throw new Error(`TinyLfuStore invariant: ${what}`);
     };
     let total = 0;
-    for (const s of [WINDOW, PROBATION, PROTECTED]) {
-      const name = s === WINDOW ? 'window' : s === PROBATION ? 'probation' : 'protected';
+    for (const s of [Seg.WINDOW, Seg.PROBATION, Seg.PROTECTED]) {
+      const name = s === Seg.WINDOW ? 'window' : s === Seg.PROBATION ? 'probation' : 'protected';
       let count = 0;
       let tail = 0;
       let lastTail = s;
       let prev = s;
-      for (let i = meta[s * REC + NEXT]!; i !== s; i = meta[i * REC + NEXT]!) {
+      for (let i = meta[s * Rec.SIZE + Rec.NEXT]!; i !== s; i = meta[i * Rec.SIZE + Rec.NEXT]!) {
         if (++count > this.#count) fail(`${name}'s list does not end`);
-        if (meta[i * REC + PREV] !== prev)
-          fail(`${name}: slot ${i} links back to ${meta[(i * REC) + PREV]}, not ${prev}`);
-        const flags = meta[i * REC + FLAGS]!;
-        if ((flags & SEG_MASK) !== s) fail(`${name}: slot ${i} is flagged segment ${flags & SEG_MASK}`);
+        if (meta[i * Rec.SIZE + Rec.PREV] !== prev)
+          fail(`${name}: slot ${i} links back to ${meta[(i * Rec.SIZE) + Rec.PREV]}, not ${prev}`);
+        const flags = meta[i * Rec.SIZE + Rec.FLAGS]!;
+        if ((flags & Flag.SEG_MASK) !== s)
+          fail(`${name}: slot ${i} is flagged segment ${flags & Flag.SEG_MASK}`);
         const b = this.#hitState[i]!;
-        if (this.#lazy && s === WINDOW && (b & H_REF) !== 0) fail(`window: slot ${i} is referenced`);
-        if (!this.#lazy && (b & H_REF) !== 0) fail(`${name}: slot ${i} is referenced in eager mode`);
-        if (((b & H_GUARD) !== 0) !== ((flags & GUARD_BIT) !== 0))
+        if (this.#lazy && s === Seg.WINDOW && (b & Hit.REF) !== 0) fail(`window: slot ${i} is referenced`);
+        if (!this.#lazy && (b & Hit.REF) !== 0) fail(`${name}: slot ${i} is referenced in eager mode`);
+        if (((b & Hit.GUARD) !== 0) !== ((flags & Flag.GUARD) !== 0))
           fail(`${name}: slot ${i}'s hit state and flags disagree on the guard bit`);
         if (this.#map.get(this.#keys[i] as K) !== i) fail(`${name}: slot ${i}'s key maps elsewhere`);
-        if ((flags & TAIL_BIT) !== 0) {
+        if ((flags & Flag.TAIL) !== 0) {
           if (tail !== count - 1) fail(`${name}: tail entry ${i} follows an entry outside the tail`);
           tail++;
           lastTail = i;
         }
         prev = i;
       }
-      if (meta[s * REC + PREV] !== prev)
-        fail(`${name}'s sentinel links back to ${meta[(s * REC) + PREV]}, not ${prev}`);
+      if (meta[s * Rec.SIZE + Rec.PREV] !== prev)
+        fail(`${name}'s sentinel links back to ${meta[(s * Rec.SIZE) + Rec.PREV]}, not ${prev}`);
       if (count !== this.#segCount[s]) fail(`${name} holds ${count} entries but counts ${this.#segCount[s]}`);
-      if (s === PROTECTED) {
+      if (s === Seg.PROTECTED) {
         if (tail !== 0) fail(`protected has ${tail} tail entries`);
       } else {
         const expected = Math.min(this.#tailSize, count);
@@ -634,26 +669,30 @@ export class TinyLfuStore<K, E> implements Store<K, E> {
     if (total !== this.#count || total !== this.#map.size)
       fail(`the lists hold ${total} entries, the count is ${this.#count}, the map holds ${this.#map.size}`);
     let free = 0;
-    for (let i = this.#freeHead; i !== NIL; i = meta[i * REC + NEXT]!) {
-      if (++free > this.#top - FIRST_SLOT) fail('the free stack does not end');
+    for (let i = this.#freeHead; i !== Slot.NIL; i = meta[i * Rec.SIZE + Rec.NEXT]!) {
+      if (++free > this.#top - Slot.FIRST) fail('the free stack does not end');
       if (this.#keys[i] !== undefined) fail(`free slot ${i} still holds a key`);
     }
-    if (total + free !== this.#top - FIRST_SLOT)
-      fail(`${this.#top - FIRST_SLOT} slots in use or free, but ${total} entries and ${free} free slots`);
+    if (total + free !== this.#top - Slot.FIRST)
+      fail(`${this.#top - Slot.FIRST} slots in use or free, but ${total} entries and ${free} free slots`);
     for (let r = 0; r <= this.#recentMask; r++) {
       const slot = this.#recentSlots[r]!;
-      if (slot === NIL || this.#keys[slot] === undefined || this.#map.get(this.#keys[slot] as K) !== slot)
+      if (
+        slot === Slot.NIL ||
+        this.#keys[slot] === undefined ||
+        this.#map.get(this.#keys[slot] as K) !== slot
+      )
         continue;
       if (this.#recentHashes[r] !== hashKey(this.#keys[slot]))
         fail(`the recent-insertion table holds a stale hash for slot ${slot}`);
     }
     if (
       this.#pendingResize === 0 &&
-      (this.#segCount[PROTECTED]! > this.#protectedCount ||
-        this.#segWeight[PROTECTED]! > this.#protectedWeight)
+      (this.#segCount[Seg.PROTECTED]! > this.#protectedCount ||
+        this.#segWeight[Seg.PROTECTED]! > this.#protectedWeight)
     ) {
       fail(
-        `protected holds ${this.#segCount[PROTECTED]} entries of weight ${this.#segWeight[PROTECTED]}, over its bounds`,
+        `protected holds ${this.#segCount[Seg.PROTECTED]} entries of weight ${this.#segWeight[Seg.PROTECTED]}, over its bounds`,
       );
     }
   }
@@ -698,20 +737,21 @@ export class TinyLfuStore<K, E> implements Store<K, E> {
     if (this.#readCount > 0) this.#applyReads();
     this.#map.clear();
     if (this.#eager) {
-      this.#keys.fill(undefined, FIRST_SLOT, this.#top);
-      this.#vals.fill(undefined, FIRST_SLOT, this.#top);
+      this.#keys.fill(undefined, Slot.FIRST, this.#top);
+      this.#vals.fill(undefined, Slot.FIRST, this.#top);
     } else {
-      this.#keys.length = FIRST_SLOT;
-      this.#vals.length = FIRST_SLOT;
+      this.#keys.length = Slot.FIRST;
+      this.#vals.length = Slot.FIRST;
     }
     this.#memoKey = NO_MISS;
-    this.#top = FIRST_SLOT;
-    this.#freeHead = NIL;
+    this.#top = Slot.FIRST;
+    this.#freeHead = Slot.NIL;
     this.#segCount.fill(0);
     this.#segWeight.fill(0);
     this.#count = 0;
     this.#weight = 0;
     this.#lastMiss = NO_MISS;
+    this.#missHeld = false;
     this.#resetLists();
     this.#ghosts?.clear();
   }
@@ -737,8 +777,9 @@ export class TinyLfuStore<K, E> implements Store<K, E> {
     if (this.#readCount > 0) this.#applyReads();
     const out: K[] = [];
     const meta = this.#meta;
-    for (const s of [WINDOW, PROTECTED, PROBATION]) {
-      for (let i = meta[s * REC + PREV]!; i !== s; i = meta[i * REC + PREV]!) out.push(this.#keys[i] as K);
+    for (const s of [Seg.WINDOW, Seg.PROTECTED, Seg.PROBATION]) {
+      for (let i = meta[s * Rec.SIZE + Rec.PREV]!; i !== s; i = meta[i * Rec.SIZE + Rec.PREV]!)
+        out.push(this.#keys[i] as K);
     }
     return out;
   }
@@ -746,21 +787,21 @@ export class TinyLfuStore<K, E> implements Store<K, E> {
   /** Counts an access to a held entry (deferred, see `get`). */
   #touch(i: number): void {
     const b = this.#hitState[i]!;
-    if ((b & H_SAT) === 0) this.#deferHit(i, b);
+    if ((b & Hit.SAT) === 0) this.#deferHit(i, b);
   }
 
   /** Counts a hit on slot `i`, whose hit state is `b` (not saturated). */
   #deferHit(i: number, b: number): void {
-    const p = (b & H_PENDING) + 1;
+    const p = (b & Hit.PENDING) + 1;
     this.#hitState[i] = b + 1;
-    if (p === H_PENDING) this.#flushHits(i);
-    if (++this.#ticks === TICK_BATCH) this.#tick();
+    if (p === Hit.PENDING) this.#flushHits(i);
+    if (++this.#ticks === Tuned.TICK_BATCH) this.#tick();
   }
 
   /** Counts a batch of deferred hits toward aging, as increments would be; may settle every pending hit and age. */
   #tick(): void {
     this.#ticks = 0;
-    this.#sketch.tick(TICK_BATCH);
+    this.#sketch.tick(Tuned.TICK_BATCH);
   }
 
   /**
@@ -769,17 +810,17 @@ export class TinyLfuStore<K, E> implements Store<K, E> {
    */
   #flushHits(i: number, h?: number): void {
     const b = this.#hitState[i]!;
-    const p = b & H_PENDING;
+    const p = b & Hit.PENDING;
     if (p === 0) return;
     const result = this.#sketch.add(h ?? hashKey(this.#keys[i]), p, false);
-    this.#hitState[i] = (b & ~(H_PENDING | H_SAT)) | ((result & ADD_SATURATED) !== 0 ? H_SAT : 0);
+    this.#hitState[i] = (b & ~(Hit.PENDING | Hit.SAT)) | ((result & AddResult.SATURATED) !== 0 ? Hit.SAT : 0);
   }
 
   /** Eager promotion, before the sketch ages: adds every entry's pending hits, so that they age with the rest. */
   #settleAll(): void {
     const hs = this.#hitState;
-    for (let i = FIRST_SLOT; i < this.#top; i++) {
-      if ((hs[i]! & H_PENDING) !== 0) this.#flushHits(i);
+    for (let i = Slot.FIRST; i < this.#top; i++) {
+      if ((hs[i]! & Hit.PENDING) !== 0) this.#flushHits(i);
     }
   }
 
@@ -793,10 +834,10 @@ export class TinyLfuStore<K, E> implements Store<K, E> {
     // neither always lost nor always kept: added to its counter first, whether it survived the halving would
     // have depended on the counter's parity.
     const up = this.#sketch.epoch & 1;
-    for (let i = FIRST_SLOT; i < this.#top; i++) {
+    for (let i = Slot.FIRST; i < this.#top; i++) {
       const b = hs[i]!;
-      if ((b & (H_PENDING | H_SAT)) !== 0)
-        hs[i] = (b & ~(H_PENDING | H_SAT)) | (((b & H_PENDING) + up) >>> 1);
+      if ((b & (Hit.PENDING | Hit.SAT)) !== 0)
+        hs[i] = (b & ~(Hit.PENDING | Hit.SAT)) | (((b & Hit.PENDING) + up) >>> 1);
     }
   }
 
@@ -808,9 +849,9 @@ export class TinyLfuStore<K, E> implements Store<K, E> {
   #newEpoch(aged: boolean): void {
     if (aged && this.#lazy) return;
     const hs = this.#hitState;
-    for (let i = FIRST_SLOT; i < this.#top; i++) {
+    for (let i = Slot.FIRST; i < this.#top; i++) {
       const b = hs[i]!;
-      if ((b & (H_PENDING | H_SAT)) !== 0) hs[i] = b & ~(H_PENDING | H_SAT);
+      if ((b & (Hit.PENDING | Hit.SAT)) !== 0) hs[i] = b & ~(Hit.PENDING | Hit.SAT);
     }
   }
 
@@ -819,53 +860,64 @@ export class TinyLfuStore<K, E> implements Store<K, E> {
     this.#sketch.increment(h);
     this.#lastMiss = key;
     this.#lastMissHash = h;
+    this.#missHeld = true;
     if (this.#guards?.sampled(h)) this.#guardSample(h, false);
   }
 
   /**
    * Lazy promotion: a hit in probation or protected marks the entry referenced. The first hit on an
    * entry in probation's tail is a vote for main, as the hit that promotes it is in eager mode, weighted
-   * `LAZY_TAIL_VOTE`.
+   * `Tuned.LAZY_TAIL_VOTE`.
    */
   #markReferenced(i: number, seg: number): void {
     const b = this.#hitState[i]!;
-    if ((b & H_REF) !== 0) return;
-    this.#hitState[i] = b | H_REF;
+    if ((b & Hit.REF) !== 0) return;
+    this.#hitState[i] = b | Hit.REF;
     if (
-      seg === PROBATION &&
-      (this.#meta[i * REC + FLAGS]! & TAIL_BIT) !== 0 &&
+      seg === Seg.PROBATION &&
+      (this.#meta[i * Rec.SIZE + Rec.FLAGS]! & Flag.TAIL) !== 0 &&
       this.#evicting &&
       this.#mode === 'gradient'
     ) {
-      this.#vote(-LAZY_TAIL_VOTE);
+      this.#vote(-Tuned.LAZY_TAIL_VOTE);
     }
   }
 
   /** A hit in the window or in probation: a tail hit is a vote; then reorder or promote. */
   #hitOutsideProtected(i: number, seg: number): void {
-    if ((this.#meta[i * REC + FLAGS]! & TAIL_BIT) !== 0 && this.#evicting && this.#mode === 'gradient') {
+    if (
+      (this.#meta[i * Rec.SIZE + Rec.FLAGS]! & Flag.TAIL) !== 0 &&
+      this.#evicting &&
+      this.#mode === 'gradient'
+    ) {
       // A hit among the least recent entries: that segment would miss it if it were smaller.
-      this.#vote(seg === WINDOW ? 1 : -1);
+      this.#vote(seg === Seg.WINDOW ? 1 : -1);
     }
-    if (seg === PROBATION) this.#promote(i);
-    else if (this.#meta[WINDOW * REC + PREV] !== i) this.#moveToBack(i, WINDOW);
+    if (seg === Seg.PROBATION) this.#promote(i);
+    else if (this.#meta[Seg.WINDOW * Rec.SIZE + Rec.PREV] !== i) this.#moveToBack(i, Seg.WINDOW);
   }
 
   #insert(key: K, value: E, w: number): void {
-    let h: number;
-    if (this.#lastMiss === key) {
-      h = this.#lastMissHash;
-    } else {
+    // The flag first: a set that no miss preceded (the usual case for a plain `set`) skips the comparison, which
+    // V8 makes through a builtin call when it cannot tell the key's type.
+    let known = false;
+    let h = 0;
+    if (this.#missHeld) {
+      this.#missHeld = false;
+      known = this.#lastMiss === key;
+      this.#lastMiss = NO_MISS;
+      if (known) h = this.#lastMissHash;
+    }
+    if (!known) {
       h = hashKey(key);
       this.#sketch.increment(h);
     }
-    this.#lastMiss = NO_MISS;
     if (this.#ghosts !== undefined) this.#ghostVote(h);
     if (this.#pendingResize !== 0) this.#applyResize();
     if (
       this.#fused &&
       this.#count === this.#maxCount &&
-      this.#segCount[WINDOW] === this.#windowCount &&
+      this.#segCount[Seg.WINDOW] === this.#windowCount &&
       this.#evicting &&
       this.#insertFull(key, value, h)
     ) {
@@ -886,15 +938,15 @@ export class TinyLfuStore<K, E> implements Store<K, E> {
     this.#recentSlots[i & this.#recentMask] = i;
     this.#recentHashes[i & this.#recentMask] = h;
     const sampled = this.#guards?.sampled(h) === true;
-    this.#meta[i * REC + FLAGS] = sampled ? GUARD_BIT : 0;
-    this.#hitState[i] = sampled ? H_GUARD : 0;
+    this.#meta[i * Rec.SIZE + Rec.FLAGS] = sampled ? Flag.GUARD : 0;
+    this.#hitState[i] = sampled ? Hit.GUARD : 0;
     if (this.#weighted) this.#wt[i] = w;
     this.#map.set(key, i);
     // An entry heavier than the window goes to its least recent end, to leave it first.
-    if (w > this.#windowWeight) this.#linkFirst(i, WINDOW);
-    else this.#linkLast(i, WINDOW);
-    this.#segCount[WINDOW]!++;
-    this.#segWeight[WINDOW]! += w;
+    if (w > this.#windowWeight) this.#linkFirst(i, Seg.WINDOW);
+    else this.#linkLast(i, Seg.WINDOW);
+    this.#segCount[Seg.WINDOW]!++;
+    this.#segWeight[Seg.WINDOW]! += w;
     this.#count++;
     this.#weight += w;
   }
@@ -913,10 +965,10 @@ export class TinyLfuStore<K, E> implements Store<K, E> {
    */
   #insertFull(key: K, value: E, h: number): boolean {
     const victim = this.#steadyVictim();
-    if (victim === NIL) return false;
+    if (victim === Slot.NIL) return false;
     this.#fusedInserts++;
     const meta = this.#meta;
-    const c = meta[WINDOW * REC + NEXT]!;
+    const c = meta[Seg.WINDOW * Rec.SIZE + Rec.NEXT]!;
     if (this.#admit(c, victim)) {
       this.#candidateWins(c, victim);
       this.#enter(key, value, h, 0);
@@ -938,9 +990,9 @@ export class TinyLfuStore<K, E> implements Store<K, E> {
     this.#recentSlots[c & this.#recentMask] = c;
     this.#recentHashes[c & this.#recentMask] = h;
     const sampled = this.#guards?.sampled(h) === true;
-    this.#hitState[c] = sampled ? H_GUARD : 0;
+    this.#hitState[c] = sampled ? Hit.GUARD : 0;
     this.#map.set(key, c);
-    this.#rotateWindow(c, sampled ? GUARD_BIT : 0);
+    this.#rotateWindow(c, sampled ? Flag.GUARD : 0);
     return true;
   }
 
@@ -951,39 +1003,40 @@ export class TinyLfuStore<K, E> implements Store<K, E> {
    */
   #rotateWindow(c: number, flags: number): void {
     const meta = this.#meta;
-    const at = c * REC;
-    const boundary = this.#boundary[WINDOW]!;
-    const last = meta[WINDOW * REC + PREV]!;
+    const at = c * Rec.SIZE;
+    const boundary = this.#boundary[Seg.WINDOW]!;
+    const last = meta[Seg.WINDOW * Rec.SIZE + Rec.PREV]!;
     if (this.#tailSize === 0 || c === boundary || c === last) {
       this.#unlink(c);
-      meta[at + FLAGS] = flags;
-      this.#linkLast(c, WINDOW);
+      meta[at + Rec.FLAGS] = flags;
+      this.#linkLast(c, Seg.WINDOW);
       return;
     }
     // `c` is first and in the tail; the window has entries after it.
-    const n = meta[at + NEXT]!;
-    meta[WINDOW * REC + NEXT] = n;
-    meta[n * REC + PREV] = WINDOW;
-    meta[last * REC + NEXT] = c;
-    meta[at + PREV] = last;
-    meta[at + NEXT] = WINDOW;
-    meta[WINDOW * REC + PREV] = c;
+    const n = meta[at + Rec.NEXT]!;
+    meta[Seg.WINDOW * Rec.SIZE + Rec.NEXT] = n;
+    meta[n * Rec.SIZE + Rec.PREV] = Seg.WINDOW;
+    meta[last * Rec.SIZE + Rec.NEXT] = c;
+    meta[at + Rec.PREV] = last;
+    meta[at + Rec.NEXT] = Seg.WINDOW;
+    meta[Seg.WINDOW * Rec.SIZE + Rec.PREV] = c;
     if (boundary === last) {
       // The whole window is tail: `c` stays in it, as its most recent entry.
-      meta[at + FLAGS] = flags | TAIL_BIT;
-      this.#boundary[WINDOW] = c;
+      meta[at + Rec.FLAGS] = flags | Flag.TAIL;
+      this.#boundary[Seg.WINDOW] = c;
     } else {
       // `c` leaves the tail, and the oldest entry above it joins.
-      meta[at + FLAGS] = flags;
-      const b = meta[boundary * REC + NEXT]!;
-      meta[b * REC + FLAGS] = meta[b * REC + FLAGS]! | TAIL_BIT;
-      this.#boundary[WINDOW] = b;
+      meta[at + Rec.FLAGS] = flags;
+      const b = meta[boundary * Rec.SIZE + Rec.NEXT]!;
+      meta[b * Rec.SIZE + Rec.FLAGS] = meta[b * Rec.SIZE + Rec.FLAGS]! | Flag.TAIL;
+      this.#boundary[Seg.WINDOW] = b;
     }
   }
 
   #replace(i: number, value: E, w: number): void {
     this.#vals[i] = value;
     this.#lastMiss = NO_MISS;
+    this.#missHeld = false;
     if (w > this.#maxWeight) {
       // Heavier than the whole store: refused, like a new entry would be.
       this.#evictSlot(i);
@@ -997,20 +1050,20 @@ export class TinyLfuStore<K, E> implements Store<K, E> {
     }
     this.#touch(i);
     const seg = this.#segOf(i);
-    if (seg !== WINDOW && this.#lazy) {
+    if (seg !== Seg.WINDOW && this.#lazy) {
       // Referenced, as a hit marks it, but a replacement casts no vote (as in eager mode); an entry that
       // grew heavier may push protected over its weight bound.
-      this.#hitState[i] = this.#hitState[i]! | H_REF;
-      if (seg === PROTECTED && delta > 0) this.#demote();
-    } else if (seg === PROBATION) this.#promote(i);
-    else if (seg === PROTECTED) {
-      if (this.#meta[PROTECTED * REC + PREV] !== i) this.#moveToBack(i, PROTECTED);
+      this.#hitState[i] = this.#hitState[i]! | Hit.REF;
+      if (seg === Seg.PROTECTED && delta > 0) this.#demote();
+    } else if (seg === Seg.PROBATION) this.#promote(i);
+    else if (seg === Seg.PROTECTED) {
+      if (this.#meta[Seg.PROTECTED * Rec.SIZE + Rec.PREV] !== i) this.#moveToBack(i, Seg.PROTECTED);
       this.#demote();
     } else if (w > this.#windowWeight) {
       // Grew heavier than the window: leave it first.
       this.#unlink(i);
-      this.#linkFirst(i, WINDOW);
-    } else if (this.#meta[WINDOW * REC + PREV] !== i) this.#moveToBack(i, WINDOW);
+      this.#linkFirst(i, Seg.WINDOW);
+    } else if (this.#meta[Seg.WINDOW * Rec.SIZE + Rec.PREV] !== i) this.#moveToBack(i, Seg.WINDOW);
     if (delta > 0) this.#evict();
   }
 
@@ -1050,11 +1103,11 @@ export class TinyLfuStore<K, E> implements Store<K, E> {
       this.#guards = guards;
       // Entries inserted before the capacity was known (weight-bounded stores) join the sample now.
       const meta = this.#meta;
-      for (let i = FIRST_SLOT; i < this.#top; i++) {
+      for (let i = Slot.FIRST; i < this.#top; i++) {
         const key = this.#keys[i];
         if (key !== undefined && guards.sampled(hashKey(key))) {
-          meta[i * REC + FLAGS] = meta[i * REC + FLAGS]! | GUARD_BIT;
-          this.#hitState[i] = this.#hitState[i]! | H_GUARD;
+          meta[i * Rec.SIZE + Rec.FLAGS] = meta[i * Rec.SIZE + Rec.FLAGS]! | Flag.GUARD;
+          this.#hitState[i] = this.#hitState[i]! | Hit.GUARD;
         }
       }
     } else if (this.#mode === 'hit-rate') {
@@ -1066,14 +1119,14 @@ export class TinyLfuStore<K, E> implements Store<K, E> {
   /** Probation hit: move to protected, demoting protected's least recent entries if it overflows. */
   #promote(i: number): void {
     if (this.#protectedCount < 1 || (this.#weighted && this.#wt[i]! > this.#protectedWeight)) {
-      if (this.#meta[PROBATION * REC + PREV] !== i) this.#moveToBack(i, PROBATION);
+      if (this.#meta[Seg.PROBATION * Rec.SIZE + Rec.PREV] !== i) this.#moveToBack(i, Seg.PROBATION);
       return;
     }
     if (this.#swappable()) {
       this.#swap(i);
       return;
     }
-    this.#transfer(i, PROTECTED);
+    this.#transfer(i, Seg.PROTECTED);
     this.#demote();
   }
 
@@ -1083,57 +1136,60 @@ export class TinyLfuStore<K, E> implements Store<K, E> {
       this.#shortcuts &&
       !this.#weighted &&
       this.#protectedCount > 0 &&
-      this.#segCount[PROTECTED] === this.#protectedCount
+      this.#segCount[Seg.PROTECTED] === this.#protectedCount
     );
   }
 
   /**
    * Promotes probation's `i` into a full protected segment (see `#swappable`): `i` takes protected's most
    * recent place and protected's least recent entry drops to probation's most recent, so neither
-   * segment's size changes. Exactly `#transfer(i, PROTECTED)` then `#demote()`, minus the bookkeeping that
+   * segment's size changes. Exactly `#transfer(i, Seg.PROTECTED)` then `#demote()`, minus the bookkeeping that
    * would cancel out, with the list moves written out here: on a sweep (a swap on every hit) this ran
    * 11-25% faster than the same moves through `#unlink` and `#linkLast`, which V8 did not inline there.
    * Tails still go through those methods.
    */
   #swap(i: number): void {
     const meta = this.#meta;
-    const at = i * REC;
+    const at = i * Rec.SIZE;
     // `i` leaves probation.
-    if ((meta[at + FLAGS]! & TAIL_BIT) !== 0) this.#unlink(i);
+    if ((meta[at + Rec.FLAGS]! & Flag.TAIL) !== 0) this.#unlink(i);
     else {
-      const p = meta[at + PREV]!;
-      const n = meta[at + NEXT]!;
-      meta[p * REC + NEXT] = n;
-      meta[n * REC + PREV] = p;
+      const p = meta[at + Rec.PREV]!;
+      const n = meta[at + Rec.NEXT]!;
+      meta[p * Rec.SIZE + Rec.NEXT] = n;
+      meta[n * Rec.SIZE + Rec.PREV] = p;
     }
     // `i` joins protected's recent end (protected keeps no tail), stamped as `#stampMove` does.
-    const d = meta[PROTECTED * REC + NEXT]!;
-    const last = meta[PROTECTED * REC + PREV]!;
-    meta[last * REC + NEXT] = i;
-    meta[at + PREV] = last;
-    meta[at + NEXT] = PROTECTED;
-    meta[PROTECTED * REC + PREV] = i;
-    const moves = (this.#moves + 1) & STAMP_MASK;
+    const d = meta[Seg.PROTECTED * Rec.SIZE + Rec.NEXT]!;
+    const last = meta[Seg.PROTECTED * Rec.SIZE + Rec.PREV]!;
+    meta[last * Rec.SIZE + Rec.NEXT] = i;
+    meta[at + Rec.PREV] = last;
+    meta[at + Rec.NEXT] = Seg.PROTECTED;
+    meta[Seg.PROTECTED * Rec.SIZE + Rec.PREV] = i;
+    const moves = (this.#moves + 1) & Flag.STAMP_MASK;
     this.#moves = moves;
-    meta[at + FLAGS] = (meta[at + FLAGS]! & BELOW_STAMP & ~SEG_MASK) | PROTECTED | (moves << STAMP_SHIFT);
+    meta[at + Rec.FLAGS] =
+      (meta[at + Rec.FLAGS]! & Flag.BELOW_STAMP & ~Flag.SEG_MASK) |
+      Seg.PROTECTED |
+      (moves << Flag.STAMP_SHIFT);
     // As `#transfer` sets it, with `i` counted before `d` leaves.
     this.#lazyMoves = Math.min((this.#protectedCount + 1) >> 2, 0x3fff);
     // `d`, protected's least recent entry (its previous is the sentinel), leaves protected...
-    const bd = d * REC;
-    const dn = meta[bd + NEXT]!;
-    meta[PROTECTED * REC + NEXT] = dn;
-    meta[dn * REC + PREV] = PROTECTED;
+    const bd = d * Rec.SIZE;
+    const dn = meta[bd + Rec.NEXT]!;
+    meta[Seg.PROTECTED * Rec.SIZE + Rec.NEXT] = dn;
+    meta[dn * Rec.SIZE + Rec.PREV] = Seg.PROTECTED;
     // ...and joins probation's recent end, outside the tail unless the tail is short.
-    if (this.#tailCount[PROBATION]! < this.#tailSize) {
-      this.#linkLast(d, PROBATION);
+    if (this.#tailCount[Seg.PROBATION]! < this.#tailSize) {
+      this.#linkLast(d, Seg.PROBATION);
       return;
     }
-    const pl = meta[PROBATION * REC + PREV]!;
-    meta[pl * REC + NEXT] = d;
-    meta[bd + PREV] = pl;
-    meta[bd + NEXT] = PROBATION;
-    meta[PROBATION * REC + PREV] = d;
-    meta[bd + FLAGS] = (meta[bd + FLAGS]! & ~(SEG_MASK | TAIL_BIT)) | PROBATION;
+    const pl = meta[Seg.PROBATION * Rec.SIZE + Rec.PREV]!;
+    meta[pl * Rec.SIZE + Rec.NEXT] = d;
+    meta[bd + Rec.PREV] = pl;
+    meta[bd + Rec.NEXT] = Seg.PROBATION;
+    meta[Seg.PROBATION * Rec.SIZE + Rec.PREV] = d;
+    meta[bd + Rec.FLAGS] = (meta[bd + Rec.FLAGS]! & ~(Flag.SEG_MASK | Flag.TAIL)) | Seg.PROBATION;
   }
 
   /**
@@ -1145,15 +1201,18 @@ export class TinyLfuStore<K, E> implements Store<K, E> {
     const segCount = this.#segCount;
     const segWeight = this.#segWeight;
     const meta = this.#meta;
-    while (segCount[PROTECTED]! > this.#protectedCount || segWeight[PROTECTED]! > this.#protectedWeight) {
-      const d = meta[PROTECTED * REC + NEXT]!;
-      if (d === PROTECTED) break;
+    while (
+      segCount[Seg.PROTECTED]! > this.#protectedCount ||
+      segWeight[Seg.PROTECTED]! > this.#protectedWeight
+    ) {
+      const d = meta[Seg.PROTECTED * Rec.SIZE + Rec.NEXT]!;
+      if (d === Seg.PROTECTED) break;
       const b = this.#hitState[d]!;
-      if (this.#lazy && (b & H_REF) !== 0) {
-        this.#hitState[d] = b & ~H_REF;
-        this.#moveToBack(d, PROTECTED);
+      if (this.#lazy && (b & Hit.REF) !== 0) {
+        this.#hitState[d] = b & ~Hit.REF;
+        this.#moveToBack(d, Seg.PROTECTED);
       } else {
-        this.#transfer(d, PROBATION);
+        this.#transfer(d, Seg.PROBATION);
       }
     }
   }
@@ -1161,37 +1220,39 @@ export class TinyLfuStore<K, E> implements Store<K, E> {
   /**
    * Lazy promotion: from slot `v` on (probation's oldest entry, or the one after the last victim),
    * moves each referenced entry to protected (or, when protected cannot take it, to probation's recent
-   * end), reference cleared, and returns the first unreferenced entry: the victim (NIL when probation
+   * end), reference cleared, and returns the first unreferenced entry: the victim (`Slot.NIL` when probation
    * has none). Protected's overflow drops to probation's recent end as it goes (see `#demote`).
    */
   #probationVictim(v: number): number {
     const hs = this.#hitState;
-    while (v !== NIL && (hs[v]! & H_REF) !== 0) {
+    while (v !== Slot.NIL && (hs[v]! & Hit.REF) !== 0) {
       const next = this.#after(v);
       if (this.#protectedCount < 1 || (this.#weighted && this.#wt[v]! > this.#protectedWeight)) {
-        hs[v] = hs[v]! & ~H_REF;
-        this.#moveToBack(v, PROBATION);
+        hs[v] = hs[v]! & ~Hit.REF;
+        this.#moveToBack(v, Seg.PROBATION);
       } else {
         // Linked before protected demotes, a promoted entry is itself demoted straight back when every
         // other protected entry is referenced (CLOCK sends those round first). Making room first measured
         // worse over POLICIES.md's rows (52.9% of the gap against 53.4%, docs/policy.md): a protected
         // segment that is all referenced holds it to one more lap in probation.
-        this.#transfer(v, PROTECTED);
+        this.#transfer(v, Seg.PROTECTED);
         this.#demote();
       }
-      v = next === NIL ? this.#after(PROBATION) : next;
+      v = next === Slot.NIL ? this.#after(Seg.PROBATION) : next;
     }
     return v;
   }
 
   #overWindow(): boolean {
-    return this.#segCount[WINDOW]! > this.#windowCount || this.#segWeight[WINDOW]! > this.#windowWeight;
+    return (
+      this.#segCount[Seg.WINDOW]! > this.#windowCount || this.#segWeight[Seg.WINDOW]! > this.#windowWeight
+    );
   }
 
   /** Restores every bound: window overflow becomes candidates, which then face main's victims. */
   #evict(): void {
     if (this.#oneForOne()) return;
-    const candidate = this.#overWindow() ? this.#evictFromWindow() : NIL;
+    const candidate = this.#overWindow() ? this.#evictFromWindow() : Slot.NIL;
     if (this.#count > this.#maxCount || this.#weight > this.#maxWeight) this.#evictFromMain(candidate);
   }
 
@@ -1210,10 +1271,11 @@ export class TinyLfuStore<K, E> implements Store<K, E> {
    */
   #oneForOne(): boolean {
     if (this.#weighted || !this.#shortcuts || !this.#evicting) return false;
-    if (this.#count !== this.#maxCount + 1 || this.#segCount[WINDOW] !== this.#windowCount + 1) return false;
+    if (this.#count !== this.#maxCount + 1 || this.#segCount[Seg.WINDOW] !== this.#windowCount + 1)
+      return false;
     const victim = this.#steadyVictim();
-    if (victim === NIL) return false;
-    const candidate = this.#meta[WINDOW * REC + NEXT]!;
+    if (victim === Slot.NIL) return false;
+    const candidate = this.#meta[Seg.WINDOW * Rec.SIZE + Rec.NEXT]!;
     if (this.#admit(candidate, victim)) {
       this.#candidateWins(candidate, victim);
     } else {
@@ -1223,32 +1285,32 @@ export class TinyLfuStore<K, E> implements Store<K, E> {
   }
 
   /**
-   * Probation's victim for a one-for-one eviction, or NIL when probation is empty. Under lazy promotion the victim
+   * Probation's victim for a one-for-one eviction, or `Slot.NIL` when probation is empty. Under lazy promotion the victim
    * search runs first when probation's oldest entry is referenced (see `#probationVictim`); the candidate, still in
    * the window, is never among the entries it promotes.
    */
   #steadyVictim(): number {
-    const victim = this.#meta[PROBATION * REC + NEXT]!;
-    if (victim === PROBATION) return NIL;
-    return this.#lazy && (this.#hitState[victim]! & H_REF) !== 0 ? this.#probationVictim(victim) : victim;
+    const victim = this.#meta[Seg.PROBATION * Rec.SIZE + Rec.NEXT]!;
+    if (victim === Seg.PROBATION) return Slot.NIL;
+    return this.#lazy && (this.#hitState[victim]! & Hit.REF) !== 0 ? this.#probationVictim(victim) : victim;
   }
 
   /** The window's oldest entry `c` won admission over `victim`: the victim leaves, `c` joins probation. */
   #candidateWins(c: number, victim: number): void {
-    this.#evictVictim(victim, PROBATION);
-    this.#transfer(c, PROBATION);
+    this.#evictVictim(victim, Seg.PROBATION);
+    this.#transfer(c, Seg.PROBATION);
     this.#windowExits++;
   }
 
   /** Moves the window's overflow to probation's recent end; returns the first one moved. */
   #evictFromWindow(): number {
-    let first = NIL;
-    let node = this.#meta[WINDOW * REC + NEXT]!;
-    while (node !== WINDOW && this.#overWindow()) {
-      const next = this.#meta[node * REC + NEXT]!;
-      this.#transfer(node, PROBATION);
+    let first = Slot.NIL;
+    let node = this.#meta[Seg.WINDOW * Rec.SIZE + Rec.NEXT]!;
+    while (node !== Seg.WINDOW && this.#overWindow()) {
+      const next = this.#meta[node * Rec.SIZE + Rec.NEXT]!;
+      this.#transfer(node, Seg.PROBATION);
       this.#windowExits++;
-      if (first === NIL) first = node;
+      if (first === Slot.NIL) first = node;
       node = next;
     }
     return first;
@@ -1262,50 +1324,50 @@ export class TinyLfuStore<K, E> implements Store<K, E> {
   #evictFromMain(first: number): void {
     if (!this.#evicting) this.#startEvicting();
     let candidate = first;
-    let candidateQueue = PROBATION;
+    let candidateQueue = Seg.PROBATION;
     // The candidates in probation run from `first` to probation's recent end as it is now: entries that
     // protected demotes meanwhile (lazy promotion, see `#probationVictim`) join behind them and are not
     // candidates.
-    const lastCandidate = first === NIL ? NIL : this.#meta[PROBATION * REC + PREV]!;
-    let victimQueue = PROBATION;
-    let victim = this.#after(PROBATION);
+    const lastCandidate = first === Slot.NIL ? Slot.NIL : this.#meta[Seg.PROBATION * Rec.SIZE + Rec.PREV]!;
+    let victimQueue = Seg.PROBATION;
+    let victim = this.#after(Seg.PROBATION);
     const wt = this.#wt;
     while (this.#count > this.#maxCount || this.#weight > this.#maxWeight) {
-      if (this.#lazy && victimQueue === PROBATION && victim !== NIL && victim !== candidate) {
+      if (this.#lazy && victimQueue === Seg.PROBATION && victim !== Slot.NIL && victim !== candidate) {
         victim = this.#probationVictim(victim);
       }
-      if (candidate === NIL && candidateQueue === PROBATION) {
-        candidate = this.#after(WINDOW);
-        candidateQueue = WINDOW;
+      if (candidate === Slot.NIL && candidateQueue === Seg.PROBATION) {
+        candidate = this.#after(Seg.WINDOW);
+        candidateQueue = Seg.WINDOW;
       }
-      if (candidate === NIL && victim === NIL) {
-        if (victimQueue === PROBATION) {
-          victim = this.#after(PROTECTED);
-          victimQueue = PROTECTED;
+      if (candidate === Slot.NIL && victim === Slot.NIL) {
+        if (victimQueue === Seg.PROBATION) {
+          victim = this.#after(Seg.PROTECTED);
+          victimQueue = Seg.PROTECTED;
           continue;
         }
-        if (victimQueue === PROTECTED) {
-          victim = this.#after(WINDOW);
-          victimQueue = WINDOW;
+        if (victimQueue === Seg.PROTECTED) {
+          victim = this.#after(Seg.WINDOW);
+          victimQueue = Seg.WINDOW;
           continue;
         }
         break; // empty (cannot happen while over the bounds)
       }
       const nextCandidate =
-        candidate === NIL || (candidateQueue === PROBATION && candidate === lastCandidate)
-          ? NIL
+        candidate === Slot.NIL || (candidateQueue === Seg.PROBATION && candidate === lastCandidate)
+          ? Slot.NIL
           : this.#after(candidate);
-      if (victim === NIL) {
+      if (victim === Slot.NIL) {
         this.#evictCandidate(candidate);
         candidate = nextCandidate;
-      } else if (candidate === NIL) {
+      } else if (candidate === Slot.NIL) {
         const next = this.#after(victim);
         this.#evictVictim(victim, victimQueue);
         victim = next;
       } else if (candidate === victim) {
         victim = this.#after(victim);
         this.#evictCandidate(candidate);
-        candidate = NIL;
+        candidate = Slot.NIL;
       } else if (this.#weighted && wt[candidate]! > this.#maxWeight) {
         this.#evictCandidate(candidate);
         candidate = nextCandidate;
@@ -1315,7 +1377,7 @@ export class TinyLfuStore<K, E> implements Store<K, E> {
         victim = next;
         // (After the eviction: the victim may have been the next candidate.)
         candidate =
-          candidateQueue === PROBATION && candidate === lastCandidate ? NIL : this.#after(candidate);
+          candidateQueue === Seg.PROBATION && candidate === lastCandidate ? Slot.NIL : this.#after(candidate);
       } else {
         this.#evictCandidate(candidate, this.#candidateHash);
         candidate = nextCandidate;
@@ -1334,19 +1396,19 @@ export class TinyLfuStore<K, E> implements Store<K, E> {
 
   /** Evicts a candidate (refused admission, or the window's own least recent entry). */
   #evictCandidate(i: number, h?: number): void {
-    if (this.#segOf(i) === WINDOW) this.#windowExits++;
+    if (this.#segOf(i) === Seg.WINDOW) this.#windowExits++;
     this.#ghosts?.record(h ?? this.#hashOf(i), this.#windowExits);
     this.#evictSlot(i);
   }
 
   /** Evicts a victim of main (or, when main is empty, of the window). */
   #evictVictim(i: number, queue: number): void {
-    if (queue === WINDOW) {
+    if (queue === Seg.WINDOW) {
       this.#windowExits++;
       this.#ghosts?.record(this.#victimHash(i), this.#windowExits);
     } else {
       this.#mainEvictions++;
-      this.#ghosts?.record(this.#victimHash(i), this.#mainEvictions, GHOST_MAIN);
+      this.#ghosts?.record(this.#victimHash(i), this.#mainEvictions, GhostRegion.MAIN);
     }
     this.#evictSlot(i);
   }
@@ -1395,7 +1457,7 @@ export class TinyLfuStore<K, E> implements Store<K, E> {
       this.#victimFreq = victimFreq;
     }
     if (candidateFreq > victimFreq) return true;
-    if (candidateFreq < ADMIT_HASHDOS_THRESHOLD) return false;
+    if (candidateFreq < Tuned.ADMIT_HASHDOS_THRESHOLD) return false;
     // A warm candidate against a hot victim: admit at random 1 in 128, so that flooding the sketch
     // with a victim's colliding keys cannot lock everything else out.
     let x = this.#random;
@@ -1468,18 +1530,19 @@ export class TinyLfuStore<K, E> implements Store<K, E> {
       const segCount = this.#segCount;
       const segWeight = this.#segWeight;
       for (let n = 0; n < TRANSFER_LIMIT; n++) {
-        let node = this.#after(PROBATION);
-        if (node === NIL) node = this.#after(PROTECTED);
-        if (node === NIL) break;
+        let node = this.#after(Seg.PROBATION);
+        if (node === Slot.NIL) node = this.#after(Seg.PROTECTED);
+        if (node === Slot.NIL) break;
         const w = this.#weightOf(node);
-        if (segCount[WINDOW]! + 1 > this.#windowCount || segWeight[WINDOW]! + w > this.#windowWeight) break;
-        this.#transfer(node, WINDOW);
+        if (segCount[Seg.WINDOW]! + 1 > this.#windowCount || segWeight[Seg.WINDOW]! + w > this.#windowWeight)
+          break;
+        this.#transfer(node, Seg.WINDOW);
       }
     } else {
       for (let n = 0; n < TRANSFER_LIMIT && this.#overWindow(); n++) {
-        const node = this.#after(WINDOW);
-        if (node === NIL) break;
-        this.#transfer(node, PROBATION);
+        const node = this.#after(Seg.WINDOW);
+        if (node === Slot.NIL) break;
+        this.#transfer(node, Seg.PROBATION);
         this.#windowExits++;
       }
     }
@@ -1508,12 +1571,12 @@ export class TinyLfuStore<K, E> implements Store<K, E> {
   // ------------------------------------------------------------------ slots and lists
 
   #after(i: number): number {
-    const n = this.#meta[i * REC + NEXT]!;
-    return n < FIRST_SLOT ? NIL : n;
+    const n = this.#meta[i * Rec.SIZE + Rec.NEXT]!;
+    return n < Slot.FIRST ? Slot.NIL : n;
   }
 
   #segOf(i: number): number {
-    return this.#meta[i * REC + FLAGS]! & SEG_MASK;
+    return this.#meta[i * Rec.SIZE + Rec.FLAGS]! & Flag.SEG_MASK;
   }
 
   /** The weight of slot `i` (0 when the store is not weighted). */
@@ -1523,20 +1586,20 @@ export class TinyLfuStore<K, E> implements Store<K, E> {
 
   #alloc(): number {
     const free = this.#freeHead;
-    if (free !== NIL) {
-      this.#freeHead = this.#meta[free * REC + NEXT]!;
+    if (free !== Slot.NIL) {
+      this.#freeHead = this.#meta[free * Rec.SIZE + Rec.NEXT]!;
       return free;
     }
-    if (this.#top * REC === this.#meta.length) this.#grow();
+    if (this.#top * Rec.SIZE === this.#meta.length) this.#grow();
     return this.#top++;
   }
 
   #grow(): void {
-    const length = this.#meta.length / REC;
-    const bound = this.#maxCount + FIRST_SLOT + 1;
+    const length = this.#meta.length / Rec.SIZE;
+    const bound = this.#maxCount + Slot.FIRST + 1;
     const doubled = length * 2;
     const size = doubled < bound ? doubled : Math.max(bound, length + 1);
-    this.#meta = growInt32(this.#meta, size * REC);
+    this.#meta = growInt32(this.#meta, size * Rec.SIZE);
     this.#hitState = growUint8(this.#hitState, size);
     if (this.#weighted) {
       const wt = new Float64Array(size);
@@ -1547,10 +1610,10 @@ export class TinyLfuStore<K, E> implements Store<K, E> {
 
   #resetLists(): void {
     const meta = this.#meta;
-    for (let s = 0; s < FIRST_SLOT; s++) {
-      meta[s * REC + NEXT] = s;
-      meta[s * REC + PREV] = s;
-      meta[s * REC + FLAGS] = s;
+    for (let s = 0; s < Slot.FIRST; s++) {
+      meta[s * Rec.SIZE + Rec.NEXT] = s;
+      meta[s * Rec.SIZE + Rec.PREV] = s;
+      meta[s * Rec.SIZE + Rec.FLAGS] = s;
       this.#boundary[s] = s;
     }
     this.#tailCount.fill(0);
@@ -1560,17 +1623,17 @@ export class TinyLfuStore<K, E> implements Store<K, E> {
   #setTailSize(size: number): void {
     this.#tailSize = size;
     const meta = this.#meta;
-    for (const s of [WINDOW, PROBATION]) {
+    for (const s of [Seg.WINDOW, Seg.PROBATION]) {
       let n = 0;
       this.#boundary[s] = s;
-      for (let i = meta[s * REC + NEXT]!; i !== s; i = meta[i * REC + NEXT]!) {
-        const at = i * REC + FLAGS;
+      for (let i = meta[s * Rec.SIZE + Rec.NEXT]!; i !== s; i = meta[i * Rec.SIZE + Rec.NEXT]!) {
+        const at = i * Rec.SIZE + Rec.FLAGS;
         if (n < size) {
-          meta[at] = meta[at]! | TAIL_BIT;
+          meta[at] = meta[at]! | Flag.TAIL;
           this.#boundary[s] = i;
           n++;
         } else {
-          meta[at] = meta[at]! & ~TAIL_BIT;
+          meta[at] = meta[at]! & ~Flag.TAIL;
         }
       }
       this.#tailCount[s] = n;
@@ -1580,61 +1643,61 @@ export class TinyLfuStore<K, E> implements Store<K, E> {
   /** Appends `i` at the most recent end of list `s`. */
   #linkLast(i: number, s: number): void {
     const meta = this.#meta;
-    const bi = i * REC;
-    const bs = s * REC;
-    const p = meta[bs + PREV]!;
-    meta[p * REC + NEXT] = i;
-    meta[bi + PREV] = p;
-    meta[bi + NEXT] = s;
-    meta[bs + PREV] = i;
-    let flags = (meta[bi + FLAGS]! & ~(SEG_MASK | TAIL_BIT)) | s;
-    if (s !== PROTECTED && this.#tailCount[s]! < this.#tailSize) {
+    const bi = i * Rec.SIZE;
+    const bs = s * Rec.SIZE;
+    const p = meta[bs + Rec.PREV]!;
+    meta[p * Rec.SIZE + Rec.NEXT] = i;
+    meta[bi + Rec.PREV] = p;
+    meta[bi + Rec.NEXT] = s;
+    meta[bs + Rec.PREV] = i;
+    let flags = (meta[bi + Rec.FLAGS]! & ~(Flag.SEG_MASK | Flag.TAIL)) | s;
+    if (s !== Seg.PROTECTED && this.#tailCount[s]! < this.#tailSize) {
       // The list is shorter than its tail: everything is tail, the new entry included.
-      flags |= TAIL_BIT;
+      flags |= Flag.TAIL;
       this.#boundary[s] = i;
       this.#tailCount[s]!++;
     }
-    meta[bi + FLAGS] = flags;
+    meta[bi + Rec.FLAGS] = flags;
   }
 
   /** Inserts `i` at the least recent end of list `s` (window only). */
   #linkFirst(i: number, s: number): void {
     const meta = this.#meta;
-    const bi = i * REC;
-    const bs = s * REC;
-    const n = meta[bs + NEXT]!;
-    meta[n * REC + PREV] = i;
-    meta[bi + NEXT] = n;
-    meta[bi + PREV] = s;
-    meta[bs + NEXT] = i;
-    meta[bi + FLAGS] = (meta[bi + FLAGS]! & ~SEG_MASK) | s | TAIL_BIT;
+    const bi = i * Rec.SIZE;
+    const bs = s * Rec.SIZE;
+    const n = meta[bs + Rec.NEXT]!;
+    meta[n * Rec.SIZE + Rec.PREV] = i;
+    meta[bi + Rec.NEXT] = n;
+    meta[bi + Rec.PREV] = s;
+    meta[bs + Rec.NEXT] = i;
+    meta[bi + Rec.FLAGS] = (meta[bi + Rec.FLAGS]! & ~Flag.SEG_MASK) | s | Flag.TAIL;
     if (this.#tailCount[s] === 0) this.#boundary[s] = i;
     if (++this.#tailCount[s]! > this.#tailSize) {
       // The newest tail entry moves up into the rest of the list.
       const b = this.#boundary[s]!;
-      meta[b * REC + FLAGS] = meta[b * REC + FLAGS]! & ~TAIL_BIT;
-      this.#boundary[s] = meta[b * REC + PREV]!;
+      meta[b * Rec.SIZE + Rec.FLAGS] = meta[b * Rec.SIZE + Rec.FLAGS]! & ~Flag.TAIL;
+      this.#boundary[s] = meta[b * Rec.SIZE + Rec.PREV]!;
       this.#tailCount[s]!--;
     }
   }
 
   #unlink(i: number): void {
     const meta = this.#meta;
-    const bi = i * REC;
-    const p = meta[bi + PREV]!;
-    const n = meta[bi + NEXT]!;
-    meta[p * REC + NEXT] = n;
-    meta[n * REC + PREV] = p;
-    const flags = meta[bi + FLAGS]!;
-    if ((flags & TAIL_BIT) !== 0) {
-      meta[bi + FLAGS] = flags & ~TAIL_BIT;
-      const s = flags & SEG_MASK;
+    const bi = i * Rec.SIZE;
+    const p = meta[bi + Rec.PREV]!;
+    const n = meta[bi + Rec.NEXT]!;
+    meta[p * Rec.SIZE + Rec.NEXT] = n;
+    meta[n * Rec.SIZE + Rec.PREV] = p;
+    const flags = meta[bi + Rec.FLAGS]!;
+    if ((flags & Flag.TAIL) !== 0) {
+      meta[bi + Rec.FLAGS] = flags & ~Flag.TAIL;
+      const s = flags & Flag.SEG_MASK;
       this.#tailCount[s]!--;
       if (this.#boundary[s] === i) this.#boundary[s] = p;
       // The oldest entry above the tail (if any) joins it.
-      const b = meta[this.#boundary[s]! * REC + NEXT]!;
+      const b = meta[this.#boundary[s]! * Rec.SIZE + Rec.NEXT]!;
       if (b !== s) {
-        meta[b * REC + FLAGS] = meta[b * REC + FLAGS]! | TAIL_BIT;
+        meta[b * Rec.SIZE + Rec.FLAGS] = meta[b * Rec.SIZE + Rec.FLAGS]! | Flag.TAIL;
         this.#boundary[s] = b;
         this.#tailCount[s]!++;
       }
@@ -1647,7 +1710,7 @@ export class TinyLfuStore<K, E> implements Store<K, E> {
   }
 
   #transfer(i: number, to: number): void {
-    const from = this.#meta[i * REC + FLAGS]! & SEG_MASK;
+    const from = this.#meta[i * Rec.SIZE + Rec.FLAGS]! & Flag.SEG_MASK;
     this.#unlink(i);
     this.#segCount[from]!--;
     this.#segCount[to]!++;
@@ -1659,18 +1722,18 @@ export class TinyLfuStore<K, E> implements Store<K, E> {
     this.#linkLast(i, to);
     if (this.#lazy) {
       // A new segment starts the entry unreferenced; lazy promotion keeps no stamps.
-      this.#hitState[i] = this.#hitState[i]! & ~H_REF;
-    } else if (to === PROTECTED) {
+      this.#hitState[i] = this.#hitState[i]! & ~Hit.REF;
+    } else if (to === Seg.PROTECTED) {
       this.#stampMove(i);
-      this.#lazyMoves = Math.min(this.#segCount[PROTECTED]! >> 2, 0x3fff);
+      this.#lazyMoves = Math.min(this.#segCount[Seg.PROTECTED]! >> 2, 0x3fff);
     }
   }
 
   /** Records a move to protected's recent end, for the lazy moves (see `#applyHit`). */
   #stampMove(i: number): void {
-    this.#moves = (this.#moves + 1) & STAMP_MASK;
-    const at = i * REC + FLAGS;
-    this.#meta[at] = (this.#meta[at]! & BELOW_STAMP) | (this.#moves << STAMP_SHIFT);
+    this.#moves = (this.#moves + 1) & Flag.STAMP_MASK;
+    const at = i * Rec.SIZE + Rec.FLAGS;
+    this.#meta[at] = (this.#meta[at]! & Flag.BELOW_STAMP) | (this.#moves << Flag.STAMP_SHIFT);
   }
 
   #remove(i: number): void {
@@ -1688,8 +1751,8 @@ export class TinyLfuStore<K, E> implements Store<K, E> {
     this.#weight -= w;
     this.#keys[i] = undefined;
     this.#vals[i] = undefined;
-    // The slot's links are no longer read: its NEXT word now threads the free stack.
-    this.#meta[i * REC + NEXT] = this.#freeHead;
+    // The slot's links are no longer read: its `Rec.NEXT` word now threads the free stack.
+    this.#meta[i * Rec.SIZE + Rec.NEXT] = this.#freeHead;
     this.#freeHead = i;
   }
 

@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { ADD_CHANGED, ADD_SATURATED, FrequencySketch } from '../../src/policy/frequency-sketch.js';
+import { AddResult, FrequencySketch } from '../../src/policy/frequency-sketch.js';
 
 describe('FrequencySketch', () => {
   it('does nothing until it has a capacity', () => {
@@ -84,13 +84,13 @@ describe('FrequencySketch', () => {
 
   it('add() adds several occurrences at once, saturating, and counts them toward aging', () => {
     const sketch = new FrequencySketch(256);
-    expect(sketch.add(3, 10)).toBe(ADD_CHANGED);
+    expect(sketch.add(3, 10)).toBe(AddResult.CHANGED);
     expect(sketch.frequency(3)).toBe(10);
     expect(sketch.size).toBe(10);
-    expect(sketch.add(3, 10, false)).toBe(ADD_CHANGED | ADD_SATURATED);
+    expect(sketch.add(3, 10, false)).toBe(AddResult.CHANGED | AddResult.SATURATED);
     expect(sketch.frequency(3)).toBe(15);
     expect(sketch.size).toBe(10);
-    expect(sketch.add(3, 1)).toBe(ADD_SATURATED);
+    expect(sketch.add(3, 1)).toBe(AddResult.SATURATED);
     expect(sketch.size).toBe(10);
     expect(sketch.add(4, 0)).toBe(0);
   });

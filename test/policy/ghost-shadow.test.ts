@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { GHOST_MAIN, GHOST_WINDOW, Ghost } from '../../src/policy/ghost.js';
+import { Ghost, GhostRegion } from '../../src/policy/ghost.js';
 import { ShadowLru } from '../../src/policy/shadow-lru.js';
 
 describe('Ghost', () => {
@@ -55,7 +55,7 @@ describe('Ghost regions', () => {
     type Op =
       | { kind: 'record' | 'forget'; region: number; hash: number }
       | { kind: 'clear' | 'advance'; region: number };
-    const region = fc.constantFrom(GHOST_WINDOW, GHOST_MAIN);
+    const region = fc.constantFrom(GhostRegion.WINDOW, GhostRegion.MAIN);
     const hash = fc.integer({ min: -30, max: 30 });
     const op: fc.Arbitrary<Op> = fc.oneof(
       {
@@ -67,7 +67,7 @@ describe('Ghost regions', () => {
         arbitrary: fc.tuple(region, hash).map(([r, h]) => ({ kind: 'forget' as const, region: r, hash: h })),
       },
       { weight: 1, arbitrary: region.map((r) => ({ kind: 'advance' as const, region: r })) },
-      { weight: 1, arbitrary: fc.constant({ kind: 'clear' as const, region: GHOST_WINDOW }) },
+      { weight: 1, arbitrary: fc.constant({ kind: 'clear' as const, region: GhostRegion.WINDOW }) },
     );
     fc.assert(
       fc.property(fc.integer({ min: 1, max: 30 }), fc.array(op, { maxLength: 300 }), (capacity, ops) => {
@@ -91,7 +91,7 @@ describe('Ghost regions', () => {
             for (const g of apart) g.clear();
           }
           for (let h = -30; h <= 30; h++) {
-            for (const r of [GHOST_WINDOW, GHOST_MAIN]) {
+            for (const r of [GhostRegion.WINDOW, GhostRegion.MAIN]) {
               expect(shared.distance(h, now[r]! + 1, r)).toBe((apart[r] as Ghost).distance(h, now[r]! + 1));
             }
           }
@@ -103,15 +103,15 @@ describe('Ghost regions', () => {
 
   it('vote goes to the window when both regions remember the key at the same distance', () => {
     const ghost = new Ghost(8);
-    ghost.record(5, 3, GHOST_WINDOW);
-    ghost.record(5, 7, GHOST_MAIN);
+    ghost.record(5, 3, GhostRegion.WINDOW);
+    ghost.record(5, 7, GhostRegion.MAIN);
     expect(ghost.vote(5, 5, 9, 10)).toBe(1); // 2 events ago in both
     expect(ghost.vote(5, 6, 9, 10)).toBe(-1); // main's is nearer
     expect(ghost.vote(5, 5, 20, 10)).toBe(1); // main's is beyond the horizon
     expect(ghost.vote(6, 5, 9, 10)).toBe(0);
   });
 
-  it.each([GHOST_WINDOW, GHOST_MAIN])(
+  it.each([GhostRegion.WINDOW, GhostRegion.MAIN])(
     'region %i forgets the keys of both slots of a bucket after 2^32 records elsewhere',
     (region) => {
       // Capacity 4: 8 buckets (the top 3 bits of the hash times the golden ratio), two slots each per region.
@@ -129,14 +129,14 @@ describe('Ghost regions', () => {
   );
 
   it("forget and clear age a region's slots by that region's own records", () => {
-    for (const end of [(g: Ghost) => g.forget(9, GHOST_MAIN), (g: Ghost) => g.clear()]) {
+    for (const end of [(g: Ghost) => g.forget(9, GhostRegion.MAIN), (g: Ghost) => g.clear()]) {
       const ghost = new Ghost(8);
-      ghost.record(9, 1, GHOST_MAIN);
+      ghost.record(9, 1, GhostRegion.MAIN);
       // The window's records run 2^30 ahead of main's: marked stale by the window's count, main's slot would look
       // one record old.
-      ghost.advance(2 ** 30, GHOST_WINDOW);
+      ghost.advance(2 ** 30, GhostRegion.WINDOW);
       end(ghost);
-      expect(ghost.distance(9, 2, GHOST_MAIN)).toBe(Number.POSITIVE_INFINITY);
+      expect(ghost.distance(9, 2, GhostRegion.MAIN)).toBe(Number.POSITIVE_INFINITY);
     }
   });
 
@@ -154,9 +154,10 @@ describe('Ghost regions', () => {
           for (const [hash, record, inMain] of ops) {
             if (inMain) main += 1 + (hash & 1);
             else window += 1 + (hash & 3);
-            if (record) ghost.record(hash, inMain ? main : window, inMain ? GHOST_MAIN : GHOST_WINDOW);
-            const dw = ghost.near(hash, window + 1, horizon, GHOST_WINDOW);
-            const dm = ghost.near(hash, main + 1, horizon, GHOST_MAIN);
+            if (record)
+              ghost.record(hash, inMain ? main : window, inMain ? GhostRegion.MAIN : GhostRegion.WINDOW);
+            const dw = ghost.near(hash, window + 1, horizon, GhostRegion.WINDOW);
+            const dm = ghost.near(hash, main + 1, horizon, GhostRegion.MAIN);
             const expected = dw >= 0 && (dm < 0 || dw <= dm) ? 1 : dm >= 0 ? -1 : 0;
             expect(ghost.vote(hash, window + 1, main + 1, horizon)).toBe(expected);
           }
