@@ -20,7 +20,12 @@ interface CodeRange {
   name: string;
 }
 
-/** Reads a perf map (`start size name` per line, hexadecimal), sorted by start; file URLs shortened to their line. */
+/**
+ * Reads a perf map (`start size name` per line, hexadecimal) into sorted ranges that do not overlap. V8 reuses the
+ * memory of code it dropped, so a later line can cover an earlier one: the later one wins where they overlap. A
+ * JavaScript function's name keeps the line of its definition (`JS:*set @2698`), so that two functions of the
+ * same name (a cache's `set` and its store's) stay apart.
+ */
 function readPerfMap(path: string): CodeRange[] {
   const ranges: CodeRange[] = [];
   for (const line of readFileSync(path, 'utf8').split('\n')) {
@@ -29,11 +34,33 @@ function readPerfMap(path: string): CodeRange[] {
     if (first < 0 || second < 0) continue;
     const start = Number.parseInt(line.slice(0, first), 16);
     const size = Number.parseInt(line.slice(first + 1, second), 16);
-    // `JS:*set file:///…/child-123.mjs:2698:9` -> `JS:*set`: the bundle's line numbers change with every edit.
-    const name = line.slice(second + 1).replace(/ file:\/\/\S+$/, '');
-    ranges.push({ start, end: start + size, name });
+    // `JS:*set file:///…/child-123.mjs:2698:9` -> `JS:*set @2698`.
+    const name = line.slice(second + 1).replace(/ file:\/\/\S*:(\d+):\d+$/, ' @$1');
+    paint(ranges, { start, end: start + size, name });
   }
-  return ranges.sort((a, b) => a.start - b.start);
+  return ranges;
+}
+
+/** Adds `range` to the sorted, non-overlapping `ranges`, cutting away what it covers of the ranges there. */
+function paint(ranges: CodeRange[], range: CodeRange): void {
+  // The first range that ends after the new one starts.
+  let lo = 0;
+  let hi = ranges.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1;
+    if ((ranges[mid] as CodeRange).end <= range.start) lo = mid + 1;
+    else hi = mid;
+  }
+  const kept: CodeRange[] = [];
+  let i = lo;
+  for (; i < ranges.length && (ranges[i] as CodeRange).start < range.end; i++) {
+    const r = ranges[i] as CodeRange;
+    if (r.start < range.start) kept.push({ start: r.start, end: range.start, name: r.name });
+    if (r.end > range.end) kept.push({ start: range.end, end: r.end, name: r.name });
+  }
+  const left = kept.filter((r) => r.start < range.start);
+  const right = kept.filter((r) => r.start >= range.end);
+  ranges.splice(lo, i - lo, ...left, range, ...right);
 }
 
 /** The name of the generated code at `address`, or undefined. */
@@ -56,8 +83,9 @@ function lookup(ranges: readonly CodeRange[], address: number): string | undefin
  *
  * @param callgrindFile - callgrind's output
  * @param perfMap - `/tmp/perf-PID.map` of the process callgrind ran
- * @returns instructions by function name (`JS:*name` for optimised JavaScript, `Builtin:Name` for V8's builtins,
- * `object function` for the rest)
+ * @returns instructions by function name: `JS:*name @line` for optimised JavaScript (the line of its definition in
+ * the script), `object function` for the rest, V8's builtins among them (`node Builtins_MapPrototypeSet` where node
+ * embeds them, as callgrind names them; `Builtin:Name` where only the perf map does)
  */
 export function selfInstructionsByFunction(callgrindFile: string, perfMap: string): Map<string, number> {
   const ranges = readPerfMap(perfMap);
@@ -72,6 +100,9 @@ export function selfInstructionsByFunction(callgrindFile: string, perfMap: strin
     if (m[2] !== undefined) table.set(id, m[2]);
     return table.get(id) ?? spec.trim();
   };
+  // A cost line is its positions (the address first, with `--dump-instr=yes`), then one number per event.
+  let positions = ['line'];
+  let irColumn = -1;
   let object = '';
   let fn = '';
   let last = 0;
@@ -80,7 +111,12 @@ export function selfInstructionsByFunction(callgrindFile: string, perfMap: strin
     const c = line.charCodeAt(0);
     const isCost = (c >= 48 && c <= 57) || line[0] === '+' || line[0] === '-' || line[0] === '*';
     if (isCost) {
-      // `address line Ir`, the address absolute (0x…), relative to the last (+n, -n) or the same (*).
+      if (irColumn < 0) {
+        throw new Error(
+          `${callgrindFile}: no instruction addresses or no Ir event (run callgrind with --dump-instr=yes)`,
+        );
+      }
+      // The address: absolute (0x…), relative to the last (+n, -n) or the same (*).
       const fields = line.split(' ');
       const a = fields[0] as string;
       if (a.startsWith('0x')) last = Number.parseInt(a, 16);
@@ -91,14 +127,21 @@ export function selfInstructionsByFunction(callgrindFile: string, perfMap: strin
         skipNext = false;
         continue;
       }
-      const ir = Number(fields[2] ?? 0);
-      const name = lookup(ranges, last) ?? `${object.split('/').pop()} ${fn}`;
+      const ir = Number(fields[irColumn] ?? 0);
+      // Only code callgrind could not place in a file (`???`) is V8's: other objects' addresses are file offsets.
+      const generated = object === '???' ? lookup(ranges, last) : undefined;
+      const name = generated ?? `${object.split('/').pop()} ${fn}`;
       costs.set(name, (costs.get(name) ?? 0) + ir);
     } else if (line.startsWith('calls=')) skipNext = true;
     else if (line.startsWith('ob=')) object = nameOf(objects, line.slice(3));
     else if (line.startsWith('fn=')) fn = nameOf(functions, line.slice(3));
     else if (line.startsWith('cob=')) nameOf(objects, line.slice(4));
-    else if (line.startsWith('cfn=')) nameOf(functions, line.slice(4));
+    else if (line.startsWith('cfn=') || line.startsWith('jfn=')) nameOf(functions, line.slice(4));
+    else if (line.startsWith('positions:')) positions = line.slice(10).trim().split(/\s+/);
+    else if (line.startsWith('events:')) {
+      const ir = line.slice(7).trim().split(/\s+/).indexOf('Ir');
+      irColumn = positions[0] === 'instr' && ir >= 0 ? positions.length + ir : -1;
+    }
   }
   return costs;
 }

@@ -29,7 +29,7 @@
  * @module
  */
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, readFileSync, rmSync } from 'node:fs';
+import { mkdirSync, rmSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { LRUCache } from 'lru-cache';
 import { Cache } from '../../src/index.js';
@@ -142,43 +142,33 @@ function count(script: string, variant: Variant, n: number, options: Options): C
   const run = spawnSync('valgrind', callgrind, { encoding: 'utf8', maxBuffer: 1 << 26 });
   // Event columns in order: Ir, and with the cache simulation Dr Dw I1mr D1mr D1mw ILmr DLmr DLmw.
   const collected = /Collected : ([\d ]+)/.exec(run.stderr ?? '');
+  // valgrind runs node in its own process, so the child's pid names node's perf map.
+  const perfMap = `/tmp/perf-${run.pid}.map`;
   if (run.status !== 0 || collected === null) {
-    if (byFunction) removeRunFiles(out);
+    if (byFunction) removeRunFiles(out, perfMap);
     throw new Error(`valgrind failed for ${variant} (status ${run.status}): ${run.error ?? run.stderr}`);
   }
   const events = (collected[1] as string).trim().split(/\s+/).map(Number);
   return {
     instructions: events[0] as number,
     d1Misses: cacheSim ? (events[4] as number) + (events[5] as number) : 0,
-    byFunction: byFunction ? functionsOf(out) : undefined,
+    byFunction: byFunction ? functionsOf(out, perfMap) : undefined,
   };
 }
 
-/** The self instructions by function of callgrind's output `out`; removes it and the child's perf map. */
-function functionsOf(out: string): Map<string, number> {
+/** The self instructions by function of callgrind's output `out` and node's `perfMap`; removes both. */
+function functionsOf(out: string, perfMap: string): Map<string, number> {
   try {
-    return selfInstructionsByFunction(out, perfMapOf(out));
+    return selfInstructionsByFunction(out, perfMap);
   } finally {
-    removeRunFiles(out);
+    removeRunFiles(out, perfMap);
   }
 }
 
-/** The perf map node wrote in the run callgrind recorded in `out` (callgrind names the process, node the map). */
-function perfMapOf(out: string): string {
-  const pid = /^pid: (\d+)$/m.exec(readFileSync(out, 'utf8').slice(0, 4096))?.[1];
-  if (pid === undefined) throw new Error(`no pid in ${out}`);
-  return `/tmp/perf-${pid}.map`;
-}
-
-/** Removes callgrind's output `out` and the perf map of its run, where they exist. */
-function removeRunFiles(out: string): void {
-  if (existsSync(out)) {
-    try {
-      rmSync(perfMapOf(out), { force: true });
-    } finally {
-      rmSync(out, { force: true });
-    }
-  }
+/** Removes callgrind's output and node's perf map of one run. */
+function removeRunFiles(out: string, perfMap: string): void {
+  rmSync(out, { force: true });
+  rmSync(perfMap, { force: true });
 }
 
 async function parent(variants: readonly string[], options: Options): Promise<void> {

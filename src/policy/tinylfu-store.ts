@@ -9,8 +9,9 @@ import { MAX_WINDOW, SMALL_WINDOW, WindowGuards } from './window-guards.js';
 // this package's dist) turns a module's top-level `const` into a `var`, which V8 reads from the module's context on
 // every use (a load, a small-integer check and an untagging, and overflow-checked arithmetic on top), where it folds
 // an enum member that the bundler has inlined as a literal. An evicting insert counted 2,658 machine instructions
-// with consts and 2,230 with enums (insert-instructions.ts, 2026-12-06; docs/policy.md, "Constants the bundle can
-// fold"); test/policy/bundle-constants.test.ts keeps the hot methods free of such reads.
+// with consts and 2,230 with the enums alone (2,213 with `#missHeld` beside them; insert-instructions.ts, 2026-12-06;
+// docs/policy.md, "Constants the bundle can fold"); test/policy/bundle-constants.test.ts keeps the store's methods
+// free of such reads.
 
 /** Segment ids; each is also the slot of its list's sentinel. */
 enum Seg {
@@ -54,7 +55,7 @@ enum Flag {
   STAMP_SHIFT = 16,
   STAMP_MASK = 0xffff,
   /** The bits below the stamp. */
-  BELOW_STAMP = (1 << 16) - 1,
+  BELOW_STAMP = (1 << STAMP_SHIFT) - 1,
 }
 
 /**
@@ -266,7 +267,7 @@ export class TinyLfuStore<K, E> implements Store<K, E> {
    * slot in its list, and flags (segment, tail bit, guard bit, eager promotion's move stamp; see `Flag`).
    */
   #meta: Int32Array;
-  /** One byte per slot: pending hits, saturation, the lazy reference and the guard bit (the H_ bits). */
+  /** One byte per slot: pending hits, saturation, the lazy reference and the guard bit (see `Hit`). */
   #hitState: Uint8Array;
   /** Whether the slot storage was allocated for the count bound up front (see `EAGER_LIMIT`). */
   readonly #eager: boolean;

@@ -61,8 +61,8 @@ describe('selfInstructionsByFunction', () => {
     );
     const costs = selfInstructionsByFunction(cg, map);
     expect(Object.fromEntries(costs)).toEqual({
-      'JS:*set': 5 + 3 + 4 + 6,
-      'JS:*#insertFull': 7 + 2,
+      'JS:*set @2698': 5 + 3 + 4 + 6,
+      'JS:*#insertFull @2905': 7 + 2,
       '??? 0x0000000000001000': 19,
       'node v8::internal::Runtime': 11 + 17,
       'node malloc': 13,
@@ -76,6 +76,48 @@ describe('selfInstructionsByFunction', () => {
       ),
       '2000 4 JS:*increment file:///x.mjs:1:1\n',
     );
-    expect(Object.fromEntries(selfInstructionsByFunction(cg, map))).toEqual({ 'JS:*increment': 9 });
+    expect(Object.fromEntries(selfInstructionsByFunction(cg, map))).toEqual({ 'JS:*increment @1': 9 });
+  });
+
+  it('lets a later perf map line win where V8 reused the memory of dropped code', () => {
+    const [cg, map] = files(
+      [
+        'positions: instr line',
+        'events: Ir',
+        'ob=(1) ???',
+        'fn=(1) 0x3000',
+        '0x3000 0 1',
+        '+16 0 2',
+        '+16 0 4',
+      ].join('\n'),
+      // `old` covered 0x3000-0x3030; `new` took 0x3010-0x3020 after it was dropped.
+      ['3000 30 JS:*old file:///x.mjs:1:1', '3010 10 JS:*new file:///x.mjs:2:1', ''].join('\n'),
+    );
+    expect(Object.fromEntries(selfInstructionsByFunction(cg, map))).toEqual({
+      'JS:*old @1': 1 + 4,
+      'JS:*new @2': 2,
+    });
+  });
+
+  it("names other objects' code by callgrind's names even where an address falls in the perf map", () => {
+    const [cg, map] = files(
+      [
+        'positions: instr line',
+        'events: Ir',
+        'ob=(1) /usr/lib/libc.so.6',
+        'fn=(1) memcpy',
+        '0x3000 0 8',
+      ].join('\n'),
+      '3000 30 JS:*set file:///x.mjs:1:1\n',
+    );
+    expect(Object.fromEntries(selfInstructionsByFunction(cg, map))).toEqual({ 'libc.so.6 memcpy': 8 });
+  });
+
+  it('refuses output without instruction addresses', () => {
+    const [cg, map] = files(
+      ['positions: line', 'events: Ir', 'ob=(1) ???', 'fn=(1) f', '12 9'].join('\n'),
+      '',
+    );
+    expect(() => selfInstructionsByFunction(cg, map)).toThrow(/--dump-instr=yes/);
   });
 });

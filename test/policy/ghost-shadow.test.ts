@@ -269,7 +269,7 @@ describe('Ghost against a Map model', () => {
           remembered++;
         }
       }
-      // Two slots per bucket, SLOTS_PER_KEY slots per key (exactly, at a power of two; 6.5 at 5,000): a few
+      // Two slots per bucket, `Layout.SLOTS_PER_KEY` slots per key (exactly, at a power of two; 6.5 at 5,000): a few
       // percent are lost early.
       expect(remembered / capacity).toBeGreaterThan(0.94);
     },
