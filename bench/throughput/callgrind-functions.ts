@@ -51,15 +51,15 @@ function paint(ranges: CodeRange[], range: CodeRange): void {
     if ((ranges[mid] as CodeRange).end <= range.start) lo = mid + 1;
     else hi = mid;
   }
-  const kept: CodeRange[] = [];
+  // What the overlapped ranges keep on either side of the new one.
+  const left: CodeRange[] = [];
+  const right: CodeRange[] = [];
   let i = lo;
   for (; i < ranges.length && (ranges[i] as CodeRange).start < range.end; i++) {
     const r = ranges[i] as CodeRange;
-    if (r.start < range.start) kept.push({ start: r.start, end: range.start, name: r.name });
-    if (r.end > range.end) kept.push({ start: range.end, end: r.end, name: r.name });
+    if (r.start < range.start) left.push({ start: r.start, end: range.start, name: r.name });
+    if (r.end > range.end) right.push({ start: range.end, end: r.end, name: r.name });
   }
-  const left = kept.filter((r) => r.start < range.start);
-  const right = kept.filter((r) => r.start >= range.end);
   ranges.splice(lo, i - lo, ...left, range, ...right);
 }
 
