@@ -34,45 +34,39 @@ enum Slot {
  * whose hashes a small fixed table keeps (see `#recentSlots`).
  */
 enum Rec {
-  SIZE = 3,
+  SIZE = 2,
   NEXT = 0,
   PREV = 1,
-  FLAGS = 2,
-}
-
-/** Bits of a record's `Rec.FLAGS` word. */
-enum Flag {
-  /** Bits 0-1: segment. */
-  SEG_MASK = 3,
-  /** Bit 2: the entry is in its list's tail. */
-  TAIL = 4,
-  /** Bit 8: the key is in the guards' sample (see `WindowGuards`). */
-  GUARD = 256,
-  /**
-   * Bits 16-31, eager promotion only: `#moves` (mod 2^16) when the entry last moved to protected's recent end. A
-   * protected entry moved less than a quarter of protected's length ago is not moved again on a hit.
-   */
-  STAMP_SHIFT = 16,
-  STAMP_MASK = 0xffff,
-  /** The bits below the stamp. */
-  BELOW_STAMP = (1 << STAMP_SHIFT) - 1,
 }
 
 /**
- * Per-slot hit state in `#hitState`, one byte: what a hit reads and writes, kept apart from the 12-byte link
- * records so that a hit touches one byte in a dense array (100 KB at 100,000 entries).
+ * Bits of a slot's state in `#state`, 16 bits: what a hit reads and writes (the pending hits, saturation, the lazy
+ * reference, the guard bit) and where the entry sits (its segment, the tail bit), kept apart from the 8-byte link
+ * records so that a lazy hit touches one 16-bit word in a dense array (200 KB at 100,000 entries). Until 2026-12-06
+ * the segment and tail bits lived in a third word of the link record and the hit bits in a byte of their own (13
+ * bytes per slot against 10 now; docs/policy.md, "One state word per slot").
  */
-enum Hit {
+enum St {
   /** Bits 0-3: hits not yet added to the sketch (this epoch's; every aging settles them). */
   PENDING = 15,
   /** Bit 4: the key's counters are saturated this epoch: its hits need no counting. */
   SAT = 16,
   /** Bit 5, lazy promotion only (see {@link TinyLfuTuning.promotion}): referenced. */
   REF = 32,
-  /** Bit 6: a copy of `Flag.GUARD`, so that a lazy hit reads one byte. */
+  /** Bit 6: the key is in the guards' sample (see `WindowGuards`). */
   GUARD = 64,
+  /** Bit 7: the entry is in its list's tail. */
+  TAIL = 128,
+  /** Bits 8-9: the segment (`Seg`); no bit above them is set, so `state >>> SEG_SHIFT` is the segment. */
+  SEG_SHIFT = 8,
+  SEG_MASK = 0x300,
   /** The bits a lazy hit's fast path tests. */
   FAST = SAT | REF | GUARD,
+}
+
+/** Eager promotion's move stamps (`#stamps`): `#moves` mod 2^16 when an entry last moved to protected's recent end. */
+enum Stamp {
+  MASK = 0xffff,
 }
 
 /** Numbers the hot paths use that are choices, not layout. */
@@ -115,7 +109,7 @@ const LAZY_GUARD_SETTLE = 1;
 const TRANSFER_LIMIT = 1000;
 /**
  * For count bounds up to this many entries, the sketch (8 bytes per entry) and the slot storage (keys,
- * values, records, hit state: 29 bytes per entry with 64-bit pointers) are allocated up front, as
+ * values, link records, state words: 26 bytes per entry with 64-bit pointers) are allocated up front, as
  * lru-cache does; above it, they grow with the entries held.
  */
 const EAGER_LIMIT = 1 << 20;
@@ -182,7 +176,7 @@ export interface TinyLfuTuning {
   smallWindowGuard?: boolean;
   /**
    * `'lazy'` (default since 2026-12-06): a hit in probation or protected only marks the entry referenced
-   * (one byte, see `get`); eviction promotes probation's referenced entries when it reaches them, and
+   * (a bit of its state word, see `get`); eviction promotes probation's referenced entries when it reaches them, and
    * protected demotes CLOCK-style (a referenced entry goes round once more). A hit in probation's tail
    * votes for main with weight 1.5 (`Tuned.LAZY_TAIL_VOTE`), and the LRU guard judges a jump one period later
    * (`LAZY_GUARD_SETTLE`). `'eager'`: a hit in probation promotes the entry to protected at once, and a hit
@@ -222,22 +216,22 @@ export interface TinyLfuTuning {
  * Every segment is bounded in both dimensions (entries and weight), so an entry heavier than the
  * window passes straight through it, and one heavier than the whole store is evicted at once.
  *
- * Storage: one `Map` from key to slot number, and per slot a 3-word record (links, flags), a hit state
- * byte (pending hits, saturation, the lazy reference), the key, the value and (only when weighted) the
- * weight, holding three circular doubly-linked lists;
+ * Storage: one `Map` from key to slot number, and per slot a 2-word link record, a 16-bit state word
+ * (pending hits, saturation, the lazy reference, the guard and tail bits, the segment), the key, the value and
+ * (only when weighted) the weight, holding three circular doubly-linked lists;
  * free slots are a stack threaded through their link words. Up to `EAGER_LIMIT` entries, all of it
  * is allocated for the count bound up front. Key hashes are recomputed where they are needed (a
  * compared or evicted entry, deferred hits added to the sketch), not stored. A hit costs one `Map`
- * lookup and, with lazy promotion (the default), one byte read and written (eager promotion: a few
- * writes to one record and its neighbours): its sketch increment is deferred into the entry's hit
- * state and added to the sketch only when the key is compared, every 15 hits, or before the sketch
+ * lookup and, with lazy promotion (the default), one state word read and written (eager promotion: a few
+ * writes to one record and its neighbours): its sketch increment is deferred into the entry's state
+ * word and added to the sketch only when the key is compared, every 15 hits, or before the sketch
  * ages. The key is hashed again only when its deferred hits are added or when it is in
  * the LRU guard's sample; nothing is allocated, except that a sampled key's hit also reaches the
  * small-window guard's miniature store, whose miss inserts into its own `Map`. A small fixed table
  * keeps the hashes of recent insertions (up to 1,024), so that most candidates leaving the window are
  * not hashed a second time.
  *
- * Why this class is still large (about 1,850 lines with its comments): the slot arrays, the three
+ * Why this class is still large (about 1,840 lines with its comments): the slot arrays, the three
  * lists with their tails, the deferred sketch counting and the climber's votes are read and written by the
  * same hit path, which is kept in one class on purpose: reached through nested helpers instead of one `#swap`
  * in the read buffer's drain, a sweep ran 11-25% slower (docs/policy.md, "Results against the issue's
@@ -262,13 +256,15 @@ export class TinyLfuStore<K, E> implements Store<K, E> {
   // Slots.
   #keys: (K | undefined)[] = [undefined, undefined, undefined];
   #vals: (E | undefined)[] = [undefined, undefined, undefined];
-  /**
-   * Three words per slot, together so that a hit touches one cache line (mostly): next and previous
-   * slot in its list, and flags (segment, tail bit, guard bit, eager promotion's move stamp; see `Flag`).
-   */
+  /** Two words per slot: next and previous slot in its list. */
   #meta: Int32Array;
-  /** One byte per slot: pending hits, saturation, the lazy reference and the guard bit (see `Hit`). */
-  #hitState: Uint8Array;
+  /**
+   * 16 bits per slot: pending hits, saturation, the lazy reference, the guard bit, the tail bit and the segment
+   * (see `St`).
+   */
+  #state: Uint16Array;
+  /** Eager promotion only (empty under lazy promotion): each slot's move stamp (see `Stamp`, `#applyHit`). */
+  #stamps: Uint16Array;
   /** Whether the slot storage was allocated for the count bound up front (see `EAGER_LIMIT`). */
   readonly #eager: boolean;
   /** Weights, per slot; empty when the store is not weighted (every weight is then 0). */
@@ -325,7 +321,7 @@ export class TinyLfuStore<K, E> implements Store<K, E> {
   readonly #fused: boolean;
   #fusedInserts = 0;
   /**
-   * The hit state bits `get` tests for its in-place hit: `Hit.FAST` under lazy promotion with shortcuts, else
+   * The hit state bits `get` tests for its in-place hit: `St.FAST` under lazy promotion with shortcuts, else
    * 0 (which never matches, so every hit takes the general path).
    */
   readonly #fastMask: number;
@@ -424,7 +420,7 @@ export class TinyLfuStore<K, E> implements Store<K, E> {
     this.#shortcuts = tuning?.shortcuts ?? true;
     this.#fused = this.#shortcuts && maxSize === undefined && (tuning?.fusedInsert ?? true);
     this.#victimMemo = tuning?.victimMemo ?? true;
-    this.#fastMask = this.#lazy && this.#shortcuts ? Hit.FAST : 0;
+    this.#fastMask = this.#lazy && this.#shortcuts ? St.FAST : 0;
     this.#fraction = window;
     this.#minWindow = Math.min(MIN_WINDOW, window);
     this.#setLimits();
@@ -438,7 +434,8 @@ export class TinyLfuStore<K, E> implements Store<K, E> {
       this.#vals = new Array<E | undefined>(slots).fill(undefined);
     }
     this.#meta = new Int32Array(slots * Rec.SIZE);
-    this.#hitState = new Uint8Array(slots);
+    this.#state = new Uint16Array(slots);
+    this.#stamps = new Uint16Array(this.#lazy ? 0 : slots);
     this.#wt = new Float64Array(this.#weighted ? slots : 0);
     this.#resetLists();
     this.#sketch.beforeReset = this.#lazy ? () => this.#agePending() : () => this.#settleAll();
@@ -488,8 +485,8 @@ export class TinyLfuStore<K, E> implements Store<K, E> {
    * protected. A window hit moves the entry to the window's recent end in both modes.
    *
    * Lazy promotion applies the hit at once; the common one, on a referenced entry outside the guards'
-   * sample, reads and writes only the entry's hit state byte (a dense `Uint8Array`: 100 KB at 100,000
-   * entries, where the link records take 1.2 MB), besides the `Map` lookup and the value.
+   * sample, reads and writes only the entry's state word (a dense `Uint16Array`: 200 KB at 100,000
+   * entries, where the link records take 800 KB), besides the `Map` lookup and the value.
    *
    * Eager promotion only notes the entry's slot in a small buffer; the policy applies the buffered hits,
    * in order, when the buffer is full and before any operation that reads or changes the policy's state
@@ -501,15 +498,15 @@ export class TinyLfuStore<K, E> implements Store<K, E> {
     const i = this.#map.get(key);
     if (i === undefined) return this.#miss(key);
     // Lazy promotion applies each hit at once, and the common one (a referenced entry outside the
-    // guards' sample) only counts it in the entry's hit state byte, or not at all when saturated. Kept
+    // guards' sample) only counts it in the entry's state word, or not at all when saturated. Kept
     // this small so that V8 inlines it into its callers: anything else is one call away.
-    const b = this.#hitState[i]!;
+    const b = this.#state[i]!;
     const fast = b & this.#fastMask;
-    if (fast === Hit.REF && (b & Hit.PENDING) < Hit.PENDING - 1) {
-      this.#hitState[i] = b + 1;
+    if (fast === St.REF && (b & St.PENDING) < St.PENDING - 1) {
+      this.#state[i] = b + 1;
       this.#hits++;
       if (++this.#ticks === Tuned.TICK_BATCH) this.#tick();
-    } else if (fast === (Hit.SAT | Hit.REF)) this.#hits++;
+    } else if (fast === (St.SAT | St.REF)) this.#hits++;
     else this.#otherHit(i);
     return this.#vals[i];
   }
@@ -547,12 +544,12 @@ export class TinyLfuStore<K, E> implements Store<K, E> {
     // A held key's frequency matters only when it is compared (as a candidate or a victim), so a
     // hit is counted in the entry's hit state and added to the sketch then, or every 15 hits, or
     // before the sketch ages: a hit makes no scattered counter updates.
-    const b = this.#hitState[i]!;
-    if ((b & Hit.SAT) === 0) this.#deferHit(i, b);
+    // `b`'s guard, tail and segment bits stay as they are until the moves below.
+    const b = this.#state[i]!;
+    if ((b & St.SAT) === 0) this.#deferHit(i, b);
     const meta = this.#meta;
-    const flags = meta[i * Rec.SIZE + Rec.FLAGS]!;
-    if ((flags & Flag.GUARD) !== 0) this.#guardSample(hashKey(this.#keys[i]), true);
-    const seg = flags & Flag.SEG_MASK;
+    if ((b & St.GUARD) !== 0) this.#guardSample(hashKey(this.#keys[i]), true);
+    const seg = b >>> St.SEG_SHIFT;
     if (seg !== Seg.WINDOW && this.#lazy) {
       this.#markReferenced(i, seg);
       return;
@@ -562,10 +559,9 @@ export class TinyLfuStore<K, E> implements Store<K, E> {
       // it moved there lately: the order among protected's most recent entries decides nothing, and
       // skipping the move makes the hits on hot keys cheap.
       const last = meta[Seg.PROTECTED * Rec.SIZE + Rec.PREV]!;
-      if (last !== i && ((this.#moves - (flags >>> Flag.STAMP_SHIFT)) & Flag.STAMP_MASK) >= this.#lazyMoves) {
-        this.#moves = (this.#moves + 1) & Flag.STAMP_MASK;
-        meta[i * Rec.SIZE + Rec.FLAGS] =
-          (meta[i * Rec.SIZE + Rec.FLAGS]! & Flag.BELOW_STAMP) | (this.#moves << Flag.STAMP_SHIFT);
+      if (last !== i && ((this.#moves - this.#stamps[i]!) & Stamp.MASK) >= this.#lazyMoves) {
+        this.#moves = (this.#moves + 1) & Stamp.MASK;
+        this.#stamps[i] = this.#moves;
         const at = i * Rec.SIZE;
         const p = meta[at + Rec.PREV]!;
         const n = meta[at + Rec.NEXT]!;
@@ -576,7 +572,7 @@ export class TinyLfuStore<K, E> implements Store<K, E> {
         meta[at + Rec.NEXT] = Seg.PROTECTED;
         meta[Seg.PROTECTED * Rec.SIZE + Rec.PREV] = i;
       }
-    } else if (seg === Seg.PROBATION && (flags & Flag.TAIL) === 0 && this.#swappable()) {
+    } else if (seg === Seg.PROBATION && (b & St.TAIL) === 0 && this.#swappable()) {
       // The steady state of a probation hit (no tail vote to cast): one swap, one call deep. Reached
       // through `#hitOutsideProtected` and `#promote` instead, a sweep ran up to 9% slower.
       this.#swap(i);
@@ -607,18 +603,18 @@ export class TinyLfuStore<K, E> implements Store<K, E> {
   pendingHits(key: K): number | undefined {
     if (this.#readCount > 0) this.#applyReads();
     const i = this.#map.get(key);
-    return i === undefined ? undefined : this.#hitState[i]! & Hit.PENDING;
+    return i === undefined ? undefined : this.#state[i]! & St.PENDING;
   }
 
   /**
    * Checks the store's structure (for tests; O(entries), applies buffered hits first): every list is
-   * well linked both ways, each entry sits in the list its flags name and is the slot its key maps to,
+   * well linked both ways, each entry sits in the list its state names and is the slot its key maps to,
    * the counts add up, protected keeps no tail, and the window's and probation's tails are exactly
    * their least recent `min(tail size, length)` entries, with the boundary on the most recent of them;
    * every slot ever used is either an entry's or on the free stack, once; every hash the table of recent
    * insertions holds for a slot in use is its key's; with no resize pending, protected is within its
    * bounds; in lazy mode, no window entry is marked referenced, and in eager mode no entry is; and every
-   * entry's hit state agrees with its flags on the guard bit.
+   * entry's guard bit says whether its key is in the guards' sample.
    *
    * @throws Error naming the first broken invariant
    */
@@ -639,16 +635,14 @@ export class TinyLfuStore<K, E> implements Store<K, E> {
         if (++count > this.#count) fail(`${name}'s list does not end`);
         if (meta[i * Rec.SIZE + Rec.PREV] !== prev)
           fail(`${name}: slot ${i} links back to ${meta[(i * Rec.SIZE) + Rec.PREV]}, not ${prev}`);
-        const flags = meta[i * Rec.SIZE + Rec.FLAGS]!;
-        if ((flags & Flag.SEG_MASK) !== s)
-          fail(`${name}: slot ${i} is flagged segment ${flags & Flag.SEG_MASK}`);
-        const b = this.#hitState[i]!;
-        if (this.#lazy && s === Seg.WINDOW && (b & Hit.REF) !== 0) fail(`window: slot ${i} is referenced`);
-        if (!this.#lazy && (b & Hit.REF) !== 0) fail(`${name}: slot ${i} is referenced in eager mode`);
-        if (((b & Hit.GUARD) !== 0) !== ((flags & Flag.GUARD) !== 0))
-          fail(`${name}: slot ${i}'s hit state and flags disagree on the guard bit`);
+        const b = this.#state[i]!;
+        if (b >>> St.SEG_SHIFT !== s) fail(`${name}: slot ${i} is flagged segment ${b >>> St.SEG_SHIFT}`);
+        if (this.#lazy && s === Seg.WINDOW && (b & St.REF) !== 0) fail(`window: slot ${i} is referenced`);
+        if (!this.#lazy && (b & St.REF) !== 0) fail(`${name}: slot ${i} is referenced in eager mode`);
+        if (((b & St.GUARD) !== 0) !== (this.#guards?.sampled(hashKey(this.#keys[i])) === true))
+          fail(`${name}: slot ${i}'s guard bit disagrees with the guards' sample`);
         if (this.#map.get(this.#keys[i] as K) !== i) fail(`${name}: slot ${i}'s key maps elsewhere`);
-        if ((flags & Flag.TAIL) !== 0) {
+        if ((b & St.TAIL) !== 0) {
           if (tail !== count - 1) fail(`${name}: tail entry ${i} follows an entry outside the tail`);
           tail++;
           lastTail = i;
@@ -794,15 +788,15 @@ export class TinyLfuStore<K, E> implements Store<K, E> {
 
   /** Counts an access to a held entry (deferred, see `get`). */
   #touch(i: number): void {
-    const b = this.#hitState[i]!;
-    if ((b & Hit.SAT) === 0) this.#deferHit(i, b);
+    const b = this.#state[i]!;
+    if ((b & St.SAT) === 0) this.#deferHit(i, b);
   }
 
   /** Counts a hit on slot `i`, whose hit state is `b` (not saturated). */
   #deferHit(i: number, b: number): void {
-    const p = (b & Hit.PENDING) + 1;
-    this.#hitState[i] = b + 1;
-    if (p === Hit.PENDING) this.#flushHits(i);
+    const p = (b & St.PENDING) + 1;
+    this.#state[i] = b + 1;
+    if (p === St.PENDING) this.#flushHits(i);
     if (++this.#ticks === Tuned.TICK_BATCH) this.#tick();
   }
 
@@ -817,35 +811,35 @@ export class TinyLfuStore<K, E> implements Store<K, E> {
    * counters are all saturated, its hits need no counting until the next aging.
    */
   #flushHits(i: number, h?: number): void {
-    const b = this.#hitState[i]!;
-    const p = b & Hit.PENDING;
+    const b = this.#state[i]!;
+    const p = b & St.PENDING;
     if (p === 0) return;
     const result = this.#sketch.add(h ?? hashKey(this.#keys[i]), p, false);
-    this.#hitState[i] = (b & ~(Hit.PENDING | Hit.SAT)) | ((result & AddResult.SATURATED) !== 0 ? Hit.SAT : 0);
+    this.#state[i] = (b & ~(St.PENDING | St.SAT)) | ((result & AddResult.SATURATED) !== 0 ? St.SAT : 0);
   }
 
   /** Eager promotion, before the sketch ages: adds every entry's pending hits, so that they age with the rest. */
   #settleAll(): void {
-    const hs = this.#hitState;
+    const hs = this.#state;
     for (let i = Slot.FIRST; i < this.#top; i++) {
-      if ((hs[i]! & Hit.PENDING) !== 0) this.#flushHits(i);
+      if ((hs[i]! & St.PENDING) !== 0) this.#flushHits(i);
     }
   }
 
   /**
    * Before the sketch ages: halves every entry's pending hits where they stand, as the aging halves the
-   * counters they would have been added to (no key is hashed, so an aging costs one pass over a byte array).
+   * counters they would have been added to (no key is hashed, so an aging costs one pass over the state words).
    */
   #agePending(): void {
-    const hs = this.#hitState;
+    const hs = this.#state;
     // An odd count rounds up at every other aging (by the sketch's epoch parity), so that a lone pending hit is
     // neither always lost nor always kept: added to its counter first, whether it survived the halving would
     // have depended on the counter's parity.
     const up = this.#sketch.epoch & 1;
     for (let i = Slot.FIRST; i < this.#top; i++) {
       const b = hs[i]!;
-      if ((b & (Hit.PENDING | Hit.SAT)) !== 0)
-        hs[i] = (b & ~(Hit.PENDING | Hit.SAT)) | (((b & Hit.PENDING) + up) >>> 1);
+      if ((b & (St.PENDING | St.SAT)) !== 0)
+        hs[i] = (b & ~(St.PENDING | St.SAT)) | (((b & St.PENDING) + up) >>> 1);
     }
   }
 
@@ -856,10 +850,10 @@ export class TinyLfuStore<K, E> implements Store<K, E> {
    */
   #newEpoch(aged: boolean): void {
     if (aged && this.#lazy) return;
-    const hs = this.#hitState;
+    const hs = this.#state;
     for (let i = Slot.FIRST; i < this.#top; i++) {
       const b = hs[i]!;
-      if ((b & (Hit.PENDING | Hit.SAT)) !== 0) hs[i] = b & ~(Hit.PENDING | Hit.SAT);
+      if ((b & (St.PENDING | St.SAT)) !== 0) hs[i] = b & ~(St.PENDING | St.SAT);
     }
   }
 
@@ -878,26 +872,17 @@ export class TinyLfuStore<K, E> implements Store<K, E> {
    * `Tuned.LAZY_TAIL_VOTE`.
    */
   #markReferenced(i: number, seg: number): void {
-    const b = this.#hitState[i]!;
-    if ((b & Hit.REF) !== 0) return;
-    this.#hitState[i] = b | Hit.REF;
-    if (
-      seg === Seg.PROBATION &&
-      (this.#meta[i * Rec.SIZE + Rec.FLAGS]! & Flag.TAIL) !== 0 &&
-      this.#evicting &&
-      this.#mode === 'gradient'
-    ) {
+    const b = this.#state[i]!;
+    if ((b & St.REF) !== 0) return;
+    this.#state[i] = b | St.REF;
+    if (seg === Seg.PROBATION && (b & St.TAIL) !== 0 && this.#evicting && this.#mode === 'gradient') {
       this.#vote(-Tuned.LAZY_TAIL_VOTE);
     }
   }
 
   /** A hit in the window or in probation: a tail hit is a vote; then reorder or promote. */
   #hitOutsideProtected(i: number, seg: number): void {
-    if (
-      (this.#meta[i * Rec.SIZE + Rec.FLAGS]! & Flag.TAIL) !== 0 &&
-      this.#evicting &&
-      this.#mode === 'gradient'
-    ) {
+    if ((this.#state[i]! & St.TAIL) !== 0 && this.#evicting && this.#mode === 'gradient') {
       // A hit among the least recent entries: that segment would miss it if it were smaller.
       this.#vote(seg === Seg.WINDOW ? 1 : -1);
     }
@@ -946,8 +931,8 @@ export class TinyLfuStore<K, E> implements Store<K, E> {
     this.#recentSlots[i & this.#recentMask] = i;
     this.#recentHashes[i & this.#recentMask] = h;
     const sampled = this.#guards?.sampled(h) === true;
-    this.#meta[i * Rec.SIZE + Rec.FLAGS] = sampled ? Flag.GUARD : 0;
-    this.#hitState[i] = sampled ? Hit.GUARD : 0;
+    // The window's segment bits are 0; `#linkLast`/`#linkFirst` set the tail bit.
+    this.#state[i] = sampled ? St.GUARD : 0;
     if (this.#weighted) this.#wt[i] = w;
     this.#map.set(key, i);
     // An entry heavier than the window goes to its least recent end, to leave it first.
@@ -997,26 +982,26 @@ export class TinyLfuStore<K, E> implements Store<K, E> {
     vals[c] = value;
     this.#recentSlots[c & this.#recentMask] = c;
     this.#recentHashes[c & this.#recentMask] = h;
-    const sampled = this.#guards?.sampled(h) === true;
-    this.#hitState[c] = sampled ? Hit.GUARD : 0;
     this.#map.set(key, c);
-    this.#rotateWindow(c, sampled ? Flag.GUARD : 0);
+    // The new entry's state (nothing pending, the guard bit) is written by the move: `#unlink` reads the old one's.
+    this.#rotateWindow(c, this.#guards?.sampled(h) === true ? St.GUARD : 0);
     return true;
   }
 
   /**
-   * Moves `c`, the window's least recent entry, to its recent end with the given flags (segment bits 0): what
+   * Moves `c`, the window's least recent entry, to its recent end with the given state (segment bits 0): what
    * `#unlink` then `#linkLast` do, with the window's tail kept in place. Written out because it runs on nearly
    * every insertion into a full store, where those two calls cost about 200 machine instructions (callgrind).
    */
   #rotateWindow(c: number, flags: number): void {
     const meta = this.#meta;
+    const state = this.#state;
     const at = c * Rec.SIZE;
     const boundary = this.#boundary[Seg.WINDOW]!;
     const last = meta[Seg.WINDOW * Rec.SIZE + Rec.PREV]!;
     if (this.#tailSize === 0 || c === boundary || c === last) {
       this.#unlink(c);
-      meta[at + Rec.FLAGS] = flags;
+      state[c] = flags;
       this.#linkLast(c, Seg.WINDOW);
       return;
     }
@@ -1030,13 +1015,13 @@ export class TinyLfuStore<K, E> implements Store<K, E> {
     meta[Seg.WINDOW * Rec.SIZE + Rec.PREV] = c;
     if (boundary === last) {
       // The whole window is tail: `c` stays in it, as its most recent entry.
-      meta[at + Rec.FLAGS] = flags | Flag.TAIL;
+      state[c] = flags | St.TAIL;
       this.#boundary[Seg.WINDOW] = c;
     } else {
       // `c` leaves the tail, and the oldest entry above it joins.
-      meta[at + Rec.FLAGS] = flags;
+      state[c] = flags;
       const b = meta[boundary * Rec.SIZE + Rec.NEXT]!;
-      meta[b * Rec.SIZE + Rec.FLAGS] = meta[b * Rec.SIZE + Rec.FLAGS]! | Flag.TAIL;
+      state[b] = state[b]! | St.TAIL;
       this.#boundary[Seg.WINDOW] = b;
     }
   }
@@ -1061,7 +1046,7 @@ export class TinyLfuStore<K, E> implements Store<K, E> {
     if (seg !== Seg.WINDOW && this.#lazy) {
       // Referenced, as a hit marks it, but a replacement casts no vote (as in eager mode); an entry that
       // grew heavier may push protected over its weight bound.
-      this.#hitState[i] = this.#hitState[i]! | Hit.REF;
+      this.#state[i] = this.#state[i]! | St.REF;
       if (seg === Seg.PROTECTED && delta > 0) this.#demote();
     } else if (seg === Seg.PROBATION) this.#promote(i);
     else if (seg === Seg.PROTECTED) {
@@ -1110,12 +1095,10 @@ export class TinyLfuStore<K, E> implements Store<K, E> {
       );
       this.#guards = guards;
       // Entries inserted before the capacity was known (weight-bounded stores) join the sample now.
-      const meta = this.#meta;
       for (let i = Slot.FIRST; i < this.#top; i++) {
         const key = this.#keys[i];
         if (key !== undefined && guards.sampled(hashKey(key))) {
-          meta[i * Rec.SIZE + Rec.FLAGS] = meta[i * Rec.SIZE + Rec.FLAGS]! | Flag.GUARD;
-          this.#hitState[i] = this.#hitState[i]! | Hit.GUARD;
+          this.#state[i] = this.#state[i]! | St.GUARD;
         }
       }
     } else if (this.#mode === 'hit-rate') {
@@ -1160,7 +1143,8 @@ export class TinyLfuStore<K, E> implements Store<K, E> {
     const meta = this.#meta;
     const at = i * Rec.SIZE;
     // `i` leaves probation.
-    if ((meta[at + Rec.FLAGS]! & Flag.TAIL) !== 0) this.#unlink(i);
+    const state = this.#state;
+    if ((state[i]! & St.TAIL) !== 0) this.#unlink(i);
     else {
       const p = meta[at + Rec.PREV]!;
       const n = meta[at + Rec.NEXT]!;
@@ -1174,12 +1158,10 @@ export class TinyLfuStore<K, E> implements Store<K, E> {
     meta[at + Rec.PREV] = last;
     meta[at + Rec.NEXT] = Seg.PROTECTED;
     meta[Seg.PROTECTED * Rec.SIZE + Rec.PREV] = i;
-    const moves = (this.#moves + 1) & Flag.STAMP_MASK;
+    const moves = (this.#moves + 1) & Stamp.MASK;
     this.#moves = moves;
-    meta[at + Rec.FLAGS] =
-      (meta[at + Rec.FLAGS]! & Flag.BELOW_STAMP & ~Flag.SEG_MASK) |
-      Seg.PROTECTED |
-      (moves << Flag.STAMP_SHIFT);
+    this.#stamps[i] = moves;
+    state[i] = (state[i]! & ~St.SEG_MASK) | (Seg.PROTECTED << St.SEG_SHIFT);
     // As `#transfer` sets it, with `i` counted before `d` leaves.
     this.#lazyMoves = Math.min((this.#protectedCount + 1) >> 2, 0x3fff);
     // `d`, protected's least recent entry (its previous is the sentinel), leaves protected...
@@ -1197,7 +1179,7 @@ export class TinyLfuStore<K, E> implements Store<K, E> {
     meta[bd + Rec.PREV] = pl;
     meta[bd + Rec.NEXT] = Seg.PROBATION;
     meta[Seg.PROBATION * Rec.SIZE + Rec.PREV] = d;
-    meta[bd + Rec.FLAGS] = (meta[bd + Rec.FLAGS]! & ~(Flag.SEG_MASK | Flag.TAIL)) | Seg.PROBATION;
+    state[d] = (state[d]! & ~(St.SEG_MASK | St.TAIL)) | (Seg.PROBATION << St.SEG_SHIFT);
   }
 
   /**
@@ -1215,9 +1197,9 @@ export class TinyLfuStore<K, E> implements Store<K, E> {
     ) {
       const d = meta[Seg.PROTECTED * Rec.SIZE + Rec.NEXT]!;
       if (d === Seg.PROTECTED) break;
-      const b = this.#hitState[d]!;
-      if (this.#lazy && (b & Hit.REF) !== 0) {
-        this.#hitState[d] = b & ~Hit.REF;
+      const b = this.#state[d]!;
+      if (this.#lazy && (b & St.REF) !== 0) {
+        this.#state[d] = b & ~St.REF;
         this.#moveToBack(d, Seg.PROTECTED);
       } else {
         this.#transfer(d, Seg.PROBATION);
@@ -1232,11 +1214,11 @@ export class TinyLfuStore<K, E> implements Store<K, E> {
    * has none). Protected's overflow drops to probation's recent end as it goes (see `#demote`).
    */
   #probationVictim(v: number): number {
-    const hs = this.#hitState;
-    while (v !== Slot.NIL && (hs[v]! & Hit.REF) !== 0) {
+    const hs = this.#state;
+    while (v !== Slot.NIL && (hs[v]! & St.REF) !== 0) {
       const next = this.#after(v);
       if (this.#protectedCount < 1 || (this.#weighted && this.#wt[v]! > this.#protectedWeight)) {
-        hs[v] = hs[v]! & ~Hit.REF;
+        hs[v] = hs[v]! & ~St.REF;
         this.#moveToBack(v, Seg.PROBATION);
       } else {
         // Linked before protected demotes, a promoted entry is itself demoted straight back when every
@@ -1300,7 +1282,7 @@ export class TinyLfuStore<K, E> implements Store<K, E> {
   #steadyVictim(): number {
     const victim = this.#meta[Seg.PROBATION * Rec.SIZE + Rec.NEXT]!;
     if (victim === Seg.PROBATION) return Slot.NIL;
-    return this.#lazy && (this.#hitState[victim]! & Hit.REF) !== 0 ? this.#probationVictim(victim) : victim;
+    return this.#lazy && (this.#state[victim]! & St.REF) !== 0 ? this.#probationVictim(victim) : victim;
   }
 
   /** The window's oldest entry `c` won admission over `victim`: the victim leaves, `c` joins probation. */
@@ -1583,7 +1565,7 @@ export class TinyLfuStore<K, E> implements Store<K, E> {
   }
 
   #segOf(i: number): number {
-    return this.#meta[i * Rec.SIZE + Rec.FLAGS]! & Flag.SEG_MASK;
+    return this.#state[i]! >>> St.SEG_SHIFT;
   }
 
   /** The weight of slot `i` (0 when the store is not weighted). */
@@ -1607,7 +1589,8 @@ export class TinyLfuStore<K, E> implements Store<K, E> {
     const doubled = length * 2;
     const size = doubled < bound ? doubled : Math.max(bound, length + 1);
     this.#meta = growInt32(this.#meta, size * Rec.SIZE);
-    this.#hitState = growUint8(this.#hitState, size);
+    this.#state = growUint16(this.#state, size);
+    if (!this.#lazy) this.#stamps = growUint16(this.#stamps, size);
     if (this.#weighted) {
       const wt = new Float64Array(size);
       wt.set(this.#wt);
@@ -1620,7 +1603,7 @@ export class TinyLfuStore<K, E> implements Store<K, E> {
     for (let s = 0; s < Slot.FIRST; s++) {
       meta[s * Rec.SIZE + Rec.NEXT] = s;
       meta[s * Rec.SIZE + Rec.PREV] = s;
-      meta[s * Rec.SIZE + Rec.FLAGS] = s;
+      this.#state[s] = s << St.SEG_SHIFT;
       this.#boundary[s] = s;
     }
     this.#tailCount.fill(0);
@@ -1630,17 +1613,17 @@ export class TinyLfuStore<K, E> implements Store<K, E> {
   #setTailSize(size: number): void {
     this.#tailSize = size;
     const meta = this.#meta;
+    const state = this.#state;
     for (const s of [Seg.WINDOW, Seg.PROBATION]) {
       let n = 0;
       this.#boundary[s] = s;
       for (let i = meta[s * Rec.SIZE + Rec.NEXT]!; i !== s; i = meta[i * Rec.SIZE + Rec.NEXT]!) {
-        const at = i * Rec.SIZE + Rec.FLAGS;
         if (n < size) {
-          meta[at] = meta[at]! | Flag.TAIL;
+          state[i] = state[i]! | St.TAIL;
           this.#boundary[s] = i;
           n++;
         } else {
-          meta[at] = meta[at]! & ~Flag.TAIL;
+          state[i] = state[i]! & ~St.TAIL;
         }
       }
       this.#tailCount[s] = n;
@@ -1657,14 +1640,14 @@ export class TinyLfuStore<K, E> implements Store<K, E> {
     meta[bi + Rec.PREV] = p;
     meta[bi + Rec.NEXT] = s;
     meta[bs + Rec.PREV] = i;
-    let flags = (meta[bi + Rec.FLAGS]! & ~(Flag.SEG_MASK | Flag.TAIL)) | s;
+    let flags = (this.#state[i]! & ~(St.SEG_MASK | St.TAIL)) | (s << St.SEG_SHIFT);
     if (s !== Seg.PROTECTED && this.#tailCount[s]! < this.#tailSize) {
       // The list is shorter than its tail: everything is tail, the new entry included.
-      flags |= Flag.TAIL;
+      flags |= St.TAIL;
       this.#boundary[s] = i;
       this.#tailCount[s]!++;
     }
-    meta[bi + Rec.FLAGS] = flags;
+    this.#state[i] = flags;
   }
 
   /** Inserts `i` at the least recent end of list `s` (window only). */
@@ -1677,12 +1660,13 @@ export class TinyLfuStore<K, E> implements Store<K, E> {
     meta[bi + Rec.NEXT] = n;
     meta[bi + Rec.PREV] = s;
     meta[bs + Rec.NEXT] = i;
-    meta[bi + Rec.FLAGS] = (meta[bi + Rec.FLAGS]! & ~Flag.SEG_MASK) | s | Flag.TAIL;
+    const state = this.#state;
+    state[i] = (state[i]! & ~St.SEG_MASK) | (s << St.SEG_SHIFT) | St.TAIL;
     if (this.#tailCount[s] === 0) this.#boundary[s] = i;
     if (++this.#tailCount[s]! > this.#tailSize) {
       // The newest tail entry moves up into the rest of the list.
       const b = this.#boundary[s]!;
-      meta[b * Rec.SIZE + Rec.FLAGS] = meta[b * Rec.SIZE + Rec.FLAGS]! & ~Flag.TAIL;
+      state[b] = state[b]! & ~St.TAIL;
       this.#boundary[s] = meta[b * Rec.SIZE + Rec.PREV]!;
       this.#tailCount[s]!--;
     }
@@ -1695,16 +1679,17 @@ export class TinyLfuStore<K, E> implements Store<K, E> {
     const n = meta[bi + Rec.NEXT]!;
     meta[p * Rec.SIZE + Rec.NEXT] = n;
     meta[n * Rec.SIZE + Rec.PREV] = p;
-    const flags = meta[bi + Rec.FLAGS]!;
-    if ((flags & Flag.TAIL) !== 0) {
-      meta[bi + Rec.FLAGS] = flags & ~Flag.TAIL;
-      const s = flags & Flag.SEG_MASK;
+    const state = this.#state;
+    const flags = state[i]!;
+    if ((flags & St.TAIL) !== 0) {
+      state[i] = flags & ~St.TAIL;
+      const s = flags >>> St.SEG_SHIFT;
       this.#tailCount[s]!--;
       if (this.#boundary[s] === i) this.#boundary[s] = p;
       // The oldest entry above the tail (if any) joins it.
       const b = meta[this.#boundary[s]! * Rec.SIZE + Rec.NEXT]!;
       if (b !== s) {
-        meta[b * Rec.SIZE + Rec.FLAGS] = meta[b * Rec.SIZE + Rec.FLAGS]! | Flag.TAIL;
+        state[b] = state[b]! | St.TAIL;
         this.#boundary[s] = b;
         this.#tailCount[s]!++;
       }
@@ -1717,7 +1702,7 @@ export class TinyLfuStore<K, E> implements Store<K, E> {
   }
 
   #transfer(i: number, to: number): void {
-    const from = this.#meta[i * Rec.SIZE + Rec.FLAGS]! & Flag.SEG_MASK;
+    const from = this.#segOf(i);
     this.#unlink(i);
     this.#segCount[from]!--;
     this.#segCount[to]!++;
@@ -1729,7 +1714,7 @@ export class TinyLfuStore<K, E> implements Store<K, E> {
     this.#linkLast(i, to);
     if (this.#lazy) {
       // A new segment starts the entry unreferenced; lazy promotion keeps no stamps.
-      this.#hitState[i] = this.#hitState[i]! & ~Hit.REF;
+      this.#state[i] = this.#state[i]! & ~St.REF;
     } else if (to === Seg.PROTECTED) {
       this.#stampMove(i);
       this.#lazyMoves = Math.min(this.#segCount[Seg.PROTECTED]! >> 2, 0x3fff);
@@ -1738,9 +1723,8 @@ export class TinyLfuStore<K, E> implements Store<K, E> {
 
   /** Records a move to protected's recent end, for the lazy moves (see `#applyHit`). */
   #stampMove(i: number): void {
-    this.#moves = (this.#moves + 1) & Flag.STAMP_MASK;
-    const at = i * Rec.SIZE + Rec.FLAGS;
-    this.#meta[at] = (this.#meta[at]! & Flag.BELOW_STAMP) | (this.#moves << Flag.STAMP_SHIFT);
+    this.#moves = (this.#moves + 1) & Stamp.MASK;
+    this.#stamps[i] = this.#moves;
   }
 
   #remove(i: number): void {
@@ -1849,8 +1833,8 @@ function growInt32(a: Int32Array, size: number): Int32Array {
   return b;
 }
 
-function growUint8(a: Uint8Array, size: number): Uint8Array {
-  const b = new Uint8Array(size);
+function growUint16(a: Uint16Array, size: number): Uint16Array {
+  const b = new Uint16Array(size);
   b.set(a);
   return b;
 }
