@@ -109,7 +109,8 @@ const LAZY_GUARD_SETTLE = 1;
 const TRANSFER_LIMIT = 1000;
 /**
  * For count bounds up to this many entries, the sketch (8 bytes per entry) and the slot storage (keys,
- * values, link records, state words: 26 bytes per entry with 64-bit pointers) are allocated up front, as
+ * values, link records, state words: 26 bytes per entry with 64-bit pointers, 28 under eager promotion with its move
+ * stamps) are allocated up front, as
  * lru-cache does; above it, they grow with the entries held.
  */
 const EAGER_LIMIT = 1 << 20;
@@ -218,12 +219,13 @@ export interface TinyLfuTuning {
  *
  * Storage: one `Map` from key to slot number, and per slot a 2-word link record, a 16-bit state word
  * (pending hits, saturation, the lazy reference, the guard and tail bits, the segment), the key, the value and
- * (only when weighted) the weight, holding three circular doubly-linked lists;
+ * (only when weighted) the weight and (only under eager promotion) a 16-bit move stamp, holding three circular
+ * doubly-linked lists;
  * free slots are a stack threaded through their link words. Up to `EAGER_LIMIT` entries, all of it
  * is allocated for the count bound up front. Key hashes are recomputed where they are needed (a
  * compared or evicted entry, deferred hits added to the sketch), not stored. A hit costs one `Map`
  * lookup and, with lazy promotion (the default), one state word read and written (eager promotion: a few
- * writes to one record and its neighbours): its sketch increment is deferred into the entry's state
+ * writes to one record, its neighbours' records, its state word and its stamp): its sketch increment is deferred into the entry's state
  * word and added to the sketch only when the key is compared, every 15 hits, or before the sketch
  * ages. The key is hashed again only when its deferred hits are added or when it is in
  * the LRU guard's sample; nothing is allocated, except that a sampled key's hit also reaches the
