@@ -40,13 +40,10 @@ enum Rec {
 }
 
 /**
- * Bits of a slot's state in `#state`, 16 bits: what a hit reads and writes (the pending hits, saturation, the lazy
- * reference, the guard bit) and where the entry sits (its segment, the tail bit), kept apart from the 8-byte link
- * records so that a lazy hit touches one 16-bit word in a dense array (200 KB at 100,000 entries). Until 2026-12-06
- * the segment and tail bits lived in a third word of the link record and the hit bits in a byte of their own (13
- * bytes per slot against 10 now; docs/policy.md, "One state word per slot").
+ * Bits of a slot's hit state in `#hit`, one byte: what a hit reads and writes, kept apart from the 8-byte link
+ * records and the flags so that a lazy hit touches one byte in a dense array (100 KB at 100,000 entries).
  */
-enum St {
+enum Hit {
   /** Bits 0-3: hits not yet added to the sketch (this epoch's; every aging settles them). */
   PENDING = 15,
   /** Bit 4: the key's counters are saturated this epoch: its hits need no counting. */
@@ -55,13 +52,20 @@ enum St {
   REF = 32,
   /** Bit 6: the key is in the guards' sample (see `WindowGuards`). */
   GUARD = 64,
-  /** Bit 7: the entry is in its list's tail. */
-  TAIL = 128,
-  /** Bits 8-9: the segment (`Seg`); no bit above them is set, so `state >>> SEG_SHIFT` is the segment. */
-  SEG_SHIFT = 8,
-  SEG_MASK = 0x300,
   /** The bits a lazy hit's fast path tests. */
   FAST = SAT | REF | GUARD,
+}
+
+/**
+ * Bits of a slot's flags in `#flags`, one byte: where the entry sits. Until 2026-12-06 they lived in a third word of
+ * the link record, with eager promotion's move stamp (13 bytes per slot with the hit state, against 10 now;
+ * docs/policy.md, "One byte of flags per slot").
+ */
+enum Flag {
+  /** Bits 0-1: the segment (`Seg`). */
+  SEG_MASK = 3,
+  /** Bit 2: the entry is in its list's tail. */
+  TAIL = 4,
 }
 
 /** Eager promotion's move stamps (`#stamps`): `#moves` mod 2^16 when an entry last moved to protected's recent end. */
@@ -109,8 +113,8 @@ const LAZY_GUARD_SETTLE = 1;
 const TRANSFER_LIMIT = 1000;
 /**
  * For count bounds up to this many entries, the sketch (8 bytes per entry) and the slot storage (keys,
- * values, link records, state words: 26 bytes per entry with 64-bit pointers, 28 under eager promotion with its move
- * stamps) are allocated up front, as
+ * values, link records, hit state and flags bytes: 26 bytes per entry with 64-bit pointers, 28 under eager promotion
+ * with its move stamps) are allocated up front, as
  * lru-cache does; above it, they grow with the entries held.
  */
 const EAGER_LIMIT = 1 << 20;
@@ -177,7 +181,7 @@ export interface TinyLfuTuning {
   smallWindowGuard?: boolean;
   /**
    * `'lazy'` (default since 2026-12-06): a hit in probation or protected only marks the entry referenced
-   * (a bit of its state word, see `get`); eviction promotes probation's referenced entries when it reaches them, and
+   * (a bit of its hit state byte, see `get`); eviction promotes probation's referenced entries when it reaches them, and
    * protected demotes CLOCK-style (a referenced entry goes round once more). A hit in probation's tail
    * votes for main with weight 1.5 (`Tuned.LAZY_TAIL_VOTE`), and the LRU guard judges a jump one period later
    * (`LAZY_GUARD_SETTLE`). `'eager'`: a hit in probation promotes the entry to protected at once, and a hit
@@ -217,16 +221,16 @@ export interface TinyLfuTuning {
  * Every segment is bounded in both dimensions (entries and weight), so an entry heavier than the
  * window passes straight through it, and one heavier than the whole store is evicted at once.
  *
- * Storage: one `Map` from key to slot number, and per slot a 2-word link record, a 16-bit state word
- * (pending hits, saturation, the lazy reference, the guard and tail bits, the segment), the key, the value and
- * (only when weighted) the weight and (only under eager promotion) a 16-bit move stamp, holding three circular
+ * Storage: one `Map` from key to slot number, and per slot a 2-word link record, a hit state byte (pending
+ * hits, saturation, the lazy reference, the guard bit), a flags byte (the segment, the tail bit), the key, the value
+ * and (only when weighted) the weight and (only under eager promotion) a 16-bit move stamp, holding three circular
  * doubly-linked lists;
  * free slots are a stack threaded through their link words. Up to `EAGER_LIMIT` entries, all of it
  * is allocated for the count bound up front. Key hashes are recomputed where they are needed (a
  * compared or evicted entry, deferred hits added to the sketch), not stored. A hit costs one `Map`
- * lookup and, with lazy promotion (the default), one state word read and written (eager promotion: a few
- * writes to one record, its neighbours' records, its state word and its stamp): its sketch increment is deferred into the entry's state
- * word and added to the sketch only when the key is compared, every 15 hits, or before the sketch
+ * lookup and, with lazy promotion (the default), one byte read and written (eager promotion: a few
+ * writes to one record, its neighbours' records, its flags and its stamp): its sketch increment is deferred into the
+ * entry's hit state and added to the sketch only when the key is compared, every 15 hits, or before the sketch
  * ages. The key is hashed again only when its deferred hits are added or when it is in
  * the LRU guard's sample; nothing is allocated, except that a sampled key's hit also reaches the
  * small-window guard's miniature store, whose miss inserts into its own `Map`. A small fixed table
@@ -260,11 +264,10 @@ export class TinyLfuStore<K, E> implements Store<K, E> {
   #vals: (E | undefined)[] = [undefined, undefined, undefined];
   /** Two words per slot: next and previous slot in its list. */
   #meta: Int32Array;
-  /**
-   * 16 bits per slot: pending hits, saturation, the lazy reference, the guard bit, the tail bit and the segment
-   * (see `St`).
-   */
-  #state: Uint16Array;
+  /** One byte per slot: pending hits, saturation, the lazy reference and the guard bit (see `Hit`). */
+  #hit: Uint8Array;
+  /** One byte per slot: the segment and the tail bit (see `Flag`). */
+  #flags: Uint8Array;
   /** Eager promotion only (empty under lazy promotion): each slot's move stamp (see `Stamp`, `#applyHit`). */
   #stamps: Uint16Array;
   /** Whether the slot storage was allocated for the count bound up front (see `EAGER_LIMIT`). */
@@ -323,7 +326,7 @@ export class TinyLfuStore<K, E> implements Store<K, E> {
   readonly #fused: boolean;
   #fusedInserts = 0;
   /**
-   * The hit state bits `get` tests for its in-place hit: `St.FAST` under lazy promotion with shortcuts, else
+   * The hit state bits `get` tests for its in-place hit: `Hit.FAST` under lazy promotion with shortcuts, else
    * 0 (which never matches, so every hit takes the general path).
    */
   readonly #fastMask: number;
@@ -422,7 +425,7 @@ export class TinyLfuStore<K, E> implements Store<K, E> {
     this.#shortcuts = tuning?.shortcuts ?? true;
     this.#fused = this.#shortcuts && maxSize === undefined && (tuning?.fusedInsert ?? true);
     this.#victimMemo = tuning?.victimMemo ?? true;
-    this.#fastMask = this.#lazy && this.#shortcuts ? St.FAST : 0;
+    this.#fastMask = this.#lazy && this.#shortcuts ? Hit.FAST : 0;
     this.#fraction = window;
     this.#minWindow = Math.min(MIN_WINDOW, window);
     this.#setLimits();
@@ -436,7 +439,8 @@ export class TinyLfuStore<K, E> implements Store<K, E> {
       this.#vals = new Array<E | undefined>(slots).fill(undefined);
     }
     this.#meta = new Int32Array(slots * Rec.SIZE);
-    this.#state = new Uint16Array(slots);
+    this.#hit = new Uint8Array(slots);
+    this.#flags = new Uint8Array(slots);
     this.#stamps = new Uint16Array(this.#lazy ? 0 : slots);
     this.#wt = new Float64Array(this.#weighted ? slots : 0);
     this.#resetLists();
@@ -487,7 +491,7 @@ export class TinyLfuStore<K, E> implements Store<K, E> {
    * protected. A window hit moves the entry to the window's recent end in both modes.
    *
    * Lazy promotion applies the hit at once; the common one, on a referenced entry outside the guards'
-   * sample, reads and writes only the entry's state word (a dense `Uint16Array`: 200 KB at 100,000
+   * sample, reads and writes only the entry's hit state byte (a dense `Uint8Array`: 100 KB at 100,000
    * entries, where the link records take 800 KB), besides the `Map` lookup and the value.
    *
    * Eager promotion only notes the entry's slot in a small buffer; the policy applies the buffered hits,
@@ -500,15 +504,15 @@ export class TinyLfuStore<K, E> implements Store<K, E> {
     const i = this.#map.get(key);
     if (i === undefined) return this.#miss(key);
     // Lazy promotion applies each hit at once, and the common one (a referenced entry outside the
-    // guards' sample) only counts it in the entry's state word, or not at all when saturated. Kept
+    // guards' sample) only counts it in the entry's hit state byte, or not at all when saturated. Kept
     // this small so that V8 inlines it into its callers: anything else is one call away.
-    const b = this.#state[i]!;
+    const b = this.#hit[i]!;
     const fast = b & this.#fastMask;
-    if (fast === St.REF && (b & St.PENDING) < St.PENDING - 1) {
-      this.#state[i] = b + 1;
+    if (fast === Hit.REF && (b & Hit.PENDING) < Hit.PENDING - 1) {
+      this.#hit[i] = b + 1;
       this.#hits++;
       if (++this.#ticks === Tuned.TICK_BATCH) this.#tick();
-    } else if (fast === (St.SAT | St.REF)) this.#hits++;
+    } else if (fast === (Hit.SAT | Hit.REF)) this.#hits++;
     else this.#otherHit(i);
     return this.#vals[i];
   }
@@ -546,12 +550,12 @@ export class TinyLfuStore<K, E> implements Store<K, E> {
     // A held key's frequency matters only when it is compared (as a candidate or a victim), so a
     // hit is counted in the entry's hit state and added to the sketch then, or every 15 hits, or
     // before the sketch ages: a hit makes no scattered counter updates.
-    // `b`'s guard, tail and segment bits stay as they are until the moves below.
-    const b = this.#state[i]!;
-    if ((b & St.SAT) === 0) this.#deferHit(i, b);
+    const b = this.#hit[i]!;
+    if ((b & Hit.SAT) === 0) this.#deferHit(i, b);
     const meta = this.#meta;
-    if ((b & St.GUARD) !== 0) this.#guardSample(hashKey(this.#keys[i]), true);
-    const seg = b >>> St.SEG_SHIFT;
+    if ((b & Hit.GUARD) !== 0) this.#guardSample(hashKey(this.#keys[i]), true);
+    const flags = this.#flags[i]!;
+    const seg = flags & Flag.SEG_MASK;
     if (seg !== Seg.WINDOW && this.#lazy) {
       this.#markReferenced(i, seg);
       return;
@@ -574,7 +578,7 @@ export class TinyLfuStore<K, E> implements Store<K, E> {
         meta[at + Rec.NEXT] = Seg.PROTECTED;
         meta[Seg.PROTECTED * Rec.SIZE + Rec.PREV] = i;
       }
-    } else if (seg === Seg.PROBATION && (b & St.TAIL) === 0 && this.#swappable()) {
+    } else if (seg === Seg.PROBATION && (flags & Flag.TAIL) === 0 && this.#swappable()) {
       // The steady state of a probation hit (no tail vote to cast): one swap, one call deep. Reached
       // through `#hitOutsideProtected` and `#promote` instead, a sweep ran up to 9% slower.
       this.#swap(i);
@@ -605,7 +609,7 @@ export class TinyLfuStore<K, E> implements Store<K, E> {
   pendingHits(key: K): number | undefined {
     if (this.#readCount > 0) this.#applyReads();
     const i = this.#map.get(key);
-    return i === undefined ? undefined : this.#state[i]! & St.PENDING;
+    return i === undefined ? undefined : this.#hit[i]! & Hit.PENDING;
   }
 
   /**
@@ -637,14 +641,17 @@ export class TinyLfuStore<K, E> implements Store<K, E> {
         if (++count > this.#count) fail(`${name}'s list does not end`);
         if (meta[i * Rec.SIZE + Rec.PREV] !== prev)
           fail(`${name}: slot ${i} links back to ${meta[(i * Rec.SIZE) + Rec.PREV]}, not ${prev}`);
-        const b = this.#state[i]!;
-        if (b >>> St.SEG_SHIFT !== s) fail(`${name}: slot ${i} is flagged segment ${b >>> St.SEG_SHIFT}`);
-        if (this.#lazy && s === Seg.WINDOW && (b & St.REF) !== 0) fail(`window: slot ${i} is referenced`);
-        if (!this.#lazy && (b & St.REF) !== 0) fail(`${name}: slot ${i} is referenced in eager mode`);
-        if (((b & St.GUARD) !== 0) !== (this.#guards?.sampled(hashKey(this.#keys[i])) === true))
+        const flags = this.#flags[i]!;
+        if ((flags & ~(Flag.SEG_MASK | Flag.TAIL)) !== 0) fail(`${name}: slot ${i} has flags ${flags}`);
+        if ((flags & Flag.SEG_MASK) !== s)
+          fail(`${name}: slot ${i} is flagged segment ${flags & Flag.SEG_MASK}`);
+        const b = this.#hit[i]!;
+        if (this.#lazy && s === Seg.WINDOW && (b & Hit.REF) !== 0) fail(`window: slot ${i} is referenced`);
+        if (!this.#lazy && (b & Hit.REF) !== 0) fail(`${name}: slot ${i} is referenced in eager mode`);
+        if (((b & Hit.GUARD) !== 0) !== (this.#guards?.sampled(hashKey(this.#keys[i])) === true))
           fail(`${name}: slot ${i}'s guard bit disagrees with the guards' sample`);
         if (this.#map.get(this.#keys[i] as K) !== i) fail(`${name}: slot ${i}'s key maps elsewhere`);
-        if ((b & St.TAIL) !== 0) {
+        if ((flags & Flag.TAIL) !== 0) {
           if (tail !== count - 1) fail(`${name}: tail entry ${i} follows an entry outside the tail`);
           tail++;
           lastTail = i;
@@ -790,15 +797,15 @@ export class TinyLfuStore<K, E> implements Store<K, E> {
 
   /** Counts an access to a held entry (deferred, see `get`). */
   #touch(i: number): void {
-    const b = this.#state[i]!;
-    if ((b & St.SAT) === 0) this.#deferHit(i, b);
+    const b = this.#hit[i]!;
+    if ((b & Hit.SAT) === 0) this.#deferHit(i, b);
   }
 
   /** Counts a hit on slot `i`, whose hit state is `b` (not saturated). */
   #deferHit(i: number, b: number): void {
-    const p = (b & St.PENDING) + 1;
-    this.#state[i] = b + 1;
-    if (p === St.PENDING) this.#flushHits(i);
+    const p = (b & Hit.PENDING) + 1;
+    this.#hit[i] = b + 1;
+    if (p === Hit.PENDING) this.#flushHits(i);
     if (++this.#ticks === Tuned.TICK_BATCH) this.#tick();
   }
 
@@ -813,35 +820,35 @@ export class TinyLfuStore<K, E> implements Store<K, E> {
    * counters are all saturated, its hits need no counting until the next aging.
    */
   #flushHits(i: number, h?: number): void {
-    const b = this.#state[i]!;
-    const p = b & St.PENDING;
+    const b = this.#hit[i]!;
+    const p = b & Hit.PENDING;
     if (p === 0) return;
     const result = this.#sketch.add(h ?? hashKey(this.#keys[i]), p, false);
-    this.#state[i] = (b & ~(St.PENDING | St.SAT)) | ((result & AddResult.SATURATED) !== 0 ? St.SAT : 0);
+    this.#hit[i] = (b & ~(Hit.PENDING | Hit.SAT)) | ((result & AddResult.SATURATED) !== 0 ? Hit.SAT : 0);
   }
 
   /** Eager promotion, before the sketch ages: adds every entry's pending hits, so that they age with the rest. */
   #settleAll(): void {
-    const hs = this.#state;
+    const hs = this.#hit;
     for (let i = Slot.FIRST; i < this.#top; i++) {
-      if ((hs[i]! & St.PENDING) !== 0) this.#flushHits(i);
+      if ((hs[i]! & Hit.PENDING) !== 0) this.#flushHits(i);
     }
   }
 
   /**
    * Before the sketch ages: halves every entry's pending hits where they stand, as the aging halves the
-   * counters they would have been added to (no key is hashed, so an aging costs one pass over the state words).
+   * counters they would have been added to (no key is hashed, so an aging costs one pass over the hit state bytes).
    */
   #agePending(): void {
-    const hs = this.#state;
+    const hs = this.#hit;
     // An odd count rounds up at every other aging (by the sketch's epoch parity), so that a lone pending hit is
     // neither always lost nor always kept: added to its counter first, whether it survived the halving would
     // have depended on the counter's parity.
     const up = this.#sketch.epoch & 1;
     for (let i = Slot.FIRST; i < this.#top; i++) {
       const b = hs[i]!;
-      if ((b & (St.PENDING | St.SAT)) !== 0)
-        hs[i] = (b & ~(St.PENDING | St.SAT)) | (((b & St.PENDING) + up) >>> 1);
+      if ((b & (Hit.PENDING | Hit.SAT)) !== 0)
+        hs[i] = (b & ~(Hit.PENDING | Hit.SAT)) | (((b & Hit.PENDING) + up) >>> 1);
     }
   }
 
@@ -852,10 +859,10 @@ export class TinyLfuStore<K, E> implements Store<K, E> {
    */
   #newEpoch(aged: boolean): void {
     if (aged && this.#lazy) return;
-    const hs = this.#state;
+    const hs = this.#hit;
     for (let i = Slot.FIRST; i < this.#top; i++) {
       const b = hs[i]!;
-      if ((b & (St.PENDING | St.SAT)) !== 0) hs[i] = b & ~(St.PENDING | St.SAT);
+      if ((b & (Hit.PENDING | Hit.SAT)) !== 0) hs[i] = b & ~(Hit.PENDING | Hit.SAT);
     }
   }
 
@@ -874,17 +881,22 @@ export class TinyLfuStore<K, E> implements Store<K, E> {
    * `Tuned.LAZY_TAIL_VOTE`.
    */
   #markReferenced(i: number, seg: number): void {
-    const b = this.#state[i]!;
-    if ((b & St.REF) !== 0) return;
-    this.#state[i] = b | St.REF;
-    if (seg === Seg.PROBATION && (b & St.TAIL) !== 0 && this.#evicting && this.#mode === 'gradient') {
+    const b = this.#hit[i]!;
+    if ((b & Hit.REF) !== 0) return;
+    this.#hit[i] = b | Hit.REF;
+    if (
+      seg === Seg.PROBATION &&
+      (this.#flags[i]! & Flag.TAIL) !== 0 &&
+      this.#evicting &&
+      this.#mode === 'gradient'
+    ) {
       this.#vote(-Tuned.LAZY_TAIL_VOTE);
     }
   }
 
   /** A hit in the window or in probation: a tail hit is a vote; then reorder or promote. */
   #hitOutsideProtected(i: number, seg: number): void {
-    if ((this.#state[i]! & St.TAIL) !== 0 && this.#evicting && this.#mode === 'gradient') {
+    if ((this.#flags[i]! & Flag.TAIL) !== 0 && this.#evicting && this.#mode === 'gradient') {
       // A hit among the least recent entries: that segment would miss it if it were smaller.
       this.#vote(seg === Seg.WINDOW ? 1 : -1);
     }
@@ -933,8 +945,8 @@ export class TinyLfuStore<K, E> implements Store<K, E> {
     this.#recentSlots[i & this.#recentMask] = i;
     this.#recentHashes[i & this.#recentMask] = h;
     const sampled = this.#guards?.sampled(h) === true;
-    // The window's segment bits are 0; `#linkLast`/`#linkFirst` set the tail bit.
-    this.#state[i] = sampled ? St.GUARD : 0;
+    // `#linkLast`/`#linkFirst` set the flags.
+    this.#hit[i] = sampled ? Hit.GUARD : 0;
     if (this.#weighted) this.#wt[i] = w;
     this.#map.set(key, i);
     // An entry heavier than the window goes to its least recent end, to leave it first.
@@ -984,26 +996,25 @@ export class TinyLfuStore<K, E> implements Store<K, E> {
     vals[c] = value;
     this.#recentSlots[c & this.#recentMask] = c;
     this.#recentHashes[c & this.#recentMask] = h;
+    this.#hit[c] = this.#guards?.sampled(h) === true ? Hit.GUARD : 0;
     this.#map.set(key, c);
-    // The new entry's state (nothing pending, the guard bit) is written by the move: `#unlink` reads the old one's.
-    this.#rotateWindow(c, this.#guards?.sampled(h) === true ? St.GUARD : 0);
+    this.#rotateWindow(c);
     return true;
   }
 
   /**
-   * Moves `c`, the window's least recent entry, to its recent end with the given state (segment bits 0): what
+   * Moves `c`, the window's least recent entry, to its recent end: what
    * `#unlink` then `#linkLast` do, with the window's tail kept in place. Written out because it runs on nearly
    * every insertion into a full store, where those two calls cost about 200 machine instructions (callgrind).
    */
-  #rotateWindow(c: number, flags: number): void {
+  #rotateWindow(c: number): void {
     const meta = this.#meta;
-    const state = this.#state;
+    const flags = this.#flags;
     const at = c * Rec.SIZE;
     const boundary = this.#boundary[Seg.WINDOW]!;
     const last = meta[Seg.WINDOW * Rec.SIZE + Rec.PREV]!;
     if (this.#tailSize === 0 || c === boundary || c === last) {
       this.#unlink(c);
-      state[c] = flags;
       this.#linkLast(c, Seg.WINDOW);
       return;
     }
@@ -1017,13 +1028,13 @@ export class TinyLfuStore<K, E> implements Store<K, E> {
     meta[Seg.WINDOW * Rec.SIZE + Rec.PREV] = c;
     if (boundary === last) {
       // The whole window is tail: `c` stays in it, as its most recent entry.
-      state[c] = flags | St.TAIL;
+      flags[c] = Seg.WINDOW | Flag.TAIL;
       this.#boundary[Seg.WINDOW] = c;
     } else {
       // `c` leaves the tail, and the oldest entry above it joins.
-      state[c] = flags;
+      flags[c] = Seg.WINDOW;
       const b = meta[boundary * Rec.SIZE + Rec.NEXT]!;
-      state[b] = state[b]! | St.TAIL;
+      flags[b] = flags[b]! | Flag.TAIL;
       this.#boundary[Seg.WINDOW] = b;
     }
   }
@@ -1048,7 +1059,7 @@ export class TinyLfuStore<K, E> implements Store<K, E> {
     if (seg !== Seg.WINDOW && this.#lazy) {
       // Referenced, as a hit marks it, but a replacement casts no vote (as in eager mode); an entry that
       // grew heavier may push protected over its weight bound.
-      this.#state[i] = this.#state[i]! | St.REF;
+      this.#hit[i] = this.#hit[i]! | Hit.REF;
       if (seg === Seg.PROTECTED && delta > 0) this.#demote();
     } else if (seg === Seg.PROBATION) this.#promote(i);
     else if (seg === Seg.PROTECTED) {
@@ -1100,7 +1111,7 @@ export class TinyLfuStore<K, E> implements Store<K, E> {
       for (let i = Slot.FIRST; i < this.#top; i++) {
         const key = this.#keys[i];
         if (key !== undefined && guards.sampled(hashKey(key))) {
-          this.#state[i] = this.#state[i]! | St.GUARD;
+          this.#hit[i] = this.#hit[i]! | Hit.GUARD;
         }
       }
     } else if (this.#mode === 'hit-rate') {
@@ -1145,8 +1156,8 @@ export class TinyLfuStore<K, E> implements Store<K, E> {
     const meta = this.#meta;
     const at = i * Rec.SIZE;
     // `i` leaves probation.
-    const state = this.#state;
-    if ((state[i]! & St.TAIL) !== 0) this.#unlink(i);
+    const flags = this.#flags;
+    if ((flags[i]! & Flag.TAIL) !== 0) this.#unlink(i);
     else {
       const p = meta[at + Rec.PREV]!;
       const n = meta[at + Rec.NEXT]!;
@@ -1163,7 +1174,7 @@ export class TinyLfuStore<K, E> implements Store<K, E> {
     const moves = (this.#moves + 1) & Stamp.MASK;
     this.#moves = moves;
     this.#stamps[i] = moves;
-    state[i] = (state[i]! & ~St.SEG_MASK) | (Seg.PROTECTED << St.SEG_SHIFT);
+    flags[i] = Seg.PROTECTED;
     // As `#transfer` sets it, with `i` counted before `d` leaves.
     this.#lazyMoves = Math.min((this.#protectedCount + 1) >> 2, 0x3fff);
     // `d`, protected's least recent entry (its previous is the sentinel), leaves protected...
@@ -1181,7 +1192,7 @@ export class TinyLfuStore<K, E> implements Store<K, E> {
     meta[bd + Rec.PREV] = pl;
     meta[bd + Rec.NEXT] = Seg.PROBATION;
     meta[Seg.PROBATION * Rec.SIZE + Rec.PREV] = d;
-    state[d] = (state[d]! & ~(St.SEG_MASK | St.TAIL)) | (Seg.PROBATION << St.SEG_SHIFT);
+    flags[d] = Seg.PROBATION;
   }
 
   /**
@@ -1199,9 +1210,9 @@ export class TinyLfuStore<K, E> implements Store<K, E> {
     ) {
       const d = meta[Seg.PROTECTED * Rec.SIZE + Rec.NEXT]!;
       if (d === Seg.PROTECTED) break;
-      const b = this.#state[d]!;
-      if (this.#lazy && (b & St.REF) !== 0) {
-        this.#state[d] = b & ~St.REF;
+      const b = this.#hit[d]!;
+      if (this.#lazy && (b & Hit.REF) !== 0) {
+        this.#hit[d] = b & ~Hit.REF;
         this.#moveToBack(d, Seg.PROTECTED);
       } else {
         this.#transfer(d, Seg.PROBATION);
@@ -1216,11 +1227,11 @@ export class TinyLfuStore<K, E> implements Store<K, E> {
    * has none). Protected's overflow drops to probation's recent end as it goes (see `#demote`).
    */
   #probationVictim(v: number): number {
-    const hs = this.#state;
-    while (v !== Slot.NIL && (hs[v]! & St.REF) !== 0) {
+    const hs = this.#hit;
+    while (v !== Slot.NIL && (hs[v]! & Hit.REF) !== 0) {
       const next = this.#after(v);
       if (this.#protectedCount < 1 || (this.#weighted && this.#wt[v]! > this.#protectedWeight)) {
-        hs[v] = hs[v]! & ~St.REF;
+        hs[v] = hs[v]! & ~Hit.REF;
         this.#moveToBack(v, Seg.PROBATION);
       } else {
         // Linked before protected demotes, a promoted entry is itself demoted straight back when every
@@ -1284,7 +1295,7 @@ export class TinyLfuStore<K, E> implements Store<K, E> {
   #steadyVictim(): number {
     const victim = this.#meta[Seg.PROBATION * Rec.SIZE + Rec.NEXT]!;
     if (victim === Seg.PROBATION) return Slot.NIL;
-    return this.#lazy && (this.#state[victim]! & St.REF) !== 0 ? this.#probationVictim(victim) : victim;
+    return this.#lazy && (this.#hit[victim]! & Hit.REF) !== 0 ? this.#probationVictim(victim) : victim;
   }
 
   /** The window's oldest entry `c` won admission over `victim`: the victim leaves, `c` joins probation. */
@@ -1567,7 +1578,7 @@ export class TinyLfuStore<K, E> implements Store<K, E> {
   }
 
   #segOf(i: number): number {
-    return this.#state[i]! >>> St.SEG_SHIFT;
+    return this.#flags[i]! & Flag.SEG_MASK;
   }
 
   /** The weight of slot `i` (0 when the store is not weighted). */
@@ -1591,7 +1602,8 @@ export class TinyLfuStore<K, E> implements Store<K, E> {
     const doubled = length * 2;
     const size = doubled < bound ? doubled : Math.max(bound, length + 1);
     this.#meta = growInt32(this.#meta, size * Rec.SIZE);
-    this.#state = growUint16(this.#state, size);
+    this.#hit = growUint8(this.#hit, size);
+    this.#flags = growUint8(this.#flags, size);
     if (!this.#lazy) this.#stamps = growUint16(this.#stamps, size);
     if (this.#weighted) {
       const wt = new Float64Array(size);
@@ -1605,7 +1617,7 @@ export class TinyLfuStore<K, E> implements Store<K, E> {
     for (let s = 0; s < Slot.FIRST; s++) {
       meta[s * Rec.SIZE + Rec.NEXT] = s;
       meta[s * Rec.SIZE + Rec.PREV] = s;
-      this.#state[s] = s << St.SEG_SHIFT;
+      this.#flags[s] = s;
       this.#boundary[s] = s;
     }
     this.#tailCount.fill(0);
@@ -1615,17 +1627,17 @@ export class TinyLfuStore<K, E> implements Store<K, E> {
   #setTailSize(size: number): void {
     this.#tailSize = size;
     const meta = this.#meta;
-    const state = this.#state;
+    const flags = this.#flags;
     for (const s of [Seg.WINDOW, Seg.PROBATION]) {
       let n = 0;
       this.#boundary[s] = s;
       for (let i = meta[s * Rec.SIZE + Rec.NEXT]!; i !== s; i = meta[i * Rec.SIZE + Rec.NEXT]!) {
         if (n < size) {
-          state[i] = state[i]! | St.TAIL;
+          flags[i] = flags[i]! | Flag.TAIL;
           this.#boundary[s] = i;
           n++;
         } else {
-          state[i] = state[i]! & ~St.TAIL;
+          flags[i] = flags[i]! & ~Flag.TAIL;
         }
       }
       this.#tailCount[s] = n;
@@ -1642,14 +1654,14 @@ export class TinyLfuStore<K, E> implements Store<K, E> {
     meta[bi + Rec.PREV] = p;
     meta[bi + Rec.NEXT] = s;
     meta[bs + Rec.PREV] = i;
-    let flags = (this.#state[i]! & ~(St.SEG_MASK | St.TAIL)) | (s << St.SEG_SHIFT);
+    let flags = s;
     if (s !== Seg.PROTECTED && this.#tailCount[s]! < this.#tailSize) {
       // The list is shorter than its tail: everything is tail, the new entry included.
-      flags |= St.TAIL;
+      flags |= Flag.TAIL;
       this.#boundary[s] = i;
       this.#tailCount[s]!++;
     }
-    this.#state[i] = flags;
+    this.#flags[i] = flags;
   }
 
   /** Inserts `i` at the least recent end of list `s` (window only). */
@@ -1662,13 +1674,13 @@ export class TinyLfuStore<K, E> implements Store<K, E> {
     meta[bi + Rec.NEXT] = n;
     meta[bi + Rec.PREV] = s;
     meta[bs + Rec.NEXT] = i;
-    const state = this.#state;
-    state[i] = (state[i]! & ~St.SEG_MASK) | (s << St.SEG_SHIFT) | St.TAIL;
+    const flags = this.#flags;
+    flags[i] = s | Flag.TAIL;
     if (this.#tailCount[s] === 0) this.#boundary[s] = i;
     if (++this.#tailCount[s]! > this.#tailSize) {
       // The newest tail entry moves up into the rest of the list.
       const b = this.#boundary[s]!;
-      state[b] = state[b]! & ~St.TAIL;
+      flags[b] = flags[b]! & ~Flag.TAIL;
       this.#boundary[s] = meta[b * Rec.SIZE + Rec.PREV]!;
       this.#tailCount[s]!--;
     }
@@ -1681,17 +1693,17 @@ export class TinyLfuStore<K, E> implements Store<K, E> {
     const n = meta[bi + Rec.NEXT]!;
     meta[p * Rec.SIZE + Rec.NEXT] = n;
     meta[n * Rec.SIZE + Rec.PREV] = p;
-    const state = this.#state;
-    const flags = state[i]!;
-    if ((flags & St.TAIL) !== 0) {
-      state[i] = flags & ~St.TAIL;
-      const s = flags >>> St.SEG_SHIFT;
+    const fl = this.#flags;
+    const flags = fl[i]!;
+    if ((flags & Flag.TAIL) !== 0) {
+      fl[i] = flags & ~Flag.TAIL;
+      const s = flags & Flag.SEG_MASK;
       this.#tailCount[s]!--;
       if (this.#boundary[s] === i) this.#boundary[s] = p;
       // The oldest entry above the tail (if any) joins it.
       const b = meta[this.#boundary[s]! * Rec.SIZE + Rec.NEXT]!;
       if (b !== s) {
-        state[b] = state[b]! | St.TAIL;
+        fl[b] = fl[b]! | Flag.TAIL;
         this.#boundary[s] = b;
         this.#tailCount[s]!++;
       }
@@ -1716,7 +1728,7 @@ export class TinyLfuStore<K, E> implements Store<K, E> {
     this.#linkLast(i, to);
     if (this.#lazy) {
       // A new segment starts the entry unreferenced; lazy promotion keeps no stamps.
-      this.#state[i] = this.#state[i]! & ~St.REF;
+      this.#hit[i] = this.#hit[i]! & ~Hit.REF;
     } else if (to === Seg.PROTECTED) {
       this.#stampMove(i);
       this.#lazyMoves = Math.min(this.#segCount[Seg.PROTECTED]! >> 2, 0x3fff);
@@ -1831,6 +1843,12 @@ export class TinyLfuStore<K, E> implements Store<K, E> {
 
 function growInt32(a: Int32Array, size: number): Int32Array {
   const b = new Int32Array(size);
+  b.set(a);
+  return b;
+}
+
+function growUint8(a: Uint8Array, size: number): Uint8Array {
+  const b = new Uint8Array(size);
   b.set(a);
   return b;
 }
