@@ -237,7 +237,7 @@ export interface TinyLfuTuning {
  * keeps the hashes of recent insertions (up to 1,024), so that most candidates leaving the window are
  * not hashed a second time.
  *
- * Why this class is still large (about 1,840 lines with its comments): the slot arrays, the three
+ * Why this class is still large (about 1,860 lines with its comments): the slot arrays, the three
  * lists with their tails, the deferred sketch counting and the climber's votes are read and written by the
  * same hit path, which is kept in one class on purpose: reached through nested helpers instead of one `#swap`
  * in the read buffer's drain, a sweep ran 11-25% slower (docs/policy.md, "Results against the issue's
