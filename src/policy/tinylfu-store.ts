@@ -614,7 +614,7 @@ export class TinyLfuStore<K, E> implements Store<K, E> {
 
   /**
    * Checks the store's structure (for tests; O(entries), applies buffered hits first): every list is
-   * well linked both ways, each entry sits in the list its state names and is the slot its key maps to,
+   * well linked both ways, each entry sits in the list its flags name and is the slot its key maps to,
    * the counts add up, protected keeps no tail, and the window's and probation's tails are exactly
    * their least recent `min(tail size, length)` entries, with the boundary on the most recent of them;
    * every slot ever used is either an entry's or on the free stack, once; every hash the table of recent
