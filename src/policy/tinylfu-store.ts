@@ -237,7 +237,7 @@ export interface TinyLfuTuning {
  * keeps the hashes of recent insertions (up to 1,024), so that most candidates leaving the window are
  * not hashed a second time.
  *
- * Why this class is still large (about 1,860 lines with its comments): the slot arrays, the three
+ * Why this class is still large (about 1,850 lines with its comments): the slot arrays, the three
  * lists with their tails, the deferred sketch counting and the climber's votes are read and written by the
  * same hit path, which is kept in one class on purpose: reached through nested helpers instead of one `#swap`
  * in the read buffer's drain, a sweep ran 11-25% slower (docs/policy.md, "Results against the issue's
@@ -1601,15 +1601,11 @@ export class TinyLfuStore<K, E> implements Store<K, E> {
     const bound = this.#maxCount + Slot.FIRST + 1;
     const doubled = length * 2;
     const size = doubled < bound ? doubled : Math.max(bound, length + 1);
-    this.#meta = growInt32(this.#meta, size * Rec.SIZE);
-    this.#hit = growUint8(this.#hit, size);
-    this.#flags = growUint8(this.#flags, size);
-    if (!this.#lazy) this.#stamps = growUint16(this.#stamps, size);
-    if (this.#weighted) {
-      const wt = new Float64Array(size);
-      wt.set(this.#wt);
-      this.#wt = wt;
-    }
+    this.#meta = grown(this.#meta, size * Rec.SIZE);
+    this.#hit = grown(this.#hit, size);
+    this.#flags = grown(this.#flags, size);
+    if (!this.#lazy) this.#stamps = grown(this.#stamps, size);
+    if (this.#weighted) this.#wt = grown(this.#wt, size);
   }
 
   #resetLists(): void {
@@ -1841,20 +1837,9 @@ export class TinyLfuStore<K, E> implements Store<K, E> {
   }
 }
 
-function growInt32(a: Int32Array, size: number): Int32Array {
-  const b = new Int32Array(size);
-  b.set(a);
-  return b;
-}
-
-function growUint8(a: Uint8Array, size: number): Uint8Array {
-  const b = new Uint8Array(size);
-  b.set(a);
-  return b;
-}
-
-function growUint16(a: Uint16Array, size: number): Uint16Array {
-  const b = new Uint16Array(size);
+/** A copy of `a` with room for `size` elements (the new ones zero). */
+function grown<T extends Int32Array | Uint8Array | Uint16Array | Float64Array>(a: T, size: number): T {
+  const b = new (a.constructor as new (length: number) => T)(size);
   b.set(a);
   return b;
 }
