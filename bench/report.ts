@@ -17,6 +17,7 @@ import {
   type BarsResult,
   type HttpResult,
   type MemoryResult,
+  type MemoryRow,
   type NextResult,
   type PolicyResult,
   RESULTS_DIR,
@@ -341,14 +342,6 @@ function memorySection(
   svgs: Record<string, string>,
 ): string {
   if (mem === undefined) return '## Memory\n\nNot run.\n';
-  const lru = mem.rows.find((r) => r.library === 'lru-cache' && r.error === undefined);
-  const rows = mem.rows.map((r) => [
-    r.version === undefined ? r.library : `${r.library} ${r.version}`,
-    r.error !== undefined ? `error: ${r.error}` : r.bytesPerEntry.toFixed(1),
-    r.error !== undefined || lru === undefined ? '–' : `${(r.bytesPerEntry / lru.bytesPerEntry).toFixed(2)}x`,
-    r.error !== undefined ? '–' : r.size.toLocaleString('en-US'),
-    r.error !== undefined ? '–' : `${(r.fillMs / 1000).toFixed(1)} s`,
-  ]);
   const ok = mem.rows.filter((r) => r.error === undefined && r.bytesPerEntry > 0);
   let chart = '';
   if (ok.length > 0) {
@@ -374,16 +367,48 @@ function memorySection(
     'before and after the fill. Keys and values are allocated before the first measurement, so the figure is what',
     'the cache structure costs per entry. "Held" checks that nothing was evicted.',
     sectionMeta(mem.meta, main),
-    table(['Library', 'Bytes per entry', 'vs lru-cache', 'Held', 'Fill time'], rows, [
-      'l',
-      'r',
-      'r',
-      'r',
-      'r',
-    ]),
+    memoryTable(mem.rows, 'Fill time'),
     '',
     chart,
+    evictingTable(mem),
   ].join('\n');
+}
+
+/** The evicting state's rows (absent from results written before 2026-12-06), or nothing. */
+function evictingTable(mem: MemoryResult): string {
+  const evicting = mem.evicting ?? [];
+  if (evicting.length === 0) return '';
+  const n = mem.entries.toLocaleString('en-US');
+  return [
+    '',
+    `In the evicting state, the one a bounded cache lives in: each library filled to ${n} entries, then given ${n}`,
+    'more sets of keys it does not hold, each of which evicts (a W-TinyLFU then also keeps its memory of evicted keys',
+    'and its guards, which it allocates at its first eviction). The figure is the heap the instance holds (measured',
+    'with it, then again once it is dropped); it includes the room a `Map` keeps for deleted entries until it',
+    `rehashes, which every library here pays. "Held" counts the keys still readable of the ${(2 * mem.entries).toLocaleString('en-US')}.`,
+    '',
+    memoryTable(evicting, 'Fill time (both phases)'),
+    '',
+  ].join('\n');
+}
+
+/** Memory rows as a table, each with its ratio to lru-cache's row among them. */
+function memoryTable(memoryRows: readonly MemoryRow[], fillHeader: string): string {
+  const lru = memoryRows.find((r) => r.library === 'lru-cache' && r.error === undefined);
+  const rows = memoryRows.map((r) => [
+    r.version === undefined ? r.library : `${r.library} ${r.version}`,
+    r.error !== undefined ? `error: ${r.error}` : r.bytesPerEntry.toFixed(1),
+    r.error !== undefined || lru === undefined ? '–' : `${(r.bytesPerEntry / lru.bytesPerEntry).toFixed(2)}x`,
+    r.error !== undefined ? '–' : r.size.toLocaleString('en-US'),
+    r.error !== undefined ? '–' : `${(r.fillMs / 1000).toFixed(1)} s`,
+  ]);
+  return table(['Library', 'Bytes per entry', 'vs lru-cache', 'Held', fillHeader], rows, [
+    'l',
+    'r',
+    'r',
+    'r',
+    'r',
+  ]);
 }
 
 function hitRatioSection(h: HitRatioLike | undefined, svgs: Record<string, string>): string {

@@ -140,6 +140,11 @@ export interface MemoryResult {
   entries: number;
   /** Rows. */
   rows: MemoryRow[];
+  /**
+   * Rows in the evicting state: the library filled to `entries`, then `entries` more sets of new keys, each
+   * evicting (`size` is what it holds of the 2 × `entries` keys). Absent in results written before 2026-12-06.
+   */
+  evicting?: MemoryRow[];
 }
 
 /** One HTTP run. */

@@ -18,6 +18,11 @@ export interface MemoryOptions {
   entries: number;
   /** Libraries to measure (default: every adapter that can hold entries). */
   libraries?: readonly string[];
+  /**
+   * Libraries also measured in the evicting state (see {@link MemoryResult.evicting}); default
+   * {@link EVICTING_LIBRARIES}.
+   */
+  evicting?: readonly string[];
   /** Children run at the same time (memory figures do not depend on it; fill times do a little). Default 1. */
   concurrency?: number;
   /** Progress output. */
@@ -29,14 +34,27 @@ export const MEMORY_LIBRARIES: readonly string[] = ADAPTERS.filter(
   (a) => a.name !== 'Promise.resolve (floor)',
 ).map((a) => a.name);
 
+/**
+ * Libraries measured in the evicting state by default: the default policy, whose ghosts (memory of evicted keys)
+ * and guards exist only once it evicts, and the lru-cache it is compared with.
+ */
+export const EVICTING_LIBRARIES: readonly string[] = [LARDER_TINYLFU, 'lru-cache'];
+
 /** Runs the memory benchmark. */
 export async function runMemory(options: MemoryOptions): Promise<MemoryResult> {
   const libraries = options.libraries ?? MEMORY_LIBRARIES;
-  const rows: MemoryRow[] = new Array(libraries.length);
+  const evicting = options.evicting ?? EVICTING_LIBRARIES;
+  const jobs = [
+    ...libraries.map((library) => ({ library, evicting: false })),
+    ...evicting.map((library) => ({ library, evicting: true })),
+  ];
+  const rows: MemoryRow[] = new Array(jobs.length);
   let next = 0;
   let done = 0;
   const measureOne = async (index: number): Promise<void> => {
-    const library = libraries[index] as string;
+    const job = jobs[index] as { library: string; evicting: boolean };
+    const library = job.library;
+    const what = job.evicting ? `${library}, evicting` : library;
     const adapter = ADAPTERS.find((a) => a.name === library);
     const version = adapter?.pkg === undefined ? undefined : packageVersion(adapter.pkg);
     const base: MemoryRow = { library, size: 0, bytesPerEntry: 0, fillMs: 0 };
@@ -45,7 +63,7 @@ export async function runMemory(options: MemoryOptions): Promise<MemoryResult> {
       rows[index] = { ...base, error: 'larder not available in this run' };
       return;
     }
-    const input: MemoryChildInput = { library, entries: options.entries };
+    const input: MemoryChildInput = { library, entries: options.entries, evicting: job.evicting };
     try {
       const r = await runIsolated<Omit<MemoryRow, 'version'>>(new URL('./child.ts', import.meta.url), input, {
         exposeGc: true,
@@ -53,37 +71,48 @@ export async function runMemory(options: MemoryOptions): Promise<MemoryResult> {
       });
       rows[index] = { ...base, ...r };
       options.log(
-        `(${++done}/${libraries.length}) ${library}: ${r.bytesPerEntry.toFixed(1)} B/entry, ${r.size.toLocaleString('en-US')} held, fill ${(r.fillMs / 1000).toFixed(1)} s`,
+        `(${++done}/${jobs.length}) ${what}: ${r.bytesPerEntry.toFixed(1)} B/entry, ${r.size.toLocaleString('en-US')} held, fill ${(r.fillMs / 1000).toFixed(1)} s`,
       );
     } catch (error) {
       const message =
         error instanceof Error ? (error.message.split('\n')[0] ?? error.message) : String(error);
       rows[index] = { ...base, error: message };
-      options.log(`(${++done}/${libraries.length}) ${library}: failed: ${message}`);
+      options.log(`(${++done}/${jobs.length}) ${what}: failed: ${message}`);
     }
   };
   const worker = async (): Promise<void> => {
-    while (next < libraries.length) await measureOne(next++);
+    while (next < jobs.length) await measureOne(next++);
   };
   await Promise.all(Array.from({ length: Math.max(1, options.concurrency ?? 1) }, worker));
-  return { meta: options.meta, entries: options.entries, rows };
+  return {
+    meta: options.meta,
+    entries: options.entries,
+    rows: rows.slice(0, libraries.length),
+    evicting: rows.slice(libraries.length),
+  };
 }
 
 /**
  * A memory bar: larder's bytes per entry <= 1.2x a bare lru-cache's. With policy 'lru' (the default
  * `candidate`, id `memory-vs-lru`) or with the default policy 'tinylfu' (issue 18, id
- * `memory-tinylfu-vs-lru`).
+ * `memory-tinylfu-vs-lru`); with `evicting`, the default policy in the evicting state (id
+ * `memory-tinylfu-vs-lru-evicting`, see {@link MemoryResult.evicting}).
  */
 export function memoryBar(
   result: MemoryResult,
   candidate: typeof LARDER_LRU | typeof LARDER_TINYLFU = LARDER_LRU,
+  evicting = false,
 ): BarResult {
-  const larder = result.rows.find((r) => r.library === candidate);
-  const lru = result.rows.find((r) => r.library === 'lru-cache');
+  const rows = evicting ? (result.evicting ?? []) : result.rows;
+  const larder = rows.find((r) => r.library === candidate);
+  const lru = rows.find((r) => r.library === 'lru-cache');
   const tinylfu = candidate === LARDER_TINYLFU;
+  const state = evicting
+    ? ` entries, after ${result.entries.toLocaleString('en-US')} more sets that each evict`
+    : ' small entries';
   const base = {
-    id: tinylfu ? 'memory-tinylfu-vs-lru' : 'memory-vs-lru',
-    label: `larder (${tinylfu ? "default policy 'tinylfu'" : "policy 'lru'"}) bytes per entry vs bare lru-cache at ${result.entries.toLocaleString('en-US')} small entries`,
+    id: `${tinylfu ? 'memory-tinylfu-vs-lru' : 'memory-vs-lru'}${evicting ? '-evicting' : ''}`,
+    label: `larder (${tinylfu ? "default policy 'tinylfu'" : "policy 'lru'"}) bytes per entry vs bare lru-cache at ${result.entries.toLocaleString('en-US')}${state}`,
     kind: 'memory' as const,
     candidate,
     baseline: 'lru-cache',

@@ -117,6 +117,41 @@ describe('memoryBar', () => {
     expect(memoryBar(heavier, LARDER_TINYLFU).pass).toBe(false);
     expect(memoryBar(result(60, 50), LARDER_TINYLFU)).toMatchObject({ pass: false, error: 'not measured' });
   });
+  it("holds the default policy's evicting state to 1.2x lru-cache's in the same state, as a bar of its own", () => {
+    const filled = [
+      { library: LARDER_TINYLFU, size: 1_000_000, bytesPerEntry: 65, fillMs: 1 },
+      { library: 'lru-cache', size: 1_000_000, bytesPerEntry: 57, fillMs: 1 },
+    ];
+    const state = (larder: number, lru: number, size = 1_000_000): MemoryResult => ({
+      meta,
+      entries: 1_000_000,
+      rows: filled,
+      evicting: [
+        { library: LARDER_TINYLFU, size, bytesPerEntry: larder, fillMs: 2 },
+        { library: 'lru-cache', size: 1_000_000, bytesPerEntry: lru, fillMs: 1 },
+      ],
+    });
+    const bar = memoryBar(state(99, 87), LARDER_TINYLFU, true);
+    expect(bar).toMatchObject({
+      id: 'memory-tinylfu-vs-lru-evicting',
+      pass: true,
+      candidateValue: 99,
+      baselineValue: 87,
+    });
+    expect(bar.label).toContain('after 1,000,000 more sets that each evict');
+    expect(memoryBar(state(105, 87), LARDER_TINYLFU, true).pass).toBe(false);
+    expect(memoryBar(state(99, 87, 999_999), LARDER_TINYLFU, true)).toMatchObject({
+      pass: false,
+      error: 'larder held 999999 entries',
+    });
+    // The filled state's bar reads the filled rows, whatever the evicting ones say.
+    expect(memoryBar(state(105, 87), LARDER_TINYLFU)).toMatchObject({ pass: true, candidateValue: 65 });
+    // Results written before the evicting state was measured have no rows for it.
+    expect(memoryBar({ meta, entries: 1_000_000, rows: filled }, LARDER_TINYLFU, true)).toMatchObject({
+      pass: false,
+      error: 'not measured',
+    });
+  });
 });
 
 describe('checkStampedeBar', () => {

@@ -74,6 +74,12 @@ describe('renderReport', () => {
     expect(svgs['img/benchmarks/memory.svg']).toContain('Heap bytes per entry');
   });
 
+  it('shows the evicting state in a table of its own, with the ratio to lru-cache in that state', () => {
+    expect(markdown).toContain('In the evicting state, the one a bounded cache lives in');
+    expect(markdown).toContain('| larder (tinylfu, default) | 99.4 | 1.14x | 1,000,000 | 2.5 s |');
+    expect(markdown).toContain('| lru-cache 11.5.3 | 86.9 | 1.00x | 1,000,000 | 1.5 s |');
+  });
+
   it('charts hit ratio against cache size per trace with every policy, OPT and the published W-TinyLFU', () => {
     const svg = svgs['img/benchmarks/hit-ratio-gli.svg'] as string;
     for (const name of [
