@@ -479,6 +479,11 @@ export class TinyLfuStore<K, E> implements Store<K, E> {
     return this.#victimEstimates;
   }
 
+  /** 1 in how many keys the climber's ghosts remember (for tests; 0 while the store has none). */
+  get ghostSampleRate(): number {
+    return this.#ghosts?.rate ?? 0;
+  }
+
   /** Current share of the capacity given to the admission window (for tests and benchmarks). */
   get windowFraction(): number {
     if (this.#readCount > 0) this.#applyReads();
@@ -1087,7 +1092,7 @@ export class TinyLfuStore<K, E> implements Store<K, E> {
   #setCapacity(entries: number): void {
     const horizon = Math.max(1, Math.round(HORIZON_FRACTION * entries));
     if (this.#mode === 'gradient') {
-      this.#ghosts = new Ghost(horizon);
+      this.#ghosts = new Ghost(horizon, Ghost.rateFor(horizon));
       const guards = new WindowGuards(
         entries,
         this.#smallGuardOn

@@ -167,6 +167,60 @@ describe('Ghost regions', () => {
   });
 });
 
+describe('Ghost sampling', () => {
+  const spread = (i: number) => Math.imul(i, 0x2545f491) ^ (i >>> 3);
+
+  it('picks 1 in 4 keys for horizons of 256 or more, 1 in 2 from 128, every key below', () => {
+    expect([1, 127, 128, 255, 256, 50_000].map((h) => Ghost.rateFor(h))).toEqual([1, 1, 2, 2, 4, 4]);
+  });
+
+  it('remembers only the sampled keys, about 1 in rate, each vote counting rate times', () => {
+    const ghost = new Ghost(40_000, 4);
+    expect(ghost.rate).toBe(4);
+    let sampled = 0;
+    for (let i = 0; i < 10_000; i++) {
+      const h = spread(i);
+      ghost.record(h, i);
+      const remembered = ghost.distance(h, i + 1) === 1;
+      expect(remembered).toBe(ghost.sampled(h));
+      expect(ghost.vote(h, i + 1, 0, 10)).toBe(remembered ? 4 : 0);
+      if (remembered) sampled++;
+    }
+    expect(sampled).toBeGreaterThan(2_200);
+    expect(sampled).toBeLessThan(2_800);
+    // Every key is in the sample at rate 1, and a vote counts once.
+    const all = new Ghost(8);
+    all.record(spread(3), 1, GhostRegion.MAIN);
+    expect(all.sampled(spread(3))).toBe(true);
+    expect(all.vote(spread(3), 0, 2, 10)).toBe(-1);
+  });
+
+  it('still remembers a sampled key until its capacity in records of every key has passed', () => {
+    // Records of 5,000 keys one after another, 1 in 4 of them kept: a sampled key recorded within the last 1,000
+    // (the capacity) is remembered unless two younger keys took its bucket (a few percent); none is remembered
+    // much longer (the room for the sample's spread is three deviations, about a fifth here).
+    const ghost = new Ghost(1_000, 4);
+    const hashes = Array.from({ length: 5_000 }, (_, i) => spread(i + 17));
+    hashes.forEach((h, i) => {
+      ghost.record(h, i);
+    });
+    const now = hashes.length;
+    let recent = 0;
+    let kept = 0;
+    let old = 0;
+    hashes.forEach((h, i) => {
+      if (!ghost.sampled(h)) return;
+      if (now - i <= 1_000) {
+        recent++;
+        if (ghost.near(h, now, 1_000) >= 0) kept++;
+      } else if (now - i > 1_500 && ghost.distance(h, now) !== Number.POSITIVE_INFINITY) old++;
+    });
+    // 250 of 252 here; without the room for the spread, 245.
+    expect(kept / recent).toBeGreaterThan(0.98);
+    expect(old).toBe(0);
+  });
+});
+
 describe('ShadowLru', () => {
   it('hits what plain LRU of its capacity would hold', () => {
     const lru = new ShadowLru(2);

@@ -130,6 +130,19 @@ describe('TinyLfuStore: basic operations', () => {
   it('starts with a 1% window', () => {
     expect(make({ max: 1000 }).windowFraction).toBe(0.01);
   });
+
+  it("samples its ghosts' keys from 2,550 entries (a horizon of 128), 1 in 4 from 5,110 (256)", () => {
+    expect([1000, 2549, 2550, 5109, 5110, 1_000_000].map((max) => make({ max }).ghostSampleRate)).toEqual([
+      1, 1, 2, 2, 4, 4,
+    ]);
+    // A weight-bounded store has its capacity, and its ghosts, only once it evicts.
+    const weighted = make<number, number>({ maxSize: 20_000 });
+    expect(weighted.ghostSampleRate).toBe(0);
+    for (let i = 0; i <= 20_000; i++) weighted.set(i, i, 1);
+    expect(weighted.ghostSampleRate).toBe(4);
+    // Without the gradient climber there are no ghosts.
+    expect(make({ max: 1_000_000 }, [], { climber: 'off' }).ghostSampleRate).toBe(0);
+  });
 });
 
 describe('TinyLfuStore: bounds and evictions (model-based)', () => {
