@@ -80,8 +80,8 @@ childMain(run);
 /** The instance under measure, in the one place that refers to it (see {@link runEvicting}). */
 interface Box {
   inst: Instance | undefined;
-  /** The instance, weakly: tells when it has been collected. */
-  readonly ref: WeakRef<Instance>;
+  /** The library's own object (the cache), weakly: tells when it has been collected. */
+  readonly ref: WeakRef<object>;
 }
 
 /**
@@ -90,7 +90,7 @@ interface Box {
  * along the way (a `Map`'s deleted entries, for one), which a before-and-after difference would mix with what the
  * process itself frees meanwhile. Only `box` refers to the instance, and only the helpers below touch it; even so,
  * something V8 keeps for a while (not traced) sometimes held a dropped instance through several collections and
- * the figure read below zero, so the second measurement waits until the instance is known to be collected.
+ * the figure read below zero, so the second measurement waits until the cache itself is known to be collected.
  */
 async function runEvicting(input: MemoryChildInput): Promise<Omit<MemoryRow, 'version'>> {
   const N = input.entries;
@@ -118,7 +118,9 @@ async function boxed(library: string, capacity: number, values: readonly Value[]
     mode: 'sync',
   });
   if (inst.set === undefined || inst.get === undefined) throw new Error(`${library} has no sync get and set`);
-  return { inst, ref: new WeakRef(inst) };
+  // The cache itself, not the adapter's wrapper: the wrapper can go while something still holds the cache.
+  if (inst.target === undefined) throw new Error(`${library}: the adapter gives no target to watch`);
+  return { inst, ref: new WeakRef(inst.target) };
 }
 
 /** Sets every key in turn. */
@@ -138,18 +140,19 @@ function countHeld(box: Box, keys: readonly string[]): number {
 }
 
 /**
- * Waits (up to about 5 s) until the dropped instance has been collected: a `WeakRef`'s target stays alive until the
- * end of the task that read it, so each check collects and reads in a task of its own.
+ * Waits (up to 5 s) until the dropped cache has been collected: a `WeakRef`'s target stays alive until the end of
+ * the task that read it, so each check collects and reads in a task of its own.
  *
  * @throws Error when it is still reachable then
  */
 async function collected(box: Box): Promise<void> {
-  for (let tries = 0; tries < 500; tries++) {
+  const start = performance.now();
+  do {
     await new Promise((resolve) => setTimeout(resolve, 10));
     settledHeap();
     if (box.ref.deref() === undefined) return;
-  }
-  throw new Error('the dropped instance is still reachable: its memory cannot be measured');
+  } while (performance.now() - start < 5_000);
+  throw new Error('the dropped cache is still reachable: its memory cannot be measured');
 }
 
 /** Closes the instance and lets go of it. */

@@ -93,6 +93,21 @@ export async function runMemory(options: MemoryOptions): Promise<MemoryResult> {
 }
 
 /**
+ * An error when a row of the evicting state reads less than the same library filled: it holds as many entries
+ * and everything it held then, so less means the measurement went wrong (say, the cache was not collected when
+ * the heap was read without it).
+ */
+function belowFilled(result: MemoryResult, evicting: readonly MemoryRow[]): string | undefined {
+  for (const row of evicting) {
+    const filled = result.rows.find((r) => r.library === row.library && r.error === undefined);
+    if (filled !== undefined && row.bytesPerEntry < filled.bytesPerEntry) {
+      return `${row.library} read ${row.bytesPerEntry.toFixed(1)} B/entry evicting, below its ${filled.bytesPerEntry.toFixed(1)} filled`;
+    }
+  }
+  return undefined;
+}
+
+/**
  * A memory bar: larder's bytes per entry <= 1.2x a bare lru-cache's. With policy 'lru' (the default
  * `candidate`, id `memory-vs-lru`) or with the default policy 'tinylfu' (issue 18, id
  * `memory-tinylfu-vs-lru`); with `evicting`, the default policy in the evicting state (id
@@ -124,7 +139,8 @@ export function memoryBar(
       ? 'not measured'
       : (larder.error ??
         lru.error ??
-        (larder.size !== result.entries ? `larder held ${larder.size} entries` : undefined));
+        (larder.size !== result.entries ? `larder held ${larder.size} entries` : undefined) ??
+        (evicting ? belowFilled(result, [larder, lru]) : undefined));
   if (error !== undefined || larder === undefined || lru === undefined) {
     return {
       ...base,

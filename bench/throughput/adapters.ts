@@ -48,6 +48,8 @@ export interface Instance {
   wrapped?: (key: string) => Promise<unknown>;
   /** Releases timers and connections. */
   close?: () => unknown;
+  /** The library's own object (the cache itself), for a memory measurement to tell when it has been collected. */
+  target?: object;
 }
 
 /** A library under test. */
@@ -96,6 +98,7 @@ function larderAdapter(name: string, policy: 'lru' | 'tinylfu'): Adapter {
         getOrSet: (k) => cache.getOrSet(k, () => load(k)),
         wrapped: (k) => wrapped(k),
         close: () => cache.close(),
+        target: cache,
       };
     },
   };
@@ -122,6 +125,7 @@ export const ADAPTERS: readonly Adapter[] = [
         set: (k, v) => {
           lru.set(k, v);
         },
+        target: lru,
       };
     },
   },

@@ -36,20 +36,20 @@ export enum GhostRegion {
  *
  * **Sampling.** With a `rate` above 1, only the keys in a hash sample of 1 in `rate` are recorded and remembered
  * (about `capacity / rate` of them, plus room for the sample's spread), and each of their votes counts `rate` times,
- * as in miniature cache simulation: the votes add up to the same on average, and the table takes a `rate`-th of the
- * memory and of the records' writes. {@link Ghost.rateFor} picks the rate for a horizon: the highest of 1, 2 and 4
- * that leaves at least 64 sampled keys in it on average (the store's ghosts: every key below 2,550 entries, 1 in 4
- * from 5,110), so that small stores keep every key. At
- * 1,000,000 entries the table went from 6.3 to 1.6 MB; over POLICIES.md's rows the mean share of the LRU-to-OPT gap
- * closed went from 53.69% to 53.62%, with 9 of the 68 rows moving by 0.03 to 0.38 points, each way
- * (docs/policy.md, "Memory in the evicting state").
+ * as in miniature cache simulation: the votes add up to the same on average, and the records' writes and the table
+ * (a power of two of buckets) shrink about `rate` times. The sample is the top bits of a multiplicative hash, so
+ * that every bit of the key's hash counts. {@link Ghost.rateFor} samples 1 key in 4 once that leaves at least 64 of
+ * them in the horizon on average (the store's ghosts: from 5,110 entries) and keeps every key below, where a few
+ * sampled keys' votes would move the window (docs/policy.md, "The ghosts keep a sample of the keys", has the
+ * numbers, and those of an earlier sampling of every store, not kept).
  *
  * @internal
  */
 export class Ghost {
   /** Records of sampled keys a key is remembered for. */
   readonly #capacity: number;
-  readonly #sampleMask: number;
+  /** A key is in the sample when its sample hash (unsigned) is below this: 2^32 / rate. */
+  readonly #sampleBelow: number;
   /** What a vote of a remembered key counts for: the sampling rate. */
   readonly #weight: number;
   // Per bucket: hash, stamp, sequence number of the window's slot A, then of its slot B, then main's two slots.
@@ -66,7 +66,7 @@ export class Ghost {
   constructor(capacity: number, rate = 1) {
     const all = Math.max(1, Math.floor(capacity));
     this.#weight = rate;
-    this.#sampleMask = rate - 1;
+    this.#sampleBelow = 2 ** 32 / rate;
     // The sampled keys among `all` records: `all / rate` on average, binomially spread; three deviations more.
     const sampled = all / rate;
     this.#capacity = rate === 1 ? all : Math.min(all, Math.ceil(sampled + 3 * Math.sqrt(sampled) + 2));
@@ -77,16 +77,14 @@ export class Ghost {
     return this.#weight;
   }
 
-  /** The sampling rate for a memory of `horizon` records (see "Sampling" above). */
+  /** The sampling rate for a memory of `horizon` records (see "Sampling" above): 4 or 1. */
   static rateFor(horizon: number): number {
-    let rate = 1;
-    while (rate < Sample.MAX_RATE && horizon / (rate * 2) >= Sample.MIN_KEYS) rate *= 2;
-    return rate;
+    return horizon / Sample.RATE >= Sample.MIN_KEYS ? Sample.RATE : 1;
   }
 
   /** Whether the key with this hash is in the sample (every key at rate 1). */
   sampled(hash: number): boolean {
-    return ((Math.imul(hash, Sample.MULTIPLIER) >>> 16) & this.#sampleMask) === 0;
+    return Math.imul(hash, Sample.MULTIPLIER) >>> 0 < this.#sampleBelow;
   }
 
   /** Allocates the table: a power of two of buckets, at least `Layout.SLOTS_PER_KEY / 2` per key remembered. */
@@ -263,8 +261,8 @@ enum Layout {
 
 /** The key sample (an enum: see {@link GhostRegion}). */
 enum Sample {
-  /** Highest sampling rate. */
-  MAX_RATE = 4,
+  /** The sampling rate of large memories. */
+  RATE = 4,
   /** Fewest keys a sampled horizon holds on average. */
   MIN_KEYS = 64,
   /** Multiplier of the sample's hash (not the buckets' nor the guards' sample's, so that the three are unrelated). */

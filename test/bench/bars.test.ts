@@ -144,6 +144,14 @@ describe('memoryBar', () => {
       pass: false,
       error: 'larder held 999999 entries',
     });
+    // Below the same library's filled figure, the measurement went wrong (the cache not collected, say).
+    expect(memoryBar(state(60, 87), LARDER_TINYLFU, true)).toMatchObject({
+      pass: false,
+      error: 'larder (tinylfu, default) read 60.0 B/entry evicting, below its 65.0 filled',
+    });
+    expect(memoryBar(state(99, 50), LARDER_TINYLFU, true).error).toBe(
+      'lru-cache read 50.0 B/entry evicting, below its 57.0 filled',
+    );
     // The filled state's bar reads the filled rows, whatever the evicting ones say.
     expect(memoryBar(state(105, 87), LARDER_TINYLFU)).toMatchObject({ pass: true, candidateValue: 65 });
     // Results written before the evicting state was measured have no rows for it.
