@@ -50,8 +50,8 @@ export class Ghost {
   readonly #capacity: number;
   /** A key is in the sample when its sample hash (unsigned) is below this: 2^32 / rate. */
   readonly #sampleBelow: number;
-  /** What a vote of a remembered key counts for: the sampling rate. */
-  readonly #weight: number;
+  /** 1 in how many keys the sample keeps, and so what a remembered key's vote counts for. */
+  readonly #rate: number;
   // Per bucket: hash, stamp, sequence number of the window's slot A, then of its slot B, then main's two slots.
   #table = new Int32Array(0);
   #shift = 0;
@@ -65,7 +65,7 @@ export class Ghost {
    */
   constructor(capacity: number, rate = 1) {
     const all = Math.max(1, Math.floor(capacity));
-    this.#weight = rate;
+    this.#rate = rate;
     this.#sampleBelow = 2 ** 32 / rate;
     // The sampled keys among `all` records: `all / rate` on average, binomially spread; three deviations more.
     const sampled = all / rate;
@@ -74,7 +74,7 @@ export class Ghost {
 
   /** 1 in how many keys this memory keeps. */
   get rate(): number {
-    return this.#weight;
+    return this.#rate;
   }
 
   /** The sampling rate for a memory of `horizon` records (see "Sampling" above): 4 or 1. */
@@ -179,7 +179,7 @@ export class Ghost {
     const t = this.#table;
     if (t.length === 0) return 0;
     if (!this.sampled(hash)) return 0;
-    const w = this.#weight;
+    const w = this.#rate; // each vote counts for the keys the sample leaves out
     const b = this.#bucket(hash);
     // `#find`'s slot test and `near`'s distance, written out for both regions: through shared helpers, an evicting
     // insert counted about 15 more instructions (scratch callgrind builds), most of what sharing the table saves.
