@@ -354,6 +354,8 @@ export class TinyLfuStore<K, E> implements Store<K, E> {
   /** See {@link TinyLfuTuning.victimMemo}. */
   readonly #victimMemo: boolean;
   #victimEstimates = 0;
+  /** Votes cast by the ghosts (see {@link TinyLfuStore.ghostVotes}). */
+  #ghostVotes = 0;
   /**
    * The key hashes of recent insertions, by slot (direct-mapped on the slot's low bits): the slot
    * inserted into last at `s & #recentMask` and its key's hash. Most candidates left the window soon
@@ -477,6 +479,11 @@ export class TinyLfuStore<K, E> implements Store<K, E> {
   /** Admissions that asked the sketch for the victim's estimate (for tests: see {@link TinyLfuTuning.victimMemo}). */
   get victimEstimates(): number {
     return this.#victimEstimates;
+  }
+
+  /** Votes the climber's ghosts cast (each a miss on a key they remember; for tests). */
+  get ghostVotes(): number {
+    return this.#ghostVotes;
   }
 
   /** 1 in how many keys the climber's ghosts remember (for tests; 0 while the store has none). */
@@ -871,6 +878,14 @@ export class TinyLfuStore<K, E> implements Store<K, E> {
     }
   }
 
+  /**
+   * A miss in `get`: counted in the sketch, remembered for the `set` that usually follows (which then counts it
+   * no more), offered to the guards' sample, and voted on by the ghosts. The ghosts vote on requests that missed,
+   * as the guards judge them: a `set` no miss preceded (a write) is no request a larger segment could have hit,
+   * so it counts in the sketch (see `#insert`) but casts no vote. The vote comes after the guards' sample, in the
+   * order both came in when the vote was cast at the insertion that follows the miss: for `get`-then-`set` on a
+   * miss the decisions are the same.
+   */
   #recordMiss(key: K): void {
     const h = hashKey(key);
     this.#sketch.increment(h);
@@ -878,6 +893,7 @@ export class TinyLfuStore<K, E> implements Store<K, E> {
     this.#lastMissHash = h;
     this.#missHeld = true;
     if (this.#guards?.sampled(h)) this.#guardSample(h, false);
+    if (this.#ghosts !== undefined) this.#ghostVote(h);
   }
 
   /**
@@ -920,11 +936,12 @@ export class TinyLfuStore<K, E> implements Store<K, E> {
       this.#lastMiss = NO_MISS;
       if (known) h = this.#lastMissHash;
     }
+    // A write (no miss of this key came before it) counts as an access in the sketch; only misses vote (see
+    // `#recordMiss`).
     if (!known) {
       h = hashKey(key);
       this.#sketch.increment(h);
     }
-    if (this.#ghosts !== undefined) this.#ghostVote(h);
     if (this.#pendingResize !== 0) this.#applyResize();
     if (
       this.#fused &&
@@ -1481,7 +1498,10 @@ export class TinyLfuStore<K, E> implements Store<K, E> {
   #ghostVote(h: number): void {
     // A window ghost hit votes unless main's is nearer (see `Ghost.vote`).
     const v = this.#ghosts!.vote(h, this.#windowExits, this.#mainEvictions, this.#horizon);
-    if (v !== 0) this.#vote(v);
+    if (v !== 0) {
+      this.#ghostVotes++;
+      this.#vote(v);
+    }
   }
 
   #vote(v: number): void {

@@ -691,6 +691,27 @@ describe('TinyLfuStore: policy', () => {
     expect(tiny).toBeGreaterThan(0.5);
   });
 
+  it.each(['lazy', 'eager'] as const)(
+    'votes through its ghosts on a miss of a key they remember, not on a write of one (%s promotion)',
+    (promotion) => {
+      const evicted: Evicted = [];
+      const store = make<number, number>({ max: 200 }, evicted, { promotion });
+      // New keys only, read then written as cache-aside does: each miss finds nothing the ghosts remember.
+      for (let i = 0; i < 400; i++) if (store.get(i) === undefined) store.set(i, i, 0);
+      expect(store.ghostVotes).toBe(0);
+      expect(evicted.length).toBeGreaterThan(2);
+      const [written, read] = [evicted.at(-1)![0] as number, evicted.at(-2)![0] as number];
+      // A write of a key evicted a moment ago is no request a larger segment could have hit: no vote.
+      store.set(written, written, 0);
+      expect(store.ghostVotes).toBe(0);
+      // A miss on one is: one vote, and none more when the cache-aside write follows.
+      expect(store.get(read)).toBeUndefined();
+      expect(store.ghostVotes).toBe(1);
+      store.set(read, read, 0);
+      expect(store.ghostVotes).toBe(1);
+    },
+  );
+
   /** A working set of 450 keys that shifts by 300 keys every 4000 requests: plain LRU is at home. */
   function shiftingWorkingSet(): number[] {
     let x = 7;
