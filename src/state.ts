@@ -183,7 +183,8 @@ export class CacheState<V> {
       }
       if (stored.deadline !== Number.POSITIVE_INFINITY) this.expiry.push(stored);
     }
-    this.store.set(k, stored, weight);
+    // A loader's or the tier's value answers a request the store counted when it missed (or hit a stale entry).
+    this.store.set(k, stored, weight, source !== 'set');
     if (this.slots.set !== undefined) this.emitter.emit('set', { key: k, value, ttl, source });
   }
 
@@ -318,7 +319,8 @@ export class CacheState<V> {
         // Same key, value and tags: the tag index stays; the old entry leaves the expiry queue.
         this.expiry.remove(e);
         if (stale.deadline !== Number.POSITIVE_INFINITY) this.expiry.push(stale);
-        this.store.set(k, stale, this.sizeOf === undefined ? 0 : this.weigh(e.value as V, k));
+        // Marked stale, not requested: no access to count.
+        this.store.set(k, stale, this.sizeOf === undefined ? 0 : this.weigh(e.value as V, k), true);
       }
     }
     return changed;

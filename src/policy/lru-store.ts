@@ -54,7 +54,10 @@ export class LruStore<K extends {}, E extends {}> implements Store<K, E> {
     return this.lru.has(key);
   }
 
-  /** Inserts or replaces; `weight` is the entry's size when the store is bounded by `maxSize`. */
+  /**
+   * Inserts or replaces; `weight` is the entry's size when the store is bounded by `maxSize`. Every write counts
+   * as a use (LRU has no counts, so `Store.set`'s `counted` changes nothing here).
+   */
   set(key: K, value: E, weight: number): void {
     if (this.#weighted) this.lru.set(key, value, { size: weight });
     else this.lru.set(key, value);

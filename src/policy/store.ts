@@ -24,8 +24,12 @@ export interface Store<K, E> {
    * Inserts or replaces. `weight` is a positive integer when the store is weighted (`maxSize`),
    * otherwise it is ignored. May evict other entries, or the new one itself when the policy refuses
    * to admit it; each is reported to `onEvict` after the call.
+   *
+   * `counted` (default false) says the request this write answers was already recorded: a loader's or the tier's
+   * value for a `get` that missed or a stale hit, or a write that answers no request at all (an entry marked
+   * stale). A frequency-counting policy then does not count the write again; an LRU ignores it.
    */
-  set(key: K, value: E, weight: number): void;
+  set(key: K, value: E, weight: number, counted?: boolean): void;
   /** Removes the key without reporting an eviction. Returns whether it was held. */
   delete(key: K): boolean;
   /** Removes everything without reporting evictions. */

@@ -481,6 +481,17 @@ export class TinyLfuStore<K, E> implements Store<K, E> {
     return this.#victimEstimates;
   }
 
+  /**
+   * The count admission would compare for `key` (for tests): the sketch's estimate, plus the held entry's hits
+   * not yet added to it, at most 15.
+   */
+  frequencyOf(key: K): number {
+    if (this.#readCount > 0) this.#applyReads();
+    const i = this.#map.get(key);
+    const pending = i === undefined ? 0 : this.#hit[i]! & Hit.PENDING;
+    return Math.min(15, this.#sketch.frequency(hashKey(key)) + pending);
+  }
+
   /** Votes the climber's ghosts cast (each a miss on a key they remember; for tests). */
   get ghostVotes(): number {
     return this.#ghostVotes;
@@ -728,9 +739,10 @@ export class TinyLfuStore<K, E> implements Store<K, E> {
   /**
    * Inserts or replaces. A new entry enters the window; entries evicted to respect the bounds
    * (possibly this one, when it is refused admission or heavier than `maxSize`) are reported to
-   * `onEvict` after the call. A replacement counts as an access.
+   * `onEvict` after the call. The write counts as an access in the sketch (a new key's, unless a `get` of it
+   * just missed and counted it), unless `counted` says its request was counted already (see {@link Store.set}).
    */
-  set(key: K, value: E, weight: number): void {
+  set(key: K, value: E, weight: number, counted = false): void {
     let w = 0;
     if (this.#weighted) {
       if (!(Number.isSafeInteger(weight) && weight > 0)) {
@@ -740,8 +752,8 @@ export class TinyLfuStore<K, E> implements Store<K, E> {
     }
     if (this.#readCount > 0) this.#applyReads();
     const i = this.#map.get(key);
-    if (i === undefined) this.#insert(key, value, w);
-    else this.#replace(i, value, w);
+    if (i === undefined) this.#insert(key, value, w, counted);
+    else this.#replace(i, value, w, counted);
     if (this.#evCount > 0) this.#flush();
   }
 
@@ -925,7 +937,7 @@ export class TinyLfuStore<K, E> implements Store<K, E> {
     else if (this.#meta[Seg.WINDOW * Rec.SIZE + Rec.PREV] !== i) this.#moveToBack(i, Seg.WINDOW);
   }
 
-  #insert(key: K, value: E, w: number): void {
+  #insert(key: K, value: E, w: number, counted: boolean): void {
     // The flag first: a set that no miss preceded (the usual case for a plain `set`) skips the comparison, which
     // V8 makes through a builtin call when it cannot tell the key's type.
     let known = false;
@@ -936,11 +948,12 @@ export class TinyLfuStore<K, E> implements Store<K, E> {
       this.#lastMiss = NO_MISS;
       if (known) h = this.#lastMissHash;
     }
-    // A write (no miss of this key came before it) counts as an access in the sketch; only misses vote (see
-    // `#recordMiss`).
+    // A write (no miss of this key came just before it) counts as an access in the sketch, unless the caller
+    // counted its request already (a load's value, whose miss other misses may have followed); only misses vote
+    // (see `#recordMiss`).
     if (!known) {
       h = hashKey(key);
-      this.#sketch.increment(h);
+      if (!counted) this.#sketch.increment(h);
     }
     if (this.#pendingResize !== 0) this.#applyResize();
     if (
@@ -1061,7 +1074,7 @@ export class TinyLfuStore<K, E> implements Store<K, E> {
     }
   }
 
-  #replace(i: number, value: E, w: number): void {
+  #replace(i: number, value: E, w: number, counted: boolean): void {
     this.#vals[i] = value;
     this.#lastMiss = NO_MISS;
     this.#missHeld = false;
@@ -1076,7 +1089,8 @@ export class TinyLfuStore<K, E> implements Store<K, E> {
       this.#segWeight[this.#segOf(i)]! += delta;
       this.#weight += delta;
     }
-    this.#touch(i);
+    // A replacement counts as an access in the sketch, unless its request was counted already (see `set`).
+    if (!counted) this.#touch(i);
     const seg = this.#segOf(i);
     if (seg !== Seg.WINDOW && this.#lazy) {
       // Referenced, as a hit marks it, but a replacement casts no vote (as in eager mode); an entry that

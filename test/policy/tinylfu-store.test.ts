@@ -712,6 +712,31 @@ describe('TinyLfuStore: policy', () => {
     },
   );
 
+  it.each(['lazy', 'eager'] as const)(
+    'counts a request once: a write its caller counted already adds nothing (%s promotion)',
+    (promotion) => {
+      const store = make<string, number>({ max: 1000 }, [], { promotion });
+      // Cache-aside with loads that overlap: both misses are counted, then both values arrive.
+      expect(store.get('a')).toBeUndefined();
+      expect(store.get('b')).toBeUndefined();
+      store.set('a', 1, 0, true);
+      store.set('b', 2, 0, true);
+      expect([store.frequencyOf('a'), store.frequencyOf('b')]).toEqual([1, 1]);
+      // A plain write is an access; so is a plain replacement. A counted replacement is not.
+      store.set('c', 3, 0);
+      expect(store.frequencyOf('c')).toBe(1);
+      store.set('c', 4, 0);
+      expect(store.frequencyOf('c')).toBe(2);
+      store.set('c', 5, 0, true);
+      expect(store.frequencyOf('c')).toBe(2);
+      // Without the flag, the same overlapping misses count twice (a set that does not follow its own miss).
+      expect(store.get('d')).toBeUndefined();
+      expect(store.get('e')).toBeUndefined();
+      store.set('d', 6, 0);
+      expect(store.frequencyOf('d')).toBe(2);
+    },
+  );
+
   /** A working set of 450 keys that shifts by 300 keys every 4000 requests: plain LRU is at home. */
   function shiftingWorkingSet(): number[] {
     let x = 7;

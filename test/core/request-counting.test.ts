@@ -1,0 +1,56 @@
+import { afterEach, describe, expect, it, vi } from 'vitest';
+import { Cache } from '../../src/index.js';
+import { TinyLfuStore } from '../../src/policy/tinylfu-store.js';
+
+/**
+ * The default policy counts each request once in its frequency sketch: a loader's value answers a miss the store
+ * already counted, even when other misses came in between (overlapping loads), and marking an entry stale is no
+ * request at all.
+ */
+describe('request counting in the W-TinyLFU sketch', () => {
+  afterEach(() => {
+    vi.restoreAllMocks();
+  });
+
+  it('counts each getOrSet miss once when the loads overlap, and a plain set once', async () => {
+    const set = vi.spyOn(TinyLfuStore.prototype, 'set');
+    const cache = new Cache<string, number>({ max: 1000, policy: 'tinylfu' });
+    let release!: () => void;
+    const gate = new Promise<void>((resolve) => {
+      release = resolve;
+    });
+    const a = cache.getOrSet('a', async () => {
+      await gate;
+      return 1;
+    });
+    const b = cache.getOrSet('b', async () => {
+      await gate;
+      return 2;
+    });
+    release();
+    expect(await Promise.all([a, b])).toEqual([1, 2]);
+    cache.set('c', 3);
+    const store = set.mock.contexts[0] as TinyLfuStore<string, unknown>;
+    expect(['a', 'b', 'c'].map((k) => store.frequencyOf(k))).toEqual([1, 1, 1]);
+    // A hit counts once more.
+    expect(cache.get('a')).toBe(1);
+    expect(store.frequencyOf('a')).toBe(2);
+    await cache.close();
+  });
+
+  it('counts nothing when expireTag marks an entry stale', async () => {
+    const set = vi.spyOn(TinyLfuStore.prototype, 'set');
+    const cache = new Cache<string, number>({
+      max: 1000,
+      policy: 'tinylfu',
+      ttl: '1m',
+      staleWhileRevalidate: '1m',
+    });
+    cache.set('a', 1, { tags: ['t'] });
+    const store = set.mock.contexts[0] as TinyLfuStore<string, unknown>;
+    expect(store.frequencyOf('a')).toBe(1);
+    expect(cache.expireTag('t')).toBe(1);
+    expect(store.frequencyOf('a')).toBe(1);
+    await cache.close();
+  });
+});
