@@ -115,7 +115,8 @@ const TRANSFER_LIMIT = 1000;
  * For count bounds up to this many entries, the sketch (8 bytes per entry) and the slot storage (keys,
  * values, link records, hit state and flags bytes: 26 bytes per entry with 64-bit pointers, 28 under eager promotion
  * with its move stamps) are allocated up front, as
- * lru-cache does; above it, they grow with the entries held.
+ * lru-cache does; above it, the slot storage grows with the entries held and the sketch is allocated, for the count
+ * bound, once the store is half full (see `#followEntryCount`).
  */
 const EAGER_LIMIT = 1 << 20;
 const NO_MISS: unique symbol = Symbol('no miss');
@@ -483,7 +484,7 @@ export class TinyLfuStore<K, E> implements Store<K, E> {
 
   /**
    * The count admission would compare for `key` (for tests): the sketch's estimate, plus the held entry's hits
-   * not yet added to it, at most 15.
+   * not yet added to it, at most 15. Applies buffered hits first (eager promotion), as `windowFraction` does.
    */
   frequencyOf(key: K): number {
     if (this.#readCount > 0) this.#applyReads();
@@ -967,7 +968,7 @@ export class TinyLfuStore<K, E> implements Store<K, E> {
       return;
     }
     this.#enter(key, value, h, w);
-    if (!Number.isFinite(this.#maxCount)) this.#followEntryCount();
+    if (!this.#eager) this.#followEntryCount();
     this.#evict();
     if (this.#hitRate !== undefined) this.#climbOnHitRate();
   }
@@ -1109,11 +1110,17 @@ export class TinyLfuStore<K, E> implements Store<K, E> {
     if (delta > 0) this.#evict();
   }
 
-  /** Weight-bounded only: the sketch and climber follow the number of entries the store holds. */
+  /**
+   * A store that did not allocate for its bounds up front (weight-bounded only, or bounded to more than
+   * `EAGER_LIMIT` entries) allocates its sketch once it is half full: for its count bound when it has one, else for
+   * the entries it holds, growing with them.
+   */
   #followEntryCount(): void {
     const sketch = this.#sketch;
     if (!sketch.initialized) {
-      if (this.#weight >= this.#maxWeight / 2) sketch.ensureCapacity(this.#count);
+      if (Number.isFinite(this.#maxCount)) {
+        if (this.#count >= this.#maxCount / 2) sketch.ensureCapacity(this.#maxCount);
+      } else if (this.#weight >= this.#maxWeight / 2) sketch.ensureCapacity(this.#count);
     } else if (this.#count > sketch.capacity) {
       sketch.ensureCapacity(this.#count);
     }

@@ -324,6 +324,23 @@ describe('TinyLfuStore: bounds and evictions (model-based)', () => {
 });
 
 describe('TinyLfuStore: storage', () => {
+  it('above 2^20 entries, counts frequencies once half full: a hot newcomer gets in when the store is full', () => {
+    const max = 2 ** 20 + 1;
+    const store = make<number, number>({ max });
+    for (let i = 0; i < max; i++) store.set(i, i, 0);
+    // A key requested once per round, between rounds of one-off keys more than the window (1% of max) holds: it
+    // leaves the window each time, and stays only if admission counts its requests.
+    let hits = 0;
+    let next = max;
+    for (let round = 0; round < 12; round++) {
+      if (store.get(-1) !== undefined) hits++;
+      else store.set(-1, -1, 0);
+      for (let j = 0; j < 15_000; j++, next++) if (store.get(next) === undefined) store.set(next, next, 0);
+    }
+    expect(store.frequencyOf(-1)).toBeGreaterThanOrEqual(8);
+    expect(hits).toBeGreaterThanOrEqual(8);
+  });
+
   it('allocates for the count bound up front only up to 2^20 entries (a huge max that stays small stays small)', () => {
     // A slot per entry, one for an insertion before its eviction, and three list sentinels.
     expect(make({ max: 1000 }).slotCapacity).toBe(1004);
