@@ -73,6 +73,17 @@ enum Stamp {
   MASK = 0xffff,
 }
 
+/**
+ * The table of pending misses: the hashes of keys whose `get` missed (and counted them in the sketch), so that the
+ * `set` that answers the miss does not count the key again, even when other misses came in between (overlapping
+ * loads). Direct-mapped by the hash's low bits; a place `i` that holds no miss holds `i ^ 1`, which no hash mapped
+ * there equals. With more misses pending than places, some overwrite others and those keys count twice.
+ */
+enum Misses {
+  PLACES = 256,
+  MASK = 255,
+}
+
 /** Numbers the hot paths use that are choices, not layout. */
 enum Tuned {
   /** Deferred hits are counted toward the sketch's aging in batches of this many. */
@@ -341,6 +352,8 @@ export class TinyLfuStore<K, E> implements Store<K, E> {
   #lastMissHash = 0;
   /** Whether `#lastMiss` holds a key (see `#insert`). */
   #missHeld = false;
+  /** Hashes of keys whose miss was counted and whose `set` has not come yet (see {@link Misses}). */
+  readonly #pendingMisses = pendingMissTable();
   // Key hashes are not stored per slot: the last victim's is remembered (see `#victimHash`), and the
   // last compared candidate's is kept for its eviction.
   // The memo names the victim's slot, compared as an integer: a key comparison made V8 call its `StrictEqual` builtin
@@ -905,6 +918,7 @@ export class TinyLfuStore<K, E> implements Store<K, E> {
     this.#lastMiss = key;
     this.#lastMissHash = h;
     this.#missHeld = true;
+    this.#pendingMisses[h & Misses.MASK] = h;
     if (this.#guards?.sampled(h)) this.#guardSample(h, false);
     if (this.#ghosts !== undefined) this.#ghostVote(h);
   }
@@ -949,13 +963,14 @@ export class TinyLfuStore<K, E> implements Store<K, E> {
       this.#lastMiss = NO_MISS;
       if (known) h = this.#lastMissHash;
     }
-    // A write (no miss of this key came just before it) counts as an access in the sketch, unless the caller
-    // counted its request already (a load's value, whose miss other misses may have followed); only misses vote
-    // (see `#recordMiss`).
-    if (!known) {
-      h = hashKey(key);
-      if (!counted) this.#sketch.increment(h);
-    }
+    if (!known) h = hashKey(key);
+    // A write counts as an access in the sketch, unless its request was counted already: at its miss (just before
+    // it, or with other misses in between; see `Misses`), or by the caller (`counted`: a load's value). Only
+    // misses vote (see `#recordMiss`).
+    const pending = this.#pendingMisses;
+    const place = h & Misses.MASK;
+    if (pending[place] === h) pending[place] = place ^ 1;
+    else if (!counted) this.#sketch.increment(h);
     if (this.#pendingResize !== 0) this.#applyResize();
     if (
       this.#fused &&
@@ -1888,4 +1903,11 @@ function grown<T extends Int32Array | Uint8Array | Uint16Array | Float64Array>(a
   const b = new (a.constructor as new (length: number) => T)(size);
   b.set(a);
   return b;
+}
+
+/** An empty table of pending misses (see {@link Misses}). */
+function pendingMissTable(): Int32Array {
+  const table = new Int32Array(Misses.PLACES);
+  for (let i = 0; i < Misses.PLACES; i++) table[i] = i ^ 1;
+  return table;
 }

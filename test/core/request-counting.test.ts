@@ -46,6 +46,19 @@ describe('request counting in the W-TinyLFU sketch', () => {
     await cache.close();
   });
 
+  it('counts each miss once when a hand-written get, then set, overlaps another', async () => {
+    const set = vi.spyOn(TinyLfuStore.prototype, 'set');
+    const cache = new Cache<string, number>({ max: 1000, policy: 'tinylfu' });
+    expect(cache.get('a')).toBeUndefined();
+    expect(cache.get('b')).toBeUndefined();
+    await Promise.resolve();
+    cache.set('a', 1);
+    cache.set('b', 2);
+    const store = storeHolding(set.mock.contexts, 'a');
+    expect([store.frequencyOf('a'), store.frequencyOf('b')]).toEqual([1, 1]);
+    await cache.close();
+  });
+
   it('counts nothing when expireTag marks an entry stale', async () => {
     const set = vi.spyOn(TinyLfuStore.prototype, 'set');
     const cache = new Cache<string, number>({

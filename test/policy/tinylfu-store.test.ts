@@ -746,10 +746,15 @@ describe('TinyLfuStore: policy', () => {
       expect(store.frequencyOf('c')).toBe(2);
       store.set('c', 5, 0, true);
       expect(store.frequencyOf('c')).toBe(2);
-      // Without the flag, the same overlapping misses count twice (a set that does not follow its own miss).
+      // Without the flag too: the store remembers the misses pending, not only the last one.
       expect(store.get('d')).toBeUndefined();
       expect(store.get('e')).toBeUndefined();
-      store.set('d', 6, 0);
+      store.set('e', 6, 0);
+      store.set('d', 7, 0);
+      expect([store.frequencyOf('d'), store.frequencyOf('e')]).toEqual([1, 1]);
+      // A miss is answered once: after its set, a write of the same key counts again.
+      expect(store.delete('d')).toBe(true);
+      store.set('d', 8, 0);
       expect(store.frequencyOf('d')).toBe(2);
     },
   );
