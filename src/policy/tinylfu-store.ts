@@ -76,8 +76,11 @@ enum Stamp {
 /**
  * The table of pending misses: the hashes of keys whose `get` missed (and counted them in the sketch), so that the
  * `set` that answers the miss does not count the key again, even when other misses came in between (overlapping
- * loads). Direct-mapped by the hash's low bits; a place `i` that holds no miss holds `i ^ 1`, which no hash mapped
- * there equals. With more misses pending than places, some overwrite others and those keys count twice.
+ * loads). Direct-mapped (see `missPlace`); a place `i` that holds no miss holds `i ^ 1`, which no hash placed there
+ * equals. A later miss whose hash takes the same place overwrites it, and that key then counts again at its `set`
+ * (after m misses in between, a pending miss is still there with probability (255/256)^m: about 14% after 500). A
+ * miss no `set` answers stays until overwritten, so a plain write of that key much later counts nothing (its miss
+ * was counted).
  */
 enum Misses {
   PLACES = 256,
@@ -753,8 +756,9 @@ export class TinyLfuStore<K, E> implements Store<K, E> {
   /**
    * Inserts or replaces. A new entry enters the window; entries evicted to respect the bounds
    * (possibly this one, when it is refused admission or heavier than `maxSize`) are reported to
-   * `onEvict` after the call. The write counts as an access in the sketch (a new key's, unless a `get` of it
-   * just missed and counted it), unless `counted` says its request was counted already (see {@link Store.set}).
+   * `onEvict` after the call. The write counts as an access in the sketch, unless its request was counted
+   * already: a new key's by the miss that it answers (see {@link Misses}), or any write's when `counted` says so
+   * (see {@link Store.set}).
    */
   set(key: K, value: E, weight: number, counted = false): void {
     let w = 0;
@@ -801,6 +805,7 @@ export class TinyLfuStore<K, E> implements Store<K, E> {
     this.#weight = 0;
     this.#lastMiss = NO_MISS;
     this.#missHeld = false;
+    // The pending misses stay, as their counts in the sketch do.
     this.#resetLists();
     this.#ghosts?.clear();
   }
@@ -918,7 +923,7 @@ export class TinyLfuStore<K, E> implements Store<K, E> {
     this.#lastMiss = key;
     this.#lastMissHash = h;
     this.#missHeld = true;
-    this.#pendingMisses[h & Misses.MASK] = h;
+    this.#pendingMisses[missPlace(h)] = h;
     if (this.#guards?.sampled(h)) this.#guardSample(h, false);
     if (this.#ghosts !== undefined) this.#ghostVote(h);
   }
@@ -968,7 +973,7 @@ export class TinyLfuStore<K, E> implements Store<K, E> {
     // it, or with other misses in between; see `Misses`), or by the caller (`counted`: a load's value). Only
     // misses vote (see `#recordMiss`).
     const pending = this.#pendingMisses;
-    const place = h & Misses.MASK;
+    const place = missPlace(h);
     if (pending[place] === h) pending[place] = place ^ 1;
     else if (!counted) this.#sketch.increment(h);
     if (this.#pendingResize !== 0) this.#applyResize();
@@ -1127,17 +1132,20 @@ export class TinyLfuStore<K, E> implements Store<K, E> {
 
   /**
    * A store that did not allocate for its bounds up front (weight-bounded only, or bounded to more than
-   * `EAGER_LIMIT` entries) allocates its sketch once it is half full: for its count bound when it has one, else for
-   * the entries it holds, growing with them.
+   * `EAGER_LIMIT` entries) allocates its sketch once it is half full: for its count bound when that is half
+   * reached, else (the weight bound half reached first) for the entries it holds, growing with them up to the count
+   * bound.
    */
   #followEntryCount(): void {
     const sketch = this.#sketch;
+    // An insertion into a full store counts one entry over the bound until its eviction: never a reason to grow.
+    const count = Math.min(this.#count, this.#maxCount);
     if (!sketch.initialized) {
-      if (Number.isFinite(this.#maxCount)) {
-        if (this.#count >= this.#maxCount / 2) sketch.ensureCapacity(this.#maxCount);
-      } else if (this.#weight >= this.#maxWeight / 2) sketch.ensureCapacity(this.#count);
-    } else if (this.#count > sketch.capacity) {
-      sketch.ensureCapacity(this.#count);
+      // Whichever bound is half reached first (a count bound never is while weight-only: Infinity).
+      if (this.#count >= this.#maxCount / 2) sketch.ensureCapacity(this.#maxCount);
+      else if (this.#weight >= this.#maxWeight / 2) sketch.ensureCapacity(count);
+    } else if (count > sketch.capacity) {
+      sketch.ensureCapacity(count);
     }
   }
 
@@ -1903,6 +1911,15 @@ function grown<T extends Int32Array | Uint8Array | Uint16Array | Float64Array>(a
   const b = new (a.constructor as new (length: number) => T)(size);
   b.set(a);
   return b;
+}
+
+/**
+ * A hash's place in the table of pending misses: its four bytes folded into one, so that integer keys in steps of
+ * 256 (their own hashes) spread. The fold of a hash below 256 is the hash itself, so an empty place `i`, holding
+ * `i ^ 1`, never equals a hash that folds to `i`.
+ */
+function missPlace(h: number): number {
+  return (h ^ (h >>> 8) ^ (h >>> 16) ^ (h >>> 24)) & Misses.MASK;
 }
 
 /** An empty table of pending misses (see {@link Misses}). */

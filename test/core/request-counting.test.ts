@@ -2,11 +2,6 @@ import { afterEach, describe, expect, it, vi } from 'vitest';
 import { Cache } from '../../src/index.js';
 import { TinyLfuStore } from '../../src/policy/tinylfu-store.js';
 
-/**
- * The default policy counts each request once in its frequency sketch: a loader's value answers a miss the store
- * already counted, even when other misses came in between (overlapping loads), and marking an entry stale is no
- * request at all.
- */
 /** The store among those `set` was called on that holds `key` (the cache's own). */
 function storeHolding(contexts: readonly unknown[], key: string): TinyLfuStore<string, unknown> {
   const store = contexts.find((s) => (s as TinyLfuStore<string, unknown>).has(key));
@@ -14,6 +9,11 @@ function storeHolding(contexts: readonly unknown[], key: string): TinyLfuStore<s
   return store as TinyLfuStore<string, unknown>;
 }
 
+/**
+ * The default policy counts each request once in its frequency sketch: a loader's value answers a miss the store
+ * already counted, even when other misses came in between (overlapping loads), and marking an entry stale is no
+ * request at all.
+ */
 describe('request counting in the W-TinyLFU sketch', () => {
   afterEach(() => {
     vi.restoreAllMocks();

@@ -324,21 +324,47 @@ describe('TinyLfuStore: bounds and evictions (model-based)', () => {
 });
 
 describe('TinyLfuStore: storage', () => {
-  it('above 2^20 entries, counts frequencies once half full: a hot newcomer gets in when the store is full', () => {
-    const max = 2 ** 20 + 1;
-    const store = make<number, number>({ max });
-    for (let i = 0; i < max; i++) store.set(i, i, 0);
-    // A key requested once per round, between rounds of one-off keys more than the window (1% of max) holds: it
-    // leaves the window each time, and stays only if admission counts its requests.
+  /**
+   * Fills `store` with `held` keys (each of weight `w`), then requests key -1 once per round, between rounds of
+   * `oneOffs` new keys, more than the window holds: -1 leaves the window each time and stays only if admission
+   * counts its requests. Returns its hits (of 12 rounds) and its count.
+   */
+  function hotNewcomer(store: TinyLfuStore<number, number>, held: number, oneOffs: number, w: number) {
+    for (let i = 0; i < held; i++) store.set(i, i, w);
     let hits = 0;
-    let next = max;
+    let next = held;
     for (let round = 0; round < 12; round++) {
       if (store.get(-1) !== undefined) hits++;
-      else store.set(-1, -1, 0);
-      for (let j = 0; j < 15_000; j++, next++) if (store.get(next) === undefined) store.set(next, next, 0);
+      else store.set(-1, -1, w);
+      for (let j = 0; j < oneOffs; j++, next++) if (store.get(next) === undefined) store.set(next, next, w);
     }
-    expect(store.frequencyOf(-1)).toBeGreaterThanOrEqual(8);
+    return { hits, count: store.frequencyOf(-1) };
+  }
+
+  it('above 2^20 entries, counts frequencies once half full: a hot newcomer gets in when the store is full', () => {
+    const max = 2 ** 20 + 1;
+    const { hits, count } = hotNewcomer(make<number, number>({ max }), max, 15_000, 0);
+    expect(count).toBeGreaterThanOrEqual(8);
     expect(hits).toBeGreaterThanOrEqual(8);
+  });
+
+  it('above 2^20 entries and bounded by weight first, counts frequencies once half that weight is reached', () => {
+    const store = make<number, number>({ max: 2 ** 20 + 1, maxSize: 200_000 });
+    const { hits, count } = hotNewcomer(store, 200_000, 5_000, 1);
+    expect(count).toBeGreaterThanOrEqual(8);
+    expect(hits).toBeGreaterThanOrEqual(8);
+  });
+
+  it('above 2^20 entries, keeps its counts when an insertion into the full store goes one over the bound', () => {
+    const max = 2 ** 21;
+    const store = make<number, number>({ max });
+    for (let i = 0; i < max; i++) store.set(i, i, 0);
+    // Misses count a key that is never stored.
+    for (let r = 0; r < 5; r++) expect(store.get(-1)).toBeUndefined();
+    expect(store.frequencyOf(-1)).toBe(5);
+    store.set(max, max, 0);
+    expect(store.size).toBe(max);
+    expect(store.frequencyOf(-1)).toBe(5);
   });
 
   it('allocates for the count bound up front only up to 2^20 entries (a huge max that stays small stays small)', () => {
@@ -758,6 +784,14 @@ describe('TinyLfuStore: policy', () => {
       expect(store.frequencyOf('d')).toBe(2);
     },
   );
+
+  it('remembers overlapping misses of integer keys 256 apart (their own hashes: they take different places)', () => {
+    const store = make<number, number>({ max: 1000 });
+    const keys = Array.from({ length: 8 }, (_, i) => i * 256);
+    for (const k of keys) expect(store.get(k)).toBeUndefined();
+    for (const k of keys) store.set(k, k, 0);
+    expect(keys.map((k) => store.frequencyOf(k))).toEqual(keys.map(() => 1));
+  });
 
   /** A working set of 450 keys that shifts by 300 keys every 4000 requests: plain LRU is at home. */
   function shiftingWorkingSet(): number[] {
