@@ -1919,7 +1919,8 @@ function grown<T extends Int32Array | Uint8Array | Uint16Array | Float64Array>(a
  * `i ^ 1`, never equals a hash that folds to `i`.
  */
 function missPlace(h: number): number {
-  return (h ^ (h >>> 8) ^ (h >>> 16) ^ (h >>> 24)) & Misses.MASK;
+  const x = h ^ (h >>> 16);
+  return (x ^ (x >>> 8)) & Misses.MASK;
 }
 
 /** An empty table of pending misses (see {@link Misses}). */
