@@ -24,6 +24,8 @@ export default defineConfig({
   test: {
     testTimeout: 20_000,
     hookTimeout: 30_000,
+    // Kills any redis-server a test started and did not stop (test/helpers/redis-server-registry.ts).
+    globalSetup: ['test/helpers/redis-server-registry.ts'],
     projects: [
       {
         extends: true,

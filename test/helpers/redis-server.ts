@@ -7,12 +7,13 @@
  */
 import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Redis } from 'ioredis';
 import { inCI } from './ci.js';
+import { REGISTRY_ENV } from './redis-server-registry.js';
 
 /** The URL tests use for the shared Redis. */
 export const SHARED_REDIS_URL = process.env.REDIS_URL || 'redis://127.0.0.1:6379';
@@ -122,6 +123,18 @@ export interface RedisServerOptions {
   persistent?: boolean;
 }
 
+/**
+ * Lists a started server in the run's registry (see `redis-server-registry.ts`), whose teardown kills it if no test
+ * stopped it; it leaves the list when it exits.
+ */
+function register(child: ChildProcess): void {
+  const dir = process.env[REGISTRY_ENV];
+  if (dir === undefined || child.pid === undefined) return;
+  const file = join(dir, String(child.pid));
+  writeFileSync(file, '');
+  child.once('exit', () => rmSync(file, { force: true }));
+}
+
 /** A private redis-server on a spare port, which tests can SIGKILL, SIGSTOP and restart. */
 export class RedisServer {
   #process: ChildProcess | undefined;
@@ -163,6 +176,7 @@ export class RedisServer {
     if (this.#dir === undefined) args.push('--appendonly', 'no');
     else args.push('--dir', this.#dir, '--appendonly', 'yes', '--appendfsync', 'always');
     const child = spawn('redis-server', args, { stdio: 'ignore' });
+    register(child);
     this.#process = child;
     child.once('exit', () => {
       if (this.#process === child) this.#process = undefined;
