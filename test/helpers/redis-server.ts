@@ -125,9 +125,10 @@ export interface RedisServerOptions {
 
 /**
  * Lists a started server in the run's registry (see `redis-server-registry.ts`), whose teardown kills it if no test
- * stopped it; it leaves the list when it exits.
+ * stopped it; it leaves the list when it exits. `RedisServer` registers its own; tests that spawn `redis-server`
+ * themselves (a sentinel) call this.
  */
-function register(child: ChildProcess): void {
+export function register(child: ChildProcess): void {
   const dir = process.env[REGISTRY_ENV];
   if (dir === undefined || child.pid === undefined) return;
   const file = join(dir, String(child.pid));

@@ -13,6 +13,7 @@ import { redisBus, redisTier } from '../../src/redis/index.js';
 import {
   hasRedisServerBinary,
   RedisServer,
+  register,
   sparePort,
   uniquePrefix,
   waitFor,
@@ -47,6 +48,7 @@ describe.runIf(canRun)('larder/redis through Redis Sentinel', () => {
       ].join('\n'),
     );
     sentinel = spawn('redis-server', [conf, '--sentinel'], { stdio: 'ignore' });
+    register(sentinel);
     const admin = new Redis(sentinelPort, { lazyConnect: true, retryStrategy: () => 50 });
     admin.on('error', () => {});
     await waitFor(async () => {
