@@ -7,7 +7,7 @@
  *
  * @module
  */
-import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
@@ -26,11 +26,25 @@ export default function setup(): () => void {
     for (const name of readdirSync(dir)) {
       const pid = Number(name);
       try {
-        if (Number.isInteger(pid) && pid > 0) process.kill(pid, 'SIGKILL');
+        if (Number.isInteger(pid) && pid > 0 && isRedisServer(pid)) process.kill(pid, 'SIGKILL');
       } catch {
         // Already gone.
       }
     }
     rmSync(dir, { recursive: true, force: true });
   };
+}
+
+/**
+ * Whether `pid` is still a redis-server (where `/proc` tells: a listed server that exited unseen could have left its
+ * number to another process).
+ */
+function isRedisServer(pid: number): boolean {
+  const cmdline = `/proc/${pid}/cmdline`;
+  if (!existsSync('/proc')) return true;
+  try {
+    return readFileSync(cmdline, 'utf8').includes('redis-server');
+  } catch {
+    return false;
+  }
 }
