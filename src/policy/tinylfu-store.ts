@@ -252,14 +252,15 @@ export interface TinyLfuTuning {
  * keeps the hashes of recent insertions (up to 1,024), so that most candidates leaving the window are
  * not hashed a second time.
  *
- * Why this class is still large (about 1,850 lines with its comments): the slot arrays, the three
+ * Why this class is still large (about 1,930 lines with its comments): the slot arrays, the three
  * lists with their tails, the deferred sketch counting and the climber's votes are read and written by the
  * same hit path, which is kept in one class on purpose: reached through nested helpers instead of one `#swap`
  * in the read buffer's drain, a sweep ran 11-25% slower (docs/policy.md, "Results against the issue's
  * bars"); the insert path's one-for-one eviction is written the same way, and so is a full store's insertion
  * that refuses its candidate (`#insertFull`, `#rotateWindow`: with the cache's direct `set`, 3,306 machine
  * instructions per evicting `Cache.set` went to 2,661, `bench/throughput/insert-instructions.ts`). The guards,
- * which the hit path only calls for sampled keys, are split out. It also holds the eager-promotion mode (the default until
+ * which the hit path only calls for sampled keys, are split out; the table of pending misses (`Misses`) is a word
+ * read by the insert path beside `#lastMiss`, kept here for the same reason. It also holds the eager-promotion mode (the default until
  * 2026-12-06), a benchmark knob measured against the default (docs/policy.md). The next split, window
  * sizing (limits, resizes, the climbers' votes) behind an interface the hit path calls only on a vote,
  * is open.
