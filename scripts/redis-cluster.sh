@@ -9,6 +9,12 @@
 #   bash scripts/redis-cluster.sh status   # prints `cluster info` of the first node
 #
 # `start` waits until every node says `cluster_state:ok` and exits non-zero if that does not happen in 30 s.
+#
+# Each node's cluster bus listens on its port + 1000 (31001-31006 by default; Redis 7's `cluster-port`), not on
+# Redis's default of port + 10000: 40001-40026 lie in Linux's ephemeral port range (32768-60999), where an outgoing
+# connection or a test's spare port (`listen(0)`) can hold the bus port, and the node then fails to start (a CI run
+# of 2026-12-06 failed so: "Could not connect to Redis at 127.0.0.1:30016"). A node that does not answer is started
+# again, twice at most, with its log shown.
 set -euo pipefail
 
 first="${LARDER_CLUSTER_PORT:-30001}"
@@ -28,6 +34,34 @@ healthy() {
   [ "$masters" -ge 3 ]
 }
 
+# The bus port option, where this redis-server has it (Redis 7 and later; see the header).
+bus_port_option() {
+  if redis-server --version | grep -qE ' v=([7-9]|[1-9][0-9])\.'; then
+    echo "--cluster-port $(($1 + 1000))"
+  fi
+}
+
+# Starts the node on port $1 (daemonized).
+start_node() {
+  local p="$1"
+  mkdir -p "$dir/$p"
+  # shellcheck disable=SC2046 # the option is two words or none
+  redis-server --port "$p" --bind 127.0.0.1 --cluster-enabled yes $(bus_port_option "$p") \
+    --cluster-config-file "$dir/$p/nodes.conf" --cluster-node-timeout 1000 \
+    --cluster-replica-validity-factor 0 \
+    --save '' --appendonly no --dir "$dir/$p" --daemonize yes \
+    --pidfile "$dir/$p/redis.pid" --logfile "$dir/$p/redis.log"
+}
+
+# Whether the node on port $1 answers PING within 10 s.
+answers() {
+  for _ in $(seq 1 100); do
+    [ "$(cli "$1" ping)" = "PONG" ] && return 0
+    sleep 0.1
+  done
+  return 1
+}
+
 start() {
   if ! command -v redis-server >/dev/null 2>&1 || ! command -v redis-cli >/dev/null 2>&1; then
     echo "redis-cluster: redis-server and redis-cli are needed (scripts/ensure-redis.sh installs them)" >&2
@@ -41,18 +75,21 @@ start() {
   local started=0
   for p in "${ports[@]}"; do
     if [ "$(cli "$p" ping)" = "PONG" ]; then continue; fi
-    mkdir -p "$dir/$p"
-    redis-server --port "$p" --bind 127.0.0.1 --cluster-enabled yes \
-      --cluster-config-file "$dir/$p/nodes.conf" --cluster-node-timeout 1000 \
-      --cluster-replica-validity-factor 0 \
-      --save '' --appendonly no --dir "$dir/$p" --daemonize yes \
-      --pidfile "$dir/$p/redis.pid" --logfile "$dir/$p/redis.log"
+    start_node "$p"
     started=1
   done
   for p in "${ports[@]}"; do
-    for _ in $(seq 1 100); do
-      [ "$(cli "$p" ping)" = "PONG" ] && break
-      sleep 0.1
+    local attempt
+    for attempt in 1 2 3; do
+      answers "$p" && break
+      if [ "$attempt" = 3 ]; then
+        echo "redis-cluster: the node on 127.0.0.1:$p did not start; its log:" >&2
+        tail -n 20 "$dir/$p/redis.log" >&2 || true
+        exit 1
+      fi
+      echo "redis-cluster: the node on 127.0.0.1:$p does not answer; starting it again. Its log:" >&2
+      tail -n 5 "$dir/$p/redis.log" >&2 || true
+      start_node "$p"
     done
   done
   # Create the cluster unless the nodes already know each other (a restart of some nodes only).
