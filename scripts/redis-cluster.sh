@@ -12,9 +12,10 @@
 #
 # Each node's cluster bus listens on its port + 1000 (31001-31006 by default; Redis 7's `cluster-port`), not on
 # Redis's default of port + 10000: 40001-40026 lie in Linux's ephemeral port range (32768-60999), where an outgoing
-# connection or a test's spare port (`listen(0)`) can hold the bus port, and the node then fails to start (a CI run
-# of 2026-12-06 failed so: "Could not connect to Redis at 127.0.0.1:30016"). A node that does not answer is started
-# again, twice at most, with its log shown.
+# connection or a test's spare port (`listen(0)`) can hold the bus port, and the node then aborts ("Failed listening
+# on port ... (cluster)"). Most likely what failed a CI run of 2026-12-06 ("Could not connect to Redis at
+# 127.0.0.1:30016"; the node's log was gone). A node that does not answer is started again, twice at most, with its
+# log shown.
 set -euo pipefail
 
 first="${LARDER_CLUSTER_PORT:-30001}"
@@ -36,7 +37,9 @@ healthy() {
 
 # The bus port option, where this redis-server has it (Redis 7 and later; see the header).
 bus_port_option() {
-  if redis-server --version | grep -qE ' v=([7-9]|[1-9][0-9])\.'; then
+  local version
+  version="$(redis-server --version)"
+  if [[ "$version" =~ \ v=([0-9]+)\. ]] && [ "${BASH_REMATCH[1]}" -ge 7 ]; then
     echo "--cluster-port $(($1 + 1000))"
   fi
 }
