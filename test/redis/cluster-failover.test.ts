@@ -234,11 +234,7 @@ describe.runIf(canRun)('Redis Cluster: a master SIGKILLed mid-traffic', () => {
     // reach a master (a failed set is replayed as a deletion). Never the old value, on warm or fresh instances.
     for (let i = 0; i < KEYS; i++) {
       const allowed = i % 2 === 0 ? ['miss'] : ['v2', 'miss'];
-      for (const [name, cache] of [
-        ['a', a],
-        ['b', b],
-        ['c', c],
-      ] as const) {
+      for (const [name, cache] of Object.entries({ a, b, c })) {
         const got = String(await read(cache, `${tag}:${i}`));
         expect(allowed, `key ${i} read on ${name}`).toContain(got);
       }
