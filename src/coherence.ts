@@ -13,9 +13,15 @@ import type { BusMessage, CacheTier, TierRecord } from './tier.js';
 export class Coherence<V> {
   constructor(readonly s: CacheState<V>) {}
 
-  /** Attaches the bus (once, from the root cache's constructor). */
+  /** Attaches the bus and the tier's replay listener (once, from the root cache's constructor). */
   start(): void {
     const s = this.s;
+    // A write the tier applies late (after an outage): drop what may have been read back meanwhile, here and
+    // on the other instances.
+    s.tier?.onReplay?.((message) => {
+      this.#apply(message);
+      s.bus?.publish(message);
+    });
     s.bus?.start({
       message: (message) => this.#onBusMessage(message),
       resync: () => {
@@ -127,8 +133,13 @@ export class Coherence<V> {
   }
 
   #onBusMessage(message: BusMessage): void {
+    this.s.counters.busMessages++;
+    this.#apply(message);
+  }
+
+  /** Drops the memory entries and in-flight loads an invalidation covers (reason `remote`). */
+  #apply(message: BusMessage): void {
     const s = this.s;
-    s.counters.busMessages++;
     switch (message.type) {
       case 'delete':
         for (const k of message.keys) {

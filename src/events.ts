@@ -1,4 +1,10 @@
-/** Why an entry left the cache through `delete` events. */
+import type { CacheTier } from './tier.js';
+
+/**
+ * Why an entry left the cache through `delete` events: `delete` (the `delete` method), `tag`, `clear`, or
+ * `remote`: to stay coherent with the other instances (a bus message, a resync of the bus, or a write the tier
+ * applied late, see {@link CacheTier.onReplay}).
+ */
 export type DeleteReason = 'delete' | 'tag' | 'clear' | 'remote';
 
 /** Payload of `hit`. */

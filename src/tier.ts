@@ -54,6 +54,15 @@ export interface CacheTier {
   clear(prefix: string): Promise<void>;
   /** Releases what the tier opened itself (never a client the application passed in). */
   close(): Promise<void>;
+  /**
+   * Optional, for a tier that remembers the writes it could not apply and applies them later (as `redisTier`
+   * does once Redis is back). The cache calls it once, from its constructor; the tier then calls `replayed`
+   * after each such late write, with the invalidation it amounts to (`delete` for failed sets and deletions,
+   * `tags`, `clear`). Until then the tier served the older values, so any instance may have read one back into
+   * memory after the write's bus message went out: the cache drops the matching memory entries and in-flight
+   * loads, and publishes the message on its bus again.
+   */
+  onReplay?(replayed: (message: BusMessage) => void): void;
 }
 
 /** A message on the invalidation bus. Keys are full cache keys (namespace prefixes included). */

@@ -26,6 +26,11 @@ export function valueSuffix(key: string): string {
   return isWellFormed(key) ? `v:${key}` : `v~:${JSON.stringify(key)}`;
 }
 
+/** The cache key a suffix made by {@link valueSuffix} stands for. */
+export function keyOfSuffix(suffix: string): string {
+  return decodeSuffix(suffix, 'v');
+}
+
 /** The key suffix (after the tier prefix) for a tag's invalidation time. */
 export function tagSuffix(tag: string): string {
   return isWellFormed(tag) ? `t:${tag}` : `t~:${JSON.stringify(tag)}`;
@@ -33,12 +38,17 @@ export function tagSuffix(tag: string): string {
 
 /** The tag a suffix made by {@link tagSuffix} stands for. */
 export function tagOfSuffix(suffix: string): string {
-  if (suffix.startsWith('t:')) return suffix.slice(2);
-  if (suffix.startsWith('t~:')) {
-    const tag: unknown = JSON.parse(suffix.slice(3));
-    if (typeof tag === 'string') return tag;
+  return decodeSuffix(suffix, 't');
+}
+
+/** Reverses {@link valueSuffix} (`mark` `v`) or {@link tagSuffix} (`mark` `t`). */
+function decodeSuffix(suffix: string, mark: 'v' | 't'): string {
+  if (suffix.startsWith(`${mark}:`)) return suffix.slice(2);
+  if (suffix.startsWith(`${mark}~:`)) {
+    const decoded: unknown = JSON.parse(suffix.slice(3));
+    if (typeof decoded === 'string') return decoded;
   }
-  throw new Error(`bad tag ${JSON.stringify(suffix)}`);
+  throw new Error(`bad ${mark === 'v' ? 'key' : 'tag'} ${JSON.stringify(suffix)}`);
 }
 
 /**

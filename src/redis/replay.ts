@@ -1,4 +1,6 @@
+import type { BusMessage } from '../tier.js';
 import { BATCH, type Invalidation } from './invalidation.js';
+import { tagOfSuffix } from './keys.js';
 import type { TierState } from './tier-state.js';
 
 const REPLAY_DELAY = 1000;
@@ -20,6 +22,8 @@ export class Replay {
   readonly #dirtyClears = new Map<string, number>();
   /** Time of a pending "clear everything" (replaces the maps when they overflow), 0 = none. */
   #dirtyAll = 0;
+  /** Told of every replayed batch, as the invalidation it amounts to. */
+  readonly #listeners: ((message: BusMessage) => void)[] = [];
 
   constructor(s: TierState, inv: Invalidation) {
     this.#s = s;
@@ -30,6 +34,11 @@ export class Replay {
   readonly onRefresh = (): void => {
     if (!this.#s.closed && this.#s.link.ready && this.pending() > 0) this.run();
   };
+
+  /** Adds a listener told of every replayed batch, after Redis applied it (see the class comment). */
+  onReplay(listener: (message: BusMessage) => void): void {
+    this.#listeners.push(listener);
+  }
 
   /** Remembers a failed deletion (or set) of the entry at Redis key `rkey`, as of `time` (Redis clock). */
   rememberKey(rkey: string, time: number): void {
@@ -103,9 +112,13 @@ export class Replay {
     this.#dirtyTags.clear();
     this.#dirtyClears.clear();
     if (all > 0) {
-      inv.clearAt('', all).catch(() => this.rememberAll(all));
+      inv.clearAt('', all).then(
+        () => this.#announce({ type: 'clear', prefix: '' }),
+        () => this.rememberAll(all),
+      );
       return;
     }
+    const layout = this.#s.layout;
     for (let i = 0; i < keys.length; i += BATCH) {
       const batch = keys.slice(i, i + BATCH);
       inv
@@ -113,9 +126,12 @@ export class Replay {
           batch.map(([k]) => k),
           batch.map(([, t]) => t),
         )
-        .catch(() => {
-          for (const [k, t] of batch) this.#remember(this.#dirtyKeys, k, t);
-        });
+        .then(
+          () => this.#announce({ type: 'delete', keys: batch.map(([k]) => layout.cacheKeyOf(k)) }),
+          () => {
+            for (const [k, t] of batch) this.#remember(this.#dirtyKeys, k, t);
+          },
+        );
     }
     for (let i = 0; i < tags.length; i += BATCH) {
       const batch = tags.slice(i, i + BATCH);
@@ -124,12 +140,30 @@ export class Replay {
           batch.map(([k]) => k),
           batch.map(([, t]) => t),
         )
-        .catch(() => {
-          for (const [k, t] of batch) this.#remember(this.#dirtyTags, k, t);
-        });
+        .then(
+          () => this.#announce({ type: 'tags', tags: batch.map(([k]) => tagOfSuffix(k)) }),
+          () => {
+            for (const [k, t] of batch) this.#remember(this.#dirtyTags, k, t);
+          },
+        );
     }
     for (const [prefix, at] of clears) {
-      inv.clearAt(prefix, at).catch(() => this.#remember(this.#dirtyClears, prefix, at));
+      inv.clearAt(prefix, at).then(
+        () => this.#announce({ type: 'clear', prefix }),
+        () => this.#remember(this.#dirtyClears, prefix, at),
+      );
+    }
+  }
+
+  /** Tells the listeners of a replayed batch; a listener that throws does not stop the others. */
+  #announce(message: BusMessage): void {
+    if (this.#s.closed) return;
+    for (const listener of this.#listeners) {
+      try {
+        listener(message);
+      } catch {
+        // The cache's listener does not throw; a replay must not fail for another one's error.
+      }
     }
   }
 

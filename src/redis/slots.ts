@@ -18,6 +18,8 @@
  * @internal
  */
 
+import { keyOfSuffix } from './keys.js';
+
 /** Number of slot groups on a cluster (divisible by 2, 3, 4, 6, 8, 12, 16: even shares for those master counts). */
 export const GROUPS = 48;
 
@@ -115,6 +117,11 @@ export class KeyLayout {
     const start = this.#prefix.length + 1;
     const end = rkey.indexOf('}', start);
     return this.#byTag.get(rkey.slice(start, end)) ?? 0;
+  }
+
+  /** The cache key of an entry's Redis key of this layout (one made from a group and {@link valueSuffix}). */
+  cacheKeyOf(rkey: string): string {
+    return keyOfSuffix(rkey.slice((this.groups[this.groupOfRedisKey(rkey)] as string).length));
   }
 
   /** Splits Redis keys (with one value each) by group: `[group, keys, values][]`. */

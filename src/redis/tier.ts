@@ -1,6 +1,6 @@
 import type { Duration } from '../duration.js';
 import type { Serializer } from '../serializer.js';
-import type { CacheTier, TierRecord } from '../tier.js';
+import type { BusMessage, CacheTier, TierRecord } from '../tier.js';
 import type { RedisClient } from './cluster.js';
 import { restoreStringPrototype } from './fast-strings.js';
 import { FirstConnect } from './first-connect.js';
@@ -87,6 +87,11 @@ export interface RedisTier extends CacheTier {
   check(value: unknown): void;
   /** Reads many entries in one round trip (one MGET; see {@link CacheTier.getMany}). */
   getMany(keys: readonly string[]): Promise<(TierRecord | undefined)[]>;
+  /**
+   * Tells `replayed` of every batch of failed writes replayed once Redis is back, as the invalidation it amounts
+   * to (see {@link CacheTier.onReplay}; the cache this tier serves calls it).
+   */
+  onReplay(replayed: (message: BusMessage) => void): void;
   /** Counters since creation. */
   stats(): RedisTierStats;
 }
@@ -218,6 +223,10 @@ class RedisTierImpl implements RedisTier {
         else this.#replay.rememberClear(prefix, at);
         return s.failed(error);
       });
+  }
+
+  onReplay(replayed: (message: BusMessage) => void): void {
+    this.#replay.onReplay(replayed);
   }
 
   stats(): RedisTierStats {

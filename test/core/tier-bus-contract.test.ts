@@ -36,6 +36,10 @@ class MemoryTier implements CacheTier {
   async close(): Promise<void> {
     this.calls.push('close');
   }
+  replayed: ((message: BusMessage) => void)[] = [];
+  onReplay(replayed: (message: BusMessage) => void): void {
+    this.replayed.push(replayed);
+  }
 }
 
 class MemoryBus implements CacheBus {
@@ -163,6 +167,44 @@ describe.each(policies)('tier and bus contracts (%s)', (policy) => {
     finish('old');
     expect(await pending).toBe('old');
     expect(cache.has('k')).toBe(false);
+  });
+
+  it('a write the tier replays late drops what memory holds for it, stops its loads, and is published again', async () => {
+    expect(tier.replayed).toHaveLength(1);
+    const replayed = tier.replayed[0] as (message: BusMessage) => void;
+    cache.set('a', 1);
+    cache.set('b', 2, { tags: ['t'] });
+    cache.set('ns:c', 3);
+    cache.set('d', 4);
+    let finish: (value: string) => void = () => {};
+    const pending = cache.getOrSet('k', () => new Promise<string>((resolve) => (finish = resolve)));
+    await flush();
+    const sent = bus.sent.length;
+    const messages: BusMessage[] = [
+      { type: 'delete', keys: ['a', 'k'] },
+      { type: 'tags', tags: ['t'] },
+      { type: 'clear', prefix: 'ns:' },
+    ];
+    for (const m of messages) replayed(m);
+    finish('read before the replay');
+    expect(await pending).toBe('read before the replay');
+    expect([cache.has('a'), cache.has('b'), cache.has('ns:c'), cache.has('k'), cache.has('d')]).toEqual([
+      false,
+      false,
+      false,
+      false,
+      true,
+    ]);
+    expect(bus.sent.slice(sent)).toEqual(messages);
+  });
+
+  it('a replayed write is applied to memory without a bus too', () => {
+    const alone = new MemoryTier();
+    const solo = new Cache<string, unknown>({ max: 10, policy, tier: alone });
+    solo.set('a', 1);
+    (alone.replayed[0] as (message: BusMessage) => void)({ type: 'delete', keys: ['a'] });
+    expect(solo.has('a')).toBe(false);
+    return solo.close();
   });
 
   it('resync drops every memory entry and in-flight load', async () => {

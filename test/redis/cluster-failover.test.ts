@@ -14,7 +14,7 @@ import { join } from 'node:path';
 import { Cluster, Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Cache } from '../../src/index.js';
-import { createCache } from '../../src/redis/index.js';
+import { createCache, redisTier } from '../../src/redis/index.js';
 import { hasRedisServerBinary, waitFor } from '../helpers/redis-server.js';
 import { connected as bothConnected, read } from '../helpers/two-instances.js';
 
@@ -228,6 +228,30 @@ describe.runIf(canRun)('Redis Cluster: a master SIGKILLed mid-traffic', () => {
     expect(errors.get(a)?.some((e) => lost.test(e))).toBe(true);
     expect(await subscriberNode(`${tag}-a`)).not.toBe(victim);
     expect(a.peek('unchanged')).toBeUndefined();
+    // A replays the writes that found no master once its tier reaches the new one (at once on the slot refresh,
+    // else on its retry timer): wait, up to 10 s, until Redis holds none of the old values (a bare tier read).
+    const bare = new Cluster([{ host: '127.0.0.1', port: ports.find((p) => p !== victim) as number }], {
+      redisOptions: { commandTimeout: 1000 },
+    });
+    bare.on('error', () => {});
+    const tier = redisTier(bare, { prefix: 'failover:', timeout: 1000 });
+    const fixedFrom = performance.now();
+    await waitFor(
+      async () => {
+        for (let i = 1; i < KEYS; i += 2) {
+          const record = await tier.get(`${tag}:${i}`).catch(() => ({ value: 'unreadable' }));
+          if (record !== undefined && record.value !== 'v2') return false;
+        }
+        return true;
+      },
+      10_000,
+      50,
+    );
+    console.info(
+      `cluster ${signal}: Redis held no old value ${Math.round(performance.now() - fixedFrom)} ms after the checks above`,
+    );
+    await tier.close();
+    bare.disconnect();
     const c = instance(`${tag}-c`);
     await connected(a, c);
     // Deleted keys are gone; keys set during the failover hold the new value, or nothing when the set could not

@@ -1,5 +1,7 @@
 /** The slot-group key layout of the tier on a Redis Cluster (src/redis/slots.ts), without Redis. */
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
+import { valueSuffix } from '../../src/redis/keys.js';
 import { asciiSlot, GROUPS, KeyLayout } from '../../src/redis/slots.js';
 
 describe('KeyLayout', () => {
@@ -46,5 +48,23 @@ describe('KeyLayout', () => {
     expect(layout.groups).toEqual(['larder:']);
     expect(layout.groupOf('anything')).toBe(0);
     expect(layout.split(['a', 'b'], [1, 2])).toEqual([[0, ['a', 'b'], [1, 2]]]);
+  });
+
+  it('gives back the cache key of a Redis entry key, on a cluster and standalone, whatever the key', () => {
+    // The replay announces the keys it deleted by their cache keys (src/redis/replay.ts).
+    const layouts = [new KeyLayout('p:', true), new KeyLayout('larder:', false), new KeyLayout('', true)];
+    fc.assert(
+      fc.property(fc.string({ unit: 'binary' }), fc.constantFrom(...layouts), (key, layout) => {
+        const rkey = (layout.groups[layout.groupOf(key)] as string) + valueSuffix(key);
+        expect(layout.cacheKeyOf(rkey)).toBe(key);
+      }),
+      { numRuns: 2000 },
+    );
+    const cluster = layouts[0] as KeyLayout;
+    for (const key of ['{x}v:y', 'lone \uD800 surrogate', '']) {
+      expect(cluster.cacheKeyOf((cluster.groups[cluster.groupOf(key)] as string) + valueSuffix(key))).toBe(
+        key,
+      );
+    }
   });
 });
