@@ -40,6 +40,12 @@ import type { CacheStats, Counters } from './stats.js';
 export type { BatchContext, BatchLoader, BatchResult, LoadMany, WrappedMany } from './batch.js';
 export type { Loader, LoaderContext } from './loads.js';
 
+/**
+ * The longest `close` waits for invalidations still waiting on their tier writes before it closes the bus (a
+ * Redis tier settles every call within its `timeout`, 250 ms by default).
+ */
+const CLOSE_DRAIN_MS = 5000;
+
 /** The function `wrap` returns: `fn` read through the cache, plus helpers for its keys. */
 export type Wrapped<A extends unknown[], R> = ((...args: A) => Promise<R>) & {
   /** Removes the cached result for these arguments (and stops an in-flight load from storing). */
@@ -319,8 +325,9 @@ export class Cache<K extends {} = string, V = unknown> {
     if (s.tier?.check !== undefined) s.tier.check(value);
     this.#loads.invalidate(k);
     const entry = s.write(k, value, ttlOf(value, opts, undefined), opts, undefined, weight, 'set');
-    if (s.tier !== undefined && typeof k === 'string') this.#coherence.tierSet(k, entry);
-    if (broadcast !== false) this.#coherence.deleted(k, false);
+    const written =
+      s.tier !== undefined && typeof k === 'string' ? this.#coherence.tierSet(k, entry) : undefined;
+    if (broadcast !== false) this.#coherence.deleted(k, false, written);
     return this;
   }
 
@@ -617,6 +624,8 @@ export class Cache<K extends {} = string, V = unknown> {
     s.closed = true;
     this.#loads.close();
     this.#batches.close();
+    // Invalidations wait for their tier writes before they are published (see Coherence.deleted): send them.
+    await this.#coherence.drain(CLOSE_DRAIN_MS);
     await Promise.all([s.tier?.close(), s.bus?.close()]);
   }
 

@@ -11,6 +11,10 @@ import type { BusMessage, CacheTier, TierRecord } from './tier.js';
  * @internal
  */
 export class Coherence<V> {
+  /** Bus messages waiting for their tier call to settle, and who waits for them to be sent (`drain`). */
+  #waiting = 0;
+  #drained: (() => void) | undefined;
+
   constructor(readonly s: CacheState<V>) {}
 
   /** Attaches the bus and the tier's replay listener (once, from the root cache's constructor). */
@@ -35,10 +39,13 @@ export class Coherence<V> {
     });
   }
 
-  /** Writes an entry through to the tier (fire-and-forget). */
-  tierSet(k: string, entry: Entry<V> | undefined): void {
+  /**
+   * Writes an entry through to the tier (fire-and-forget; failures are counted and reported). Returns the write,
+   * settled either way, for {@link deleted} to publish after it.
+   */
+  tierSet(k: string, entry: Entry<V> | undefined): Promise<unknown> | undefined {
     const tier = this.s.tier as CacheTier;
-    if (entry === undefined) return;
+    if (entry === undefined) return undefined;
     const record: TierRecord = {
       value: entry.value,
       expires: entry.expires,
@@ -53,12 +60,12 @@ export class Coherence<V> {
     } catch (error) {
       pending = Promise.reject(error);
     }
-    this.tierCall(k, pending);
+    return this.tierCall(k, pending);
   }
 
-  /** Counts and reports a failed tier call. */
-  tierCall(k: unknown, pending: Promise<unknown>): void {
-    pending.then(undefined, (error: unknown) => {
+  /** Counts and reports a failed tier call; returns a promise that settles (never rejects) when the call does. */
+  tierCall(k: unknown, pending: Promise<unknown>): Promise<unknown> {
+    return pending.then(undefined, (error: unknown) => {
       this.s.counters.tierErrors++;
       this.s.emitError(k, error, 'tier');
     });
@@ -98,38 +105,83 @@ export class Coherence<V> {
     }
   }
 
-  /** After a local `set`/`delete` of `k`: tell the tier (deletes only) and the other instances. */
-  deleted(k: unknown, tier: boolean): void {
+  /**
+   * After a local `set`/`delete` of `k`: tell the tier (deletes only; a set's write is `written`) and the other
+   * instances. The bus message goes out once the tier's write has settled: another instance that drops its copy
+   * re-reads the tier, and must find the new value there (on a Redis Cluster the message and the write travel to
+   * different masters, so sending both at once does not order them). A write that fails is published at once
+   * when it fails, and again when the tier replays it (see `CacheTier.onReplay`).
+   */
+  deleted(k: unknown, tier: boolean, written?: Promise<unknown>): void {
     const s = this.s;
     if (typeof k !== 'string') return;
-    if (tier && s.tier !== undefined) this.tierCall(k, s.tier.delete([k]));
-    if (s.bus !== undefined) s.bus.publish({ type: 'delete', keys: [k] });
+    const pending = tier && s.tier !== undefined ? this.tierCall(k, s.tier.delete([k])) : written;
+    if (s.bus !== undefined) this.#publishAfter(pending, { type: 'delete', keys: [k] });
   }
 
-  /** After a local `clear` under `prefix` (`''` for all). */
+  /**
+   * After a local `clear` under `prefix` (`''` for all). Published at once: the tier's clear records its time in
+   * every slot group first, then removes the entries with SCAN, which can take long on a large keyspace.
+   */
   cleared(prefix: string): void {
     const s = this.s;
     if (s.tier !== undefined) this.tierCall(undefined, s.tier.clear(prefix));
     if (s.bus !== undefined) s.bus.publish({ type: 'clear', prefix });
   }
 
-  /** After a local tag invalidation. */
+  /** After a local tag invalidation: published once the tier has the tags' times (as for {@link deleted}). */
   tagsInvalidated(tags: readonly string[]): void {
     const s = this.s;
     if (tags.length === 0) return;
-    if (s.tier !== undefined) this.tierCall(undefined, s.tier.invalidateTags(tags, Date.now()));
-    if (s.bus !== undefined) s.bus.publish({ type: 'tags', tags });
+    const pending =
+      s.tier !== undefined ? this.tierCall(undefined, s.tier.invalidateTags(tags, Date.now())) : undefined;
+    if (s.bus !== undefined) this.#publishAfter(pending, { type: 'tags', tags });
   }
 
   /**
    * After a local tag expiry. The tier has no notion of a stale-but-servable entry: it invalidates the tags (so a
-   * refresh reads through to the loader); other instances expire their memory copies.
+   * refresh reads through to the loader); other instances expire their memory copies, once the tier has the times.
    */
   tagsExpired(tags: readonly string[]): void {
     const s = this.s;
     if (tags.length === 0) return;
-    if (s.tier !== undefined) this.tierCall(undefined, s.tier.invalidateTags(tags, Date.now()));
-    if (s.bus !== undefined) s.bus.publish({ type: 'tags', tags, expire: true });
+    const pending =
+      s.tier !== undefined ? this.tierCall(undefined, s.tier.invalidateTags(tags, Date.now())) : undefined;
+    if (s.bus !== undefined) this.#publishAfter(pending, { type: 'tags', tags, expire: true });
+  }
+
+  /** Publishes `message` now, or once `pending` (a tier call, which never rejects here) has settled. */
+  #publishAfter(pending: Promise<unknown> | undefined, message: BusMessage): void {
+    const bus = this.s.bus as NonNullable<CacheState<V>['bus']>;
+    if (pending === undefined) {
+      bus.publish(message);
+      return;
+    }
+    this.#waiting++;
+    pending.then(() => {
+      bus.publish(message);
+      if (--this.#waiting === 0) this.#drained?.();
+    });
+  }
+
+  /**
+   * Resolves once every bus message waiting for its tier call has been sent, or after `bound` ms (a tier call
+   * settles within the tier's own timeout; the bound only keeps `close` from hanging on a tier that breaks that).
+   */
+  drain(bound: number): Promise<void> {
+    if (this.#waiting === 0) return Promise.resolve();
+    return new Promise<void>((resolve) => {
+      const timer = setTimeout(done, bound);
+      function done(): void {
+        clearTimeout(timer);
+        resolve();
+      }
+      const before = this.#drained;
+      this.#drained = () => {
+        before?.();
+        done();
+      };
+    });
   }
 
   #onBusMessage(message: BusMessage): void {

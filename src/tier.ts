@@ -28,6 +28,10 @@ export interface TierRecord<V = unknown> {
  * after a load or a `set`. Every method may reject; the cache counts the failure, emits `error`, and
  * carries on as if the tier had missed (reads) or had not been there (writes).
  *
+ * Every call must settle (resolve or reject) within a bounded time: the bus message of a `set`, `delete` or tag
+ * invalidation is published once the tier's call has settled, so that another instance re-reading the key finds
+ * the new value (and `Cache.close` waits for those messages, up to 5 s).
+ *
  * `larder/redis` provides one: `redisTier(client)`.
  */
 export interface CacheTier {

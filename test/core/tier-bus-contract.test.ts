@@ -103,27 +103,77 @@ describe.each(policies)('tier and bus contracts (%s)', (policy) => {
     expect(errors).toEqual(['tier', 'tier']);
   });
 
-  it('set refuses a value the tier cannot store, before changing anything', () => {
+  it('set refuses a value the tier cannot store, before changing anything', async () => {
     tier.refuse = (value) => typeof value === 'function';
     cache.set('k', 'old');
     expect(() => cache.set('k', () => 1)).toThrow(TypeError);
     expect(cache.get('k')).toBe('old');
+    await flush();
     expect(bus.sent).toEqual([{ type: 'delete', keys: ['k'] }]);
   });
 
-  it('writes publish on the bus: set and delete as deletes, tags, clear with the namespace prefix', () => {
+  it('writes publish on the bus: set and delete as deletes, tags, clear with the namespace prefix', async () => {
     cache.set('a', 1, { tags: ['x'] });
     cache.delete('a');
     cache.invalidateTags(['x', 'y']);
+    cache.expireTags(['z']);
     cache.namespace('ns').clear();
     cache.clear();
+    // Clears go out at once; the others once the tier has settled their calls (next test).
     expect(bus.sent).toEqual([
-      { type: 'delete', keys: ['a'] },
-      { type: 'delete', keys: ['a'] },
-      { type: 'tags', tags: ['x', 'y'] },
       { type: 'clear', prefix: 'ns:' },
       { type: 'clear', prefix: '' },
     ]);
+    await flush();
+    expect(bus.sent.slice(2)).toEqual([
+      { type: 'delete', keys: ['a'] },
+      { type: 'delete', keys: ['a'] },
+      { type: 'tags', tags: ['x', 'y'] },
+      { type: 'tags', tags: ['z'], expire: true },
+    ]);
+  });
+
+  it('an invalidation is published once the tier has settled its write (so a re-read finds the new value)', async () => {
+    const gates: (() => void)[] = [];
+    const gated = <T>(call: () => Promise<T>) =>
+      new Promise<T>((resolve, reject) => gates.push(() => call().then(resolve, reject)));
+    const set = tier.set.bind(tier);
+    const del = tier.delete.bind(tier);
+    const tags = tier.invalidateTags.bind(tier);
+    tier.set = (key, record) => gated(() => set(key, record));
+    tier.delete = (keys) => gated(() => del(keys));
+    tier.invalidateTags = (list) => gated(() => tags(list));
+    cache.set('a', 1);
+    cache.delete('b');
+    cache.invalidateTag('t');
+    await flush();
+    expect(bus.sent).toEqual([]);
+    tier.fail = true; // the set's write fails: published all the same, when it fails
+    for (const open of gates.splice(0)) open();
+    await flush();
+    expect(bus.sent).toEqual([
+      { type: 'delete', keys: ['a'] },
+      { type: 'delete', keys: ['b'] },
+      { type: 'tags', tags: ['t'] },
+    ]);
+  });
+
+  it('close sends the invalidations still waiting for their tier writes, then closes the bus', async () => {
+    let open: () => void = () => {};
+    const set = tier.set.bind(tier);
+    tier.set = (key, record) =>
+      new Promise<void>((resolve) => {
+        open = () => void set(key, record).then(resolve);
+      });
+    const closed = vi.spyOn(bus, 'close');
+    cache.set('a', 1);
+    const closing = cache.close();
+    await flush();
+    expect(closed).not.toHaveBeenCalled();
+    open();
+    await closing;
+    expect(bus.sent).toEqual([{ type: 'delete', keys: ['a'] }]);
+    expect(closed).toHaveBeenCalled();
   });
 
   it('set with broadcast: false writes through to the tier and tells no other instance', async () => {

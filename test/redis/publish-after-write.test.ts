@@ -1,0 +1,108 @@
+/**
+ * An invalidation must not reach another instance before the write it announces reaches Redis. On a Redis Cluster
+ * a write goes to its slot's master and a bus message to any master, so nothing orders them (a redirect during a
+ * resharding, a busy master). Here, on one Redis: instance A's tier connection goes through a TCP proxy that
+ * delays every command by 200 ms while its bus connection does not. B re-reads the key the moment its copy is
+ * dropped; it must read the new value, not the old one back (which it would then keep for its TTL).
+ */
+import type { AddressInfo, Server, Socket } from 'node:net';
+import { Redis } from 'ioredis';
+import { afterEach, describe, expect, it } from 'vitest';
+import { Cache } from '../../src/index.js';
+import { redisBus, redisTier } from '../../src/redis/index.js';
+import { redisForTests, uniquePrefix, waitFor } from '../helpers/redis-server.js';
+import { read } from '../helpers/two-instances.js';
+
+const url = await redisForTests('larder/redis publish after write');
+const DELAY = 200;
+
+/** A TCP proxy that holds every chunk from the client for `delay` ms (in order) before it forwards it. */
+async function delayingProxy(
+  target: number,
+  delay: number,
+): Promise<{ port: number; close(): Promise<void> }> {
+  const net = await import('node:net');
+  const sockets = new Set<Socket>();
+  const server: Server = net.createServer((client) => {
+    const upstream = net.connect(target, '127.0.0.1');
+    sockets.add(client);
+    sockets.add(upstream);
+    client.on('data', (chunk) => {
+      setTimeout(() => upstream.write(chunk), delay);
+    });
+    upstream.pipe(client);
+    const end = () => {
+      client.destroy();
+      upstream.destroy();
+    };
+    for (const s of [client, upstream]) {
+      s.on('error', end);
+      s.on('close', end);
+    }
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  return {
+    port: (server.address() as AddressInfo).port,
+    close: async () => {
+      for (const s of sockets) s.destroy();
+      await new Promise((resolve) => server.close(resolve));
+    },
+  };
+}
+
+describe.runIf(url !== undefined)('an invalidation is published after its write reaches Redis', () => {
+  const cleanup: (() => Promise<unknown>)[] = [];
+  afterEach(async () => {
+    for (const f of cleanup.splice(0).reverse()) await f();
+  });
+
+  function client(port: number): Redis {
+    const c = new Redis(port, '127.0.0.1', { enableOfflineQueue: false, maxRetriesPerRequest: 0 });
+    c.on('error', () => {});
+    cleanup.push(async () => c.disconnect());
+    return c;
+  }
+
+  function instance(prefix: string, tierPort: number, busPort: number): Cache<string, unknown> {
+    const cache = new Cache<string, unknown>({
+      max: 1000,
+      ttl: 60_000,
+      tier: redisTier(client(tierPort), { prefix, timeout: 2000 }),
+      bus: redisBus(client(busPort), { prefix, timeout: 2000 }),
+    });
+    cache.on('error', () => {});
+    cleanup.push(() => cache.close());
+    return cache;
+  }
+
+  it('B, re-reading the moment its copy is dropped, reads the new value (a set, a delete)', async () => {
+    const port = Number(new URL(url as string).port || 6379);
+    const proxy = await delayingProxy(port, DELAY);
+    cleanup.push(() => proxy.close());
+    const prefix = uniquePrefix('publish-after-write');
+    const a = instance(prefix, proxy.port, port);
+    const b = instance(prefix, port, port);
+    await waitFor(async () => {
+      a.set('k', 'v1');
+      await new Promise((resolve) => setTimeout(resolve, DELAY + 50));
+      return (await read(b, 'k')) === 'v1';
+    }, 10_000);
+    expect(b.peek('k')).toBe('v1');
+
+    // B reads the key again as soon as a message drops it, as a busy instance would.
+    const reads: Promise<unknown>[] = [];
+    b.on('delete', (e) => {
+      if (e.key === 'k' && e.reason === 'remote') reads.push(read(b, 'k'));
+    });
+    a.set('k', 'v2');
+    await waitFor(() => reads.length === 1, 5000);
+    expect(await reads[0]).toBe('v2');
+    expect(b.peek('k')).toBe('v2');
+
+    a.delete('k');
+    await waitFor(() => reads.length === 2, 5000);
+    expect(await reads[1]).toBe('miss');
+    await new Promise((resolve) => setTimeout(resolve, DELAY + 100));
+    expect(await read(b, 'k')).toBe('miss');
+  });
+});
