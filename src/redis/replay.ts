@@ -113,7 +113,7 @@ export class Replay {
     this.#dirtyClears.clear();
     if (all > 0) {
       inv.clearAt('', all).then(
-        () => this.#announce({ type: 'clear', prefix: '' }),
+        () => this.#announce(() => ({ type: 'clear', prefix: '' })),
         () => this.rememberAll(all),
       );
       return;
@@ -127,7 +127,7 @@ export class Replay {
           batch.map(([, t]) => t),
         )
         .then(
-          () => this.#announce({ type: 'delete', keys: batch.map(([k]) => layout.cacheKeyOf(k)) }),
+          () => this.#announce(() => ({ type: 'delete', keys: batch.map(([k]) => layout.cacheKeyOf(k)) })),
           () => {
             for (const [k, t] of batch) this.#remember(this.#dirtyKeys, k, t);
           },
@@ -141,7 +141,7 @@ export class Replay {
           batch.map(([, t]) => t),
         )
         .then(
-          () => this.#announce({ type: 'tags', tags: batch.map(([k]) => tagOfSuffix(k)) }),
+          () => this.#announce(() => ({ type: 'tags', tags: batch.map(([k]) => tagOfSuffix(k)) })),
           () => {
             for (const [k, t] of batch) this.#remember(this.#dirtyTags, k, t);
           },
@@ -149,15 +149,25 @@ export class Replay {
     }
     for (const [prefix, at] of clears) {
       inv.clearAt(prefix, at).then(
-        () => this.#announce({ type: 'clear', prefix }),
+        () => this.#announce(() => ({ type: 'clear', prefix })),
         () => this.#remember(this.#dirtyClears, prefix, at),
       );
     }
   }
 
-  /** Tells the listeners of a replayed batch; a listener that throws does not stop the others. */
-  #announce(message: BusMessage): void {
-    if (this.#s.closed) return;
+  /**
+   * Tells the listeners of a replayed batch (the message is built here, inside the guard: nothing thrown while
+   * announcing may become an unhandled rejection). A listener that throws does not stop the others.
+   */
+  #announce(build: () => BusMessage): void {
+    if (this.#s.closed || this.#listeners.length === 0) return;
+    let message: BusMessage;
+    try {
+      message = build();
+    } catch {
+      // Keys of this tier's own making always decode; were one not to, dropping everything is the safe answer.
+      message = { type: 'clear', prefix: '' };
+    }
     for (const listener of this.#listeners) {
       try {
         listener(message);
