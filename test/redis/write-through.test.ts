@@ -7,6 +7,7 @@ import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from
 import { Cache } from '../../src/index.js';
 import { createCache, defaultSerializer, redisTier, type Serializer } from '../../src/redis/index.js';
 import { deleteKeys, redisForTests, uniquePrefix, waitFor } from '../helpers/redis-server.js';
+import { connected as bothConnected } from '../helpers/two-instances.js';
 
 const url = await redisForTests('larder/redis write-through tests');
 
@@ -110,7 +111,9 @@ describe.runIf(url)('write-through to a real Redis', () => {
       const first = instance();
       first.set('config', { flags: ['a'], at: new Date(7) });
       first.invalidateTag('never-used');
-      const second = await connected(instance());
+      // Until first's messages (sent once its writes land) have reached second, a read there can meet one.
+      const second = instance();
+      await bothConnected(first, second);
       let loads = 0;
       expect(await second.getOrSet('config', () => ++loads)).toEqual({ flags: ['a'], at: new Date(7) });
       expect(loads).toBe(0);
@@ -131,7 +134,8 @@ describe.runIf(url)('write-through to a real Redis', () => {
       first.delete('k');
       first.set('j', 1);
       first.set('j', 2);
-      const second = await connected(instance());
+      const second = instance();
+      await bothConnected(first, second);
       expect(await second.getOrSet('k', () => 'loaded')).toBe('loaded');
       expect(await second.getOrSet('j', () => 'loaded')).toBe(2);
     });
