@@ -120,13 +120,17 @@ export class Coherence<V> {
   }
 
   /**
-   * After a local `clear` under `prefix` (`''` for all). Published at once: the tier's clear records its time in
-   * every slot group first, then removes the entries with SCAN, which can take long on a large keyspace.
+   * After a local `clear` under `prefix` (`''` for all). Published twice: at once, since the tier's clear (a SCAN of
+   * every master after it records the clear's time) can take long on a large keyspace; and again once the tier's
+   * clear has settled, to drop whatever another instance read back from the tier before the clear's time was
+   * there (see {@link deleted}).
    */
   cleared(prefix: string): void {
     const s = this.s;
-    if (s.tier !== undefined) this.tierCall(undefined, s.tier.clear(prefix));
-    if (s.bus !== undefined) s.bus.publish({ type: 'clear', prefix });
+    const pending = s.tier !== undefined ? this.tierCall(undefined, s.tier.clear(prefix)) : undefined;
+    if (s.bus === undefined) return;
+    s.bus.publish({ type: 'clear', prefix });
+    if (pending !== undefined) this.#publishAfter(pending, { type: 'clear', prefix });
   }
 
   /** After a local tag invalidation: published once the tier has the tags' times (as for {@link deleted}). */

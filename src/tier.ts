@@ -30,7 +30,8 @@ export interface TierRecord<V = unknown> {
  *
  * Every call must settle (resolve or reject) within a bounded time: the bus message of a `set`, `delete` or tag
  * invalidation is published once the tier's call has settled, so that another instance re-reading the key finds
- * the new value (and `Cache.close` waits for those messages, up to 5 s).
+ * the new value (a `clear`'s goes out at once and again then), and `Cache.close` waits for those messages, up to
+ * 5 s.
  *
  * `larder/redis` provides one: `redisTier(client)`.
  */

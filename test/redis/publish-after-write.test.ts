@@ -75,7 +75,8 @@ describe.runIf(url !== undefined)('an invalidation is published after its write 
     return cache;
   }
 
-  it('B, re-reading the moment its copy is dropped, reads the new value (a set, a delete)', async () => {
+  /** A (tier commands delayed) and B (direct), once B holds A's `k` = `v1` in memory. */
+  async function scene(): Promise<{ a: Cache<string, unknown>; b: Cache<string, unknown> }> {
     const port = Number(new URL(url as string).port || 6379);
     const proxy = await delayingProxy(port, DELAY);
     cleanup.push(() => proxy.close());
@@ -88,6 +89,11 @@ describe.runIf(url !== undefined)('an invalidation is published after its write 
       return (await read(b, 'k')) === 'v1';
     }, 10_000);
     expect(b.peek('k')).toBe('v1');
+    return { a, b };
+  }
+
+  it('B, re-reading the moment its copy is dropped, reads the new value (a set, a delete)', async () => {
+    const { a, b } = await scene();
 
     // B reads the key again as soon as a message drops it, as a busy instance would.
     const reads: Promise<unknown>[] = [];
@@ -104,5 +110,20 @@ describe.runIf(url !== undefined)('an invalidation is published after its write 
     expect(await reads[1]).toBe('miss');
     await new Promise((resolve) => setTimeout(resolve, DELAY + 100));
     expect(await read(b, 'k')).toBe('miss');
+  });
+
+  it('after a clear, what B read back before the clear reached the tier is dropped again', async () => {
+    const { a, b } = await scene();
+    const reads: Promise<unknown>[] = [];
+    b.on('delete', (e) => {
+      if (e.key === 'k' && e.reason === 'remote') reads.push(read(b, 'k'));
+    });
+    // The clear's first message goes out at once: B drops `k` and reads it back from the tier, where the clear
+    // has not landed yet (A's commands are delayed). The second, once the tier has the clear, drops it again.
+    a.clear();
+    await waitFor(() => reads.length === 2, 5000);
+    expect(await reads[0]).toBe('v1');
+    expect(await reads[1]).toBe('miss');
+    expect(b.peek('k')).toBeUndefined();
   });
 });
