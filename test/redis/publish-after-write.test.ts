@@ -88,6 +88,9 @@ describe.runIf(url !== undefined)('an invalidation is published after its write 
       await new Promise((resolve) => setTimeout(resolve, DELAY + 50));
       return (await read(b, 'k')) === 'v1';
     }, 10_000);
+    // Let the messages of those sets arrive (each follows its delayed write), then hold `v1` on B again.
+    await new Promise((resolve) => setTimeout(resolve, 2 * DELAY));
+    expect(await read(b, 'k')).toBe('v1');
     expect(b.peek('k')).toBe('v1');
     return { a, b };
   }
