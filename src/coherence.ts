@@ -1,6 +1,6 @@
 import { Entry } from './entry.js';
 import type { CacheState } from './state.js';
-import type { BusMessage, CacheTier, TierRecord } from './tier.js';
+import type { BusMessage, BusTags, CacheTier, TierRecord } from './tier.js';
 
 /**
  * Keeps a cache coherent with the other instances: writes through to the tier, reads from it on a miss,
@@ -135,11 +135,7 @@ export class Coherence<V> {
 
   /** After a local tag invalidation: published once the tier has the tags' times (as for {@link deleted}). */
   tagsInvalidated(tags: readonly string[]): void {
-    const s = this.s;
-    if (tags.length === 0) return;
-    const pending =
-      s.tier !== undefined ? this.tierCall(undefined, s.tier.invalidateTags(tags, Date.now())) : undefined;
-    if (s.bus !== undefined) this.#publishAfter(pending, { type: 'tags', tags });
+    if (tags.length > 0) this.#tagsChanged({ type: 'tags', tags });
   }
 
   /**
@@ -147,11 +143,17 @@ export class Coherence<V> {
    * refresh reads through to the loader); other instances expire their memory copies, once the tier has the times.
    */
   tagsExpired(tags: readonly string[]): void {
+    if (tags.length > 0) this.#tagsChanged({ type: 'tags', tags, expire: true });
+  }
+
+  /** Invalidates the message's tags in the tier, then publishes the message. */
+  #tagsChanged(message: BusTags): void {
     const s = this.s;
-    if (tags.length === 0) return;
     const pending =
-      s.tier !== undefined ? this.tierCall(undefined, s.tier.invalidateTags(tags, Date.now())) : undefined;
-    if (s.bus !== undefined) this.#publishAfter(pending, { type: 'tags', tags, expire: true });
+      s.tier !== undefined
+        ? this.tierCall(undefined, s.tier.invalidateTags(message.tags, Date.now()))
+        : undefined;
+    if (s.bus !== undefined) this.#publishAfter(pending, message);
   }
 
   /** Publishes `message` now, or once `pending` (a tier call, which never rejects here) has settled. */
@@ -180,11 +182,7 @@ export class Coherence<V> {
         clearTimeout(timer);
         resolve();
       }
-      const before = this.#drained;
-      this.#drained = () => {
-        before?.();
-        done();
-      };
+      this.#drained = done; // `close` drains once
     });
   }
 
