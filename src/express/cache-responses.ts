@@ -41,15 +41,19 @@ const UNSTORED = new Set([
  *
  * - Keys on method + origin + URL (`GET https://shop.example/courses?page=2`; see `defaultKey` and
  *   {@link CacheResponsesOptions.key}); a `HEAD` request is also answered from the stored `GET` response. A
- *   response may depend only on what its key holds and on the request headers its `Vary` names.
+ *   response may depend only on what its key holds and on the request headers its `Vary` names. A request whose
+ *   `Host` (or trusted `X-Forwarded-Host`) is not a valid host[:port] gets no default key: `BYPASS`.
  * - Stores status, headers and body of 2xx answers (not 206) as the route produced them, and sets `X-Cache`:
  *   `HIT` (served from the cache, or from a concurrent identical request's answer), `MISS` (the handler ran),
  *   `STALE` (a stored answer stood in for a failure, see `staleIfError`), `BYPASS` (the request is not cacheable).
  * - Decides whether to store once the head has gone out, on the headers actually sent (including those that
  *   middleware such as `express-session` or `compression` adds at that moment): never an answer with
- *   `Set-Cookie`, `Cache-Control: no-store`, `no-cache` or `private`, `Vary: *` or `Vary: Cookie` (the last two
- *   allowed under a user's key), or one RFC 9111 forbids storing; never a request with `Authorization` or
- *   `Cookie` unless `varyByUser` keys it by user. Nothing is stored, nor handed to waiting requests, before that.
+ *   `Set-Cookie`, `Cache-Control: no-store` or `no-cache`, `Vary: *`, `Cache-Control: private` or `Vary: Cookie`
+ *   (these two are allowed in an entry keyed by user, see `varyByUser`), or one RFC 9111 forbids storing; never a
+ *   request with `Authorization` or `Cookie` unless `varyByUser` keys it by user. Nothing is stored, nor handed to
+ *   waiting requests, before that; waiting requests are let go (they run the handler themselves) as soon as the
+ *   answer is known not to be stored (its head, or its body grew past `maxBodySize`). The body of a `HEAD` or
+ *   `204` answer is never sent, so it is stored empty.
  * - A hit is sent through the middleware in front again: with `compression()` in front the identity body is
  *   stored and each client gets the encoding it accepts. Answers that vary on request headers (`Vary`) are
  *   stored per combination of their values.
@@ -75,7 +79,7 @@ export function cacheResponses(cache: ResponseCache, options: CacheResponsesOpti
   const config = checkOptions(cache, options);
   const store = new ResponseStore(cache, config);
   /** Answers being produced by a handler right now, by key: requests for the same key wait for them. */
-  const inflight = new Map<string, Promise<CachedResponse | undefined>>();
+  const inflight = new Map<string, Promise<Produced | undefined>>();
 
   return function cacheResponsesMiddleware(req, res, next) {
     const method = req.method;
@@ -121,14 +125,21 @@ export function cacheResponses(cache: ResponseCache, options: CacheResponsesOpti
           produce(req, res, next, keys.key, found, user, true);
           return;
         }
-        pending.then((answer) => {
-          if (answer !== undefined && varyMatches(answer, req)) {
-            replay(req, res, answer, 'HIT', Date.now());
+        pending.then((produced) => {
+          if (produced !== undefined && varyMatches(produced.entry, req)) {
+            replay(req, res, produced.entry, 'HIT', Date.now());
             return;
           }
           // Not storable, or stored for other values of the headers it varies on: run the handler for this one.
-          const slot = answer === undefined ? found.slot : variantKey(found.slot, answer, req);
-          produce(req, res, next, keys.key, { ...found, slot }, user, false);
+          produce(
+            req,
+            res,
+            next,
+            keys.key,
+            { ...found, slot: waiterSlot(keys.key, found, produced, req) },
+            user,
+            false,
+          );
         }, next);
       })
       .then(undefined, next);
@@ -147,14 +158,14 @@ export function cacheResponses(cache: ResponseCache, options: CacheResponsesOpti
     user: string | undefined,
     own: boolean,
   ): void {
-    let settle!: (answer: CachedResponse | undefined) => void;
-    const promise = new Promise<CachedResponse | undefined>((resolve) => {
+    let settle!: (answer: Produced | undefined) => void;
+    const promise = new Promise<Produced | undefined>((resolve) => {
       settle = resolve;
     });
     // A request whose connection is gone will never finish: nobody waits for it.
     if (own && !res.destroyed) inflight.set(key, promise);
     let done = false;
-    const finish = (answer: CachedResponse | undefined): void => {
+    const finish = (answer: Produced | undefined): void => {
       if (done) return;
       done = true;
       if (own && inflight.get(key) === promise) inflight.delete(key);
@@ -172,7 +183,12 @@ export function cacheResponses(cache: ResponseCache, options: CacheResponsesOpti
     const body = new BodyCapture(config.maxBodySize);
     /** The status and headers as the route sent them (before hooks in front of this middleware ran). */
     let head: { status: number; headers: HeaderMap } | undefined;
+    /** Whether the answer may still be stored; once it may not, nothing more is copied and waiters are let go. */
     let capturing = false;
+    /** Whether the route's body is sent at all: not for `HEAD` (Node drops it) nor `204` (a stored one is empty). */
+    let copying = false;
+    /** Whether the headers as sent allow storing (decided once the head went out). */
+    let verdict: boolean | undefined;
     let replaced = false;
     const origWriteHead = res.writeHead;
     const origWrite = res.write;
@@ -202,14 +218,30 @@ export function cacheResponses(cache: ResponseCache, options: CacheResponsesOpti
       }
       // Copy the body only while the answer may be stored; the final word comes from the headers sent.
       capturing = passesRules(head.status, head.headers, context);
+      copying = req.method !== 'HEAD' && head.status !== 204;
+      if (!capturing) release();
+    };
+    /** The answer will not be stored: stop copying, and let the waiting requests run the handler now. */
+    const release = (): void => {
+      capturing = false;
+      finish(undefined);
+    };
+    const copy = (chunk: unknown, encoding: unknown): void => {
+      if (!capturing || !copying) return;
+      body.add(chunk, encoding);
+      if (body.overflowed) release();
+    };
+    /** Once the head went out (hooks in front included), decides on the headers sent; `false`: not stored. */
+    const judgeSent = (): boolean => {
+      if (verdict === undefined && res.headersSent) {
+        verdict = isStorable(res.statusCode, sentHeaders(res), context);
+        if (!verdict) release();
+      }
+      return verdict === true;
     };
     const conclude = (): void => {
       if (done) return;
-      if (!capturing || body.overflowed || head === undefined || !res.headersSent) {
-        finish(undefined);
-        return;
-      }
-      if (!isStorable(res.statusCode, sentHeaders(res), context)) {
+      if (!capturing || body.overflowed || head === undefined || !judgeSent()) {
         finish(undefined);
         return;
       }
@@ -232,7 +264,7 @@ export function cacheResponses(cache: ResponseCache, options: CacheResponsesOpti
         return;
       }
       store.store(found.slot, entry, tags, req);
-      finish(entry);
+      finish({ entry, slot: found.slot });
     };
 
     res.setHeader('X-Cache', 'MISS');
@@ -252,9 +284,12 @@ export function cacheResponses(cache: ResponseCache, options: CacheResponsesOpti
       onHead();
       if (replaced) return this;
       const writeHeadRaw = origWriteHead as (this: ServerResponse, ...args: unknown[]) => ServerResponse;
-      return reason === undefined
-        ? writeHeadRaw.call(this, statusCode)
-        : writeHeadRaw.call(this, statusCode, reason);
+      const result =
+        reason === undefined
+          ? writeHeadRaw.call(this, statusCode)
+          : writeHeadRaw.call(this, statusCode, reason);
+      if (capturing) judgeSent();
+      return result;
     } as ServerResponse['writeHead'];
     res.write = function write(this: ServerResponse, chunk: unknown, ...rest: unknown[]): boolean {
       onHead();
@@ -263,8 +298,10 @@ export function cacheResponses(cache: ResponseCache, options: CacheResponsesOpti
         if (typeof callback === 'function') process.nextTick(callback as () => void);
         return true;
       }
-      if (capturing) body.add(chunk, rest[0]);
-      return (origWrite as (...args: unknown[]) => boolean).call(this, chunk, ...rest);
+      copy(chunk, rest[0]);
+      const result = (origWrite as (...args: unknown[]) => boolean).call(this, chunk, ...rest);
+      if (capturing) judgeSent();
+      return result;
     } as ServerResponse['write'];
     res.end = function end(this: ServerResponse, ...args: unknown[]): ServerResponse {
       onHead();
@@ -273,7 +310,7 @@ export function cacheResponses(cache: ResponseCache, options: CacheResponsesOpti
         if (typeof callback === 'function') process.nextTick(callback as () => void);
         return this;
       }
-      if (capturing && typeof args[0] !== 'function') body.add(args[0], args[1]);
+      if (typeof args[0] !== 'function') copy(args[0], args[1]);
       const result = (origEnd as (...a: unknown[]) => ServerResponse).apply(this, args);
       // The head has gone out by now, hooks in front included; where it has not, decide once it has.
       if (this.headersSent) conclude();
@@ -284,6 +321,28 @@ export function cacheResponses(cache: ResponseCache, options: CacheResponsesOpti
     res.once('close', () => finish(undefined));
     next();
   }
+}
+
+/** An answer a handler produced and stored, and the key it went under. */
+interface Produced {
+  readonly entry: CachedResponse;
+  readonly slot: string;
+}
+
+/**
+ * Where a request that waited for another one's answer stores its own, when that answer does not fit it (other
+ * values of the headers it varies on). When the other answer went under the base `key`, a lookup now finds it
+ * there and goes on to this request's variant of it; otherwise the slot of this request's own lookup stands
+ * (the variant of the entry it found under `key`, or `key` itself). Either way a variant of the base key, never a
+ * variant of a variant.
+ */
+function waiterSlot(
+  key: string,
+  found: Lookup,
+  produced: Produced | undefined,
+  req: CacheableRequest,
+): string {
+  return produced !== undefined && produced.slot === key ? variantKey(key, produced.entry, req) : found.slot;
 }
 
 /** The headers to store: the route's, without per-delivery ones and without unchanged ones of earlier middleware. */

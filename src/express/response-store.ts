@@ -1,6 +1,8 @@
 /**
  * Where stored responses are found and put: the cache, read through its second tier when it has one, with the
- * variants of a response that varies on request headers under keys of their own.
+ * variants of a response that varies on request headers under keys of their own. A variant is found through
+ * the entry under its base key, and only if it is not older than that entry: deleting (or replacing) the base
+ * entry retires every variant stored before.
  *
  * @module
  */
@@ -31,6 +33,15 @@ interface Read {
 }
 
 const NOTHING: Read = { value: undefined, stale: undefined };
+
+/** What `read` holds of entries stored at `since` or later (epoch ms). */
+function current(read: Read, since: number): Read {
+  const { value, stale } = read;
+  return {
+    value: value !== undefined && value.storedAt >= since ? value : undefined,
+    stale: stale !== undefined && stale.storedAt >= since ? stale : undefined,
+  };
+}
 
 /** Reads and writes stored responses for one middleware. */
 export class ResponseStore {
@@ -92,7 +103,10 @@ export class ResponseStore {
     if (value === undefined || varyMatches(value, req)) return this.#lookup(key, stored, req, now);
     // A response that varies on request headers, stored for other values of them: this request's variant.
     const variant = variantKey(key, value, req);
-    return this.#lookup(variant, await this.#read(variant), req, now);
+    const read = await this.#read(variant);
+    // A variant belongs to the entry under `key` it was reached through: one stored before that entry is a
+    // leftover of a response since deleted or replaced (`cache.delete(key)` removes only `key`), never served.
+    return this.#lookup(variant, current(read, value.storedAt), req, now);
   }
 
   #lookup(slot: string, stored: Read, req: CacheableRequest, now: number): Lookup {

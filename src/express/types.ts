@@ -17,7 +17,7 @@ export interface CachedResponse {
    * middleware again.
    */
   readonly headers: Readonly<Record<string, string | readonly string[]>>;
-  /** The body as the route wrote it (empty for a stored `HEAD` response); it owns its memory. */
+  /** The body as the route wrote it (empty for a stored `HEAD` or `204` response); it owns its memory. */
   readonly body: Uint8Array;
   /** When it was stored (epoch ms); `Age` is counted from here. */
   readonly storedAt: number;
@@ -86,8 +86,15 @@ export interface CacheResponsesOptions {
   /**
    * Names the resource of a request; the method is prefixed to it (`GET <key>`, `HEAD <key>`). Return
    * `undefined` to leave the request uncached. Default: the origin and the URL as received,
-   * `<protocol>://<host><req.originalUrl>` (see `defaultKey`). A response may depend only on what the key holds
-   * and on the request headers its `Vary` names.
+   * `<protocol>://<host><req.originalUrl>` (see `defaultKey`), or `undefined` (not cached) when the `Host` (or a
+   * trusted `X-Forwarded-Host`) is not a valid host[:port]. A response may depend only on what the key holds and
+   * on the request headers its `Vary` names.
+   *
+   * The key returned here is used as it is: the default key's check of `Host` does not apply to it, so a key
+   * that ignores the host (`req.path`) caches every request whatever its `Host`. A key that reads `Host` or
+   * another header must keep two resources from ever sharing a key: `req.hostname + req.path` lets
+   * `Host: shop.example/admin` on `GET /x` write the entry of `/admin/x`. Build on `defaultKey(req)` (and
+   * return `undefined` when it does) rather than on the raw header.
    */
   key?(req: CacheableRequest): string | undefined;
   /**
@@ -110,7 +117,10 @@ export interface CacheResponsesOptions {
    * request and response.
    */
   tags?: readonly string[] | ((req: CacheableRequest, res: ServerResponse) => readonly string[]);
-  /** Bodies larger than this many bytes are sent but not stored. Default 1 MiB. */
+  /**
+   * Bodies larger than this many bytes are sent but not stored (requests waiting for the same key are let go as
+   * soon as the body grows past it). A `HEAD` answer stores no body. Default 1 MiB.
+   */
   maxBodySize?: number;
   /**
    * Called when an answer that was sent could not be stored (the `tags` function threw, the cache refused

@@ -211,6 +211,78 @@ describe('cacheResponses: HEAD', () => {
   });
 });
 
+describe('cacheResponses: answers without a body', () => {
+  it('stores no body for HEAD, whatever the route writes (Node sends none), and never counts it against maxBodySize', async () => {
+    const cache = new Cache<string, CachedResponse>({
+      maxSize: 1_000_000,
+      sizeOf: (r) => r.body.byteLength + 1,
+    });
+    const app = express();
+    let calls = 0;
+    app.get('/report', cacheResponses(cache, { maxBodySize: 1000 }), (_req, res) => {
+      calls++;
+      res.type('text/csv');
+      for (let i = 0; i < 100; i++) res.write(`row ${i},${'x'.repeat(50)}\n`);
+      res.end('last row\n');
+    });
+    const server = serve(app);
+    const first = await request(server).head('/report');
+    expect(first.headers['x-cache']).toBe('MISS');
+    const second = await request(server).head('/report');
+    expect(second.status).toBe(200);
+    expect(second.headers['x-cache']).toBe('HIT');
+    expect(second.headers['content-type']).toMatch(/^text\/csv/);
+    expect(calls).toBe(1);
+    expect(cache.size).toBe(1);
+    const [key] = [...cache.keys()];
+    expect(key).toMatch(/^HEAD /);
+    expect((cache.peek(key as string) as CachedResponse).body.byteLength).toBe(0);
+  });
+
+  it('stores no body for a 204 answer, whatever the route passes to end()', async () => {
+    const { app, cache, state } = setup((_req, res) => {
+      res.status(204);
+      res.end('dropped by Node');
+    });
+    const server = serve(app);
+    await request(server).get('/r');
+    const hit = await request(server).get('/r');
+    expect(hit.status).toBe(204);
+    expect(hit.headers['x-cache']).toBe('HIT');
+    expect(state.calls).toBe(1);
+    expect((cache.peek([...cache.keys()][0] as string) as CachedResponse).body.byteLength).toBe(0);
+  });
+});
+
+describe('cacheResponses: answers that vary on request headers, and cache.delete', () => {
+  it('after cache.delete of the documented key, no variant of the old answer is served again', async () => {
+    const cache = new Cache<string, CachedResponse>({ max: 100 });
+    const app = express();
+    let version = 1;
+    app.get('/price', cacheResponses(cache), (req, res) => {
+      res.vary('Accept-Language').send(`v${version} ${req.get('accept-language')}`);
+    });
+    const server = serve(app);
+    const get = (language: string) =>
+      request(server).get('/price').set('Host', 'shop.example').set('Accept-Language', language);
+    for (const language of ['en', 'fr', 'de']) await get(language);
+    expect((await get('fr')).headers['x-cache']).toBe('HIT');
+    version = 2;
+    expect(cache.delete('GET http://shop.example/price')).toBe(true);
+    for (const language of ['fr', 'en', 'de']) {
+      const answer = await get(language);
+      expect(answer.headers['x-cache']).toBe('MISS');
+      expect(answer.text).toBe(`v2 ${language}`);
+    }
+    // The new variants are served as usual.
+    for (const language of ['fr', 'en', 'de']) {
+      const answer = await get(language);
+      expect(answer.headers['x-cache']).toBe('HIT');
+      expect(answer.text).toBe(`v2 ${language}`);
+    }
+  });
+});
+
 describe('cacheResponses: conditional requests', () => {
   it('answers If-None-Match with 304 from the stored ETag', async () => {
     const { app, state } = setup(json);

@@ -54,6 +54,50 @@ describe('request key', () => {
     expect(defaultKey(direct)).toBe('http://pub.example:80/p');
   });
 
+  it('makes no key of a host that is not host[:port], nor of a URL that is not origin-form', () => {
+    for (const host of [
+      'shop.example/docs',
+      'a b',
+      'a"b',
+      'a<b',
+      'a@b',
+      'a?b',
+      'a#b',
+      'a:8o',
+      '[::1',
+      '[fe80::1%eth0]',
+      'a\\b',
+    ]) {
+      expect(defaultKey(req({ host }))).toBeUndefined();
+    }
+    for (const host of [
+      '',
+      'a.example',
+      'a.example:',
+      'a.example:8080',
+      '10.0.0.1',
+      '[::1]',
+      '[::1]:443',
+      'a%2eb',
+      'a_b-c~d',
+      "a'!$&()*+,;=b", // RFC 3986's sub-delims: allowed in a reg-name, and none of them ends the host
+    ]) {
+      expect(defaultKey(req({ host }))).toBe(`http://${host}/a?b=1`);
+    }
+    expect(defaultKey(req({ host: 'a.example' }, 'http://b.example/a'))).toBeUndefined();
+    expect(defaultKey(req({ host: 'a.example' }, '/', { protocol: 'http://b.example/x' }))).toBeUndefined();
+    // With trust proxy, the forwarded host is checked too.
+    const forwarded = (value: string) =>
+      req({ host: 'internal:3000', 'x-forwarded-host': value }, '/p', {
+        protocol: 'https',
+        hostname: 'pub.example',
+      });
+    expect(defaultKey(forwarded('pub.example/admin'))).toBeUndefined();
+    expect(defaultKey(forwarded('pub.example:8443'))).toBe(
+      'https://pub.example:8443 (host: internal:3000)/p',
+    );
+  });
+
   it('prefixes the method and suffixes the user', () => {
     expect(requestKeys('HEAD', 'r', undefined)).toEqual({ key: 'HEAD r', getKey: 'GET r' });
     expect(requestKeys('GET', 'r', 'a b')).toEqual({ key: 'GET r user:a%20b', getKey: 'GET r user:a%20b' });
@@ -234,5 +278,22 @@ describe('response store', () => {
     store.store(miss.slot, english, undefined, en);
     await vi.waitFor(async () => expect((await store.find(keys, en)).entry).toBe(english));
     expect((await store.find(keys, fr)).entry).toBe(french);
+  });
+
+  it('finds no variant older than the entry under the base key (a leftover of a deleted response)', async () => {
+    const cache = new Cache<string, CachedResponse>({ max: 10 });
+    const store = new ResponseStore(cache, config);
+    const en = req({ 'accept-language': 'en' });
+    const now = Date.now();
+    const fresh = now + 60_000;
+    const english = entry({ vary: { 'accept-language': 'en' }, storedAt: now - 10, freshUntil: fresh });
+    cache.set(keys.key, entry({ vary: { 'accept-language': 'fr' }, storedAt: now - 5, freshUntil: fresh }));
+    cache.set(variantKey(keys.key, english, en), english);
+    const miss = await store.find(keys, en);
+    expect(miss.entry).toBeUndefined();
+    expect(miss.slot).toBe(variantKey(keys.key, english, en));
+    const newer = entry({ vary: { 'accept-language': 'en' }, storedAt: now - 5, freshUntil: fresh });
+    cache.set(miss.slot, newer);
+    expect((await store.find(keys, en)).entry).toBe(newer);
   });
 });

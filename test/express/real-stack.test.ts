@@ -10,7 +10,7 @@ import express, { type NextFunction, type Request, type Response } from 'express
 import session from 'express-session';
 import request from 'supertest';
 import { afterEach, describe, expect, it } from 'vitest';
-import { type CachedResponse, cacheResponses } from '../../src/express/index.js';
+import { type CachedResponse, type CacheResponsesOptions, cacheResponses } from '../../src/express/index.js';
 import { Cache } from '../../src/index.js';
 import { closeServers, serve } from '../helpers/express-server.js';
 
@@ -276,6 +276,99 @@ describe('cacheResponses: the default key holds the origin', () => {
       .set('X-Forwarded-Host', 'b.example');
     expect(b.headers['x-cache']).toBe('HIT');
     expect([...cache.keys()]).toEqual(['GET http://shop.example/links']);
+  });
+});
+
+describe('cacheResponses: a Host that is not host[:port] never makes a key (cache poisoning)', () => {
+  /** Two pages of one host; /x reflects its query, as a search page would. */
+  function build(options?: CacheResponsesOptions) {
+    const cache = new Cache<string, CachedResponse>({ max: 100 });
+    const state = { calls: 0 };
+    const app = express();
+    const cached = cacheResponses(cache, options);
+    app.get('/x', cached, (req, res) => {
+      state.calls++;
+      res.send(`page /x, q=${String(req.query.q)}`);
+    });
+    app.get('/docs/x', cached, (_req, res) => {
+      state.calls++;
+      res.send('the real /docs/x');
+    });
+    return { app, cache, state };
+  }
+
+  it('Host: shop.example/docs on GET /x is not cached, and does not write the entry of /docs/x', async () => {
+    const { app, cache, state } = build();
+    const server = serve(app);
+    const evil = await rawGet(server, '/x?q=evil', { Host: 'shop.example/docs' });
+    expect(evil.status).toBe(200);
+    expect(evil.headers['x-cache']).toBe('BYPASS');
+    expect(cache.size).toBe(0);
+    const victim = await rawGet(server, '/docs/x?q=evil', { Host: 'shop.example' });
+    expect(victim.headers['x-cache']).toBe('MISS');
+    expect(victim.body.toString()).toBe('the real /docs/x');
+    expect(state.calls).toBe(2);
+    // Valid hosts are cached as before: names, IPv4 and IPv6 addresses, with ports.
+    const hosts = ['shop.example:8080', '127.0.0.1:3000', '[::1]:3000', 'xn--bcher-kva.example'];
+    for (const host of hosts) {
+      await rawGet(server, '/x', { Host: host });
+      expect((await rawGet(server, '/x', { Host: host })).headers['x-cache']).toBe('HIT');
+    }
+    expect(cache.size).toBe(1 + hosts.length);
+  });
+
+  it.each([
+    ['a space (forging a key suffix)', 'shop.example/x vary:["accept-language","en"]'],
+    ['a query', 'shop.example?a'],
+    ['a fragment', 'shop.example#a'],
+    ['user info', 'user@shop.example'],
+    ['a quote', 'shop.example"'],
+    ['a port that is not a number', 'shop.example:80a'],
+    ['an unclosed IPv6 literal', '[::1'],
+  ])('Host with %s: BYPASS, the handler answers, nothing is stored', async (_name, host) => {
+    const { app, cache, state } = build();
+    const server = serve(app);
+    const answer = await rawGet(server, '/x', { Host: host });
+    expect(answer.status).toBe(200);
+    expect(answer.headers['x-cache']).toBe('BYPASS');
+    expect(answer.body.toString()).toBe('page /x, q=undefined');
+    expect(state.calls).toBe(1);
+    expect(cache.size).toBe(0);
+  });
+
+  it('with trust proxy, X-Forwarded-Host: a.example/docs is not cached and does not write the entry of /docs/x', async () => {
+    const { app, cache, state } = build();
+    app.set('trust proxy', true);
+    const server = serve(app);
+    const proxied = { Host: 'internal:3000', 'X-Forwarded-Proto': 'https' };
+    const evil = await rawGet(server, '/x?q=evil', { ...proxied, 'X-Forwarded-Host': 'a.example/docs' });
+    expect(evil.headers['x-cache']).toBe('BYPASS');
+    const victim = await rawGet(server, '/docs/x?q=evil', { ...proxied, 'X-Forwarded-Host': 'a.example' });
+    expect(victim.headers['x-cache']).toBe('MISS');
+    expect(victim.body.toString()).toBe('the real /docs/x');
+    expect([...cache.keys()]).toEqual(['GET https://a.example (host: internal:3000)/docs/x?q=evil']);
+    // A forwarded protocol that is not a URI scheme makes no key either.
+    const scheme = await rawGet(server, '/x', {
+      ...proxied,
+      'X-Forwarded-Host': 'a.example',
+      'X-Forwarded-Proto': 'http://b.example/docs',
+    });
+    expect(scheme.headers['x-cache']).toBe('BYPASS');
+    expect(state.calls).toBe(3);
+  });
+
+  it('the check belongs to the default key: a key option that ignores the host caches whatever the Host', async () => {
+    const byDefault = build();
+    expect((await rawGet(serve(byDefault.app), '/x', { Host: 'shop.example/docs' })).headers['x-cache']).toBe(
+      'BYPASS',
+    );
+    const { app, cache, state } = build({ key: (req) => req.originalUrl });
+    const server = serve(app);
+    expect((await rawGet(server, '/x', { Host: 'shop.example/docs' })).headers['x-cache']).toBe('MISS');
+    const again = await rawGet(server, '/x', { Host: 'shop.example' });
+    expect(again.headers['x-cache']).toBe('HIT');
+    expect([...cache.keys()]).toEqual(['GET /x']);
+    expect(state.calls).toBe(1);
   });
 });
 
