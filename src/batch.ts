@@ -4,13 +4,13 @@ import type { Entry } from './entry.js';
 import { TimeoutError } from './errors.js';
 import type { Flight } from './flight.js';
 import { runWrapped } from './internals.js';
-import type { Loads } from './loads.js';
+import { closedError, type Loads } from './loads.js';
 import { checkTags, type ManyOptions, type Resolved, resolve } from './options.js';
 import { type CacheState, MISS, STALE } from './state.js';
 
 /** What a batch loader receives besides the keys. */
 export interface BatchContext {
-  /** Aborted when the `loadMany` call times out (`timeout`). */
+  /** Aborted when the `loadMany` call times out (`timeout`) or the cache is closed. */
   readonly signal: AbortSignal;
 }
 
@@ -96,8 +96,8 @@ interface Item<V> {
  * @internal
  */
 export class Batches<V> {
-  /** The timeout timers of running `loadMany` calls (stopped by `close`). */
-  readonly #timers = new Set<ReturnType<typeof setTimeout>>();
+  /** The abort controllers of running `loadMany` calls (aborted by `close`). */
+  readonly #running = new Map<AbortController, string>();
 
   constructor(
     readonly s: CacheState<V>,
@@ -149,6 +149,7 @@ export class Batches<V> {
       if (s.slots.miss !== undefined) s.emitter.emit('miss', { key: k });
       const running = this.loads.inflight.get(k);
       if (running !== undefined) {
+        running.waiters++;
         out[i] = running.promise;
         continue;
       }
@@ -161,10 +162,13 @@ export class Batches<V> {
     return out;
   }
 
-  /** Stops every timer (on `close`). */
+  /**
+   * On `close`: aborts every running `loadMany` call's signal with a {@link closedError}. Their timeouts keep
+   * running, so that callers of a `loadMany` that ignores its signal are still answered.
+   */
   close(): void {
-    for (const timer of this.#timers) clearTimeout(timer);
-    this.#timers.clear();
+    for (const [controller, name] of this.#running) controller.abort(closedError(name));
+    this.#running.clear();
   }
 
   #register(k: unknown, plan: ResolvedMany, stale: Entry<V> | undefined, background: boolean): Flight<V> {
@@ -198,20 +202,19 @@ export class Batches<V> {
     const loads = this.loads;
     const { opts } = plan;
     const controller = new AbortController();
+    this.#running.set(controller, name);
     let timer: ReturnType<typeof setTimeout> | undefined;
     if (opts.timeout > 0) {
       timer = setTimeout(() => {
-        this.#timers.delete(timer as ReturnType<typeof setTimeout>);
         timer = undefined;
         controller.abort(new TimeoutError(opts.timeout, name));
         for (const item of items) loads.timedOut(item.k, item.flight, opts.timeout);
       }, opts.timeout);
-      this.#timers.add(timer);
     }
     const stop = () => {
+      this.#running.delete(controller);
       if (timer === undefined) return;
       clearTimeout(timer);
-      this.#timers.delete(timer);
       timer = undefined;
     };
     let started = Date.now();
@@ -219,15 +222,23 @@ export class Batches<V> {
     if (s.tier !== undefined) {
       const fromTier = items.filter((item) => typeof item.k === 'string');
       if (fromTier.length > 0) {
+        for (const item of fromTier) item.flight.readingTier = true;
         const records = await this.coherence.tierGetMany(fromTier.map((item) => item.k as string));
+        for (const item of fromTier) item.flight.readingTier = false;
         const answered = new Set<Item<V>>();
         for (const [i, item] of fromTier.entries()) {
-          if (loads.fromTier(item.k as string, item.flight, records[i], background, started))
+          if (loads.fromTier(item.k as string, item.id, item.flight, records[i], background, started))
             answered.add(item);
         }
         rest = items.filter((item) => !answered.has(item));
         if (rest.length === 0) {
           stop();
+          return;
+        }
+        // Closed during the tier read: `loadMany` is not called with an aborted signal.
+        if (controller.signal.aborted && s.closed) {
+          stop();
+          for (const item of rest) loads.gaveUp(item.k, item.flight, controller.signal.reason);
           return;
         }
       }

@@ -354,7 +354,11 @@ export class Cache<K extends {} = string, V = unknown> {
     this.#coherence.cleared(this.#prefix ?? '');
   }
 
-  /** Removes every entry carrying `tag` (cache-wide, even through a namespace). Returns how many were removed. */
+  /**
+   * Removes every entry carrying `tag` (cache-wide, even through a namespace), and stops in-flight loads of their
+   * keys (whether or not the load was given the tag) and loads that would store an entry carrying it: their results
+   * are not stored. Returns how many were removed.
+   */
   invalidateTag(tag: string): number {
     checkTag(tag);
     return this.invalidateTags([tag]);
@@ -379,6 +383,10 @@ export class Cache<K extends {} = string, V = unknown> {
    * load refreshes it. With `staleIfError`, a recently expired value stands in for a failed load. With
    * `timeout`, a slow loader is aborted and callers get the stale value if one is at hand, else a
    * {@link TimeoutError}. Coalesced callers share the first caller's load and its options.
+   *
+   * A `set`, `delete`, `clear` or tag invalidation of the key during the load aborts its signal and keeps its result
+   * out of the cache. Waiting callers still get the result if the loader returns one; if it gives up on the abort,
+   * they get what a call made then would (the value set, or a newer load's result), see docs/cache-aside.md.
    *
    * @throws TypeError (synchronously) when `loader` is not a function or an option is invalid.
    */
@@ -454,15 +462,17 @@ export class Cache<K extends {} = string, V = unknown> {
   /**
    * Expires every entry carrying `tag` (cache-wide) without removing it: within its `staleWhileRevalidate` window
    * the stale value is served once while one refresh runs; an entry without a window is removed, as by
-   * {@link Cache.invalidateTag}. Across instances like `invalidateTag`: the tier invalidates the tag, the bus tells
-   * other instances to expire their copies. Returns how many entries were expired or removed.
+   * {@link Cache.invalidateTag}. Loads of those keys that are in flight are invalidated (not stored), as by
+   * `invalidateTag`. Across instances like `invalidateTag`: the tier invalidates the tag, the bus tells other
+   * instances to expire their copies. Returns how many entries were expired or removed, each entry once; an entry
+   * stale already is left as it is and not counted.
    */
   expireTag(tag: string): number {
     checkTag(tag);
     return this.expireTags([tag]);
   }
 
-  /** Expires every entry carrying any of `tags` (see {@link Cache.expireTag}). Returns how many. */
+  /** Expires every entry carrying any of `tags` (see {@link Cache.expireTag}). Returns how many, each entry once. */
   expireTags(tags: readonly string[]): number {
     const list = checkTags(tags);
     const changed = this.#s.expireTags(list);
@@ -615,8 +625,14 @@ export class Cache<K extends {} = string, V = unknown> {
   }
 
   /**
-   * Stops timers, aborts in-flight loads (their callers still get their results) and closes the tier and bus,
-   * which release the connections they opened themselves (never a client the application passed in).
+   * Aborts every in-flight load (`getOrSet`, `wrap` and batch loads, and soft-timed-out ones still running): the
+   * loader's signal is aborted with an `Error` named `'AbortError'` whose message says the cache was closed, and
+   * no result is stored from then on. Callers already waiting still settle: with the loader's value if it
+   * returns one anyway, with its error if it fails (that abort error when it gives up on the signal; a load
+   * closed during its tier read rejects with it without calling the loader), or, if it ignores the signal and
+   * runs on, when its `timeout` ends (a `TimeoutError`; the timeouts of running loads are kept for that). Then
+   * sends the invalidations still waiting for their tier writes and closes the tier and bus, which release the
+   * connections they opened themselves (never a client the application passed in).
    */
   async close(): Promise<void> {
     const s = this.#s;

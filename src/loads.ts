@@ -12,7 +12,12 @@ import { type CacheState, ttlOf } from './state.js';
 export interface LoaderContext<K, V> {
   /** The key being loaded (without namespace prefixes). */
   readonly key: K;
-  /** Aborted when the load times out or is invalidated (`delete`, `set`, `clear`, tags) while it runs. */
+  /**
+   * Aborted when the load times out, is invalidated (`delete`, `set`, `clear`, tags) while it runs, or the cache is
+   * closed. Giving up on an invalidation's abort (rejecting with `signal.reason`, or an error named `AbortError`) is
+   * no failure: the callers that were waiting are answered afresh (see docs/cache-aside.md, "No stale write-back");
+   * after `close`, they get that error.
+   */
   readonly signal: AbortSignal;
   /** The expired value this load replaces, if one is still held (for conditional requests, diffs, fallbacks). */
   readonly stale: V | undefined;
@@ -27,7 +32,8 @@ export type Loader<K, V, T extends V | undefined = V> = (context: LoaderContext<
  * The loading machinery of a cache (shared with its namespaces): the in-flight table (single-flight), loads
  * from the tier then the loader, timeouts, stale fallbacks (stale-while-revalidate refreshes, stale-if-error,
  * soft timeouts) and the "no stale write-back" rule: an invalidation marks the key's flight, aborts its
- * signal and takes it out of the tables, and a marked flight stores nothing.
+ * signal and takes it out of the tables, and a marked flight stores nothing. When the loader gives up because
+ * of that abort, its waiting callers are answered as a call made then would be (`#again`).
  *
  * Keys here are full keys (namespace prefixes included); `userKey` is what the loader sees.
  *
@@ -55,7 +61,10 @@ export class Loads<V> {
     s.counters.misses++;
     if (s.slots.miss !== undefined) s.emitter.emit('miss', { key: k });
     const running = this.inflight.get(k);
-    if (running !== undefined) return running.promise;
+    if (running !== undefined) {
+      running.waiters++;
+      return running.promise;
+    }
     return this.start(k, userKey, loader, opts, this.staleOf(k), false).promise;
   }
 
@@ -81,7 +90,7 @@ export class Loads<V> {
 
   /** Registers a new flight for `k` (superseding a lingering one) and counts the load. */
   register(k: unknown, opts: Resolved, stale: Entry<V> | undefined, background: boolean): Flight<V> {
-    const flight = new Flight<V>(opts.tags, Date.now(), stale);
+    const flight = new Flight<V>(opts.tags, Date.now(), stale, background);
     if (this.lingering.size > 0) {
       const older = this.lingering.get(k);
       if (older !== undefined) {
@@ -96,6 +105,7 @@ export class Loads<V> {
     return flight;
   }
 
+  /** Starts a load of `k`; `after`: the invalidated load whose waiting callers this one answers. */
   start(
     k: unknown,
     userKey: unknown,
@@ -103,8 +113,16 @@ export class Loads<V> {
     opts: Resolved,
     stale: Entry<V> | undefined,
     background: boolean,
+    after?: Flight<V>,
   ): Flight<V> {
     const flight = this.register(k, opts, stale, background);
+    flight.loader = loader;
+    flight.userKey = userKey;
+    flight.opts = opts;
+    if (after !== undefined) {
+      flight.waiters = after.waiters;
+      flight.rounds = after.rounds + 1;
+    }
     if (opts.timeout > 0)
       flight.timer = setTimeout(() => this.timedOut(k, flight, opts.timeout), opts.timeout);
     void this.#run(k, userKey, loader, opts, flight, background);
@@ -122,8 +140,15 @@ export class Loads<V> {
     const s = this.s;
     if (s.tier !== undefined && typeof k === 'string') {
       const started = Date.now();
+      flight.readingTier = true;
       const record = await this.coherence.tierGet(k);
-      if (this.fromTier(k, flight, record, background, started)) return;
+      flight.readingTier = false;
+      if (this.fromTier(k, userKey, flight, record, background, started)) return;
+      // Invalidated (or the cache closed) during the tier read: its loader would start with an aborted signal.
+      if (flight.invalidated) {
+        this.gaveUp(k, flight, flight.controller.signal.reason);
+        return;
+      }
     }
     let ttlOverride: number | undefined;
     const context: LoaderContext<unknown, V> = {
@@ -192,10 +217,21 @@ export class Loads<V> {
    * Answers a flight from a tier record when it is fresh (filling memory with its remaining TTL); keeps a
    * stale-but-usable record as the flight's fallback. Returns true when the flight was answered.
    */
-  fromTier(k: string, flight: Flight<V>, record: unknown, background: boolean, started: number): boolean {
+  fromTier(
+    k: string,
+    userKey: unknown,
+    flight: Flight<V>,
+    record: unknown,
+    background: boolean,
+    started: number,
+  ): boolean {
     const s = this.s;
     if (record === undefined) return false; // counted as a tier miss by Coherence (unless the read failed)
     const r = record as Parameters<typeof entryOf>[0];
+    // Read before a tag it carries was invalidated (or expired) here: neither answered from nor kept as the stale
+    // value; the loader reads the source after the change.
+    const noted = flight.tagsWhileReading;
+    if (noted !== undefined && r.tags.some((t) => noted.includes(t))) return false;
     // A refresh wants something newer than what it refreshes: the tier often holds that very entry (this
     // instance wrote it through), which would answer a refresh-ahead without ever asking the loader.
     if (flight.stale !== undefined && r.createdAt <= flight.stale.createdAt) return false;
@@ -212,7 +248,7 @@ export class Loads<V> {
     flight.stopTimer();
     if (!flight.invalidated && !flight.detached && !s.closed) {
       try {
-        const weight = s.weigh(r.value as V, k);
+        const weight = s.weigh(r.value as V, userKey);
         s.put(k, entryOf(r, k), weight, 'tier', r.value, r.expires - now);
       } catch (error) {
         s.emitError(k, error, 'store');
@@ -224,10 +260,16 @@ export class Loads<V> {
     return true;
   }
 
+  /**
+   * A load failed. When it gave up because an invalidation (or `close`) aborted it, that is no load error: its
+   * waiting callers are answered afresh (`gaveUp`). Otherwise its callers get the stale-if-error value if one is
+   * at hand (and it was not invalidated), else the error.
+   */
   failed(k: unknown, flight: Flight<V>, error: unknown, background: boolean, started: number): void {
     const s = this.s;
     flight.stopTimer();
-    if (!flight.timedOut) s.counters.loadErrors++;
+    const aborted = flight.invalidated && isAbort(error, flight.controller.signal);
+    if (!flight.timedOut && !aborted) s.counters.loadErrors++;
     s.emitLoad(k, started, background, false, 'loader', flight.timedOut);
     this.release(k, flight);
     if (flight.settled) {
@@ -235,15 +277,57 @@ export class Loads<V> {
       s.emitError(k, error, background ? 'refresh' : 'load');
       return;
     }
+    if (aborted) {
+      this.gaveUp(k, flight, error);
+      return;
+    }
     const stale = flight.stale;
     if (!flight.invalidated && stale !== undefined && Date.now() < stale.errorUntil) {
-      s.counters.staleHits++;
+      s.counters.staleHits += flight.waiters;
       s.emitError(k, error, background ? 'refresh' : 'load');
       flight.settle(true, stale.value);
       return;
     }
     if (background) s.emitError(k, error, 'refresh');
     flight.settle(false, error);
+  }
+
+  /**
+   * Answers the callers of an invalidated load that gave up (its loader honoured the abort, or never ran): as a
+   * call made now would be answered (`#again`), unless nobody waits, the cache is closed, the flight is a batch's
+   * key (its `loadMany` was not aborted by the key's invalidation), or they were moved on {@link MAX_AGAIN} times
+   * already; then with `error`.
+   */
+  gaveUp(k: unknown, flight: Flight<V>, error: unknown): void {
+    flight.stopTimer();
+    if (flight.waiters > 0 && flight.loader !== undefined && !this.s.closed && flight.rounds < MAX_AGAIN) {
+      flight.settle(true, this.#again(k, flight));
+      return;
+    }
+    flight.settle(false, error);
+  }
+
+  /**
+   * What a call made now gets, for the callers of an invalidated load: the fresh value in memory (a `set`'s), else
+   * the key's newer load, else a new load with the invalidated one's loader and options. Counts no hit or miss
+   * (they were counted when the callers came).
+   */
+  #again(k: unknown, flight: Flight<V>): Promise<V | undefined> {
+    const e = this.s.store.peek(k);
+    if (e !== undefined) {
+      if (!isEntry(e)) return Promise.resolve(e as V);
+      if (Date.now() < e.expires) return Promise.resolve(e.value as V);
+    }
+    const running = this.inflight.get(k);
+    if (running !== undefined) {
+      running.waiters += flight.waiters;
+      // The bound holds across loads joined this way too.
+      if (running.rounds <= flight.rounds) running.rounds = flight.rounds + 1;
+      return running.promise;
+    }
+    const loader = flight.loader as Loader<unknown, V, V | undefined>;
+    const opts = flight.opts as Resolved;
+    return this.start(k, flight.userKey, loader, opts, this.staleOf(k), false, flight).promise;
   }
 
   timedOut(k: unknown, flight: Flight<V>, timeout: number): void {
@@ -261,8 +345,8 @@ export class Loads<V> {
       // new one) but may still finish and store its result, unless an invalidation or a newer load comes first.
       this.release(k, flight);
       this.#linger(k, flight);
-      s.counters.staleHits++;
-      s.emitError(k, error, 'load');
+      s.counters.staleHits += flight.waiters;
+      s.emitError(k, error, flight.background ? 'refresh' : 'load');
       flight.settle(true, stale.value);
       // Answered: the flight no longer needs its fallback (a hung loader must not keep it alive).
       flight.stale = undefined;
@@ -314,6 +398,17 @@ export class Loads<V> {
     }
   }
 
+  /**
+   * Notes a tag invalidation (or expiry) in every load reading the tier now: the record it reads may carry one of
+   * `tags` though nothing here knew the key's tags, and must then not be used (see {@link Loads.fromTier}).
+   */
+  noteTags(tags: readonly string[]): void {
+    if (this.inflight.size === 0) return;
+    for (const flight of this.inflight.values()) {
+      if (flight.readingTier) flight.tagsWhileReading = (flight.tagsWhileReading ?? []).concat(tags);
+    }
+  }
+
   /** Invalidates every load (running or lingering) whose key and flight match. */
   invalidateWhere(match: (k: unknown, flight: Flight<V>) => boolean): void {
     for (const table of [this.inflight, this.lingering]) {
@@ -327,11 +422,40 @@ export class Loads<V> {
     }
   }
 
-  /** Stops every timer (on `close`). */
+  /**
+   * On `close`: aborts every load (running or lingering) with a {@link closedError} and forgets it; none stores its
+   * result. Their timeouts keep running, so that callers of a loader that ignores its signal are still answered.
+   */
   close(): void {
-    for (const flight of this.inflight.values()) flight.stopTimer();
-    for (const flight of this.lingering.values()) flight.stopTimer();
+    for (const table of [this.inflight, this.lingering]) {
+      for (const [k, flight] of table) {
+        flight.invalidated = true;
+        flight.controller.abort(closedError(k));
+      }
+      table.clear();
+    }
   }
+}
+
+/**
+ * How many times the callers of one wait are moved on to another load after the load they waited for was
+ * invalidated and gave up (see `Loads.failed`); then they get its abort error. Keeps a key that is invalidated
+ * again and again from making them wait for ever.
+ */
+export const MAX_AGAIN = 3;
+
+/** The reason a load's signal is aborted with when the cache is closed (`what`: the key or batch loader). @internal */
+export function closedError(what: unknown): Error {
+  const error = new Error(`Load of ${String(what)} aborted: the cache was closed`);
+  error.name = 'AbortError';
+  return error;
+}
+
+/** Whether `error` is the loader giving up because `signal` was aborted: its reason, or an `AbortError`. */
+function isAbort(error: unknown, signal: AbortSignal): boolean {
+  if (!signal.aborted) return false;
+  if (error === signal.reason) return true;
+  return typeof error === 'object' && error !== null && (error as { name?: unknown }).name === 'AbortError';
 }
 
 /**

@@ -262,15 +262,23 @@ export class CacheState<V> {
     }
   }
 
-  /** Removes local entries and loads carrying any of `tags`. Returns how many live entries were removed. */
+  /**
+   * Removes local entries carrying any of `tags`, and invalidates the loads of their keys (given the tags or not)
+   * and every load whose entry will carry one. Returns how many live entries were removed. Local and remote (bus,
+   * tier replay) tag invalidations both come here.
+   */
   dropTags(tags: readonly string[], reason: DeleteReason = 'tag'): number {
-    this.loads.invalidateWhere((_k, flight) => flight.carriesAny(tags));
+    const loads = this.loads;
+    loads.invalidateWhere((_k, flight) => flight.carriesAny(tags));
+    loads.noteTags(tags);
     let removed = 0;
     const now = Date.now();
     for (const tag of tags) {
       const keys = this.tagIndex.get(tag);
       if (keys === undefined) continue;
       for (const k of [...keys]) {
+        // A load of a tagged entry's key, read through without repeating its tags, must not store it again.
+        loads.invalidate(k);
         const e = this.store.peek(k);
         if (e === undefined) continue;
         if (!isEntry(e) || now < e.deadline) removed++;
@@ -283,44 +291,43 @@ export class CacheState<V> {
   /**
    * Makes local entries carrying any of `tags` stale now instead of removing them: an entry with a
    * stale-while-revalidate window keeps that window (from now), so it is served once while one refresh runs; one
-   * without is removed, as by `dropTags`. Loads of such entries are invalidated. Returns how many live entries
-   * were expired or removed.
+   * without is removed, as by `dropTags`. Loads are invalidated as by `dropTags`. Returns how many live entries
+   * were expired or removed, each once (an entry carrying several of the tags too); an entry stale already is left
+   * as it is and not counted.
    */
   expireTags(tags: readonly string[], reason: DeleteReason = 'tag'): number {
-    this.loads.invalidateWhere((_k, flight) => flight.carriesAny(tags));
+    const loads = this.loads;
+    loads.invalidateWhere((_k, flight) => flight.carriesAny(tags));
+    loads.noteTags(tags);
     let changed = 0;
     const now = Date.now();
     for (const tag of tags) {
       const keys = this.tagIndex.get(tag);
       if (keys === undefined) continue;
       for (const k of [...keys]) {
+        // A refresh started before the expiry read the source before the change: it must not store (dropTags).
+        loads.invalidate(k);
         const e = this.store.peek(k);
         if (!isEntry(e) || now >= e.deadline) continue;
-        changed++;
         // An entry without a TTL has no stale window to start (Infinity - Infinity would be NaN): it goes.
         const swr = e.expires === Number.POSITIVE_INFINITY ? 0 : e.staleUntil - e.expires;
         if (swr <= 0) {
           this.remove(k, e, reason);
+          changed++;
           continue;
         }
-        if (now >= e.expires) continue; // stale already
-        const staleUntil = now + swr;
-        const errorUntil = now + (e.errorUntil - e.expires);
-        const stale = new Entry(
-          e.value,
-          now,
-          staleUntil,
-          errorUntil,
-          Math.max(staleUntil, errorUntil),
-          e.tags,
-          e.createdAt,
-          k,
-        );
-        // Same key, value and tags: the tag index stays; the old entry leaves the expiry queue.
+        // Stale already, or expired by an earlier tag of this call: nothing to do, nothing to count.
+        if (now >= e.expires) continue;
+        changed++;
+        // Made stale in place: key, value, tags and weight stay, so the tag index and the store are left as they
+        // are (no re-weighing, no access recorded); only its place in the expiry queue moves.
         this.expiry.remove(e);
-        if (stale.deadline !== Number.POSITIVE_INFINITY) this.expiry.push(stale);
-        // Marked stale, not requested: no access to count.
-        this.store.set(k, stale, this.sizeOf === undefined ? 0 : this.weigh(e.value as V, k), true);
+        const errorUntil = now + (e.errorUntil - e.expires);
+        e.staleUntil = now + swr;
+        e.errorUntil = errorUntil;
+        e.expires = now;
+        e.deadline = Math.max(e.staleUntil, errorUntil);
+        if (e.deadline !== Number.POSITIVE_INFINITY) this.expiry.push(e);
       }
     }
     return changed;

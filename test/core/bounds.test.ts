@@ -67,6 +67,28 @@ describe.each(policies)('bounds hold under both policies (%s)', (policy) => {
     expect(calls).toContainEqual(['v', 'k']);
   });
 
+  it('expireTag keeps the entries’ weights: sizeOf is not called again (nor with a prefixed key)', async () => {
+    const keys: string[] = [];
+    const cache = new Cache<string, string>({
+      maxSize: 1000,
+      sizeOf: (value, key) => {
+        keys.push(key);
+        return value.length + key.length;
+      },
+      ttl: 1000,
+      staleWhileRevalidate: 1000,
+      policy,
+    });
+    const ns = cache.namespace('users');
+    ns.set('a', 'v', { tags: ['t'] });
+    await ns.getOrSet('b', () => 'vv', { tags: ['t'] });
+    expect(cache.expireTag('t')).toBe(2);
+    expect(keys).toEqual(['a', 'b']);
+    // The stale entries still weigh 2 + 3 (not re-weighed under their full keys): 995 more fit beside them.
+    cache.set('big', 'x'.repeat(992));
+    expect([...cache.keys()].sort()).toEqual(['big', 'users:a', 'users:b']);
+  });
+
   it('replacing an entry replaces its weight (no leak in size accounting)', () => {
     const cache = new Cache<string, number>({ maxSize: 10, sizeOf: (v) => v, policy });
     cache.set('a', 6);
@@ -153,6 +175,15 @@ describe('LRU eviction order (policy lru only: tinylfu may refuse admission)', (
 
   // The default policy is W-TinyLFU (docs/policy.md): a scan of one-time keys does not flush a hot key,
   // which is exactly what LRU does.
+  it('expireTag does not mark an entry used', () => {
+    const cache = new Cache<string, number>({ max: 2, ttl: 1000, staleWhileRevalidate: 1000, policy: 'lru' });
+    cache.set('a', 1, { tags: ['t'] });
+    cache.set('b', 2);
+    expect(cache.expireTag('t')).toBe(1);
+    cache.set('c', 3);
+    expect([...cache.keys()].sort()).toEqual(['b', 'c']);
+  });
+
   it('the default policy keeps a hot key through a scan that flushes it under lru', () => {
     const run = (cache: Cache<string, number>): boolean => {
       for (let round = 0; round < 50; round++) {

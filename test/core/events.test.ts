@@ -137,6 +137,28 @@ describe.each(policies)('events (%s)', (policy) => {
     expect(errors[0]![1]).toMatchObject({ key: 'k', error: boom });
   });
 
+  it('a background refresh that times out is reported with operation "refresh", a foreground load with "load"', async () => {
+    const cache = new Cache<string, string>({
+      max: 100,
+      ttl: 100,
+      staleWhileRevalidate: 1000,
+      staleIfError: 60_000,
+      timeout: 50,
+      policy,
+    });
+    await cache.getOrSet('k', () => 'v1');
+    await advance(150);
+    const events = record(cache);
+    expect(await cache.getOrSet('k', () => new Promise<string>(() => {}))).toBe('v1');
+    await advance(60);
+    await advance(1000); // past the stale-while-revalidate window: a foreground load, timing out softly
+    const p = cache.getOrSet('k', () => new Promise<string>(() => {}));
+    await advance(60);
+    expect(await p).toBe('v1');
+    const errors = events.filter(([n]) => n === 'error').map(([, e]) => e.operation);
+    expect(errors).toEqual(['refresh', 'load']);
+  });
+
   it('off removes a listener; other listeners keep working', () => {
     const cache = new Cache<string, string>({ max: 100, policy });
     const a = vi.fn();

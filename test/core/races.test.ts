@@ -435,3 +435,257 @@ describe.each(policies)('no stale write-back: background refreshes and soft time
     }
   });
 });
+
+// The usual split: the write path tags an entry (`set(..., { tags })`), the read path reads through without
+// repeating the tags. A tag change must still stop a load of that key that is in flight.
+describe.each(policies)('no stale write-back: tag changes vs loads not given the tags (%s)', (policy) => {
+  beforeEach(() => {
+    vi.useFakeTimers();
+  });
+  afterEach(() => {
+    vi.useRealTimers();
+  });
+
+  it('invalidateTag during a background refresh of an entry tagged by set: aborted, nothing stored', async () => {
+    const cache = new Cache<string, string>({ max: 100, ttl: 1000, staleWhileRevalidate: 60_000, policy });
+    cache.set('course:42', 'v1', { tags: ['course:42'] });
+    await advance(1500);
+    const { calls, loader } = controlledLoader<string>();
+    expect(await cache.getOrSet('course:42', loader)).toBe('v1');
+    expect(calls).toHaveLength(1);
+    expect(cache.invalidateTag('course:42')).toBe(1);
+    expect(calls[0]!.signal.aborted).toBe(true);
+    calls[0]!.d.resolve('old row, read before the write');
+    await flush();
+    expect(cache.peek('course:42')).toBeUndefined();
+    expect(cache.size).toBe(0);
+  });
+
+  it('invalidateTag during a foreground load with a stale-if-error entry tagged by set: not stored', async () => {
+    const cache = new Cache<string, string>({ max: 100, ttl: 1000, staleIfError: 60_000, policy });
+    cache.set('course:42', 'v1', { tags: ['course:42'] });
+    await advance(1500);
+    const { calls, loader } = controlledLoader<string>();
+    const p = cache.getOrSet('course:42', loader);
+    await flush();
+    expect(cache.invalidateTag('course:42')).toBe(1);
+    expect(calls[0]!.signal.aborted).toBe(true);
+    calls[0]!.d.resolve('old row');
+    expect(await p).toBe('old row'); // the caller gets what it asked for
+    expect(cache.peek('course:42')).toBeUndefined();
+    expect(cache.size).toBe(0);
+  });
+
+  it('expireTag during a refresh-ahead: aborted, not stored; the next read refreshes again', async () => {
+    const cache = new Cache<string, string>({
+      max: 100,
+      ttl: 1000,
+      staleWhileRevalidate: 60_000,
+      refreshAhead: 0.5,
+      policy,
+    });
+    cache.set('k', 'v1', { tags: ['t'] });
+    await advance(600);
+    const { calls, loader } = controlledLoader<string>();
+    expect(await cache.getOrSet('k', loader)).toBe('v1'); // fresh, past refreshAhead: a refresh starts
+    expect(calls).toHaveLength(1);
+    expect(cache.expireTag('t')).toBe(1);
+    expect(calls[0]!.signal.aborted).toBe(true);
+    calls[0]!.d.resolve('read before the expiry');
+    await flush();
+    expect(cache.get('k')).toBeUndefined(); // still stale: the refresh did not store
+    expect(await cache.getOrSet('k', loader)).toBe('v1');
+    expect(calls).toHaveLength(2);
+    calls[1]!.d.resolve('v2');
+    await flush();
+    expect(cache.get('k')).toBe('v2');
+  });
+
+  it('through namespaces: a root invalidateTag stops a namespace’s refresh of its tagged entry', async () => {
+    const root = new Cache<string, string>({ max: 100, ttl: 1000, staleWhileRevalidate: 60_000, policy });
+    const users = root.namespace('users');
+    const posts = root.namespace('posts');
+    users.set('1', 'u1', { tags: ['t'] });
+    posts.set('1', 'p1');
+    await advance(1500);
+    const { calls, loader } = controlledLoader<string>();
+    expect(await users.getOrSet('1', loader)).toBe('u1');
+    expect(await posts.getOrSet('1', loader)).toBe('p1');
+    expect(calls).toHaveLength(2);
+    expect(root.invalidateTag('t')).toBe(1);
+    expect(calls[0]!.signal.aborted).toBe(true);
+    expect(calls[1]!.signal.aborted).toBe(false); // same user key, other namespace, not tagged
+    calls[0]!.d.resolve('u-old');
+    calls[1]!.d.resolve('p2');
+    await flush();
+    expect(users.peek('1')).toBeUndefined();
+    expect(posts.get('1')).toBe('p2');
+  });
+
+  it('invalidateTag after a soft timeout of a key tagged by set: the late result is not stored', async () => {
+    const cache = new Cache<string, string>({
+      max: 100,
+      ttl: 1000,
+      staleIfError: 60_000,
+      timeout: 100,
+      policy,
+    });
+    cache.set('k', 'v1', { tags: ['t'] });
+    await advance(2000);
+    const { calls, loader } = controlledLoader<string>();
+    const p = track(cache.getOrSet('k', loader));
+    await advance(101);
+    expect(p.value).toBe('v1'); // soft timeout: the load lingers, its result may still be stored
+    expect(cache.invalidateTag('t')).toBe(1);
+    calls[0]!.d.resolve('late, read before the invalidation');
+    await flush();
+    expect(cache.peek('k')).toBeUndefined();
+  });
+
+  it('a refresh whose tagged entry was purged meanwhile is still stopped by the tag', async () => {
+    const cache = new Cache<string, string>({ max: 100, ttl: 1000, staleWhileRevalidate: 1000, policy });
+    cache.set('k', 'v1', { tags: ['t'] });
+    await advance(1500);
+    const { calls, loader } = controlledLoader<string>();
+    expect(await cache.getOrSet('k', loader)).toBe('v1');
+    await advance(600); // past the stale window: the entry leaves memory (and the tag index)
+    expect(cache.size).toBe(0);
+    cache.invalidateTag('t');
+    expect(calls[0]!.signal.aborted).toBe(true);
+    calls[0]!.d.resolve('old');
+    await flush();
+    expect(cache.peek('k')).toBeUndefined();
+  });
+});
+
+/** A loader that honours its signal, as the README tells users to (`db.course(id, { signal })`). */
+function honouringLoader() {
+  const calls: Array<{ signal: AbortSignal; d: ReturnType<typeof deferred<string>> }> = [];
+  const loader = ({ signal }: { signal: AbortSignal }) => {
+    const d = deferred<string>();
+    signal.addEventListener('abort', () => d.reject(signal.reason));
+    calls.push({ signal, d });
+    return d.promise;
+  };
+  return { calls, loader };
+}
+
+// A loader that honours its signal gives up when an invalidation aborts it. The callers that were waiting did not
+// ask for an abort: they are answered as a call made then would be (docs/cache-aside.md, "No stale write-back").
+describe.each(policies)('invalidation during a load whose loader honours its signal (%s)', (policy) => {
+  beforeEach(() => {
+    vi.useFakeTimers();
+  });
+  afterEach(() => {
+    vi.useRealTimers();
+  });
+
+  const make = () => new Cache<string, string>({ max: 100, ttl: 10_000, policy });
+
+  it('set: every waiting caller gets the value set, no second load, no load error', async () => {
+    const cache = make();
+    const errors: string[] = [];
+    cache.on('error', (e) => errors.push(e.operation));
+    const { calls, loader } = honouringLoader();
+    const readers = [1, 2, 3].map(() => track(cache.getOrSet('k', loader)));
+    await flush();
+    cache.set('k', 'v2');
+    await flush();
+    expect(readers.map((r) => r.value)).toEqual(['v2', 'v2', 'v2']);
+    expect(calls).toHaveLength(1);
+    expect(cache.get('k')).toBe('v2');
+    expect(cache.stats()).toMatchObject({ loads: 1, loadErrors: 0 });
+    expect(errors).toEqual([]);
+  });
+
+  it('delete: waiting callers get a new load’s result, which is stored', async () => {
+    const cache = make();
+    const { calls, loader } = honouringLoader();
+    const a = track(cache.getOrSet('k', loader));
+    const b = track(cache.getOrSet('k', loader));
+    await flush();
+    cache.delete('k');
+    await flush();
+    expect(a.settled).toBe(false);
+    expect(calls).toHaveLength(2);
+    expect(calls[1]!.signal.aborted).toBe(false);
+    calls[1]!.d.resolve('row after the delete');
+    await flush();
+    expect([a.value, b.value]).toEqual(['row after the delete', 'row after the delete']);
+    expect(cache.get('k')).toBe('row after the delete');
+    expect(cache.stats()).toMatchObject({ loads: 2, loadErrors: 0, misses: 2 }); // no miss for the retry
+  });
+
+  it('delete: waiting callers join a newer load started meanwhile instead of starting another', async () => {
+    const cache = make();
+    const { calls, loader } = honouringLoader();
+    const { calls: stubborn, loader: ignoring } = controlledLoader<string>();
+    // The first load ignores the abort for a while; a call after the delete starts a newer load.
+    const early = track(cache.getOrSet('k', ignoring));
+    await flush();
+    cache.delete('k');
+    const late = track(cache.getOrSet('k', loader));
+    await flush();
+    expect(calls).toHaveLength(1);
+    stubborn[0]!.d.reject(stubborn[0]!.signal.reason); // gives up now
+    await flush();
+    expect(early.settled).toBe(false);
+    expect(calls).toHaveLength(1); // joined, not a third load
+    calls[0]!.d.resolve('newer');
+    await flush();
+    expect([early.value, late.value]).toEqual(['newer', 'newer']);
+    expect(cache.stats().loads).toBe(2);
+  });
+
+  it('invalidateTag and a bus-less clear: waiting callers get a new load’s result', async () => {
+    const cache = make();
+    const { calls, loader } = honouringLoader();
+    const tagged = track(cache.getOrSet('k', loader, { tags: ['t'] }));
+    const cleared = track(cache.getOrSet('j', loader));
+    await flush();
+    cache.invalidateTag('t');
+    cache.clear();
+    await flush();
+    expect(calls).toHaveLength(4);
+    calls[2]!.d.resolve('k2');
+    calls[3]!.d.resolve('j2');
+    await flush();
+    expect([tagged.value, cleared.value]).toEqual(['k2', 'j2']);
+    expect(cache.get('k')).toBe('k2');
+    expect(cache.invalidateTag('t')).toBe(1); // the new load stored the first caller's tags
+  });
+
+  it('is bounded: a key invalidated again at every load answers the abort error after 3 more loads', async () => {
+    const cache = make();
+    let loads = 0;
+    const loader = ({ signal }: { signal: AbortSignal }) => {
+      loads++;
+      queueMicrotask(() => cache.delete('k')); // a write lands during every load
+      return new Promise<string>((_resolve, reject) => {
+        signal.addEventListener('abort', () => reject(signal.reason));
+      });
+    };
+    const p = track(cache.getOrSet('k', loader));
+    await flush();
+    await flush();
+    expect(p.settled).toBe(true);
+    expect((p.error as Error).name).toBe('AbortError');
+    expect(loads).toBe(4);
+    expect(cache.stats().loadErrors).toBe(0);
+  });
+
+  it('a background refresh nobody waits for is not retried', async () => {
+    const cache = new Cache<string, string>({ max: 100, ttl: 1000, staleWhileRevalidate: 60_000, policy });
+    const errors: string[] = [];
+    cache.on('error', (e) => errors.push(e.operation));
+    cache.set('k', 'v1');
+    await advance(1500);
+    const { calls, loader } = honouringLoader();
+    expect(await cache.getOrSet('k', loader)).toBe('v1');
+    cache.delete('k');
+    await flush();
+    expect(calls).toHaveLength(1);
+    expect(errors).toEqual([]);
+    expect(cache.stats().loadErrors).toBe(0);
+  });
+});

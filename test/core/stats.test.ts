@@ -171,6 +171,88 @@ describe.each(policies)('stats (%s)', (policy) => {
     expect(s.refreshes).toBe(1);
   });
 
+  // CacheStats.staleHits: "Calls answered with a stale value" -- once per call, not once per load.
+  it('staleHits: a failed stale-while-revalidate refresh does not count the served call again', async () => {
+    const cache = new Cache<string, number>({
+      max: 100,
+      ttl: 100,
+      staleWhileRevalidate: 1000,
+      staleIfError: 5000,
+      policy,
+    });
+    await cache.getOrSet('a', () => 1);
+    await advance(150);
+    expect(await cache.getOrSet('a', () => Promise.reject(new Error('down')))).toBe(1);
+    await flush();
+    expect(cache.stats()).toMatchObject({ staleHits: 1, loadErrors: 1 });
+  });
+
+  it('staleHits: a failed refresh-ahead answers nobody with a stale value', async () => {
+    const cache = new Cache<string, number>({
+      max: 100,
+      ttl: 1000,
+      refreshAhead: 0.5,
+      staleIfError: 5000,
+      policy,
+    });
+    await cache.getOrSet('a', () => 1);
+    await advance(600);
+    expect(await cache.getOrSet('a', () => Promise.reject(new Error('down')))).toBe(1); // a fresh hit
+    await flush();
+    expect(cache.stats()).toMatchObject({ staleHits: 0, loadErrors: 1 });
+  });
+
+  it('staleHits: N callers answered with the stale-if-error value count N', async () => {
+    const cache = new Cache<string, number>({ max: 100, ttl: 100, staleIfError: 5000, policy });
+    await cache.getOrSet('a', () => 1);
+    await advance(150);
+    const d = deferred<number>();
+    const calls = [1, 2, 3].map(() => cache.getOrSet('a', () => d.promise));
+    d.reject(new Error('down'));
+    expect(await Promise.all(calls)).toEqual([1, 1, 1]);
+    expect(cache.stats().staleHits).toBe(3);
+  });
+
+  it('staleHits: N callers answered by a soft timeout count N; a refresh timing out counts none', async () => {
+    const cache = new Cache<string, number>({
+      max: 100,
+      ttl: 100,
+      staleWhileRevalidate: 200,
+      staleIfError: 5000,
+      timeout: 50,
+      policy,
+    });
+    await cache.getOrSet('a', () => 1);
+    await advance(150);
+    expect(await cache.getOrSet('a', () => new Promise<number>(() => {}))).toBe(1); // SWR: 1 stale hit
+    await advance(60); // the refresh times out softly: nobody was waiting for it
+    expect(cache.stats().staleHits).toBe(1);
+    await advance(200); // past the stale-while-revalidate window, within stale-if-error
+    const calls = [1, 2].map(() => cache.getOrSet('a', () => new Promise<number>(() => {})));
+    await advance(60);
+    expect(await Promise.all(calls)).toEqual([1, 1]);
+    expect(cache.stats()).toMatchObject({ staleHits: 3, timeouts: 2 });
+  });
+
+  it('staleHits: each caller that joined a background refresh and got the stale value counts', async () => {
+    const cache = new Cache<string, number>({
+      max: 100,
+      ttl: 100,
+      staleWhileRevalidate: 100,
+      staleIfError: 5000,
+      policy,
+    });
+    await cache.getOrSet('a', () => 1);
+    await advance(150);
+    const d = deferred<number>();
+    expect(await cache.getOrSet('a', () => d.promise)).toBe(1); // SWR hit; the refresh runs
+    await advance(100); // past the stale-while-revalidate window: misses, which join the refresh
+    const joined = [1, 2].map(() => cache.getOrSet('a', () => 2));
+    d.reject(new Error('down'));
+    expect(await Promise.all(joined)).toEqual([1, 1]);
+    expect(cache.stats()).toMatchObject({ staleHits: 3, loads: 2 });
+  });
+
   it('timeouts count loads that hit the timeout', async () => {
     const cache = new Cache<string, number>({ max: 100, timeout: 100, policy });
     const p = cache.getOrSet('a', () => new Promise<number>(() => {})).catch((e: unknown) => e);

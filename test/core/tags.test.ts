@@ -153,6 +153,36 @@ describe.each(policies)('tags (%s)', (policy) => {
   });
 });
 
+describe.each(policies)('expireTags counts (%s)', (policy) => {
+  beforeEach(() => {
+    vi.useFakeTimers();
+  });
+  afterEach(() => {
+    vi.useRealTimers();
+  });
+
+  const make = () => new Cache<string, string>({ max: 100, ttl: 1000, staleWhileRevalidate: 1000, policy });
+
+  it('an entry carrying several of the tags is counted once', () => {
+    const cache = make();
+    cache.set('k', 'v', { tags: ['a', 'b'] });
+    cache.set('j', 'w', { tags: ['b'] });
+    expect(cache.expireTags(['a', 'b'])).toBe(2);
+    expect(cache.expireTags(['a', 'b'])).toBe(0); // stale already
+  });
+
+  it('an entry stale already is left as it is and not counted; one without a window is removed and counted', () => {
+    const cache = new Cache<string, string>({ max: 100, ttl: 1000, staleIfError: 5000, policy });
+    cache.set('swr', 'v', { tags: ['t'], staleWhileRevalidate: 1000, staleIfError: 0 });
+    cache.set('sie', 'w', { tags: ['t'] });
+    vi.advanceTimersByTime(1500);
+    expect(cache.expireTag('t')).toBe(1); // 'sie' removed; 'swr' was stale already
+    expect(cache.size).toBe(1);
+    vi.advanceTimersByTime(600); // the 'swr' window was not restarted
+    expect(cache.size).toBe(0);
+  });
+});
+
 describe('tags and eviction (lru)', () => {
   it('an evicted entry is no longer counted under its tags (no leak in the tag index)', () => {
     const cache = new Cache<string, string>({ max: 2, policy: 'lru' });

@@ -55,6 +55,7 @@ class MemoryBus implements CacheBus {
 }
 
 const flush = () => new Promise((resolve) => setTimeout(resolve, 0));
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 describe.each(policies)('tier and bus contracts (%s)', (policy) => {
   let tier: MemoryTier;
@@ -220,6 +221,86 @@ describe.each(policies)('tier and bus contracts (%s)', (policy) => {
     finish('old');
     expect(await pending).toBe('old');
     expect(cache.has('k')).toBe(false);
+  });
+
+  // Remote tag changes go through the same state as local ones: they must stop a load of a key whose entry was tagged
+  // by `set` and is read through without the tags (a refresh, here), on this instance too.
+  it('a remote tag invalidation stops a refresh of a key tagged by set, read without tags', async () => {
+    const swr = new Cache<string, unknown>({
+      max: 100,
+      ttl: 5,
+      staleWhileRevalidate: '1m',
+      policy,
+      tier,
+      bus,
+    });
+    swr.namespace('ns').set('k', 'v1', { tags: ['t'] });
+    await sleep(20);
+    let signal: AbortSignal | undefined;
+    let finish: (value: string) => void = () => {};
+    const loader = (ctx: { signal: AbortSignal }) => {
+      signal = ctx.signal;
+      return new Promise<string>((resolve) => (finish = resolve));
+    };
+    expect(await swr.namespace('ns').getOrSet('k', loader)).toBe('v1'); // stale; the refresh reads the tier first
+    await flush();
+    expect(signal).toBeDefined();
+    (bus.handlers as BusHandlers).message({ type: 'tags', tags: ['t'] });
+    expect(signal?.aborted).toBe(true);
+    finish('read before the other instance wrote');
+    await flush();
+    expect(swr.peek('ns:k')).toBeUndefined();
+    expect(tier.calls.filter((c) => c === 'set ns:k')).toHaveLength(1); // the set's write only
+    await swr.close();
+  });
+
+  it('a remote tag expiry stops a refresh of a key tagged by set, read without tags', async () => {
+    const swr = new Cache<string, unknown>({
+      max: 100,
+      ttl: 5,
+      staleWhileRevalidate: '1m',
+      policy,
+      tier,
+      bus,
+    });
+    swr.set('k', 'v1', { tags: ['t'] });
+    await sleep(20);
+    let signal: AbortSignal | undefined;
+    let finish: (value: string) => void = () => {};
+    const loader = (ctx: { signal: AbortSignal }) => {
+      signal = ctx.signal;
+      return new Promise<string>((resolve) => (finish = resolve));
+    };
+    expect(await swr.getOrSet('k', loader)).toBe('v1');
+    await flush();
+    (bus.handlers as BusHandlers).message({ type: 'tags', tags: ['t'], expire: true });
+    expect(signal?.aborted).toBe(true);
+    finish('read before the expiry');
+    await flush();
+    expect(swr.get('k')).toBeUndefined(); // still stale: the refresh did not store
+    await swr.close();
+  });
+
+  it('sizeOf gets the key without its namespace prefix for a value filled from the tier', async () => {
+    const keys: unknown[] = [];
+    const sized = new Cache<string, string>({
+      maxSize: 1000,
+      sizeOf: (_value, key) => {
+        keys.push(key);
+        return 1;
+      },
+      policy,
+      tier,
+      bus,
+    });
+    const now = Date.now();
+    const record = { expires: now + 60_000, staleUntil: now + 60_000, errorUntil: now + 60_000, tags: [] };
+    tier.records.set('ns:a', { ...record, value: 'A', createdAt: now });
+    tier.records.set('ns:b', { ...record, value: 'B', createdAt: now });
+    expect(await sized.namespace('ns').getOrSet('a', () => 'loaded')).toBe('A');
+    expect(await sized.namespace('ns').getOrSetMany(['b'], () => new Map())).toEqual(['B']);
+    expect(keys).toEqual(['a', 'b']);
+    await sized.close();
   });
 
   it('a write the tier replays late drops what memory holds for it, stops its loads, and is published again', async () => {

@@ -5,50 +5,15 @@
  * delays every command by 200 ms while its bus connection does not. B re-reads the key the moment its copy is
  * dropped; it must read the new value, not the old one back (which it would then keep for its TTL).
  */
-import type { AddressInfo, Server, Socket } from 'node:net';
-import { Redis } from 'ioredis';
 import { afterEach, describe, expect, it } from 'vitest';
-import { Cache } from '../../src/index.js';
-import { redisBus, redisTier } from '../../src/redis/index.js';
+import type { Cache } from '../../src/index.js';
+import { delayingProxy } from '../helpers/delaying-proxy.js';
 import { redisForTests, uniquePrefix, waitFor } from '../helpers/redis-server.js';
+import { tierBusInstances } from '../helpers/tier-bus-instances.js';
 import { read } from '../helpers/two-instances.js';
 
 const url = await redisForTests('larder/redis publish after write');
 const DELAY = 200;
-
-/** A TCP proxy that holds every chunk from the client for `delay` ms (in order) before it forwards it. */
-async function delayingProxy(
-  target: number,
-  delay: number,
-): Promise<{ port: number; close(): Promise<void> }> {
-  const net = await import('node:net');
-  const sockets = new Set<Socket>();
-  const server: Server = net.createServer((client) => {
-    const upstream = net.connect(target, '127.0.0.1');
-    sockets.add(client);
-    sockets.add(upstream);
-    client.on('data', (chunk) => {
-      setTimeout(() => upstream.write(chunk), delay);
-    });
-    upstream.pipe(client);
-    const end = () => {
-      client.destroy();
-      upstream.destroy();
-    };
-    for (const s of [client, upstream]) {
-      s.on('error', end);
-      s.on('close', end);
-    }
-  });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  return {
-    port: (server.address() as AddressInfo).port,
-    close: async () => {
-      for (const s of sockets) s.destroy();
-      await new Promise((resolve) => server.close(resolve));
-    },
-  };
-}
 
 describe.runIf(url !== undefined)('an invalidation is published after its write reaches Redis', () => {
   const cleanup: (() => Promise<unknown>)[] = [];
@@ -56,24 +21,7 @@ describe.runIf(url !== undefined)('an invalidation is published after its write 
     for (const f of cleanup.splice(0).reverse()) await f();
   });
 
-  function client(port: number): Redis {
-    const c = new Redis(port, '127.0.0.1', { enableOfflineQueue: false, maxRetriesPerRequest: 0 });
-    c.on('error', () => {});
-    cleanup.push(async () => c.disconnect());
-    return c;
-  }
-
-  function instance(prefix: string, tierPort: number, busPort: number): Cache<string, unknown> {
-    const cache = new Cache<string, unknown>({
-      max: 1000,
-      ttl: 60_000,
-      tier: redisTier(client(tierPort), { prefix, timeout: 2000 }),
-      bus: redisBus(client(busPort), { prefix, timeout: 2000 }),
-    });
-    cache.on('error', () => {});
-    cleanup.push(() => cache.close());
-    return cache;
-  }
+  const { instance } = tierBusInstances(cleanup, 2000);
 
   /** A (tier commands delayed) and B (direct), once B holds A's `k` = `v1` in memory. */
   async function scene(): Promise<{ a: Cache<string, unknown>; b: Cache<string, unknown> }> {
