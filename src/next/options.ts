@@ -24,8 +24,8 @@ export interface NextCacheHandlerOptions {
   timeout?: Duration;
   /**
    * The longest an entry lives (default `'7d'`): entries without an `expire` (ISR pages with
-   * `revalidate: false`, fetches) are dropped after this. Tag records live this long after their last
-   * use too, which bounds the tag table.
+   * `revalidate: false`, fetches) are dropped after this. Tag records live this long (plus a margin of at most
+   * an hour) after their last write, or after their expiry when it comes later, which bounds the tag table.
    */
   maxTtl?: Duration;
   /** Whether `next build` connects to Redis (default `false`: builds use memory only and need no Redis). */

@@ -5,9 +5,24 @@ const VIEW_OVERHEAD = 96;
 /** Heap bytes of a `Map` beyond its keys and values (about 110 measured for a 3-entry `Map`). */
 const MAP_OVERHEAD = 112;
 
+/** A character V8 cannot store in one byte: a string holding one is stored with two bytes per character. */
+const TWO_BYTE = /[\u0100-\uffff]/;
+
+/**
+ * Bytes V8 holds for a string's characters: one per character, or two when any character is above U+00FF (V8
+ * then stores the whole string two bytes per character). The test costs next to nothing for a string V8 stores
+ * one byte per character (the pattern cannot match, and V8 knows it without scanning), and one scan up to the
+ * first wide character otherwise (about 0.6 ns per character, measured on Node.js 20, x64).
+ *
+ * @internal
+ */
+export function stringBytes(text: string): number {
+  return TWO_BYTE.test(text) ? text.length * 2 : text.length;
+}
+
 /** Approximate bytes of a value (strings and byte arrays dominate Next.js entries). @internal */
 export function sizeOf(value: unknown, depth = 0): number {
-  if (typeof value === 'string') return value.length;
+  if (typeof value === 'string') return stringBytes(value);
   if (typeof value !== 'object' || value === null) return 8;
   if (ArrayBuffer.isView(value)) return value.byteLength + VIEW_OVERHEAD;
   if (depth > 8) return 64;
@@ -24,7 +39,7 @@ export function sizeOf(value: unknown, depth = 0): number {
   const bytes = (value as { bytes?: unknown }).bytes;
   if (bytes instanceof Uint8Array) return bytes.byteLength;
   for (const key of Object.keys(value))
-    size += key.length + sizeOf((value as Record<string, unknown>)[key], depth + 1);
+    size += stringBytes(key) + sizeOf((value as Record<string, unknown>)[key], depth + 1);
   return size;
 }
 
@@ -54,6 +69,6 @@ const TAG_OVERHEAD = 40;
  */
 export function footprint(stored: Stored): number {
   let size = Math.max(1, stored.s) + ENTRY_OVERHEAD;
-  for (const tag of stored.g) size += tag.length + TAG_OVERHEAD;
+  for (const tag of stored.g) size += stringBytes(tag) + TAG_OVERHEAD;
   return size;
 }

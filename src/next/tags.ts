@@ -12,6 +12,9 @@ import type { Redis } from 'ioredis';
  *   it finds the records written since a time (resync after an outage) and the records old enough to
  *   drop (a bounded batch per write, so the table cannot grow without bound)
  *
+ * Every write merges (see {@link mergeTag}): a record only moves forward, so invalidations may reach Redis late
+ * (replayed after an outage) or out of order (two instances at once) without undoing one another.
+ *
  * @internal
  */
 
@@ -30,11 +33,59 @@ export const PENDING = 3;
 
 export type Verdict = typeof FRESH | typeof STALE | typeof EXPIRED | typeof PENDING;
 
-const UPDATE = `
+/**
+ * Merges changes into records, in Redis: {@link mergeTag} in Lua (keep the two identical). KEYS[1]: the hash,
+ * KEYS[2]: the sorted set. ARGV[1]: now (ms), ARGV[2]: how long records concern entries (ms), then per tag its
+ * name, stale time and expiry ('' = none). Values are kept as the strings they came as (Lua would print a
+ * number back with 14 digits). Returns the merged records, then drops a bounded batch of old ones.
+ *
+ * @internal
+ */
+export const MERGE_SCRIPT = `
 local now = tonumber(ARGV[1])
-local cutoff = now - tonumber(ARGV[4])
+local ttl = tonumber(ARGV[2])
+local cutoff = now - ttl
+local function clean(x)
+  if x == nil or x == '' then return '' end
+  local n = tonumber(x)
+  if n == nil or n ~= n or n == math.huge or n == -math.huge then return '' end
+  return x
+end
+local function later(a, b)
+  a = clean(a)
+  b = clean(b)
+  if a == '' then return b end
+  if b == '' then return a end
+  if tonumber(b) > tonumber(a) then return b end
+  return a
+end
+local function rank(x)
+  if x > now then return 2 end
+  if x > cutoff then return 3 end
+  return 1
+end
+local function expiry(a, b)
+  a = clean(a)
+  b = clean(b)
+  if a ~= '' and tonumber(a) - now >= ttl then a = '' end
+  if b ~= '' and tonumber(b) - now >= ttl then b = '' end
+  if a == '' then return b end
+  if b == '' then return a end
+  local x, y = tonumber(a), tonumber(b)
+  local rx, ry = rank(x), rank(y)
+  if rx ~= ry then
+    if ry > rx then return b end
+    return a
+  end
+  if rx == 2 then
+    if y < x then return b end
+    return a
+  end
+  if y > x then return b end
+  return a
+end
 local out = {}
-for i = 5, #ARGV do
+for i = 3, #ARGV, 3 do
   local tag = ARGV[i]
   local old = redis.call('HGET', KEYS[1], tag)
   local s, e = '', ''
@@ -42,16 +93,12 @@ for i = 5, #ARGV do
     local c = string.find(old, ',', 1, true)
     if c then s = string.sub(old, 1, c - 1); e = string.sub(old, c + 1) end
   end
-  if ARGV[2] == 'e' then
-    e = ARGV[1]
-  else
-    if s == '' or tonumber(s) < now then s = ARGV[1] end
-    if ARGV[3] ~= '' then e = ARGV[3] end
-  end
+  s = later(s, ARGV[i + 1])
+  e = expiry(e, ARGV[i + 2])
   local rec = s .. ',' .. e
   redis.call('HSET', KEYS[1], tag, rec)
-  local score = now
-  if e ~= '' and tonumber(e) > score then score = tonumber(e) end
+  local score = ARGV[1]
+  if e ~= '' and tonumber(e) > now then score = e end
   redis.call('ZADD', KEYS[2], score, tag)
   out[#out + 1] = rec
 end
@@ -63,13 +110,11 @@ end
 return out
 `;
 
-/** One call of `revalidateTag`/`updateTags`, as applied (and replayed after an outage). */
-interface Update {
-  tags: readonly string[];
-  now: number;
-  /** `'e'`: expire now; `'s'`: stale now, expiring at `expireAt` (if any). */
-  mode: 'e' | 's';
-  expireAt: number | undefined;
+/** A time read from a record (`undefined`: none, or not a finite number). */
+function timeOf(text: string): number | undefined {
+  if (text.trim() === '') return undefined;
+  const n = Number(text);
+  return Number.isFinite(n) ? n : undefined;
 }
 
 function parse(text: string | null | undefined): TagState | undefined {
@@ -77,23 +122,77 @@ function parse(text: string | null | undefined): TagState | undefined {
   const comma = text.indexOf(',');
   if (comma < 0) return undefined;
   const state: TagState = {};
-  const s = text.slice(0, comma);
-  const e = text.slice(comma + 1);
-  if (s !== '') state.stale = Number(s);
-  if (e !== '') state.expired = Number(e);
+  const s = timeOf(text.slice(0, comma));
+  const e = timeOf(text.slice(comma + 1));
+  if (s !== undefined) state.stale = s;
+  if (e !== undefined) state.expired = e;
   return state;
 }
 
-/** The record an update leaves, computed locally exactly as the Lua script computes it in Redis. */
-function apply(old: TagState | undefined, update: Update): TagState {
-  const next: TagState = { ...old };
-  if (update.mode === 'e') {
-    next.expired = update.now;
-  } else {
-    if (next.stale === undefined || next.stale < update.now) next.stale = update.now;
-    if (update.expireAt !== undefined) next.expired = update.expireAt;
-  }
+/** An expiry's rank when two meet at `now`: passed and still concerning entries (3), to come (2), too old (1). */
+function rank(x: number, now: number, ttl: number): number {
+  return x > now ? 2 : x > now - ttl ? 3 : 1;
+}
+
+/** The expiry a record keeps of two (see {@link mergeTag}). */
+function mergeExpiry(
+  a: number | undefined,
+  b: number | undefined,
+  now: number,
+  ttl: number,
+): number | undefined {
+  if (a !== undefined && a - now >= ttl) a = undefined;
+  if (b !== undefined && b - now >= ttl) b = undefined;
+  if (a === undefined) return b;
+  if (b === undefined) return a;
+  const ra = rank(a, now, ttl);
+  const rb = rank(b, now, ttl);
+  if (ra !== rb) return rb > ra ? b : a;
+  if (ra === 2) return b < a ? b : a;
+  return b > a ? b : a;
+}
+
+/**
+ * The record `old` becomes with `change` merged in at `now`, `ttl` being how long a record can concern an entry
+ * (`maxTtl` plus a margin): computed exactly as {@link MERGE_SCRIPT} computes it in Redis.
+ *
+ * - `stale`: the later of the two. It never moves back, so an entry found stale stays stale.
+ * - `expired`: of two expiries that have passed, the later (a replayed older expiry never brings back entries a
+ *   newer one expired); of two to come, the sooner (a profile's window is never pushed back); one that has passed
+ *   wins over one to come (it expires now what the other would expire later, or what came before it: an entry
+ *   already expired stays expired, and a later immediate invalidation brings a profile's expiry forward); one to
+ *   come wins over one older than `ttl` (no entry it expired still exists).
+ * - An expiry `ttl` or more ahead is dropped (the tag is stale only): every entry made before the invalidation has
+ *   left the cache by then (entries live at most `maxTtl`), and Next.js's expiry bounds how long such stale entries
+ *   are served; entries made after the invalidation are not stale. `revalidateTag(tag, 'max')` (one year) so
+ *   leaves a record that is dropped like any other, instead of one kept for a year.
+ *
+ * For a given `now` the merge is commutative, associative and idempotent: changes merged in any order, or twice,
+ * leave the same record. @internal
+ */
+export function mergeTag(old: TagState | undefined, change: TagState, now: number, ttl: number): TagState {
+  const next: TagState = {};
+  const a = old?.stale;
+  const b = change.stale;
+  const stale = a === undefined ? b : b === undefined || b <= a ? a : b;
+  const expired = mergeExpiry(old?.expired, change.expired, now, ttl);
+  if (stale !== undefined) next.stale = stale;
+  if (expired !== undefined) next.expired = expired;
   return next;
+}
+
+/**
+ * The change one invalidation at `now` makes: `durations` absent (`updateTag`, `revalidateTag` without a profile),
+ * the tag expires now; present, it goes stale now and expires `durations.expire` seconds later (if given). @internal
+ */
+export function changeOf(now: number, durations: { expire?: number } | undefined | null): TagState {
+  if (durations === undefined || durations === null) return { expired: now };
+  const change: TagState = { stale: now };
+  const expire = durations.expire;
+  if (typeof expire === 'number' && Number.isFinite(expire) && expire >= 0) {
+    change.expired = now + Math.floor(expire * 1000);
+  }
+  return change;
 }
 
 /** What the table needs from Redis; absent in memory-only mode. */
@@ -106,15 +205,28 @@ export interface TagRemote {
   publish(tags: readonly string[]): Promise<void>;
 }
 
+/** Tags per script call and per bus message when many are written at once (a replay after an outage). */
+const WRITE_BATCH = 500;
+const PUBLISH_BATCH = 1000;
+
+/**
+ * Distinct tags whose unsent changes are kept for replay during an outage (about 100 bytes each). Beyond, every tag
+ * this instance has invalidated is written back from its table on reconnect (see {@link TagTable.sync}).
+ */
+export const MAX_UNSENT_TAGS = 10_000;
+
 /** Per-process tag state, mirrored from Redis. @internal */
 export class TagTable {
   readonly #local = new Map<string, TagState>();
   /** Bumped per tag on every local write, so a slower read of Redis does not overwrite it. */
   readonly #writes = new Map<string, number>();
   readonly #pendingTags = new Map<string, Promise<void>>();
-  readonly #inflight = new Map<string, Promise<void>>();
-  /** Updates that could not reach Redis, replayed on reconnect (bounded). */
-  #unsent: Update[] = [];
+  /** Changes made in this tick, written together (Next.js makes one invalidation through each handler in one loop). */
+  #batch: Map<string, TagState> | undefined;
+  #batchDone: Promise<void> | undefined;
+  /** Changes that could not reach Redis, merged per tag, replayed on reconnect (bounded by `maxUnsent` tags). */
+  #unsent = new Map<string, TagState>();
+  /** More than `maxUnsent` tags changed while Redis was unreachable: write back every tag this instance changed. */
   #overflow = false;
   #updates = 0;
   readonly #hash: string;
@@ -125,11 +237,12 @@ export class TagTable {
   constructor(
     prefix: string,
     readonly remote: TagRemote | undefined,
+    /** How long a record can concern an entry: `maxTtl` plus a margin (ms). */
     readonly ttl: number,
     /** Next.js's own process-local tags manifest, kept in step so its stale checks see our tags. */
     readonly nextManifest: Map<string, TagState> | undefined,
     readonly report: (error: unknown, operation: string) => void,
-    readonly maxUnsent = 1000,
+    readonly maxUnsent = MAX_UNSENT_TAGS,
   ) {
     this.#hash = `${prefix}tags`;
     this.#zset = `${prefix}tagtimes`;
@@ -193,86 +306,102 @@ export class TagTable {
   /**
    * Invalidates tags: `durations` absent expires them now; present, they go stale now and expire after
    * `durations.expire` seconds (if given). Applied locally at once (this instance's next read sees it), then
-   * written to Redis and announced to the other instances. Identical calls made while one is in flight
-   * (Next.js calls `revalidateTag` of the incremental cache and `updateTags` of each `'use cache'` handler
-   * for one invalidation) are applied once. Never rejects.
+   * written to Redis and announced to the other instances. The calls of one tick are written together, in one
+   * script and one bus message: Next.js calls `revalidateTag` of the incremental cache and `updateTags` of each
+   * `'use cache'` handler for one invalidation, in one loop. A call made later is written again, even while an
+   * earlier write of the same tags is in flight. Never rejects.
    */
   update(tags: readonly string[], durations: { expire?: number } | undefined): Promise<void> {
     if (tags.length === 0) return Promise.resolve();
-    const expire = durations?.expire;
-    const dedupe = `${durations === undefined ? 'e' : `s${expire ?? ''}`}\u0000${tags.join('\u0000')}`;
-    const running = this.#inflight.get(dedupe);
-    if (running !== undefined) return running;
     const now = Date.now();
-    const update: Update = {
-      tags: [...tags],
-      now,
-      mode: durations === undefined ? 'e' : 's',
-      expireAt:
-        durations !== undefined && typeof expire === 'number' && Number.isFinite(expire) && expire >= 0
-          ? now + expire * 1000
-          : undefined,
-    };
-    for (const tag of update.tags) this.#setLocal(tag, apply(this.#local.get(tag), update), true);
+    const change = changeOf(now, durations);
+    let batch = this.#batch;
+    let done = this.#batchDone;
+    if (batch === undefined || done === undefined) {
+      const changes = new Map<string, TagState>();
+      batch = changes;
+      done = new Promise<void>((resolve) => {
+        // After the calls of this tick: the next call starts a new batch.
+        queueMicrotask(() => {
+          this.#batch = undefined;
+          this.#batchDone = undefined;
+          resolve(this.#send(changes));
+        });
+      });
+      this.#batch = batch;
+      this.#batchDone = done;
+    }
+    for (const tag of tags) {
+      this.#setLocal(tag, mergeTag(this.#local.get(tag), change, now, this.ttl), true);
+      batch.set(tag, mergeTag(batch.get(tag), change, now, this.ttl));
+    }
     if (++this.#updates % 1000 === 0) this.#prune(now);
-    const promise = this.#send(update).finally(() => this.#inflight.delete(dedupe));
-    this.#inflight.set(dedupe, promise);
-    return promise;
+    return done;
   }
 
-  async #send(update: Update): Promise<void> {
+  async #send(changes: Map<string, TagState>): Promise<void> {
     const remote = this.remote;
     if (remote === undefined) return;
     if (!remote.ready()) {
-      this.#keep(update);
+      this.#keep(changes);
       return;
     }
     try {
-      await this.#write(remote, update);
-      await remote.publish(update.tags);
+      await this.#write(remote, [...changes]);
+      await remote.publish([...changes.keys()]);
     } catch (error) {
-      this.#keep(update);
+      this.#keep(changes);
       this.report(error, 'revalidateTag');
     }
   }
 
-  async #write(remote: TagRemote, update: Update): Promise<void> {
-    const seq = update.tags.map((t) => this.#writes.get(t) ?? 0);
+  /** Merges changes into Redis's records (one script), and takes the merged records. */
+  async #write(remote: TagRemote, changes: readonly (readonly [string, TagState])[]): Promise<void> {
+    const args: (string | number)[] = [];
+    const seq: number[] = [];
+    for (const [tag, change] of changes) {
+      args.push(tag, change.stale ?? '', change.expired ?? '');
+      seq.push(this.#writes.get(tag) ?? 0);
+    }
+    const now = Date.now();
     const records = (await remote.run((c) =>
-      c.eval(
-        UPDATE,
-        2,
-        this.#hash,
-        this.#zset,
-        update.now,
-        update.mode,
-        update.expireAt === undefined ? '' : update.expireAt,
-        this.ttl,
-        ...update.tags,
-      ),
+      c.eval(MERGE_SCRIPT, 2, this.#hash, this.#zset, now, this.ttl, ...args),
     )) as string[];
-    // Redis's merged record is authoritative, unless this instance wrote the tag again meanwhile.
-    for (let i = 0; i < update.tags.length; i++) {
-      const tag = update.tags[i] as string;
+    // Redis's merged record holds this instance's changes and everyone else's; unless this instance changed the
+    // tag again meanwhile (its next write brings that record).
+    for (let i = 0; i < changes.length; i++) {
+      const tag = (changes[i] as readonly [string, TagState])[0];
       const state = parse(records[i]);
       if (state !== undefined && (this.#writes.get(tag) ?? 0) === seq[i]) this.#setLocal(tag, state, false);
     }
   }
 
-  #keep(update: Update): void {
+  /** Keeps changes that could not be written for the replay, merged per tag. */
+  #keep(changes: Map<string, TagState>): void {
     if (this.#overflow) return;
-    if (this.#unsent.length >= this.maxUnsent) {
-      // Too many to replay: the other instances will not learn these; the table is resynced on reconnect.
-      this.#overflow = true;
-      this.#unsent = [];
-      return;
+    const now = Date.now();
+    for (const [tag, change] of changes) {
+      const kept = this.#unsent.get(tag);
+      if (kept === undefined && this.#unsent.size >= this.maxUnsent) {
+        // Never dropped: the local table holds every change this instance made; the replay writes back all of them.
+        this.#overflow = true;
+        this.#unsent.clear();
+        this.report(
+          new Error(
+            `larder/next: more than ${this.maxUnsent} tags were invalidated while Redis was unreachable; ` +
+              'every tag this instance invalidated is written back when it returns',
+          ),
+          'revalidateTag',
+        );
+        return;
+      }
+      this.#unsent.set(tag, mergeTag(kept, change, now, this.ttl));
     }
-    this.#unsent.push(update);
   }
 
-  /** Whether updates wait to be replayed. */
+  /** The number of tags whose changes wait to be replayed (1 more when they overflowed: see {@link sync}). */
   get unsent(): number {
-    return this.#unsent.length + (this.#overflow ? 1 : 0);
+    return this.#unsent.size + (this.#overflow ? 1 : 0);
   }
 
   #setLocal(tag: string, state: TagState, own: boolean): void {
@@ -306,7 +435,9 @@ export class TagTable {
         (error: unknown) => {
           // Could not learn what changed: treat the tags as expired now (safe: the next read regenerates).
           const now = Date.now();
-          for (const tag of tags) this.#setLocal(tag, { ...this.#local.get(tag), expired: now }, false);
+          for (const tag of tags) {
+            this.#setLocal(tag, mergeTag(this.#local.get(tag), { expired: now }, now, this.ttl), false);
+          }
           this.report(error, 'tags');
         },
       );
@@ -318,28 +449,17 @@ export class TagTable {
   }
 
   /**
-   * Brings the table up to date with Redis: replays the updates that could not be sent, then reads every
+   * Brings the table up to date with Redis: replays the changes that could not be sent, then reads every
    * record (the first time) or those written since `since` - `margin`. Rejects when Redis fails.
    */
   async sync(since: number, margin: number): Promise<void> {
     const remote = this.remote;
     if (remote === undefined) return;
     const started = Date.now();
-    const unsent = this.#unsent;
-    const overflow = this.#overflow;
-    this.#unsent = [];
-    this.#overflow = false;
-    try {
-      for (const update of unsent) await this.#write(remote, update);
-      if (unsent.length > 0) await remote.publish([...new Set(unsent.flatMap((u) => u.tags))]);
-    } catch (error) {
-      this.#unsent = unsent.concat(this.#unsent);
-      this.#overflow = this.#overflow || overflow;
-      throw error;
-    }
+    await this.#replay(remote);
     const seq = new Map(this.#writes);
     const fresh = (tag: string): boolean => (this.#writes.get(tag) ?? 0) === (seq.get(tag) ?? 0);
-    if (this.loadedAt === 0 || overflow) {
+    if (this.loadedAt === 0) {
       const all = await remote.run((c) => c.hgetall(this.#hash));
       for (const tag of Object.keys(all)) {
         const state = parse(all[tag]);
@@ -347,8 +467,8 @@ export class TagTable {
       }
     } else {
       const tags = await remote.run((c) => c.zrangebyscore(this.#zset, Math.floor(since - margin), '+inf'));
-      for (let i = 0; i < tags.length; i += 500) {
-        const batch = tags.slice(i, i + 500);
+      for (let i = 0; i < tags.length; i += WRITE_BATCH) {
+        const batch = tags.slice(i, i + WRITE_BATCH);
         const values = await remote.run((c) => c.hmget(this.#hash, ...batch));
         for (let j = 0; j < batch.length; j++) {
           const state = parse(values[j]);
@@ -361,13 +481,51 @@ export class TagTable {
     this.loadedAt = started;
   }
 
-  /** Drops local records too old to matter (the same rule as the Redis table). */
+  /**
+   * Writes the changes kept during an outage to Redis (merged, so a replay never undoes a newer invalidation) and
+   * announces their tags. After an overflow, writes back the record of every tag this instance changed that its
+   * table still holds (the table merged every change in): nothing is dropped, the write is only larger.
+   */
+  async #replay(remote: TagRemote): Promise<void> {
+    const overflow = this.#overflow;
+    let changes = this.#unsent;
+    if (overflow) {
+      changes = new Map();
+      for (const tag of this.#writes.keys()) {
+        const state = this.#local.get(tag);
+        if (state !== undefined) changes.set(tag, state);
+      }
+    }
+    this.#unsent = new Map();
+    this.#overflow = false;
+    if (changes.size === 0) return;
+    try {
+      const entries = [...changes];
+      for (let i = 0; i < entries.length; i += WRITE_BATCH) {
+        await this.#write(remote, entries.slice(i, i + WRITE_BATCH));
+      }
+      const tags = [...changes.keys()];
+      for (let i = 0; i < tags.length; i += PUBLISH_BATCH)
+        await remote.publish(tags.slice(i, i + PUBLISH_BATCH));
+    } catch (error) {
+      if (overflow) {
+        this.#overflow = true;
+        this.#unsent.clear();
+      } else {
+        this.#keep(changes);
+      }
+      throw error;
+    }
+  }
+
+  /** Drops local records too old to matter (the same rule as the Redis table), and their unsent changes. */
   #prune(now: number): void {
     const cutoff = now - this.ttl;
     for (const [tag, state] of this.#local) {
       if (Math.max(state.stale ?? 0, state.expired ?? 0) < cutoff) {
         this.#local.delete(tag);
         this.#writes.delete(tag);
+        this.#unsent.delete(tag);
       }
     }
   }

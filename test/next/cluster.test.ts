@@ -40,7 +40,8 @@ const page = (html = '<html>hello</html>') => ({
 });
 
 describe.runIf(urls !== undefined)('larder/next handlers on a Redis Cluster (cluster: true)', () => {
-  const redisUrl = (urls as string[]).slice(0, 3).join(',');
+  // The body runs even when skipped (vitest collects it): no cluster, no URL.
+  const redisUrl = (urls ?? []).slice(0, 3).join(',');
   afterEach(async () => {
     await closeRuntimes();
   });

@@ -244,6 +244,12 @@ describe.runIf(url !== undefined)('larder/next handlers against Redis', () => {
     await waitFor(async () => (await b.uc.get('k', []))?.revalidate === -1, 3000);
     await a.uc.updateTags(['s']);
     expect(await a.uc.get('k', [])).toBeUndefined();
+    // revalidateTag(tag, 'max') (a year): served stale on every instance while it regenerates, never a miss.
+    await a.uc.set('m', Promise.resolve(entry('v', { tags: ['m'] })));
+    await new Promise((r) => setTimeout(r, 2));
+    await a.uc.updateTags(['m'], { expire: 60 * 60 * 24 * 365 });
+    expect((await a.uc.get('m', []))?.revalidate).toBe(-1);
+    await waitFor(async () => (await b.uc.get('m', []))?.revalidate === -1, 3000);
   });
 
   it('applies revalidateTag and updateTags of one invalidation once (one bus message)', async () => {
@@ -256,8 +262,27 @@ describe.runIf(url !== undefined)('larder/next handlers against Redis', () => {
     sub.on('message', (_c, m: string) => seen.push(m));
     await Promise.all([a.uc.updateTags(['once']), a.inc.revalidateTag(['once'])]);
     await new Promise((r) => setTimeout(r, 100));
-    sub.disconnect();
     expect(seen.filter((m) => m.includes('"tags"'))).toHaveLength(1);
+    // As revalidateTags() in Next.js 16: updateTags on each 'use cache' handler (default and remote), then the
+    // incremental cache's revalidateTag, with the same tags and durations, in one synchronous loop.
+    const remote = withScope(`instance-${counter}`, () =>
+      createUseCacheHandler({ redisUrl, prefix: p, buildId: 'b1' }),
+    );
+    await Promise.all([
+      a.uc.updateTags(['one', 'two'], { expire: 60 }),
+      remote.updateTags(['one', 'two'], { expire: 60 }),
+      a.inc.revalidateTag(['one', 'two'], { expire: 60 }),
+    ]);
+    await new Promise((r) => setTimeout(r, 100));
+    expect(seen.filter((m) => m.includes('"tags"'))).toHaveLength(2);
+    // The same call made later, while the first is still being written, is another invalidation: written too.
+    const first = a.inc.revalidateTag(['one', 'two'], { expire: 60 });
+    await new Promise((r) => setImmediate(r));
+    const second = a.inc.revalidateTag(['one', 'two'], { expire: 60 });
+    await Promise.all([first, second]);
+    await new Promise((r) => setTimeout(r, 100));
+    sub.disconnect();
+    expect(seen.filter((m) => m.includes('"tags"'))).toHaveLength(4);
   });
 
   it('keeps two deployments apart', async () => {
@@ -292,11 +317,17 @@ describe.runIf(url !== undefined)('larder/next handlers against Redis', () => {
     const a = instance(redisUrl, p, { maxTtl: 50 });
     await warm(a);
     await a.inc.revalidateTag('old');
+    // revalidateTag(tag, 'max'): a year-long expiry, far beyond every entry's life (maxTtl), so the tag is only
+    // stale: entries made before are served stale once while they regenerate, and the record is not kept a year.
+    await a.uc.updateTags(['posts'], { expire: 60 * 60 * 24 * 365 });
     expect(await admin.hexists(`${p}tags`, 'old')).toBe(1);
+    expect(await admin.hget(`${p}tags`, 'posts')).toMatch(/^\d+,$/);
     await new Promise((r) => setTimeout(r, 150));
     await a.inc.revalidateTag('new');
-    expect(await admin.hexists(`${p}tags`, 'old')).toBe(0);
-    expect(await admin.zscore(`${p}tagtimes`, 'old')).toBeNull();
+    for (const tag of ['old', 'posts']) {
+      expect(await admin.hexists(`${p}tags`, tag)).toBe(0);
+      expect(await admin.zscore(`${p}tagtimes`, tag)).toBeNull();
+    }
     expect(await admin.hexists(`${p}tags`, 'new')).toBe(1);
   });
 
