@@ -1,9 +1,9 @@
 import { randomUUID } from 'node:crypto';
 import type { Redis } from 'ioredis';
-import { type Duration, toMs } from '../duration.js';
+import type { Duration } from '../duration.js';
 import { checkKeys } from '../options.js';
 import type { BusHandlers, BusMessage, CacheBus } from '../tier.js';
-import { checkClient, checkCount, checkPrefix } from './checks.js';
+import { checkClient, checkCount, checkPrefix, checkTimerMs } from './checks.js';
 import { isCluster, masters, nodeOptions, type RedisClient } from './cluster.js';
 import { LarderRedisError } from './errors.js';
 import { restoreStringPrototype } from './fast-strings.js';
@@ -16,18 +16,24 @@ export interface RedisBusOptions {
   prefix?: string;
   /** The pub/sub channel (default `<prefix>bus`). Instances that invalidate each other need the same one. */
   channel?: string;
-  /** The longest a publish may take before it counts as failed and is queued for resending (default `'250ms'`). */
+  /**
+   * The longest a publish may take before it counts as failed and is queued for resending (default `'250ms'`;
+   * at most 2^31 − 1 ms, the longest timer delay).
+   */
   timeout?: Duration;
   /**
    * How many unsent messages are kept to resend when Redis is back (default 1000). Beyond that, one
    * "clear everything" message is sent instead.
    */
   maxPending?: number;
-  /** The longest wait between reconnection attempts of the subscriber connection (default `'1s'`). */
+  /**
+   * The longest wait between reconnection attempts of the subscriber connection (default `'1s'`; at most
+   * 2^31 − 1 ms).
+   */
   reconnectDelay?: Duration;
   /**
    * How long the subscriber connection may go without answering a PING before it counts as lost (default
-   * `'1s'`; a PING goes out every half of it). A Redis that hangs (frozen process, half-open connection)
+   * `'1s'`, at most 2^31 − 1 ms; a PING goes out every half of it). A Redis that hangs (frozen process, half-open connection)
    * is then noticed within 1 to 1.5 times this, reported, and treated like a closed connection: the bus
    * reconnects and the cache drops its memory when the subscription is back.
    */
@@ -182,15 +188,11 @@ class RedisBusImpl implements RedisBus {
     const prefix = checkPrefix(options.prefix, 'redisBus: prefix');
     this.#channel =
       options.channel === undefined ? `${prefix}bus` : checkPrefix(options.channel, 'redisBus: channel');
-    this.#link = new Link(client, toMs(options.timeout ?? 250, 'redisBus: timeout'));
+    // Each of these becomes a timer delay: at most 2^31 - 1 ms (a longer timer fires after 1 ms).
+    this.#link = new Link(client, checkTimerMs(options.timeout ?? 250, 'redisBus: timeout'));
     this.#maxPending = checkCount(options.maxPending, 'redisBus: maxPending', 1000);
-    this.#reconnectDelay = toMs(options.reconnectDelay ?? '1s', 'redisBus: reconnectDelay');
-    this.#heartbeatMs = toMs(options.heartbeat ?? '1s', 'redisBus: heartbeat');
-    if (this.#heartbeatMs <= 0 || !Number.isFinite(this.#heartbeatMs)) {
-      throw new RangeError(
-        `redisBus: heartbeat must be a positive, finite duration; got ${String(options.heartbeat)}`,
-      );
-    }
+    this.#reconnectDelay = checkTimerMs(options.reconnectDelay ?? '1s', 'redisBus: reconnectDelay');
+    this.#heartbeatMs = checkTimerMs(options.heartbeat ?? '1s', 'redisBus: heartbeat');
     // Publishes that time out trip the link: later ones are queued at once until Redis answers a PING again.
     this.#link.watch(this.#onPublisherReady, false);
   }

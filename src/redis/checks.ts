@@ -1,5 +1,5 @@
 import type { Redis } from 'ioredis';
-import { describe } from '../duration.js';
+import { describe, toMs } from '../duration.js';
 import { defaultSerializer, type Serializer } from '../serializer.js';
 import type { RedisClient } from './cluster.js';
 import { isWellFormed } from './keys.js';
@@ -57,4 +57,42 @@ export function checkCount(value: unknown, name: string, fallback: number): numb
     throw new RangeError(`${name} must be a positive integer; got ${String(value)}`);
   }
   return value;
+}
+
+/**
+ * The longest delay Node.js timers honour (2^31 − 1 ms, about 24.8 days): a longer one fires after 1 ms instead
+ * (a `timeout` of `'30d'` would time every call out at once). @internal
+ */
+export const MAX_TIMER_MS = 2_147_483_647;
+
+/**
+ * Checks a duration option that becomes a timer delay (a timeout, a heartbeat, a reconnection delay): a
+ * {@link toMs} duration greater than zero and at most {@link MAX_TIMER_MS}. @internal
+ */
+export function checkTimerMs(value: unknown, name: string): number {
+  const ms = toMs(value, name);
+  if (ms > MAX_TIMER_MS) {
+    throw new RangeError(
+      `${name} must be at most ${MAX_TIMER_MS} ms (about 24.8 days), the longest timer delay; got ${ms}`,
+    );
+  }
+  return ms;
+}
+
+/**
+ * The longest `tombstoneTtl` (2^53 − 1 ms, `Number.MAX_SAFE_INTEGER`): the largest whole number of milliseconds
+ * that JavaScript, the scripts' Lua numbers and Redis's `PX`/`PEXPIRE` all carry exactly (Redis refuses an expiry
+ * it cannot add to its clock, so a larger one would make every delete, tag invalidation and clear fail). @internal
+ */
+export const MAX_TOMBSTONE_MS = Number.MAX_SAFE_INTEGER;
+
+/** Checks the `tombstoneTtl` option: a duration greater than zero and at most {@link MAX_TOMBSTONE_MS}; whole ms. @internal */
+export function checkTombstoneMs(value: unknown, name: string): number {
+  const ms = Math.ceil(toMs(value, name));
+  if (ms > MAX_TOMBSTONE_MS) {
+    throw new RangeError(
+      `${name} must be at most ${MAX_TOMBSTONE_MS} ms (2^53 - 1, about 285,000 years), the longest expiry Redis and the tier's scripts carry exactly; got ${ms}`,
+    );
+  }
+  return ms;
 }

@@ -1,4 +1,5 @@
 import { Cluster, type ClusterOptions, type Redis, type RedisOptions } from 'ioredis';
+import { MAX_TIMER_MS } from './checks.js';
 import { backoff } from './link.js';
 
 /** An ioredis client larder works with: a `Redis` (standalone or Sentinel) or a `Cluster`. */
@@ -76,7 +77,7 @@ export function openCluster(urls: string, name: string, o: OpenClusterOptions): 
   const { nodes, options } = parseClusterUrls(urls, name);
   const { clusterOptions, ...rest } = (o.client ?? {}) as RedisOptions & { clusterOptions?: ClusterOptions };
   const redisOptions: ClusterOptions['redisOptions'] = {
-    connectTimeout: Math.max(1000, o.timeout * 4),
+    connectTimeout: Math.min(MAX_TIMER_MS, Math.max(1000, o.timeout * 4)),
     ...options,
     ...rest,
     lazyConnect: false,
@@ -98,7 +99,7 @@ export function openCluster(urls: string, name: string, o: OpenClusterOptions): 
     retryDelayOnFailover: Math.min(100, o.timeout),
     retryDelayOnClusterDown: Math.min(100, o.timeout),
     retryDelayOnTryAgain: Math.min(100, o.timeout),
-    slotsRefreshTimeout: Math.max(1000, o.timeout * 4),
+    slotsRefreshTimeout: Math.min(MAX_TIMER_MS, Math.max(1000, o.timeout * 4)),
     clusterRetryStrategy: backoff(o.reconnectDelay),
   });
 }

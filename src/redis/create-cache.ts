@@ -1,10 +1,10 @@
 import { Redis, type RedisOptions } from 'ioredis';
 import { Cache } from '../cache.js';
-import { type Duration, describe, toMs } from '../duration.js';
+import { type Duration, describe } from '../duration.js';
 import type { CacheOptions } from '../options.js';
 import type { Serializer } from '../serializer.js';
 import { redisBus } from './bus.js';
-import { checkPrefix, checkSerializer } from './checks.js';
+import { checkPrefix, checkSerializer, checkTimerMs, checkTombstoneMs, MAX_TIMER_MS } from './checks.js';
 import { openCluster, type RedisClient } from './cluster.js';
 import { restoreStringPrototype } from './fast-strings.js';
 import { backoff } from './link.js';
@@ -31,11 +31,11 @@ export interface CreateCacheRedisOptions {
   prefix?: string;
   /** Serializer of the values stored in Redis (default: `defaultSerializer`). */
   serializer?: Serializer;
-  /** The longest any cache call waits for Redis (default `'250ms'`). */
+  /** The longest any cache call waits for Redis (default `'250ms'`; at most 2^31 − 1 ms, the longest timer delay). */
   timeout?: Duration;
-  /** How long deletions keep refusing write-backs of older loads (default `'1m'`). */
+  /** How long deletions keep refusing write-backs of older loads (default `'1m'`; at most 2^53 − 1 ms). */
   tombstoneTtl?: Duration;
-  /** The longest wait between reconnection attempts (default `'1s'`). */
+  /** The longest wait between reconnection attempts (default `'1s'`; at most 2^31 − 1 ms). */
   reconnectDelay?: Duration;
   /** Extra ioredis options for the connection (e.g. `tls`, `username`); the fail-fast settings win. */
   client?: RedisOptions;
@@ -62,7 +62,8 @@ function checkRedisOptions(redis: CreateCacheRedisOptions): { timeout: number; r
   }
   checkPrefix(redis.prefix, 'createCache: redis.prefix');
   checkSerializer(redis.serializer, 'createCache: redis.serializer');
-  if (redis.tombstoneTtl !== undefined) toMs(redis.tombstoneTtl, 'createCache: redis.tombstoneTtl');
+  if (redis.tombstoneTtl !== undefined)
+    checkTombstoneMs(redis.tombstoneTtl, 'createCache: redis.tombstoneTtl');
   const client = redis.client as unknown;
   if (client !== undefined) {
     if (typeof client !== 'object' || client === null || Array.isArray(client)) {
@@ -77,8 +78,8 @@ function checkRedisOptions(redis: CreateCacheRedisOptions): { timeout: number; r
     }
   }
   return {
-    timeout: toMs(redis.timeout ?? 250, 'createCache: redis.timeout'),
-    reconnectDelay: toMs(redis.reconnectDelay ?? '1s', 'createCache: redis.reconnectDelay'),
+    timeout: checkTimerMs(redis.timeout ?? 250, 'createCache: redis.timeout'),
+    reconnectDelay: checkTimerMs(redis.reconnectDelay ?? '1s', 'createCache: redis.reconnectDelay'),
   };
 }
 
@@ -151,7 +152,7 @@ function openRedis(
   reconnectDelay: number,
 ): Redis {
   return new Redis(redisUrl, {
-    connectTimeout: Math.max(1000, timeout * 4),
+    connectTimeout: Math.min(MAX_TIMER_MS, Math.max(1000, timeout * 4)),
     retryStrategy: backoff(reconnectDelay),
     ...extra,
     lazyConnect: false,

@@ -45,7 +45,7 @@ export class Invalidation {
     const px = s.tombstonePx;
     return allKeys(
       s.layout.groups.map((group, g) => {
-        const keys = [s.invOf[g] as string];
+        const keys = [s.invOf[g] as string, s.copyOf[g] as string];
         for (const t of tsuffixes) keys.push(group + t);
         return s.link.run((c) => c.eval(TAGS, keys.length, ...keys, px, ...times));
       }),
@@ -63,7 +63,18 @@ export class Invalidation {
     // The clear's time first (in every slot group): from then on, reads and writes honour it.
     const foreign = await allKeys(
       s.layout.groups.map((_, g) =>
-        s.link.run((c) => c.eval(CLEAR, 2, s.clearsOf[g] as string, s.invOf[g] as string, px, at, ...fields)),
+        s.link.run((c) =>
+          c.eval(
+            CLEAR,
+            3,
+            s.clearsOf[g] as string,
+            s.invOf[g] as string,
+            s.copyOf[g] as string,
+            px,
+            at,
+            ...fields,
+          ),
+        ),
       ),
     );
     // Then remove the entries: SCAN every master (on a cluster, `{*}` matches any group's hash tag; a key

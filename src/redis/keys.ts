@@ -4,6 +4,7 @@
  * - `<prefix>v:<key>`: an entry (or a tombstone), one string per cache key
  * - `<prefix>t:<tag>`: the time a tag was last invalidated (`0`: never), outliving every entry carrying it
  * - `<prefix>c`: a hash of `clear(prefix)` times, field = encoded key prefix
+ * - `<prefix>i`: the time of the latest tag invalidation or clear; `<prefix>j`: its copy (see scripts.ts)
  * - `<prefix>bus`: the pub/sub channel of the bus
  *
  * Keys and tags are used as they are (Redis keys are binary-safe), except strings that are not well-formed

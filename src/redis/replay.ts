@@ -40,7 +40,10 @@ export class Replay {
     this.#listeners.push(listener);
   }
 
-  /** Remembers a failed deletion (or set) of the entry at Redis key `rkey`, as of `time` (Redis clock). */
+  /**
+   * Remembers a failed deletion (or set) of the entry at Redis key `rkey`, as of `time` (Redis clock; before the
+   * first clock measurement, the local clock: see {@link Replay.shift}).
+   */
   rememberKey(rkey: string, time: number): void {
     this.#remember(this.#dirtyKeys, rkey, time);
   }
@@ -98,9 +101,29 @@ export class Replay {
     return this.#dirtyAll > 0 ? 1 : this.#dirtyKeys.size + this.#dirtyTags.size + this.#dirtyClears.size;
   }
 
-  /** Sends the remembered failed writes again (synchronously, in order), keeping the ones that fail again. */
+  /**
+   * The Redis clock was just measured for the first time: every time remembered until now was taken with no
+   * offset (on this instance's clock, since none was known); put them on the Redis clock.
+   */
+  shift(offset: number): void {
+    if (offset === 0) return;
+    for (const m of [this.#dirtyKeys, this.#dirtyTags, this.#dirtyClears]) {
+      for (const [k, t] of m) m.set(k, t + offset);
+    }
+    if (this.#dirtyAll > 0) this.#dirtyAll += offset;
+  }
+
+  /**
+   * Sends the remembered failed writes again (synchronously, in order), keeping the ones that fail again. Not
+   * before the Redis clock is known (the facade replays when it is; until then this asks for a measurement).
+   */
   run(): void {
     if (this.pending() === 0 || this.#s.closed) return;
+    if (!this.#s.clockKnown) {
+      this.#s.ensureClock();
+      this.#schedule();
+      return;
+    }
     this.#s.counts.replays++;
     const inv = this.#inv;
     const all = this.#dirtyAll;

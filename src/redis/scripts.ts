@@ -14,7 +14,15 @@ import { createHash } from 'node:crypto';
  *
  * `<prefix>i` holds the time of the latest tag invalidation or clear (it never expires). A read fetches an
  * entry together with it (`MGET`, no Lua): an entry written after it cannot have been invalidated, and only
- * older entries need the full check of the read script.
+ * older entries need the full check of the read script. `MGET` answers nil both for a missing key and for a key
+ * of another type, so a nil (or anything but a plain integer) never counts as "never invalidated": such reads
+ * take the read script, which does not depend on `<prefix>i`.
+ *
+ * `<prefix>j` is a copy of that time, raised by the same scripts. So that a cache that never invalidates still
+ * reads without Lua, the write script creates a missing `<prefix>i` from it: `0` when there is no copy either (a
+ * new prefix), the copy's time when `<prefix>i` was lost (deleted by hand) or another app's key took its place
+ * (the invalidations made meanwhile raised the copy), and the current Redis time when the copy cannot be read
+ * (later than any invalidation it could have missed).
  *
  * @internal
  */
@@ -68,7 +76,8 @@ function luaString(text: string): string {
  * sends a single key and nothing else). KEYS: entry.
  * Returns the entry string, or nil when absent, a tombstone, or invalidated by a tag or a clear. An entry
  * without tags (integer createdAt, `[]`) is recognised with one anchored match, without cjson, and when no
- * clear is recorded it is returned after a single EXISTS.
+ * clear is recorded it is returned after a single EXISTS. A tag key or the clears hash holding another Redis
+ * type cannot be read: the entry reads as absent (never as valid, since the invalidation may be unreadable).
  */
 export function getScript(prefix: string): string {
   return `${HEAD}
@@ -93,17 +102,20 @@ else
     end
   end
 end
-if cleared(clears, string.sub(KEYS[1], #prefix + 1), created) then return false end
+local isCleared, badClears = cleared(clears, string.sub(KEYS[1], #prefix + 1), created)
+if isCleared or badClears then return false end
 return v
 `;
 }
 
 /**
- * Conditional write. KEYS: entry, clears hash, tag keys... ARGV: entry string, PX (0 = no expiry),
- * createdAt, prefix. Refuses (returns 0) when the stored entry is newer, a tombstone is as new or newer, or
- * a tag or clear of this entry happened at or after createdAt. Each tag key is kept at least as long as the
- * entry, so that an invalidation of the tag is seen for as long as the entry lives. When one of the keys
- * holds another Redis type, writes nothing and returns the names of those keys.
+ * Conditional write. KEYS: entry, clears hash, latest-invalidation key and its copy, tag keys... ARGV: entry
+ * string, PX (0 = no expiry), createdAt, prefix. Refuses (returns 0) when the stored entry is newer, a tombstone
+ * is as new or newer, or a tag or clear of this entry happened at or after createdAt. Each tag key is kept at
+ * least as long as the entry, so that an invalidation of the tag is seen for as long as the entry lives. When
+ * one of the keys holds another Redis type, writes nothing and returns the names of those keys. Creates the
+ * latest-invalidation key from its copy when it is missing (see the module comment); one of another type is
+ * left alone (reads then take the read script).
  */
 export const SET = `${HEAD}
 local created = tonumber(ARGV[3])
@@ -112,7 +124,7 @@ local foreign = {}
 local h, bad = head(KEYS[1])
 if bad then table.insert(foreign, KEYS[1]) end
 local tagTimes = {}
-for i = 3, #KEYS do
+for i = 5, #KEYS do
   local n, badTag = number(KEYS[i])
   if badTag then table.insert(foreign, KEYS[i]) end
   tagTimes[i] = n
@@ -127,7 +139,7 @@ if h then
     return 0
   end
 end
-for i = 3, #KEYS do
+for i = 5, #KEYS do
   local n = tagTimes[i]
   if n and n >= created then return 0 end
 end
@@ -137,7 +149,17 @@ if px > 0 then
 else
   redis.call('SET', KEYS[1], ARGV[1])
 end
-for i = 3, #KEYS do
+if redis.call('EXISTS', KEYS[3]) == 0 then
+  local copy = redis.pcall('GET', KEYS[4])
+  local latest = 0
+  if copy then latest = type(copy) == 'string' and tonumber(copy) or -1 end
+  if latest < 0 or latest ~= latest or latest == math.huge then
+    local now = redis.call('TIME')
+    latest = tonumber(now[1]) * 1000 + math.floor(tonumber(now[2]) / 1000)
+  end
+  redis.call('SET', KEYS[3], string.format('%.0f', latest))
+end
+for i = 5, #KEYS do
   local t = redis.call('PTTL', KEYS[i])
   if t == -2 then
     if px > 0 then redis.call('SET', KEYS[i], '0', 'PX', px) else redis.call('SET', KEYS[i], '0') end
@@ -180,16 +202,17 @@ end
 `;
 
 /**
- * Tag invalidation. KEYS: the latest-invalidation key, then tag keys. ARGV: minimum PX, then one time per tag.
- * Raises each tag's time (never lowers it) and keeps the key for at least the minimum PX (to refuse late
- * writes of older loads); raises the latest-invalidation time.
+ * Tag invalidation. KEYS: the latest-invalidation key and its copy, then tag keys. ARGV: minimum PX, then one
+ * time per tag. Raises each tag's time (never lowers it) and keeps the key for at least the minimum PX (to refuse
+ * late writes of older loads); raises the latest-invalidation time and its copy.
  */
 export const TAGS = `${RAISE}
 local px = tonumber(ARGV[1])
 local foreign = {}
 local badInv = false
-for i = 2, #KEYS do
-  local at = tonumber(ARGV[i])
+local badCopy = false
+for i = 3, #KEYS do
+  local at = tonumber(ARGV[i - 1])
   local cur = redis.pcall('GET', KEYS[i])
   if type(cur) == 'table' then
     table.insert(foreign, KEYS[i])
@@ -198,21 +221,23 @@ for i = 2, #KEYS do
     local t = redis.call('PTTL', KEYS[i])
     if not cur or cur < at then
       if t == -2 then
-        redis.call('SET', KEYS[i], ARGV[i], 'PX', px)
+        redis.call('SET', KEYS[i], ARGV[i - 1], 'PX', px)
       else
-        redis.call('SET', KEYS[i], ARGV[i], 'KEEPTTL')
+        redis.call('SET', KEYS[i], ARGV[i - 1], 'KEEPTTL')
       end
     end
     if t >= 0 and t < px then redis.call('PEXPIRE', KEYS[i], px) end
   end
-  if raise(KEYS[1], ARGV[i]) then badInv = true end
+  if raise(KEYS[1], ARGV[i - 1]) then badInv = true end
+  if raise(KEYS[2], ARGV[i - 1]) then badCopy = true end
 end
 if badInv then table.insert(foreign, KEYS[1]) end
+if badCopy then table.insert(foreign, KEYS[2]) end
 return foreign
 `;
 
 /**
- * Records a clear. KEYS: clears hash, latest-invalidation key. ARGV: PX, time, encoded key prefixes...
+ * Records a clear. KEYS: clears hash, latest-invalidation key and its copy. ARGV: PX, time, encoded key prefixes...
  * Entries under a prefix created at or before its time read as absent and cannot be written (the SCAN that
  * follows removes them).
  */
@@ -231,6 +256,7 @@ else
   table.insert(foreign, KEYS[1])
 end
 if raise(KEYS[2], ARGV[2]) then table.insert(foreign, KEYS[2]) end
+if raise(KEYS[3], ARGV[2]) then table.insert(foreign, KEYS[3]) end
 return foreign
 `;
 

@@ -4,7 +4,7 @@
  * A Lua script (and MGET) may only touch keys of one hash slot, yet an entry's read and conditional write need
  * the times of its tags and of the clears beside it. So the keys are split into `GROUPS` slot groups, each
  * with its own hash tag: every entry lives in one group (chosen by a hash of its key), and each group holds its
- * own copy of the tag times, clear times and latest-invalidation time:
+ * own copy of the tag times, clear times and latest-invalidation time (and that time's copy, `j`):
  *
  *     <prefix>{<group tag>}v:<key>    <prefix>{<group tag>}t:<tag>    <prefix>{<group tag>}c    <prefix>{<group tag>}i
  *

@@ -124,13 +124,13 @@ export class TierReads {
     if (raw === null || raw === undefined) return this.#decode(null);
     const created = createdOf(raw);
     if (created === TOMBSTONE) return this.#decode(null);
-    const inv = reply[1];
-    if (inv === null || inv === undefined || created > Number(inv)) {
+    if (created > latestOf(reply[1])) {
       this.#adapt(false);
       return this.#decode(raw);
     }
-    // A tag invalidation or a clear happened after this entry was written (or the header is not one this
-    // fast check reads): let the script check it.
+    // A tag invalidation or a clear happened after this entry was written, or the latest-invalidation time
+    // cannot be read (missing, of another type: MGET says nil for both, or not an integer), or the header is
+    // not one this fast check reads: let the script check it.
     this.#counts.fastReads--;
     this.#adapt(true);
     return this.#scriptRead(rkey, g);
@@ -190,15 +190,15 @@ export class TierReads {
   };
 }
 
-/** {@link createdOf} of a tombstone. */
-const TOMBSTONE = -1;
+/** {@link createdOf} of a tombstone. @internal */
+export const TOMBSTONE = -1;
 
 /**
  * The createdAt (Redis clock) in an entry's header, {@link TOMBSTONE} for a tombstone, or NaN when the
  * header does not start with an integer time (the read script then checks it, and decode reports it if it
- * is not an entry at all).
+ * is not an entry at all). @internal
  */
-function createdOf(raw: string): number {
+export function createdOf(raw: string): number {
   if (
     raw.charCodeAt(0) !== 76 /* L */ ||
     raw.charCodeAt(1) !== 49 /* 1 */ ||
@@ -213,6 +213,23 @@ function createdOf(raw: string): number {
   const next = raw.charCodeAt(end);
   if (next === 93 /* ] */) return TOMBSTONE;
   return next === 44 /* , */ ? created : Number.NaN;
+}
+
+/**
+ * The latest-invalidation time (`<prefix>i`) an MGET returned, or NaN (so that no entry counts as newer) unless
+ * it is a plain integer of at most 15 digits, as the scripts write it: a missing key, a key of another type (both
+ * nil), an empty string or any other text send the read to the script. 15 digits stay below 2^53, so the number
+ * is exact. @internal
+ */
+export function latestOf(inv: string | null | undefined): number {
+  if (typeof inv !== 'string') return Number.NaN;
+  const n = inv.length;
+  if (n === 0 || n > 15) return Number.NaN;
+  for (let i = 0; i < n; i++) {
+    const c = inv.charCodeAt(i);
+    if (c < 48 || c > 57) return Number.NaN;
+  }
+  return Number(inv);
 }
 
 /** For Link.run when the client is not connected: never called (run fails first). */

@@ -1,8 +1,15 @@
-import { describe, toMs } from '../duration.js';
+import { describe } from '../duration.js';
 import { checkKeys } from '../options.js';
 import type { Serializer } from '../serializer.js';
 import { NodeBreaker } from './breaker.js';
-import { checkClient, checkCount, checkPrefix, checkSerializer } from './checks.js';
+import {
+  checkClient,
+  checkCount,
+  checkPrefix,
+  checkSerializer,
+  checkTimerMs,
+  checkTombstoneMs,
+} from './checks.js';
 import { isCluster, nodeOptions, type RedisClient } from './cluster.js';
 import { LarderRedisError } from './errors.js';
 import { hungError, Link, toRedisError } from './link.js';
@@ -28,9 +35,10 @@ export class TierState {
   readonly prefix: string;
   /** Slot groups: one (the prefix) on a standalone Redis, 48 on a cluster. */
   readonly layout: KeyLayout;
-  /** Per group: the clear-times hash, the latest-invalidation key, the read script and its SHA1. */
+  /** Per group: the clear-times hash, the latest-invalidation key and its copy, the read script and its SHA1. */
   readonly clearsOf: string[];
   readonly invOf: string[];
+  readonly copyOf: string[];
   readonly scriptOf: string[];
   readonly shaOf: string[];
   /** Cluster only: a circuit breaker per master (the link's own breaker serves a standalone Redis). */
@@ -41,6 +49,15 @@ export class TierState {
   readonly closeClient: boolean;
   /** Milliseconds added to local times to get Redis times (see {@link TierState.measureClock}). */
   offset = 0;
+  /**
+   * Whether a TIME reply has given {@link TierState.offset}. Until then no write goes out (its times would be on
+   * this instance's clock, which may be skewed): writes wait for it (first-connect.ts), and so does the replay.
+   */
+  clockKnown = false;
+  /** Runs once, when the first TIME reply gives the offset (the facade replays, then sends the held writes). */
+  onClockKnown: () => void = noop;
+  /** TIME requests in flight. */
+  #measuring = 0;
   closed = false;
   readonly counts = {
     hits: 0,
@@ -80,10 +97,11 @@ export class TierState {
     const groups = this.layout.groups;
     this.clearsOf = groups.map((g) => `${g}c`);
     this.invOf = groups.map((g) => `${g}i`);
+    this.copyOf = groups.map((g) => `${g}j`);
     this.scriptOf = groups.map((g) => getScript(g));
     this.shaOf = this.scriptOf.map(sha1);
     this.serializer = checkSerializer(options.serializer, 'redisTier: serializer');
-    this.link = new Link(client, toMs(options.timeout ?? 250, 'redisTier: timeout'));
+    this.link = new Link(client, checkTimerMs(options.timeout ?? 250, 'redisTier: timeout'));
     this.nodes = cluster
       ? new NodeBreaker(
           client,
@@ -93,7 +111,7 @@ export class TierState {
           onRefresh,
         )
       : undefined;
-    this.tombstonePx = Math.ceil(toMs(options.tombstoneTtl ?? '1m', 'redisTier: tombstoneTtl'));
+    this.tombstonePx = checkTombstoneMs(options.tombstoneTtl ?? '1m', 'redisTier: tombstoneTtl');
     this.maxPending = checkCount(options.maxPending, 'redisTier: maxPending', 10_000);
     if (options.closeClient !== undefined && typeof options.closeClient !== 'boolean') {
       throw new TypeError(`redisTier: closeClient must be a boolean; got ${describe(options.closeClient)}`);
@@ -130,15 +148,42 @@ export class TierState {
    */
   measureClock(): void {
     const sent = Date.now();
+    this.#measuring++;
     this.link
       .run((c) => c.time())
-      .then((reply) => {
-        const received = Date.now();
-        const [seconds, micros] = reply as [string | number, string | number];
-        const redisNow = Number(seconds) * 1000 + Math.floor(Number(micros) / 1000);
-        const offset = Math.round(redisNow - (sent + received) / 2);
-        if (Number.isFinite(offset)) this.offset = Math.abs(offset) <= (received - sent) / 2 + 1 ? 0 : offset;
-      }, noop);
+      .then(
+        (reply) => {
+          this.#measuring--;
+          const received = Date.now();
+          const [seconds, micros] = reply as [string | number, string | number];
+          const redisNow = Number(seconds) * 1000 + Math.floor(Number(micros) / 1000);
+          const offset = Math.round(redisNow - (sent + received) / 2);
+          if (!Number.isFinite(offset)) return;
+          this.offset = Math.abs(offset) <= (received - sent) / 2 + 1 ? 0 : offset;
+          if (this.clockKnown) return;
+          this.clockKnown = true;
+          if (!this.closed) this.onClockKnown();
+        },
+        () => {
+          this.#measuring--;
+        },
+      );
+  }
+
+  /**
+   * Measures the clock when it is not known yet, no measurement is under way and the client can send one (a
+   * write or the replay is waiting for it; a failed or unanswered TIME is retried this way).
+   */
+  ensureClock(): void {
+    if (!this.clockKnown && this.#measuring === 0 && !this.closed && this.link.ready) this.measureClock();
+  }
+
+  /**
+   * A local time (ms) on the Redis clock, with the offset known now. Until the first measurement that is the
+   * local time itself: only the replay keeps such times, and converts them then (see `Replay.shift`).
+   */
+  redisTime(local: number): number {
+    return Math.round(local + this.offset);
   }
 }
 

@@ -53,42 +53,41 @@ export class TierWrites {
   set(key: string, record: TierRecord): Promise<void> {
     const s = this.#s;
     if (s.closed) return Promise.reject(closedError());
-    const offset = s.offset;
-    const created = Math.round(record.createdAt + offset);
     const g = s.layout.groupOf(key);
     const group = s.layout.groups[g] as string;
     const rkey = group + valueSuffix(key);
     const deadline = Math.max(record.expires, record.staleUntil, record.errorUntil);
     const px = deadline === Number.POSITIVE_INFINITY ? 0 : Math.ceil(deadline - Date.now());
     // Nothing to store (already past its windows): still make sure Redis does not keep an older value.
-    if (px <= 0 && deadline !== Number.POSITIVE_INFINITY) return this.#tombstone(rkey, created);
+    if (px <= 0 && deadline !== Number.POSITIVE_INFINITY) return this.#tombstone(rkey, record.createdAt);
     const tags = record.tags.length === 0 ? NO_TAGS : record.tags.map(tagSuffix);
     // Cache.set has just called check() with this value: use its text instead of serializing again.
     const checked = this.#checkedValue === record.value ? this.#checkedText : undefined;
     this.#forgetChecked();
-    let text: string;
+    let payload: string;
     try {
-      text = encodeRecord(
-        record,
-        created,
-        tags,
-        checked ?? serializeValue(record.value, s.serializer),
-        offset,
-      );
+      payload = checked ?? serializeValue(record.value, s.serializer);
     } catch (error) {
       // Not storable: refuse loudly, and make sure Redis does not go on serving the previous value.
       s.counts.errors++;
-      this.#tombstone(rkey, created).catch(noop);
+      this.#tombstone(rkey, record.createdAt).catch(noop);
       return Promise.reject(error);
     }
     if (s.nodes?.hung(g)) {
-      this.#replay.rememberKey(rkey, created);
+      this.#replay.rememberKey(rkey, s.redisTime(record.createdAt));
       return s.refuse();
     }
-    const keys = [rkey, s.clearsOf[g] as string];
+    const keys = [rkey, s.clearsOf[g] as string, s.invOf[g] as string, s.copyOf[g] as string];
     for (const t of tags) keys.push(group + t);
     return this.#first
-      .after(() => s.link.run((c) => c.eval(SET, keys.length, ...keys, text, px, created, group)))
+      .after(() => {
+        // The times on the Redis clock, with the offset known as the write goes out (never before the first
+        // measurement: first-connect.ts).
+        const offset = s.offset;
+        const created = Math.round(record.createdAt + offset);
+        const text = encodeRecord(record, created, tags, payload, offset);
+        return s.link.run((c) => c.eval(SET, keys.length, ...keys, text, px, created, group));
+      })
       .then(
         (stored) => {
           if (stored === 1) s.counts.writes++;
@@ -98,17 +97,23 @@ export class TierWrites {
         },
         (error: unknown) => {
           // The value may or may not be in Redis, and what was there may be older: replay as a deletion.
-          this.#replay.rememberKey(rkey, created);
+          this.#replay.rememberKey(rkey, s.redisTime(record.createdAt));
           return s.failedAt(error, g);
         },
       );
   }
 
-  /** Deletes one entry as of `time` (Redis clock), remembering it for replay if that fails. */
-  #tombstone(rkey: string, time: number): Promise<void> {
-    return this.#inv.deleteAt([rkey], [time]).then(noop, (error: unknown) => {
-      this.#replay.rememberKey(rkey, time);
-      return this.#s.failed(error);
-    });
+  /**
+   * Deletes one entry as of `local` (this instance's clock; converted when sent), remembering it for replay if
+   * that fails. Like every write, it waits for the first clock measurement.
+   */
+  #tombstone(rkey: string, local: number): Promise<void> {
+    const s = this.#s;
+    return this.#first
+      .after(() => this.#inv.deleteAt([rkey], [s.redisTime(local)]))
+      .then(noop, (error: unknown) => {
+        this.#replay.rememberKey(rkey, s.redisTime(local));
+        return s.failed(error);
+      });
   }
 }

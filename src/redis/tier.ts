@@ -23,13 +23,16 @@ export interface RedisTierOptions {
   /** Turns values into text and back. Default: {@link defaultSerializer}. */
   serializer?: Serializer;
   /**
-   * The longest any call waits for Redis (default `'250ms'`). When Redis is not connected, calls fail at
-   * once; the cache then carries on as if the tier had missed.
+   * The longest any call waits for Redis (default `'250ms'`; at most 2^31 − 1 ms, the longest timer delay).
+   * When Redis is not connected, calls fail at once; the cache then carries on as if the tier had missed.
+   * Writes made before the first connection and the first measurement of the Redis clock wait for them, at most
+   * this long each.
    */
   timeout?: Duration;
   /**
    * How long a deletion, tag invalidation or clear keeps refusing the write-back of a load that started
-   * before it (default `'1m'`). Loads that take longer than this (see the cache's `timeout`) could write
+   * before it (default `'1m'`; at most 2^53 − 1 ms, `Number.MAX_SAFE_INTEGER`, the longest expiry Redis and the
+   * tier's scripts carry exactly). Loads that take longer than this (see the cache's `timeout`) could write
    * an older value back.
    */
   tombstoneTtl?: Duration;
@@ -154,6 +157,7 @@ class RedisTierImpl implements RedisTier {
     client.on('ready', this.#onReady);
     // On a cluster, a failover ends with a slot refresh that finds the new master: replay at once then.
     if (cluster) client.on('refresh', this.#replay.onRefresh);
+    s.onClockKnown = () => this.#clockKnown();
     if (this.#first.everReady) s.measureClock();
   }
 
@@ -177,17 +181,20 @@ class RedisTierImpl implements RedisTier {
     const s = this.#s;
     if (s.closed) return Promise.reject(closedError());
     if (keys.length === 0) return Promise.resolve();
-    const now = Math.round(Date.now() + s.offset);
+    // Local now; on the Redis clock when sent (or remembered), with the offset known then (first-connect.ts).
+    const local = Date.now();
     const layout = s.layout;
     const rkeys = keys.map((k) => (layout.groups[layout.groupOf(k)] as string) + valueSuffix(k));
     return this.#first
-      .after(() =>
-        this.#inv.deleteAt(
+      .after(() => {
+        const now = s.redisTime(local);
+        return this.#inv.deleteAt(
           rkeys,
           rkeys.map(() => now),
-        ),
-      )
+        );
+      })
       .then(this.#foreign.report, (error: unknown) => {
+        const now = s.redisTime(local);
         for (const k of rkeys) this.#replay.rememberKey(k, now);
         return s.failed(error);
       });
@@ -197,16 +204,17 @@ class RedisTierImpl implements RedisTier {
     const s = this.#s;
     if (s.closed) return Promise.reject(closedError());
     if (tags.length === 0) return Promise.resolve();
-    const time = Math.round(at + s.offset);
     const tkeys = tags.map(tagSuffix);
     return this.#first
-      .after(() =>
-        this.#inv.tagsAt(
+      .after(() => {
+        const time = s.redisTime(at);
+        return this.#inv.tagsAt(
           tkeys,
           tkeys.map(() => time),
-        ),
-      )
+        );
+      })
       .then(this.#foreign.report, (error: unknown) => {
+        const time = s.redisTime(at);
         for (const k of tkeys) this.#replay.rememberTag(k, time);
         return s.failed(error);
       });
@@ -215,10 +223,11 @@ class RedisTierImpl implements RedisTier {
   clear(prefix: string): Promise<void> {
     const s = this.#s;
     if (s.closed) return Promise.reject(closedError());
-    const at = Math.round(Date.now() + s.offset);
+    const local = Date.now();
     return this.#first
-      .after(() => this.#inv.clearAt(prefix, at))
+      .after(() => this.#inv.clearAt(prefix, s.redisTime(local)))
       .then(this.#foreign.report, (error: unknown) => {
+        const at = s.redisTime(local);
         if (prefix === '') this.#replay.rememberAll(at);
         else this.#replay.rememberClear(prefix, at);
         return s.failed(error);
@@ -254,10 +263,24 @@ class RedisTierImpl implements RedisTier {
     this.#first.connected();
     s.link.reset();
     // Replay first: its commands go out before anything else sent on this connection (such as a bus
-    // message telling other instances to re-read the keys).
-    this.#replay.run();
+    // message telling other instances to re-read the keys). Not before the clock was measured once: until
+    // then, the first TIME reply replays (#clockKnown).
+    if (s.clockKnown) this.#replay.run();
     s.measureClock();
-    // Then the writes issued while the first connection was being made, in the order they were issued.
+    // Then the writes issued before the first connection and clock measurement, in the order they were issued
+    // (until the clock is known, #clockKnown sends them).
+    this.#first.release();
+  }
+
+  /**
+   * The first TIME reply: the times remembered for replay until now are put on the Redis clock and replayed,
+   * then the writes held until now are sent (each computes its Redis times as it goes out).
+   */
+  #clockKnown(): void {
+    const s = this.#s;
+    if (s.closed) return;
+    this.#replay.shift(s.offset);
+    if (s.link.ready) this.#replay.run();
     this.#first.release();
   }
 }

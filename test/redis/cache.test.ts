@@ -64,6 +64,35 @@ describe.runIf(url)('Cache with the Redis tier and bus (one process, real Redis)
     expect(() => createCache(null as never)).toThrow(/createCache: options/);
   });
 
+  it('createCache with the longest timeout and tombstoneTtl: no timer overflows, and deletes and tags work', async () => {
+    const warnings: Error[] = [];
+    const onWarning = (w: Error) => warnings.push(w);
+    process.on('warning', onWarning);
+    try {
+      // The connection's connectTimeout is 4 x timeout, capped at the longest timer delay.
+      const cache = createCache<string, unknown>({
+        redisUrl: url,
+        max: 10,
+        ttl: 60_000,
+        redis: { prefix, timeout: 2 ** 31 - 1, tombstoneTtl: Number.MAX_SAFE_INTEGER },
+      });
+      caches.push(cache);
+      await connected(cache);
+      const errors: unknown[] = [];
+      cache.on('error', (e) => errors.push(e.error));
+      await cache.getOrSet('k', () => 'v', { tags: ['t'] });
+      await waitFor(async () => (await admin.exists(`${prefix}v:k`)) === 1);
+      cache.delete('k');
+      cache.invalidateTag('t');
+      await waitFor(async () => (await admin.pttl(`${prefix}t:t`)) > 2 ** 40);
+      expect(await admin.pttl(`${prefix}v:k`)).toBeGreaterThan(2 ** 40);
+      expect(errors).toEqual([]);
+    } finally {
+      process.off('warning', onWarning);
+    }
+    expect(warnings.filter((w) => w.name === 'TimeoutOverflowWarning')).toEqual([]);
+  });
+
   it('a value loaded on one instance fills the other from Redis, with its remaining TTL, without a second load', async () => {
     const a = instance({ ttl: 2000 });
     const b = instance({ ttl: 2000 });

@@ -44,6 +44,26 @@ describe('redisTier options', () => {
     );
   });
 
+  it('refuses a timeout longer than a timer can wait, and a tombstoneTtl longer than Redis can expire, naming them', () => {
+    // A longer timer fires after 1 ms (every call would time out at once); Redis refuses a PX it cannot add to
+    // its clock (every delete would fail).
+    for (const timeout of ['30d', 2 ** 31, '24.9d'] as const) {
+      const error = thrown(() => redisTier(client, { timeout }));
+      expect(error).toBeInstanceOf(RangeError);
+      expect(error.message).toMatch(/^redisTier: timeout must be at most 2147483647 ms \(about 24\.8 days\)/);
+    }
+    for (const tombstoneTtl of [1e20, 2 ** 53, '200000000d'] as const) {
+      const error = thrown(() => redisTier(client, { tombstoneTtl }));
+      expect(error).toBeInstanceOf(RangeError);
+      expect(error.message).toMatch(/^redisTier: tombstoneTtl must be at most 9007199254740991 ms/);
+    }
+  });
+
+  it('accepts the longest timeout and tombstoneTtl', async () => {
+    await redisTier(client, { timeout: 2 ** 31 - 1, tombstoneTtl: Number.MAX_SAFE_INTEGER }).close();
+    await redisTier(client, { timeout: '24d', tombstoneTtl: '100000d' }).close();
+  });
+
   it('accepts every documented option', async () => {
     const tier = redisTier(client, {
       prefix: 'a:',
@@ -71,6 +91,23 @@ describe('redisBus options', () => {
     expect(() => redisBus(client, { reconnectDelay: 'soon' as never })).toThrow(/redisBus: reconnectDelay/);
   });
 
+  it('refuses a timeout, reconnectDelay or heartbeat longer than a timer can wait, naming it', () => {
+    for (const option of ['timeout', 'reconnectDelay', 'heartbeat'] as const) {
+      for (const value of ['30d', 2 ** 31] as const) {
+        const error = thrown(() => redisBus(client, { [option]: value }));
+        expect(error).toBeInstanceOf(RangeError);
+        expect(error.message).toMatch(
+          new RegExp(`^redisBus: ${option} must be at most 2147483647 ms \\(about 24\\.8 days\\)`),
+        );
+      }
+    }
+  });
+
+  it('accepts the longest timeout, reconnectDelay and heartbeat', async () => {
+    const max = 2 ** 31 - 1;
+    await redisBus(client, { timeout: max, reconnectDelay: max, heartbeat: max }).close();
+  });
+
   it('accepts every documented option', async () => {
     const bus = redisBus(client, {
       prefix: 'a:',
@@ -96,6 +133,21 @@ describe("createCache's redis block without a URL", () => {
     ['a negative timeout', { timeout: -5 }, /createCache: redis\.timeout/],
     ['an unreadable tombstoneTtl', { tombstoneTtl: 'forever' }, /createCache: redis\.tombstoneTtl/],
     ['a zero reconnectDelay', { reconnectDelay: 0 }, /createCache: redis\.reconnectDelay/],
+    [
+      'a timeout longer than a timer',
+      { timeout: '30d' },
+      /createCache: redis\.timeout must be at most 2147483647 ms/,
+    ],
+    [
+      'a reconnectDelay longer than a timer',
+      { reconnectDelay: 2 ** 31 },
+      /createCache: redis\.reconnectDelay must be at most 2147483647 ms/,
+    ],
+    [
+      'a tombstoneTtl longer than Redis can expire',
+      { tombstoneTtl: 1e20 },
+      /createCache: redis\.tombstoneTtl must be at most 9007199254740991 ms/,
+    ],
     [
       'client options that are not an object',
       { client: 'tls' },

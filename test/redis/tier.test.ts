@@ -166,6 +166,109 @@ describe.runIf(url)('redisTier against a real Redis', () => {
       expect((await tier.get('fresh'))?.value).toBe('f');
       expect(tier.stats()).toMatchObject({ fastReads: 0, scriptReads: 257 });
     });
+
+    it('a cache that never invalidates still reads with one MGET: the first write creates <prefix>i', async () => {
+      expect(await client.exists(`${prefix}i`, `${prefix}j`)).toBe(0);
+      await tier.set('k', rec('v', { createdAt: Date.now() - 50 }));
+      expect(await client.get(`${prefix}i`)).toBe('0');
+      expect(await client.pttl(`${prefix}i`)).toBe(-1);
+      expect((await tier.get('k'))?.value).toBe('v');
+      expect(await tier.getMany(['k', 'absent'])).toMatchObject([{ value: 'v' }, undefined]);
+      expect(tier.stats()).toMatchObject({ fastReads: 3, scriptReads: 0 });
+      // Tag invalidations and clears raise <prefix>i and its copy <prefix>j together.
+      const at = Date.now();
+      await tier.invalidateTags(['x'], at);
+      expect([await client.get(`${prefix}i`), await client.get(`${prefix}j`)]).toEqual([
+        String(at),
+        String(at),
+      ]);
+      await tier.clear('zz:');
+      expect(Number(await client.get(`${prefix}j`))).toBeGreaterThanOrEqual(at);
+      expect(await client.get(`${prefix}j`)).toBe(await client.get(`${prefix}i`));
+    });
+  });
+
+  describe("an unreadable latest-invalidation key (another app's data at <prefix>i)", () => {
+    async function tagged(): Promise<void> {
+      await tier.set('k', rec('invalidated', { tags: ['T'], createdAt: Date.now() - 50 }));
+      await tier.set('k2', rec('also invalidated', { tags: ['T'], createdAt: Date.now() - 50 }));
+      await tier.set('plain', rec('valid', { createdAt: Date.now() - 50 }));
+    }
+    async function expectInvalidated(): Promise<void> {
+      expect(await tier.get('k')).toBeUndefined();
+      expect(await tier.getMany(['k', 'plain', 'k2'])).toMatchObject([
+        undefined,
+        { value: 'valid' },
+        undefined,
+      ]);
+    }
+
+    it('a key of another type there never makes a tag-invalidated entry readable (get and getMany)', async () => {
+      // MGET answers nil for a key of another type, as for a missing one: that must not read as "never invalidated".
+      await client.hset(`${prefix}i`, 'other', 'app');
+      await tagged();
+      const error = await rejection(tier.invalidateTags(['T'], Date.now()));
+      expect((error as LarderRedisError).code).toBe('foreign');
+      expect((error as Error).message).toContain(`${prefix}i`);
+      expect(Number(await client.get(`${prefix}t:T`))).toBeGreaterThan(0);
+      await expectInvalidated();
+      // Left alone, as documented.
+      expect(await client.hgetall(`${prefix}i`)).toEqual({ other: 'app' });
+    });
+
+    it('nor does that key going away again: the next write recreates <prefix>i from its copy', async () => {
+      await client.rpush(`${prefix}i`, 'job');
+      await tagged();
+      await rejection(tier.invalidateTags(['T'], Date.now()));
+      await client.del(`${prefix}i`);
+      await expectInvalidated();
+      await tier.set('unrelated', rec('u'));
+      expect(await client.get(`${prefix}i`)).toBe(await client.get(`${prefix}t:T`));
+      await expectInvalidated();
+    });
+
+    it('nor does <prefix>i deleted by hand (restored from the copy), or with an unreadable copy (set to the Redis time)', async () => {
+      await tagged();
+      await tier.invalidateTags(['T'], Date.now());
+      await client.del(`${prefix}i`);
+      await tier.set('unrelated', rec('u'));
+      await expectInvalidated();
+      // The copy taken by another app as well: <prefix>i comes back at the Redis time, later than T's time.
+      await client.del(`${prefix}i`, `${prefix}j`);
+      await client.hset(`${prefix}j`, 'other', 'app');
+      await tier.set('unrelated2', rec('u'));
+      expect(Number(await client.get(`${prefix}i`))).toBeGreaterThan(
+        Number(await client.get(`${prefix}t:T`)),
+      );
+      await expectInvalidated();
+      const error = await rejection(tier.invalidateTags(['U'], Date.now()));
+      expect((error as Error).message).toContain(`${prefix}j`);
+      for (const junk of ['x', '-5', 'nan', 'inf']) {
+        await client.del(`${prefix}i`);
+        await client.set(`${prefix}j`, junk);
+        await tier.set(`unrelated:${junk}`, rec('u'));
+        expect(await client.get(`${prefix}i`)).toMatch(/^[1-9]\d{12,14}$/);
+        await expectInvalidated();
+      }
+    });
+
+    it('nor does text that is not a time there (the client reads only a plain integer as one)', async () => {
+      await tagged();
+      await tier.invalidateTags(['T'], Date.now());
+      for (const junk of ['', ' ', 'x', '0x10', '-1', ' 1', '1e3', '1.5', '9'.repeat(16)]) {
+        await client.set(`${prefix}i`, junk);
+        await expectInvalidated();
+      }
+    });
+
+    it('the read script reads an entry as absent when the clears hash holds another type (never as valid)', async () => {
+      await tier.set('k', rec('v', { createdAt: Date.now() - 50 }));
+      await client.rpush(`${prefix}c`, 'job');
+      // Older than the latest invalidation: the read goes through the script, which cannot read the clears.
+      await tier.invalidateTags(['unrelated'], Date.now());
+      expect(await tier.get('k')).toBeUndefined();
+      expect(tier.stats().scriptReads).toBe(1);
+    });
   });
 
   describe('scripts', () => {
@@ -399,6 +502,113 @@ describe.runIf(url)('redisTier against a real Redis', () => {
       const back = await tier.get('k2');
       expect(Math.abs((back?.expires ?? 0) - (record.expires - skew))).toBeLessThan(100);
       await skewed.close();
+    });
+
+    /** Makes this process's clock run `ms` ahead of (or behind) Redis's until restored. */
+    function skewClock(ms: number) {
+      const realNow = Date.now.bind(Date);
+      return vi.spyOn(Date, 'now').mockImplementation(() => realNow() + ms);
+    }
+    async function redisNow(): Promise<number> {
+      const [seconds, micros] = await client.time();
+      return Number(seconds) * 1000 + Math.floor(Number(micros) / 1000);
+    }
+    /** The time at the head of a stored entry or tombstone (`L1[<time>,...` / `L1[<time>]`). */
+    async function storedTime(key: string): Promise<number> {
+      const raw = (await client.get(`${prefix}v:${key}`)) ?? '';
+      return Number(/^L1\[(\d+)[,\]]/.exec(raw)?.[1]);
+    }
+    function connecting(): Redis {
+      const c = new Redis(url as string, { enableOfflineQueue: false, lazyConnect: true });
+      c.on('error', () => {});
+      return c;
+    }
+
+    it('a set made before the first clock measurement goes out on the Redis clock (a later tag invalidation wins)', async () => {
+      // A new instance whose clock runs 10 s ahead writes through in its first moments (still connecting).
+      const spy = skewClock(10_000);
+      const own = connecting();
+      const early = redisTier(own, { prefix });
+      try {
+        await early.set('k', rec('loaded early', { tags: ['T'] }));
+        expect(early.stats().clockOffset).toBeLessThan(-9000);
+      } finally {
+        spy.mockRestore();
+      }
+      expect(Math.abs((await storedTime('k')) - (await redisNow()))).toBeLessThan(1000);
+      // Another instance (a correct clock) invalidates the tag just after: the entry is gone.
+      await new Promise((r) => setTimeout(r, 5));
+      await tier.invalidateTags(['T'], Date.now());
+      expect(await tier.get('k')).toBeUndefined();
+      await early.close();
+      own.disconnect();
+    });
+
+    it('so do deletes, tag invalidations and clears made before it (a clock behind Redis)', async () => {
+      for (const key of ['d', 't', 'ns:1']) {
+        await tier.set(key, rec(key, { tags: key === 't' ? ['T'] : [], createdAt: Date.now() - 50 }));
+      }
+      const spy = skewClock(-10_000);
+      const own = connecting();
+      const early = redisTier(own, { prefix });
+      try {
+        await Promise.all([early.delete(['d']), early.invalidateTags(['T'], Date.now()), early.clear('ns:')]);
+      } finally {
+        spy.mockRestore();
+      }
+      // Stamped 10 s early, each would have missed the entry written 50 ms before it.
+      expect(await tier.get('t')).toBeUndefined();
+      expect(await tier.get('ns:1')).toBeUndefined();
+      expect(await tier.get('d')).toBeUndefined();
+      // And loads that started before them (20 ms ago) cannot write their older values back.
+      for (const key of ['d', 't', 'ns:1']) {
+        await tier.set(key, rec('stale', { tags: key === 't' ? ['T'] : [], createdAt: Date.now() - 20 }));
+        expect(await tier.get(key)).toBeUndefined();
+      }
+      expect(tier.stats().refused).toBe(3);
+      await early.close();
+      own.disconnect();
+    });
+
+    it('a TIME that fails holds writes at most timeout; they are replayed on the Redis clock once it answers', async () => {
+      const own = new Redis(url as string, { enableOfflineQueue: false, lazyConnect: true });
+      own.on('error', () => {});
+      await own.connect();
+      const time = vi
+        .spyOn(own, 'time')
+        .mockRejectedValue(new Error("NOPERM this user has no permissions to run the 'time' command"));
+      const spy = skewClock(10_000);
+      const early = redisTier(own, { prefix, timeout: 100 });
+      try {
+        const t0 = performance.now();
+        const failures = await Promise.all([
+          rejection(early.set('k', rec('v', { createdAt: Date.now() - 10 }))),
+          rejection(early.delete(['d'])),
+        ]);
+        expect(performance.now() - t0).toBeGreaterThanOrEqual(90);
+        expect(performance.now() - t0).toBeLessThan(1000);
+        for (const error of failures) {
+          expect((error as LarderRedisError).code).toBe('unavailable');
+          expect((error as Error).message).toMatch(/did not answer TIME within 100 ms/);
+        }
+        // Nothing went out with this instance's clock.
+        expect(await client.exists(`${prefix}v:k`, `${prefix}v:d`)).toBe(0);
+        expect(early.stats()).toMatchObject({ pending: 2, clockOffset: 0 });
+        // TIME answers again: the replay (a deletion of each) goes out, its times put on the Redis clock.
+        time.mockRestore();
+        await waitFor(() => early.stats().pending === 0 && early.stats().replays >= 1, 5000);
+        expect(early.stats().clockOffset).toBeLessThan(-9000);
+      } finally {
+        spy.mockRestore();
+        time.mockRestore();
+      }
+      const now = await redisNow();
+      for (const key of ['k', 'd']) {
+        expect(await client.get(`${prefix}v:${key}`)).toMatch(/^L1\[\d+\]\n$/);
+        expect(Math.abs((await storedTime(key)) - now)).toBeLessThan(3000);
+      }
+      await early.close();
+      own.disconnect();
     });
   });
 

@@ -9,6 +9,7 @@ import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from
 import { Cache } from '../../src/index.js';
 import { decodeRecord, encodeRecord, serializeValue } from '../../src/redis/envelope.js';
 import { createCache, LarderRedisError, redisTier } from '../../src/redis/index.js';
+import { createdOf, latestOf } from '../../src/redis/tier-read.js';
 import { defaultSerializer } from '../../src/serializer.js';
 import { deleteKeys, redisForTests, uniquePrefix, waitFor } from '../helpers/redis-server.js';
 
@@ -102,6 +103,68 @@ describe('decodeRecord on any bytes from Redis', () => {
   });
 });
 
+/** The form the scripts write a time in: the only text the read's fast path takes for `<prefix>i`. */
+const CANONICAL_TIME = /^[0-9]{1,15}$/;
+/** Text another app could leave at `<prefix>i` (or that a corrupted write left there). */
+const junkTime = fc
+  .oneof(
+    fc.string(),
+    fc.string({ unit: 'binary' }),
+    fc.stringMatching(/^[0-9]{0,20}$/),
+    fc.integer().map((n) => ` ${n}`),
+    fc.constantFrom(
+      '',
+      ' ',
+      '0x10',
+      '-1',
+      '+1',
+      ' 1',
+      '1 ',
+      '1e3',
+      '1.5',
+      '1_000',
+      'Infinity',
+      'NaN',
+      '１２',
+      '9'.repeat(16),
+    ),
+  )
+  .filter((t) => !CANONICAL_TIME.test(t));
+
+describe("the read's fast path on any <prefix>i from Redis", () => {
+  it('takes a time only from a plain integer of at most 15 digits; anything else (or nil) sends the read to the script (property)', () => {
+    fc.assert(
+      fc.property(fc.oneof(junkTime, fc.stringMatching(CANONICAL_TIME)), (inv) => {
+        const latest = latestOf(inv);
+        if (CANONICAL_TIME.test(inv)) {
+          expect(latest).toBe(Number.parseInt(inv, 10));
+          expect(Number.isSafeInteger(latest)).toBe(true);
+        } else {
+          expect(latest).toBeNaN();
+        }
+      }),
+      { numRuns: 2000 },
+    );
+    for (const nil of [null, undefined]) expect(latestOf(nil)).toBeNaN();
+  });
+
+  it('never counts an entry as newer than an unreadable <prefix>i, whatever its header (property)', () => {
+    fc.assert(
+      fc.property(
+        fc.oneof(
+          fc.string(),
+          fc.integer({ min: 0 }).map((n) => `L1[${n},[],null,null,null]\nJ1`),
+        ),
+        fc.oneof(junkTime, fc.constant(null)),
+        (raw, inv) => {
+          expect(createdOf(raw) > latestOf(inv)).toBe(false);
+        },
+      ),
+      { numRuns: 1000 },
+    );
+  });
+});
+
 describe.runIf(url)('hostile payloads written by another app into the real shared Redis', () => {
   let other: Redis;
   let prefix: string;
@@ -171,6 +234,59 @@ describe.runIf(url)('hostile payloads written by another app into the real share
       Object.prototype.toString = originalToString;
       Object.prototype.hasOwnProperty = originalHasOwn;
       delete (Object.prototype as { isAdmin?: unknown }).isAdmin;
+    }
+  });
+
+  it('anything another app leaves at <prefix>i (text, a hash, a list...) never makes a tag-invalidated entry readable (property)', async () => {
+    const client = new Redis(url as string, { enableOfflineQueue: false });
+    const tier = redisTier(client, { prefix });
+    const inv = `${prefix}i`;
+    let run = 0;
+    try {
+      await fc.assert(
+        fc.asyncProperty(
+          fc.oneof(
+            junkTime.map((text) => ({ type: 'string' as const, text })),
+            fc.constantFrom('hash', 'list', 'set', 'zset', 'stream').map((type) => ({ type, text: '' })),
+          ),
+          async ({ type, text }) => {
+            const n = run++;
+            await other.del(inv);
+            await tier.set(`k${n}`, rec(`invalidated ${n}`, [`T${n}`]));
+            await tier.set(`plain${n}`, rec(`valid ${n}`, []));
+            await tier.invalidateTags([`T${n}`], Date.now());
+            if (type === 'string') await other.set(inv, text);
+            else await other.del(inv);
+            if (type === 'hash') await other.hset(inv, 'f', '1');
+            if (type === 'list') await other.rpush(inv, '1');
+            if (type === 'set') await other.sadd(inv, '1');
+            if (type === 'zset') await other.zadd(inv, 1, 'm');
+            if (type === 'stream') await other.xadd(inv, '*', 'f', '1');
+            expect(await tier.get(`k${n}`)).toBeUndefined();
+            expect((await tier.get(`plain${n}`))?.value).toBe(`valid ${n}`);
+            const many = await tier.getMany([`k${n}`, `plain${n}`]);
+            expect(many[0]).toBeUndefined();
+            expect(many[1]?.value).toBe(`valid ${n}`);
+          },
+        ),
+        { numRuns: 40 },
+      );
+      expect(tier.stats().scriptReads).toBeGreaterThanOrEqual(4 * 40);
+    } finally {
+      await tier.close();
+      client.disconnect();
+    }
+
+    function rec(value: string, tags: string[]) {
+      const now = Date.now();
+      return {
+        value,
+        tags,
+        createdAt: now - 50,
+        expires: now + 60_000,
+        staleUntil: now + 60_000,
+        errorUntil: now + 60_000,
+      };
     }
   });
 
