@@ -180,7 +180,12 @@ export async function release(client: RedisClient, timeout: number): Promise<voi
     clearTimeout(timer);
   }
   if ((client.status as string) !== 'end') {
+    // Between two connection attempts ioredis has no socket, only a reconnect timer; `disconnect` clears it but
+    // never emits 'end' (the status stays 'reconnecting'): nothing is left open, so waiting would only wait out
+    // `timeout`.
+    const between = (client.status as string) === 'reconnecting';
     client.disconnect();
+    if (between) return;
     await Promise.race([ended, late()]);
     clearTimeout(timer);
   }

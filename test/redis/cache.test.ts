@@ -284,6 +284,21 @@ describe.runIf(url)('Cache with the Redis tier and bus (one process, real Redis)
     await cache.close();
   });
 
+  it('close() of a cache that never reached Redis does not wait out its timeout', async () => {
+    const cache = createCache<string, number>({
+      redisUrl: 'redis://127.0.0.1:1',
+      max: 10,
+      redis: { prefix, timeout: '8s' },
+    });
+    cache.on('error', () => {});
+    // Let the clients fail a connection or two: they are now between attempts (ioredis's 'reconnecting').
+    await sleep(300);
+    const started = Date.now();
+    await cache.close();
+    // Each client used to wait its full 8 s for an 'end' that ioredis never emits there.
+    expect(Date.now() - started).toBeLessThan(4000);
+  }, 30_000);
+
   it('keeps working when given clients: new Cache({ tier: redisTier(client), bus: redisBus(client) })', async () => {
     const client = new Redis(url as string, { enableOfflineQueue: false });
     const a = new Cache<string, number>({
