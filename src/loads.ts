@@ -300,6 +300,8 @@ export class Loads<V> {
    */
   gaveUp(k: unknown, flight: Flight<V>, error: unknown): void {
     flight.stopTimer();
+    // Answered already (a soft timeout gave its callers the stale value): nobody waits for another load.
+    if (flight.settled) return;
     if (flight.waiters > 0 && flight.loader !== undefined && !this.s.closed && flight.rounds < MAX_AGAIN) {
       flight.settle(true, this.#again(k, flight));
       return;

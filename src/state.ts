@@ -269,8 +269,9 @@ export class CacheState<V> {
    */
   dropTags(tags: readonly string[], reason: DeleteReason = 'tag'): number {
     const loads = this.loads;
-    loads.invalidateWhere((_k, flight) => flight.carriesAny(tags));
+    // Noted first: `invalidateWhere` takes the loads it stops out of the in-flight table.
     loads.noteTags(tags);
+    loads.invalidateWhere((_k, flight) => flight.carriesAny(tags));
     let removed = 0;
     const now = Date.now();
     for (const tag of tags) {
@@ -297,8 +298,9 @@ export class CacheState<V> {
    */
   expireTags(tags: readonly string[], reason: DeleteReason = 'tag'): number {
     const loads = this.loads;
-    loads.invalidateWhere((_k, flight) => flight.carriesAny(tags));
+    // Noted first: `invalidateWhere` takes the loads it stops out of the in-flight table.
     loads.noteTags(tags);
+    loads.invalidateWhere((_k, flight) => flight.carriesAny(tags));
     let changed = 0;
     const now = Date.now();
     for (const tag of tags) {

@@ -13,10 +13,19 @@ class MemoryTier implements CacheTier {
   check(value: unknown): void {
     if (this.refuse?.(value)) throw new TypeError('tier cannot store this value');
   }
+  /** While set, reads wait until {@link open} (the read has reached the tier: it answers what it held then). */
+  gates: (() => void)[] | undefined;
   async get(key: string): Promise<TierRecord | undefined> {
     this.calls.push(`get ${key}`);
     if (this.fail) throw new Error('tier down');
-    return this.records.get(key);
+    const record = this.records.get(key);
+    const gates = this.gates;
+    if (gates !== undefined) await new Promise<void>((resolve) => gates.push(resolve));
+    return record;
+  }
+  open(): void {
+    for (const resolve of this.gates?.splice(0) ?? []) resolve();
+    this.gates = undefined;
   }
   async set(key: string, record: TierRecord): Promise<void> {
     this.calls.push(`set ${key}`);
@@ -29,6 +38,9 @@ class MemoryTier implements CacheTier {
   }
   async invalidateTags(tags: readonly string[]): Promise<void> {
     this.calls.push(`tags ${tags.join(',')}`);
+    for (const [key, record] of this.records) {
+      if (record.tags.some((t) => tags.includes(t))) this.records.delete(key);
+    }
   }
   async clear(prefix: string): Promise<void> {
     this.calls.push(`clear ${prefix}`);
@@ -279,6 +291,52 @@ describe.each(policies)('tier and bus contracts (%s)', (policy) => {
     await flush();
     expect(swr.get('k')).toBeUndefined(); // still stale: the refresh did not store
     await swr.close();
+  });
+
+  it.each([
+    ['given the tag', { tags: ['t'] }],
+    ['not given it', {}],
+  ])(
+    'a tag invalidated during a tier read keeps out the record read before it (load %s)',
+    async (_, options) => {
+      const now = Date.now();
+      const old = { value: 'old', expires: now + 60_000, staleUntil: now + 60_000, errorUntil: now + 60_000 };
+      tier.records.set('k', { ...old, tags: ['t'], createdAt: now - 10 });
+      tier.gates = [];
+      let loads = 0;
+      const reading = cache.getOrSet(
+        'k',
+        async () => {
+          loads++;
+          return 'new';
+        },
+        options,
+      );
+      await flush();
+      expect(tier.calls).toContain('get k');
+      cache.invalidateTag('t');
+      tier.open();
+      expect(await reading).toBe('new');
+      expect(loads).toBe(1);
+      expect(cache.peek('k')).toBe('new');
+    },
+  );
+
+  it('a load answered by a soft timeout and invalidated during its tier read starts no other load', async () => {
+    cache.set('k', 'stale', { ttl: 20, staleIfError: 60_000 });
+    await sleep(30);
+    tier.gates = [];
+    let loads = 0;
+    const loader = async () => {
+      loads++;
+      return 'fresh';
+    };
+    expect(await cache.getOrSet('k', loader, { timeout: 30 })).toBe('stale');
+    cache.delete('k');
+    tier.open();
+    await sleep(20);
+    expect(loads).toBe(0);
+    expect(cache.stats().loads).toBe(1);
   });
 
   it('sizeOf gets the key without its namespace prefix for a value filled from the tier', async () => {
