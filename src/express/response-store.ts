@@ -99,14 +99,16 @@ export class ResponseStore {
   async #findAt(key: string, req: CacheableRequest): Promise<Lookup> {
     const stored = await this.#read(key);
     const now = Date.now();
-    const value = stored.value;
-    if (value === undefined || varyMatches(value, req)) return this.#lookup(key, stored, req, now);
+    // The entry under `key`, fresh or expired (kept as the staleIfError candidate): whether it varies on request
+    // headers does not change when it expires, and a fresher variant of it may still be stored.
+    const base = stored.value ?? stored.stale;
+    if (base === undefined || varyMatches(base, req)) return this.#lookup(key, stored, req, now);
     // A response that varies on request headers, stored for other values of them: this request's variant.
-    const variant = variantKey(key, value, req);
+    const variant = variantKey(key, base, req);
     const read = await this.#read(variant);
     // A variant belongs to the entry under `key` it was reached through: one stored before that entry is a
     // leftover of a response since deleted or replaced (`cache.delete(key)` removes only `key`), never served.
-    return this.#lookup(variant, current(read, value.storedAt), req, now);
+    return this.#lookup(variant, current(read, base.storedAt), req, now);
   }
 
   #lookup(slot: string, stored: Read, req: CacheableRequest, now: number): Lookup {

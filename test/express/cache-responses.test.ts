@@ -503,6 +503,56 @@ describe('cacheResponses: staleIfError', () => {
     expect(state.calls).toBe(4);
   });
 
+  it('serves a variant while the entry under its base key is expired: fresh as HIT, stale as STALE', async () => {
+    vi.useFakeTimers({ toFake: ['Date'] });
+    let fail = false;
+    const { app, state } = setup(
+      (req, res) => {
+        if (fail) throw new Error('database down');
+        res.set('Vary', 'Accept-Language').json({ lang: req.headers['accept-language'], n: state.calls });
+      },
+      { ttl: '10s', staleIfError: '1m' },
+    );
+    const t0 = Date.now();
+    const get = (lang: string) => request(serve(app)).get('/r').set('Accept-Language', lang);
+    await get('en'); // the base key
+    vi.setSystemTime(t0 + 5_000);
+    expect((await get('fr')).headers['x-cache']).toBe('MISS'); // its variant, fresh until t0 + 15 s
+    // The base expired at t0 + 10 s; the variant is still fresh.
+    vi.setSystemTime(t0 + 11_000);
+    fail = true;
+    const fresh = await get('fr');
+    expect([fresh.status, fresh.headers['x-cache'], fresh.body]).toEqual([200, 'HIT', { lang: 'fr', n: 2 }]);
+    // Both expired: each stands in for the failure for its own requests.
+    vi.setSystemTime(t0 + 16_000);
+    expect((await get('en')).headers['x-cache']).toBe('STALE');
+    const stale = await get('fr');
+    expect([stale.status, stale.headers['x-cache'], stale.body]).toEqual([
+      200,
+      'STALE',
+      { lang: 'fr', n: 2 },
+    ]);
+  });
+
+  it('stores a variant under its own key while the base entry is expired, keeping the base', async () => {
+    vi.useFakeTimers({ toFake: ['Date'] });
+    const { app, state } = setup(
+      (req, res) => void res.set('Vary', 'Accept-Language').json({ lang: req.headers['accept-language'] }),
+      { ttl: '10s', staleIfError: '1m' },
+    );
+    const t0 = Date.now();
+    const get = (lang: string) => request(serve(app)).get('/r').set('Accept-Language', lang);
+    await get('en'); // the base, fresh until t0 + 10 s
+    vi.setSystemTime(t0 + 5_000);
+    await get('fr'); // a variant, fresh until t0 + 15 s
+    vi.setSystemTime(t0 + 11_000);
+    expect((await get('de')).headers['x-cache']).toBe('MISS');
+    expect((await get('de')).headers['x-cache']).toBe('HIT');
+    // `de` went under its own variant key: the base is still the `en` answer, so `fr`, stored after it, stands.
+    expect((await get('fr')).headers['x-cache']).toBe('HIT');
+    expect(state.calls).toBe(3);
+  });
+
   it('replaces the stored answer when the handler succeeds after the ttl', async () => {
     vi.useFakeTimers({ toFake: ['Date'] });
     let n = 0;
