@@ -66,6 +66,14 @@ export interface LoadEvent<K> {
    * a `TimeoutError`, and this event reports how the load itself ended, later.
    */
   timedOut: boolean;
+  /**
+   * True when the loader gave up (`ok` is false) because an invalidation (`delete`, `set`, `clear`, tags) or
+   * `close` aborted its `signal` while it ran, rejecting with `signal.reason` or an error named `AbortError`.
+   * That is no load error: it is not counted in `stats().loadErrors`, and its waiting callers are answered afresh.
+   * When `timedOut` is true too, the timeout came first (and was counted as one). Caches always set it; it is
+   * optional only for other sources of `load` events.
+   */
+  aborted?: boolean;
 }
 
 /** Payload of `error`. */

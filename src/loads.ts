@@ -270,7 +270,7 @@ export class Loads<V> {
     flight.stopTimer();
     const aborted = flight.invalidated && isAbort(error, flight.controller.signal);
     if (!flight.timedOut && !aborted) s.counters.loadErrors++;
-    s.emitLoad(k, started, background, false, 'loader', flight.timedOut);
+    s.emitLoad(k, started, background, false, 'loader', flight.timedOut, aborted);
     this.release(k, flight);
     if (flight.settled) {
       // Callers were answered by a timeout already; report the late failure.

@@ -342,9 +342,18 @@ export class CacheState<V> {
     ok: boolean,
     source: 'loader' | 'tier',
     timedOut: boolean,
+    aborted = false,
   ): void {
     if (this.slots.load !== undefined) {
-      this.emitter.emit('load', { key: k, duration: Date.now() - started, refresh, ok, source, timedOut });
+      this.emitter.emit('load', {
+        key: k,
+        duration: Date.now() - started,
+        refresh,
+        ok,
+        source,
+        timedOut,
+        aborted,
+      });
     }
   }
 

@@ -183,7 +183,8 @@ export class CompatCache {
 
   /**
    * Stores `value` for `type` and `args`, for `expirySeconds` seconds (no expiry when omitted, unless the
-   * cache has a default `ttl`).
+   * cache has a default `ttl`). `Infinity`, or a number too large for Redis to expire (`1e300`,
+   * `Number.MAX_VALUE`), means no expiry, in Redis too.
    *
    * @throws TypeError (as a rejection) when `value` is `undefined` or `expirySeconds` is not a positive number
    */

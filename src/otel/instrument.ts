@@ -47,8 +47,9 @@ export interface InstrumentOptions {
   /** The tracer of `traceLoads`. Default: `trace.getTracer('larder')` (the global provider). */
   tracer?: Tracer;
   /**
-   * The name part of a key for `traceLoads` spans (keep it low-cardinality: no ids). Default: a `wrap` key's
-   * function name, else the key up to its last `:` (`course:7` → `course`).
+   * The name part of a key for `traceLoads` spans (keep it low-cardinality: no ids). Default: {@link keyNameOf}:
+   * a `wrap` key's function name (`user(42)` → `user`), a `CompatCache` key's type (`course:{"id":7}` →
+   * `course`), else the key up to its last `:` (`course:7` → `course`).
    */
   keyName?: (key: unknown) => string;
 }
@@ -93,7 +94,8 @@ function check(options: unknown): InstrumentOptions {
  * Reports a cache's metrics through OpenTelemetry until the returned function is called:
  *
  * - `larder.cache.requests` (counter, `result`: `hit` | `miss` | `stale`),
- * - `larder.cache.loads` (counter, `outcome`: `success` | `error` | `timeout`),
+ * - `larder.cache.loads` (counter, `outcome`: `success` | `error` | `timeout` | `aborted`; `aborted`: the loader
+ *   gave up because an invalidation or `close` aborted its signal, which is no failure, as in `stats()`),
  * - `larder.cache.load.duration` (histogram, seconds, one point per load, with its `outcome`),
  * - `larder.cache.evictions` (counter), `larder.cache.entries` (gauge),
  * - with a tier: `larder.cache.tier.requests` (`result`: `hit` | `miss` | `error`); with a bus:
@@ -132,6 +134,7 @@ export function instrument(cache: Instrumentable, options: InstrumentOptions): S
   const success = attrs(ATTR_OUTCOME, 'success');
   const error = attrs(ATTR_OUTCOME, 'error');
   const timeout = attrs(ATTR_OUTCOME, 'timeout');
+  const aborted = attrs(ATTR_OUTCOME, 'aborted');
   const sent = attrs(ATTR_DIRECTION, 'sent');
   const received = attrs(ATTR_DIRECTION, 'received');
 
@@ -182,7 +185,8 @@ export function instrument(cache: Instrumentable, options: InstrumentOptions): S
   const undo: (() => void)[] = [() => meter.removeBatchObservableCallback(collect, observables)];
   if (source.onLoad !== undefined) {
     const loads = meter.createCounter(LOADS, {
-      description: 'Settled loads (loader or second tier): success, error or timeout',
+      description:
+        'Settled loads (loader or second tier): success, error, timeout, or aborted (given up on an invalidation)',
       unit: '{load}',
     });
     const duration = meter.createHistogram(LOAD_DURATION, {
@@ -192,7 +196,14 @@ export function instrument(cache: Instrumentable, options: InstrumentOptions): S
     });
     undo.push(
       source.onLoad((event: LoadEvent<unknown>) => {
-        const outcome = event.timedOut ? timeout : event.ok ? success : error;
+        // A load given up because an invalidation aborted it is no failure (stats().loadErrors agrees).
+        const outcome = event.timedOut
+          ? timeout
+          : event.ok
+            ? success
+            : event.aborted === true
+              ? aborted
+              : error;
         loads.add(1, outcome);
         duration.record(event.duration / 1000, outcome);
       }),

@@ -5,7 +5,10 @@
 
 /** Reads answered from memory, by `result`: `hit` (fresh), `stale` (stale-while-revalidate) or `miss`. */
 export const REQUESTS = 'larder.cache.requests';
-/** Settled loads (loader or second tier), by `outcome`: `success`, `error` or `timeout`. */
+/**
+ * Settled loads (loader or second tier), by `outcome`: `success`, `error`, `timeout`, or `aborted` (the loader gave
+ * up because an invalidation or `close` aborted its signal: no failure).
+ */
 export const LOADS = 'larder.cache.loads';
 /** How long each load took, in seconds (one point per load, with its `outcome`). */
 export const LOAD_DURATION = 'larder.cache.load.duration';
@@ -33,7 +36,7 @@ export const ATTR_DIRECTION = 'direction';
 export const LOAD_SPAN = 'larder.cache.load';
 /** Span attribute: the key's name part (see `InstrumentOptions.keyName`). */
 export const ATTR_KEY_NAME = 'larder.key.name';
-/** Span attribute: `success`, `error` or `timeout`. */
+/** Span attribute: `success`, `error`, `timeout` or `aborted` (given up on an invalidation: not an error). */
 export const ATTR_LOAD_OUTCOME = 'larder.load.outcome';
 /** Span attribute: whether the load was a stale-while-revalidate refresh. */
 export const ATTR_LOAD_REFRESH = 'larder.load.refresh';

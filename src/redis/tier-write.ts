@@ -14,6 +14,14 @@ const NOTHING = Symbol('nothing');
 const NO_TAGS: readonly string[] = [];
 
 /**
+ * The longest expiry the tier gives Redis, in ms (2^53 − 1, about 285,000 years, as for `tombstoneTtl`). A longer
+ * lifetime, which the core accepts for `ttl` (any finite number of ms, e.g. `1e300`, or `Number.MAX_VALUE`
+ * seconds in `CompatCache.set`), is written without expiry, as `Infinity` is: Redis's scripting would pass a larger
+ * `PX` on as `1e+17`, which `SET` refuses, and the value would never reach the other instances.
+ */
+const MAX_PX = Number.MAX_SAFE_INTEGER;
+
+/**
  * The write path of the Redis tier: `check` serializes a value once for the `set` that follows it in the same
  * tick; `set` writes an entry with the conditional write script (refused when Redis holds a newer value or a
  * later invalidation), writes a tombstone instead when the entry is already past its windows or cannot be
@@ -57,9 +65,11 @@ export class TierWrites {
     const group = s.layout.groups[g] as string;
     const rkey = group + valueSuffix(key);
     const deadline = Math.max(record.expires, record.staleUntil, record.errorUntil);
-    const px = deadline === Number.POSITIVE_INFINITY ? 0 : Math.ceil(deadline - Date.now());
+    let px = deadline === Number.POSITIVE_INFINITY ? 0 : Math.ceil(deadline - Date.now());
     // Nothing to store (already past its windows): still make sure Redis does not keep an older value.
     if (px <= 0 && deadline !== Number.POSITIVE_INFINITY) return this.#tombstone(rkey, record.createdAt);
+    // Longer than Redis takes (a `ttl` of 1e300 ms): stored without expiry, see MAX_PX.
+    if (px > MAX_PX) px = 0;
     const tags = record.tags.length === 0 ? NO_TAGS : record.tags.map(tagSuffix);
     // Cache.set has just called check() with this value: use its text instead of serializing again.
     const checked = this.#checkedValue === record.value ? this.#checkedText : undefined;

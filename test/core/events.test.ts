@@ -116,6 +116,34 @@ describe.each(policies)('events (%s)', (policy) => {
     ]);
   });
 
+  it('load says whether the loader gave up because an invalidation aborted it (aborted), as stats do', async () => {
+    const cache = new Cache<string, string>({ max: 100, policy });
+    const events = record(cache);
+    // A loader that honours its signal: `delete` during the load aborts it, and its caller is answered afresh.
+    let calls = 0;
+    const p = cache.getOrSet('k', ({ signal }) => {
+      calls++;
+      if (calls > 1) return 'fresh';
+      return new Promise<string>((_resolve, reject) => {
+        signal.addEventListener('abort', () => reject(signal.reason));
+      });
+    });
+    await advance(10);
+    cache.delete('k');
+    expect(await p).toBe('fresh');
+    // A failure that is not about the abort is an error.
+    await expect(cache.getOrSet('bad', () => Promise.reject(new Error('db down')))).rejects.toThrow(
+      'db down',
+    );
+    const loads = events.filter(([n]) => n === 'load').map(([, e]) => [e.key, e.ok, e.timedOut, e.aborted]);
+    expect(loads).toEqual([
+      ['k', false, false, true],
+      ['k', true, false, false],
+      ['bad', false, false, false],
+    ]);
+    expect(cache.stats().loadErrors).toBe(1);
+  });
+
   it('getOrSet hits emit hit', async () => {
     const cache = new Cache<string, string>({ max: 100, policy });
     cache.set('k', 'v');

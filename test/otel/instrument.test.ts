@@ -91,6 +91,35 @@ describe('instrument: what each instrument counts', () => {
     expect(duration?.sum).toBeLessThan(5);
   });
 
+  it('reports a load given up because an invalidation aborted it as aborted, never as error (as stats)', async () => {
+    const h = metricsHarness();
+    const cache = new Cache<string, number>({ max: 10 });
+    stops.push(instrument(cache, { name: 'writes', meter: h.meter }));
+    // Loaders that honour their signal, invalidated by delete, set and a tag while they run.
+    const honouring =
+      (value: number) =>
+      ({ signal }: { signal: AbortSignal }) =>
+        new Promise<number>((resolve, reject) => {
+          signal.addEventListener('abort', () => reject(signal.reason));
+          setTimeout(() => resolve(value), 200);
+        });
+    const deleted = cache.getOrSet('a', honouring(1));
+    const replaced = cache.getOrSet('b', honouring(2));
+    const tagged = cache.getOrSet('c', honouring(3), { tags: ['t'] });
+    await sleep(5);
+    cache.delete('a');
+    cache.set('b', 20);
+    cache.invalidateTag('t');
+    await Promise.allSettled([deleted, replaced, tagged]);
+    expect(cache.stats().loadErrors).toBe(0);
+    expect(await h.value('larder.cache.loads', { outcome: 'error' })).toBeUndefined();
+    expect(await h.value('larder.cache.loads', { outcome: 'aborted' })).toBe(3);
+    const durations = (await h.collect()).filter(
+      (p) => p.name === 'larder.cache.load.duration' && p.attributes.outcome === 'aborted',
+    );
+    expect(durations.map((p) => p.count)).toEqual([3]);
+  });
+
   it('reports tier reads (hit, miss, error) and bus messages and connection', async () => {
     const h = metricsHarness();
     const records = new Map<string, TierRecord>();

@@ -1,5 +1,6 @@
-import { trace } from '@opentelemetry/api';
+import { type Span, type Tracer, trace } from '@opentelemetry/api';
 import { afterAll, beforeEach, describe, expect, it } from 'vitest';
+import { compatKey } from '../../src/compat/compat-key.js';
 import { Cache } from '../../src/index.js';
 import { instrument, keyNameOf } from '../../src/otel/index.js';
 import { metricsHarness, tracingHarness } from './harness.js';
@@ -130,6 +131,138 @@ describe('traceLoads', () => {
   });
 });
 
+/** Where a broken tracer throws (or misbehaves): tracing must not change a load's outcome. */
+type Breakage =
+  | 'startActiveSpan'
+  | 'after callback'
+  | 'no callback'
+  | 'two callbacks'
+  | 'setAttribute'
+  | 'setStatus'
+  | 'recordException'
+  | 'end';
+
+function brokenTracer(breakage: Breakage): Tracer {
+  const fail = (where: Breakage) => {
+    if (breakage === where) throw new Error(`tracer broken at ${where}`);
+  };
+  const span = {
+    setAttribute: () => fail('setAttribute'),
+    setStatus: () => fail('setStatus'),
+    recordException: () => fail('recordException'),
+    end: () => fail('end'),
+  } as unknown as Span;
+  const startActiveSpan = (_name: string, _options: unknown, fn: (span: Span) => unknown) => {
+    fail('startActiveSpan');
+    if (breakage === 'no callback') return undefined;
+    const result = fn(span);
+    if (breakage === 'two callbacks') fn(span);
+    fail('after callback');
+    return result;
+  };
+  return { startActiveSpan, startSpan: () => span } as unknown as Tracer;
+}
+
+describe('traceLoads with a broken tracer', () => {
+  const breakages: Breakage[] = [
+    'startActiveSpan',
+    'after callback',
+    'no callback',
+    'two callbacks',
+    'setAttribute',
+    'setStatus',
+    'recordException',
+    'end',
+  ];
+
+  it.each(breakages)(
+    'a tracer broken at %s changes no load: the loader runs once, its result stands',
+    async (breakage) => {
+      const cache = new Cache<string, number>({ max: 10 });
+      const stop = instrument(cache, {
+        name: 'b',
+        meter: m.meter,
+        traceLoads: true,
+        tracer: brokenTracer(breakage),
+      });
+      let runs = 0;
+      expect(
+        await cache.getOrSet('user:1', async () => {
+          runs++;
+          return 42;
+        }),
+      ).toBe(42);
+      expect(runs).toBe(1);
+      expect(cache.get('user:1')).toBe(42);
+      const failure = new Error('db down');
+      await expect(
+        cache.getOrSet('user:2', () => {
+          runs++;
+          return Promise.reject(failure);
+        }),
+      ).rejects.toBe(failure);
+      expect(runs).toBe(2);
+      // A loader that throws synchronously, and a batch loader.
+      await expect(
+        cache.getOrSet('user:3', () => {
+          throw failure;
+        }),
+      ).rejects.toBe(failure);
+      const many = cache.wrapMany('course', async (ids: number[]) => {
+        runs++;
+        return ids.map((id) => [id, id * 10] as [number, number]);
+      });
+      expect(await many([1, 2])).toEqual([10, 20]);
+      expect(runs).toBe(3);
+      stop();
+    },
+  );
+});
+
+describe('traceLoads and invalidations', () => {
+  it('a load given up because an invalidation aborted it is outcome aborted, not an error', async () => {
+    const cache = new Cache<string, number>({ max: 10 });
+    const stop = instrument(cache, { name: 'c', meter: m.meter, traceLoads: true, tracer: t.tracer });
+    let calls = 0;
+    const p = cache.getOrSet('user:1', ({ signal }) => {
+      calls++;
+      if (calls > 1) return 2;
+      return new Promise<number>((_resolve, reject) => {
+        signal.addEventListener('abort', () => reject(signal.reason));
+      });
+    });
+    await sleep(5);
+    cache.delete('user:1'); // aborts the load; its caller is answered by a new one
+    expect(await p).toBe(2);
+    const [aborted, again] = loadSpans();
+    expect(loadSpans()).toHaveLength(2);
+    expect(aborted?.attributes['larder.load.outcome']).toBe('aborted');
+    expect(aborted?.status.code).toBe(0); // SpanStatusCode.UNSET
+    expect(aborted?.events).toEqual([]);
+    expect(again?.attributes['larder.load.outcome']).toBe('success');
+    expect(cache.stats().loadErrors).toBe(0);
+    stop();
+  });
+
+  it('a loader that fails with another error while aborted is still an error', async () => {
+    const cache = new Cache<string, number>({ max: 10 });
+    const stop = instrument(cache, { name: 'c', meter: m.meter, traceLoads: true, tracer: t.tracer });
+    const p = cache.getOrSet('user:1', ({ signal }) => {
+      return new Promise<number>((_resolve, reject) => {
+        signal.addEventListener('abort', () => reject(new Error('connection reset')));
+      });
+    });
+    await sleep(5);
+    cache.delete('user:1');
+    await expect(p).rejects.toThrow('connection reset');
+    const [span] = loadSpans();
+    expect(span?.attributes['larder.load.outcome']).toBe('error');
+    expect(span?.status.code).toBe(2);
+    expect(cache.stats().loadErrors).toBe(1);
+    stop();
+  });
+});
+
 describe('keyNameOf', () => {
   it('keeps the name part of a key, never its id', () => {
     expect(keyNameOf('user(42)')).toBe('user');
@@ -138,5 +271,28 @@ describe('keyNameOf', () => {
     expect(keyNameOf('tenant:user:9')).toBe('tenant:user');
     expect(keyNameOf('config')).toBe('config');
     expect(keyNameOf(42)).toBe('number');
+  });
+
+  it('keeps only the type of a CompatCache key, whatever its arguments hold', () => {
+    const compat = (type: string, args: unknown) => keyNameOf(compatKey('test', type, args));
+    expect(compatKey('test', 'course', { id: 7, lang: 'en' })).toBe('course:{"id":7,"lang":"en"}');
+    expect(compat('course', { id: 7, lang: 'en' })).toBe('course');
+    expect(compat('course', { id: 7, tags: { a: 'b:c' }, at: new Date(0) })).toBe('course');
+    expect(compat('user', 'u:42')).toBe('user');
+    expect(compat('user', 'a(b):c')).toBe('user');
+    expect(compat('user', [42, 'en'])).toBe('user');
+    expect(compat('user', Object.assign(Object.create(null), { id: 1 }))).toBe('user');
+    expect(compat('user', new Date(5))).toBe('user');
+    expect(compat('user', 42)).toBe('user');
+    expect(compat('user', null)).toBe('user');
+    expect(compat('user', undefined)).toBe('user');
+    expect(compat('tenant:user', { id: 9 })).toBe('tenant:user');
+    const names = new Set<string>();
+    for (let id = 0; id < 100; id++) {
+      names.add(compat('course', { id, lang: 'en' }));
+      names.add(compat('user', `u:${id}`));
+      names.add(compat('list', [id, 'a:b']));
+    }
+    expect([...names].sort()).toEqual(['course', 'list', 'user']);
   });
 });

@@ -76,6 +76,21 @@ describe.runIf(url)('CompatCache with REDIS_URL: the Redis tier and bus of creat
     expect(await fresh.get('flag', 'off')).toBe(false);
   });
 
+  it('an expirySeconds meant as "forever" (1e300, Number.MAX_VALUE) reaches the other instances', async () => {
+    const a = instance();
+    const b = instance();
+    await connected(a, b);
+    await a.set('course', { id: 1 }, 'old', 60);
+    expect(await b.get('course', { id: 1 })).toBe('old');
+    await a.set('course', { id: 1 }, 'new', 1e300);
+    await a.set('course', { id: 2 }, 'max', Number.MAX_VALUE);
+    // The bus removed b's copy; Redis has the new value (without expiry), not the old one.
+    await waitFor(async () => (await b.get('course', { id: 1 })) === 'new');
+    expect(await b.get('course', { id: 2 })).toBe('max');
+    expect(await admin.pttl(`${prefix}v:course:{"id":1}`)).toBe(-1);
+    expect(a.stats().tierErrors).toBe(0);
+  });
+
   it('options.redisUrl works without the environment variable, and an empty one forces memory only', async () => {
     vi.stubEnv('REDIS_URL', '');
     const a = instance({ redisUrl: url });

@@ -85,6 +85,28 @@ describe.runIf(url)('redisTier against a real Redis', () => {
       expect(back?.expires).toBe(Number.POSITIVE_INFINITY);
     });
 
+    it('stores a record that lives longer than Redis can expire (a ttl of 1e300 ms) without expiry', async () => {
+      // Redis's scripting would pass such a PX on as "1e+17", which SET refuses: the write failed and the value
+      // never reached the other instances. Number.MAX_SAFE_INTEGER ms is the longest PX; beyond, no expiry.
+      await tier.set('k', rec('old', { createdAt: Date.now() - 1000 }));
+      for (const [key, ttl] of [
+        ['k', 1e300],
+        ['max', Number.MAX_VALUE],
+        ['just-beyond', Number.MAX_SAFE_INTEGER + 10_000],
+        ['tagged', 1e17],
+      ] as const) {
+        const record = rec('new', { ttl, tags: key === 'tagged' ? ['t'] : [] });
+        await tier.set(key, record);
+        expect(await client.pttl(`${prefix}v:${key}`), key).toBe(-1);
+        expect(await tier.get(key), key).toStrictEqual(record);
+      }
+      expect(await client.pttl(`${prefix}t:t`)).toBe(-1);
+      // The longest PX Redis takes is still an expiry.
+      await tier.set('longest', rec('v', { ttl: Number.MAX_SAFE_INTEGER - 10_000 }));
+      expect(await client.pttl(`${prefix}v:longest`)).toBeGreaterThan(Number.MAX_SAFE_INTEGER - 20_000);
+      expect(tier.stats()).toMatchObject({ writes: 6, errors: 0 });
+    });
+
     it('returns a record past its TTL while a stale window is open (the cache decides what to do with it)', async () => {
       const now = Date.now();
       const record: TierRecord = {
