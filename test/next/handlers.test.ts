@@ -1,7 +1,7 @@
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
 import { Redis } from 'ioredis';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   createIncrementalCacheHandler,
   createUseCacheHandler,
@@ -10,14 +10,8 @@ import {
   type UseCacheHandler,
 } from '../../src/next/index.js';
 import { closeRuntimes, withScope } from '../../src/next/runtime.js';
-import {
-  deleteKeys,
-  hasRedisServerBinary,
-  RedisServer,
-  redisForTests,
-  uniquePrefix,
-  waitFor,
-} from '../helpers/redis-server.js';
+import { nextRedisSuite } from '../helpers/next-redis-suite.js';
+import { hasRedisServerBinary, RedisServer, redisForTests, waitFor } from '../helpers/redis-server.js';
 
 const url = await redisForTests('larder/next handlers');
 
@@ -93,24 +87,8 @@ describe('larder/next in V8', () => {
 
 describe.runIf(url !== undefined)('larder/next handlers against Redis', () => {
   const redisUrl = url as string;
-  let admin: Redis;
-  const prefixes: string[] = [];
-  const prefix = (): string => {
-    const p = uniquePrefix('next');
-    prefixes.push(p);
-    return p;
-  };
-
-  beforeAll(() => {
-    admin = new Redis(redisUrl);
-  });
-  afterEach(async () => {
-    await closeRuntimes();
-  });
-  afterAll(async () => {
-    for (const p of prefixes) await deleteKeys(admin, p);
-    admin.disconnect();
-  });
+  const suite = nextRedisSuite(redisUrl, 'next');
+  const prefix = suite.prefix;
 
   it('shares a page entry between instances with Buffer, Map, lastModified and cacheControl intact', async () => {
     const p = prefix();
@@ -320,15 +298,15 @@ describe.runIf(url !== undefined)('larder/next handlers against Redis', () => {
     // revalidateTag(tag, 'max'): a year-long expiry, far beyond every entry's life (maxTtl), so the tag is only
     // stale: entries made before are served stale once while they regenerate, and the record is not kept a year.
     await a.uc.updateTags(['posts'], { expire: 60 * 60 * 24 * 365 });
-    expect(await admin.hexists(`${p}tags`, 'old')).toBe(1);
-    expect(await admin.hget(`${p}tags`, 'posts')).toMatch(/^\d+,$/);
+    expect(await suite.admin().hexists(`${p}tags`, 'old')).toBe(1);
+    expect(await suite.admin().hget(`${p}tags`, 'posts')).toMatch(/^\d+,$/);
     await new Promise((r) => setTimeout(r, 150));
     await a.inc.revalidateTag('new');
     for (const tag of ['old', 'posts']) {
-      expect(await admin.hexists(`${p}tags`, tag)).toBe(0);
-      expect(await admin.zscore(`${p}tagtimes`, tag)).toBeNull();
+      expect(await suite.admin().hexists(`${p}tags`, tag)).toBe(0);
+      expect(await suite.admin().zscore(`${p}tagtimes`, tag)).toBeNull();
     }
-    expect(await admin.hexists(`${p}tags`, 'new')).toBe(1);
+    expect(await suite.admin().hexists(`${p}tags`, 'new')).toBe(1);
   });
 
   it('opens two connections per process, however many handlers Next.js constructs', async () => {
@@ -337,7 +315,7 @@ describe.runIf(url !== undefined)('larder/next handlers against Redis', () => {
     // `larder-next` connections of their own at the same time.
     const name = `larder-next-conn-${process.pid}-${Date.now()}`;
     const count = async () =>
-      String(await admin.client('LIST'))
+      String(await suite.admin().client('LIST'))
         .split('\n')
         .filter((l: string) => l.includes(` name=${name} `)).length;
     const before = await count();
@@ -376,7 +354,7 @@ describe.runIf(url !== undefined)('larder/next handlers against Redis', () => {
     // A name of this test's own: other processes open `larder-next` connections at the same time.
     const name = `larder-next-build-${process.pid}-${Date.now()}`;
     const count = async () =>
-      String(await admin.client('LIST'))
+      String(await suite.admin().client('LIST'))
         .split('\n')
         .filter((l: string) => l.includes(` name=${name} `)).length;
     process.env.NEXT_PHASE = 'phase-production-build';

@@ -5,12 +5,13 @@
  */
 import fc from 'fast-check';
 import { Redis } from 'ioredis';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { runCommand } from '../../src/next/connection.js';
 import { createIncrementalCacheHandler, type IncrementalCacheHandler } from '../../src/next/index.js';
-import { closeRuntimes, withScope } from '../../src/next/runtime.js';
+import { withScope } from '../../src/next/runtime.js';
 import { MERGE_SCRIPT, mergeTag, type TagState, TagTable } from '../../src/next/tags.js';
-import { deleteKeys, redisForTests, uniquePrefix, waitFor } from '../helpers/redis-server.js';
+import { nextRedisSuite } from '../helpers/next-redis-suite.js';
+import { redisForTests, waitFor } from '../helpers/redis-server.js';
 import { OutageProxy, runtimeOf } from './outage-proxy.js';
 
 const url = await redisForTests('larder/next tag ordering');
@@ -147,24 +148,8 @@ describe('mergeTag: a record only moves forward', () => {
 describe.runIf(url !== undefined)('tag invalidations against Redis', () => {
   const redisUrl = url as string;
   const target = new URL(redisUrl);
-  let admin: Redis;
-  const prefixes: string[] = [];
-  const prefix = (): string => {
-    const p = uniquePrefix('next-tags');
-    prefixes.push(p);
-    return p;
-  };
-
-  beforeAll(() => {
-    admin = new Redis(redisUrl);
-  });
-  afterEach(async () => {
-    await closeRuntimes();
-  });
-  afterAll(async () => {
-    for (const p of prefixes) await deleteKeys(admin, p);
-    admin.disconnect();
-  });
+  const suite = nextRedisSuite(redisUrl, 'next-tags');
+  const prefix = suite.prefix;
 
   const proxy = async (): Promise<OutageProxy> => {
     const p = new OutageProxy(target.hostname, Number(target.port || 6379));
@@ -206,18 +191,20 @@ describe.runIf(url !== undefined)('tag invalidations against Redis', () => {
         fc.array(fc.integer({ min: 1, max: 4 }), { minLength: 10, maxLength: 10 }),
         async (start, changes, groups) => {
           const keys = [`${p}${++run}:tags`, `${p}${run}:tagtimes`] as const;
-          if (start !== undefined) await admin.hset(keys[0], 'a', text(start));
+          if (start !== undefined) await suite.admin().hset(keys[0], 'a', text(start));
           // Send the changes in script calls of 1 to 4 tags each (a tag may appear twice in one call).
           for (let i = 0, g = 0; i < changes.length; g++) {
             const call = changes.slice(i, i + (groups[g % groups.length] as number));
             i += call.length;
             const args = call.flatMap(([tag, c]) => [tag, c.stale ?? '', c.expired ?? '']);
-            await admin.eval(MERGE_SCRIPT, 2, keys[0], keys[1], NOW, TTL, ...args);
+            await suite.admin().eval(MERGE_SCRIPT, 2, keys[0], keys[1], NOW, TTL, ...args);
           }
           for (const tag of ['a', 'b', 'c']) {
             const mine = changes.filter(([t]) => t === tag).map(([, c]) => c);
             if (mine.length === 0) continue;
-            expect(await admin.hget(keys[0], tag)).toBe(text(fold(tag === 'a' ? start : undefined, mine)));
+            expect(await suite.admin().hget(keys[0], tag)).toBe(
+              text(fold(tag === 'a' ? start : undefined, mine)),
+            );
           }
         },
       ),
@@ -251,7 +238,7 @@ describe.runIf(url !== undefined)('tag invalidations against Redis', () => {
     await waitFor(() => runtimeOf('replay-a').synced && runtimeOf('replay-a').tags.unsent === 0, 10_000);
     await sleep(300); // C and B receive A's message and re-read the record
     expect(runtimeOf('replay-c').tags.get('posts')).toEqual(newer);
-    expect(await admin.hget(`${p}tags`, 'posts')).toBe(text(newer));
+    expect(await suite.admin().hget(`${p}tags`, 'posts')).toBe(text(newer));
     expect(await c.get('/blog', APP_PAGE)).toBeNull();
     expect(await b.get('/blog', APP_PAGE)).toBeNull();
     expect(await a.get('/blog', APP_PAGE)).toBeNull();
@@ -278,7 +265,7 @@ describe.runIf(url !== undefined)('tag invalidations against Redis', () => {
     await waitFor(() => runtimeOf('many-a').synced && runtimeOf('many-a').tags.unsent === 0, 10_000);
     await waitFor(async () => (await b.get('/blog', APP_PAGE)) === null, 3000);
     await waitFor(async () => (await b.get('/item', APP_PAGE)) === null, 3000);
-    expect(await admin.hlen(`${p}tags`)).toBe(1201);
+    expect(await suite.admin().hlen(`${p}tags`)).toBe(1201);
     await cut.cut();
   });
 
@@ -311,7 +298,7 @@ describe.runIf(url !== undefined)('tag invalidations against Redis', () => {
       await waitFor(() => client.status === 'ready');
       await table.sync(0, 0);
       await table.update(['before'], undefined);
-      expect(await admin.hexists(`${p}tags`, 'before')).toBe(1);
+      expect(await suite.admin().hexists(`${p}tags`, 'before')).toBe(1);
 
       await cut.cut();
       await waitFor(() => client.status !== 'ready');
@@ -326,7 +313,7 @@ describe.runIf(url !== undefined)('tag invalidations against Redis', () => {
       await table.sync(Date.now(), 0);
       expect(table.unsent).toBe(0);
       for (const tag of [...tags, 't6']) {
-        expect(await admin.hget(`${p}tags`, tag)).toBe(text(table.get(tag)));
+        expect(await suite.admin().hget(`${p}tags`, tag)).toBe(text(table.get(tag)));
         expect(published).toContain(tag);
       }
       expect(table.get('t6')?.stale).toBeDefined();
