@@ -243,23 +243,51 @@ class RedisBusImpl implements RedisBus {
       });
     }
     this.#sub = sub;
+    /** Cluster: subscribes on another master, once per connection (after its 'end', or at once when it hangs). */
+    let replaced = false;
+    const replace = (): void => {
+      if (replaced || this.#closed || sub !== this.#sub) return;
+      replaced = true;
+      heartbeat.stop();
+      sub.removeAllListeners('message');
+      const next = setTimeout(() => this.#openSubscriber(), Math.min(100, this.#reconnectDelay));
+      next.unref?.();
+      this.#retry = next;
+    };
     const heartbeat = new Heartbeat(sub, {
       deadline: this.#heartbeatMs,
       onHung: (silentFor) => {
         if (this.#closed || sub !== this.#sub) return;
-        // The subscription counts as lost from now on (stats().subscribed), before the 'close' of the reconnect.
-        this.#lostSubscription(
-          new LarderRedisError(
-            'timeout',
-            `bus: Redis did not answer a PING for ${silentFor} ms; treating the connection as lost (reconnecting, then resyncing)`,
-          ),
-        );
+        if (sub.status === 'ready') {
+          // The subscription counts as lost from now on (stats().subscribed), before the 'close' of the reconnect.
+          this.#lostSubscription(
+            new LarderRedisError(
+              'timeout',
+              `bus: Redis did not answer a PING for ${silentFor} ms; treating the connection as lost (reconnecting, then resyncing)`,
+            ),
+          );
+        } else {
+          // Connecting for too long (TCP, TLS or the ready check: a frozen Redis accepts the connection and never
+          // answers). Reported once per outage, like a refused connection.
+          this.#subscribed = false;
+          this.#report(
+            new LarderRedisError(
+              'timeout',
+              `bus: the subscriber connection did not become ready within ${silentFor} ms (status: ${sub.status}); reconnecting`,
+            ),
+          );
+        }
         // Exactly like a closed connection: 'close' ends the subscription, the reconnect resubscribes and resyncs.
+        // A cluster's subscriber goes to another master at once: a frozen one can take seconds to close.
         sub.disconnect(!cluster);
+        if (cluster) replace();
       },
     });
     this.#heartbeat?.stop();
     this.#heartbeat = heartbeat;
+    // From now on, and again at each attempt to (re)connect: an attempt that never ends is a hang too.
+    heartbeat.start();
+    sub.on('connecting', () => heartbeat.start());
     sub.on('ready', () => {
       heartbeat.start();
       this.#subscribe(sub);
@@ -274,11 +302,7 @@ class RedisBusImpl implements RedisBus {
     if (cluster) {
       sub.once('end', () => {
         heartbeat.stop();
-        if (this.#closed || sub !== this.#sub) return;
-        sub.removeAllListeners('message');
-        const next = setTimeout(() => this.#openSubscriber(), Math.min(100, this.#reconnectDelay));
-        next.unref?.();
-        this.#retry = next;
+        replace();
       });
     }
     sub.on('error', (error: unknown) => this.#report(toRedisError(error)));

@@ -1,6 +1,7 @@
 import { Cluster, type ClusterOptions, type Redis, type RedisOptions } from 'ioredis';
 import { MAX_TIMER_MS } from './checks.js';
 import { backoff } from './link.js';
+import { parseRedisUrl, type RedisUrl, redactUrl } from './url.js';
 
 /** An ioredis client larder works with: a `Redis` (standalone or Sentinel) or a `Cluster`. */
 export type RedisClient = Redis | Cluster;
@@ -50,19 +51,20 @@ export function parseClusterUrls(
   for (const raw of urls.split(',')) {
     const text = raw.trim();
     if (text === '') continue;
-    let url: URL;
+    let parsed: RedisUrl;
     try {
-      url = new URL(text);
+      parsed = parseRedisUrl(text, name);
     } catch {
-      throw new TypeError(`${name} must be redis:// URLs separated by commas; got ${JSON.stringify(text)}`);
+      throw new TypeError(
+        `${name} must be redis:// or rediss:// URLs separated by commas; got ${redactUrl(text)}`,
+      );
     }
-    if (url.protocol !== 'redis:' && url.protocol !== 'rediss:') {
-      throw new TypeError(`${name} must be redis:// or rediss:// URLs; got ${JSON.stringify(text)}`);
-    }
-    nodes.push({ host: url.hostname || '127.0.0.1', port: url.port === '' ? 6379 : Number(url.port) });
+    const { url } = parsed;
+    // Without the brackets of an IPv6 address (`[::1]`), which would be looked up as a host name.
+    nodes.push({ host: parsed.host || '127.0.0.1', port: url.port === '' ? 6379 : Number(url.port) });
     if (url.username !== '') options.username = decodeURIComponent(url.username);
     if (url.password !== '') options.password = decodeURIComponent(url.password);
-    if (url.protocol === 'rediss:') options.tls = {};
+    if (parsed.tls) options.tls = {};
   }
   if (nodes.length === 0) throw new TypeError(`${name} holds no redis:// URL`);
   return { nodes, options };

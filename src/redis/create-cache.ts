@@ -9,6 +9,7 @@ import { openCluster, type RedisClient } from './cluster.js';
 import { restoreStringPrototype } from './fast-strings.js';
 import { backoff } from './link.js';
 import { redisTier } from './tier.js';
+import { parseRedisUrl, type RedisUrl } from './url.js';
 
 // ioredis is loaded by now (imported above): undo what its `class VerbatimString extends String` did to
 // String.prototype as early as possible, before the application's hot code is optimized (see fast-strings.ts).
@@ -18,7 +19,8 @@ restoreStringPrototype();
 export interface CreateCacheOptions<K, V> extends Omit<CacheOptions<K, V>, 'tier' | 'bus'> {
   /**
    * `redis://` / `rediss://` URL of the Redis shared by the instances (typically `process.env.REDIS_URL`).
-   * Empty or absent: a memory-only cache.
+   * Empty or absent: a memory-only cache. Any other scheme is refused (a TypeError); `rediss://`, in any
+   * case, always connects with TLS.
    */
   redisUrl?: string | undefined;
   /** How the cache uses Redis: used only with `redisUrl`, but checked without it too (a typo fails at once). */
@@ -124,7 +126,7 @@ export function createCache<K extends {} = string, V = unknown>(
         client: redis.client,
         connectionName: redis.client?.connectionName ?? 'larder',
       })
-    : openRedis(redisUrl, redis.client, timeout, reconnectDelay);
+    : openRedis(parseRedisUrl(redisUrl, 'createCache: redisUrl'), redis.client, timeout, reconnectDelay);
   // Connection errors are counted by the tier and reported by the bus; without a listener ioredis would log them.
   client.on('error', () => {});
   const tier = redisTier(client, {
@@ -144,17 +146,21 @@ export function createCache<K extends {} = string, V = unknown>(
   }
 }
 
-/** Opens a standalone (or Sentinel) connection with the fail-fast settings. */
+/**
+ * Opens a standalone (or Sentinel) connection with the fail-fast settings. A `rediss://` URL (in any case) always
+ * means TLS: ioredis itself switches TLS on only for a lower-case `rediss://`.
+ */
 function openRedis(
-  redisUrl: string,
+  redisUrl: RedisUrl,
   extra: RedisOptions | undefined,
   timeout: number,
   reconnectDelay: number,
 ): Redis {
-  return new Redis(redisUrl, {
+  return new Redis(redisUrl.text, {
     connectTimeout: Math.min(MAX_TIMER_MS, Math.max(1000, timeout * 4)),
     retryStrategy: backoff(reconnectDelay),
     ...extra,
+    ...(redisUrl.tls ? { tls: extra?.tls ?? {} } : {}),
     lazyConnect: false,
     commandTimeout: timeout,
     enableOfflineQueue: false,

@@ -15,12 +15,13 @@ export interface Pingable {
 /** Options of {@link Heartbeat}. */
 export interface HeartbeatOptions {
   /**
-   * The connection counts as hung when it is `ready` and nothing answered a PING for this long (ms). A PING
-   * goes out every `deadline / 2` ms, so a hang is noticed between `deadline` and `1.5 x deadline` after
-   * the last answer.
+   * The connection counts as hung when it is `ready` and nothing answered a PING for this long (ms), or when it
+   * stays `connecting` / `connect` (TCP, TLS, the ready check) for this long. A PING goes out every
+   * `deadline / 2` ms, so a hang is noticed between `deadline` and `1.5 x deadline` after the last answer (or
+   * the start of the connection attempt).
    */
   deadline: number;
-  /** Called once per hang (again only after an answer or a reconnect). */
+  /** Called once per hang (again only after an answer, or once the connection left its attempt to connect). */
   onHung: (silentFor: number) => void;
 }
 
@@ -30,7 +31,7 @@ export class Heartbeat {
   readonly #deadline: number;
   readonly #onHung: (silentFor: number) => void;
   #timer: ReturnType<typeof setInterval> | undefined;
-  /** Last answer (or the moment the connection became ready). */
+  /** Last answer (or the moment the connection became ready, or started to connect). */
   #lastAnswer = 0;
   #outstanding = false;
   #hung = false;
@@ -41,7 +42,10 @@ export class Heartbeat {
     this.#onHung = options.onHung;
   }
 
-  /** Starts (or restarts, after a reconnect) the heartbeat; the connection counts as just answered. */
+  /**
+   * Starts (or restarts, after a reconnect) the heartbeat; the connection counts as just answered. Start it as
+   * soon as the connection is made, so that an attempt to connect that never ends counts as a hang too.
+   */
   start(): void {
     this.#lastAnswer = Date.now();
     this.#hung = false;
@@ -63,9 +67,22 @@ export class Heartbeat {
 
   #tick(): void {
     const client = this.#client;
-    if (client.status !== 'ready') {
-      // Not connected: the connection's own events tell; count from when it is ready again.
+    const status = client.status;
+    if (status !== 'ready') {
+      if (status === 'connecting' || status === 'connect') {
+        // A connection attempt (TCP, TLS, the ready check): a Redis that hangs can hold it here forever (its
+        // kernel accepts the connection, nothing answers the ready check). It gets the same deadline as a PING.
+        const silentFor = Date.now() - this.#lastAnswer;
+        if (silentFor >= this.#deadline && !this.#hung) {
+          this.#hung = true;
+          this.#onHung(silentFor);
+        }
+        return;
+      }
+      // Not connected ('wait', 'reconnecting', 'close', 'end'): the connection's own events tell; count from the
+      // next attempt.
       this.#lastAnswer = Date.now();
+      this.#hung = false;
       return;
     }
     const silentFor = Date.now() - this.#lastAnswer;
