@@ -4,7 +4,8 @@
  *
  * ```sh
  * larder-next warm [--dir <app>] [--dist-dir .next] [--redis-url redis://…] [--prefix larder:next:]
- *                  [--build-id <id>] [--compress gzip|brotli|false] [--cluster] [--force]
+ *                  [--build-id <id>] [--max-ttl 7d] [--timeout 250ms] [--compress gzip|brotli|false]
+ *                  [--cluster] [--force]
  * ```
  *
  * `warm` runs {@link warmFromBuild}: seeds Redis from the `next build` output. `REDIS_URL` is the default of
@@ -15,6 +16,7 @@
  * @module
  */
 import { parseArgs } from 'node:util';
+import { toMs } from '../duration.js';
 import type { NextCompression } from './compression.js';
 import { type WarmFromBuildOptions, warmFromBuild } from './warm.js';
 
@@ -29,6 +31,8 @@ Options:
   --redis-url <url>     the Redis the app's handlers use (default: $REDIS_URL)
   --prefix <prefix>     the handlers' key prefix (default: larder:next:)
   --build-id <id>       the key scope (default: $NEXT_DEPLOYMENT_ID, else the build's BUILD_ID)
+  --max-ttl <duration>  the handlers' maxTtl, e.g. 7d, 12h, 3600s (default: 7d, as the handlers)
+  --timeout <duration>  the handlers' timeout, e.g. 250ms, 1s (default: 250ms, as the handlers)
   --compress <alg>      gzip, brotli or false (default: gzip, as the handlers)
   --cluster             the Redis is a Redis Cluster (as the handlers' cluster: true)
   --force               warm again even if this build was warmed already
@@ -60,6 +64,13 @@ async function main(argv: string[]): Promise<number> {
   if (values['build-id'] !== undefined) options.buildId = values['build-id'];
   if (values.force === true) options.force = true;
   if (values.cluster === true) options.cluster = true;
+  try {
+    if (values['max-ttl'] !== undefined) options.maxTtl = duration(values['max-ttl'], '--max-ttl');
+    if (values.timeout !== undefined) options.timeout = duration(values.timeout, '--timeout');
+  } catch (error) {
+    console.error(`larder-next: ${error instanceof Error ? error.message : String(error)}\n\n${USAGE}`);
+    return 2;
+  }
   const compress = values.compress;
   if (compress !== undefined) {
     options.compress = (compress === 'false' ? false : compress) as NextCompression;
@@ -76,6 +87,16 @@ async function main(argv: string[]): Promise<number> {
   }
 }
 
+/**
+ * A duration argument in milliseconds: a bare number is milliseconds (as in the handlers' options), else a duration
+ * such as `7d` or `250ms`.
+ *
+ * @throws TypeError or RangeError naming the argument.
+ */
+function duration(text: string, name: string): number {
+  return toMs(/^\d+(\.\d+)?$/.test(text) ? Number(text) : text, name);
+}
+
 function parse(argv: string[]) {
   return parseArgs({
     args: argv,
@@ -86,6 +107,8 @@ function parse(argv: string[]) {
       'redis-url': { type: 'string' },
       prefix: { type: 'string' },
       'build-id': { type: 'string' },
+      'max-ttl': { type: 'string' },
+      timeout: { type: 'string' },
       compress: { type: 'string' },
       force: { type: 'boolean' },
       cluster: { type: 'boolean' },

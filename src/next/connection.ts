@@ -2,6 +2,7 @@ import { Redis } from 'ioredis';
 import { openCluster } from '../redis/cluster.js';
 import { restoreStringPrototype } from '../redis/fast-strings.js';
 import { backoff, withTimeout } from '../redis/link.js';
+import { parseRedisUrl } from '../redis/url.js';
 import type { ResolvedOptions } from './options.js';
 
 // As soon as ioredis is loaded (above), before Next.js optimizes its request path (redisTier and redisBus
@@ -16,26 +17,31 @@ restoreStringPrototype();
  */
 export function openClient(options: ResolvedOptions): Redis {
   const timeout = options.timeout;
-  return options.cluster
-    ? (openCluster(options.redisUrl, 'larder/next: redisUrl', {
-        timeout,
-        reconnectDelay: 1000,
-        client: options.client,
-        connectionName: options.client?.connectionName ?? 'larder-next',
-      }) as unknown as Redis)
-    : new Redis(options.redisUrl, {
-        connectTimeout: Math.max(1000, timeout * 4),
-        retryStrategy: backoff(1000),
-        ...options.client,
-        lazyConnect: false,
-        // No commandTimeout: the bus's subscriber inherits these options, and a SUBSCRIBE timed out under load
-        // is not retried. Every command of the handlers is bounded by `run` (and the tier's own timer) instead.
-        commandTimeout: undefined,
-        enableOfflineQueue: false,
-        maxRetriesPerRequest: 0,
-        autoResendUnfulfilledCommands: false,
-        connectionName: options.client?.connectionName ?? 'larder-next',
-      });
+  if (options.cluster) {
+    return openCluster(options.redisUrl, 'larder/next: redisUrl', {
+      timeout,
+      reconnectDelay: 1000,
+      client: options.client,
+      connectionName: options.client?.connectionName ?? 'larder-next',
+    }) as unknown as Redis;
+  }
+  // ioredis turns TLS on only for a lower-case `rediss://`: the scheme goes to it in lower case, and `tls` is set
+  // for `rediss://` in any case (unless the application's client options say otherwise).
+  const url = parseRedisUrl(options.redisUrl, 'larder/next: redisUrl');
+  return new Redis(url.text, {
+    connectTimeout: Math.max(1000, timeout * 4),
+    retryStrategy: backoff(1000),
+    ...(url.tls ? { tls: {} } : {}),
+    ...options.client,
+    lazyConnect: false,
+    // No commandTimeout: the bus's subscriber inherits these options, and a SUBSCRIBE timed out under load
+    // is not retried. Every command of the handlers is bounded by `run` (and the tier's own timer) instead.
+    commandTimeout: undefined,
+    enableOfflineQueue: false,
+    maxRetriesPerRequest: 0,
+    autoResendUnfulfilledCommands: false,
+    connectionName: options.client?.connectionName ?? 'larder-next',
+  });
 }
 
 /**

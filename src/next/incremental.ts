@@ -1,7 +1,8 @@
 import { METRICS_SOURCE, type MetricsSource } from '../otel/source.js';
 import { freeze, thaw } from './codec.js';
 import { type NextCacheHandlerOptions, resolveOptions } from './options.js';
-import { Runtime, scope } from './runtime.js';
+import { failureReporter } from './report.js';
+import { claimRuntime, Runtime, scope } from './runtime.js';
 import { sizeOf } from './size.js';
 import { countRead, debugRevalidation, expireNote, type NextCacheStats } from './stats.js';
 import type { StoredIncremental } from './stored.js';
@@ -129,45 +130,68 @@ export function createIncrementalCacheHandler(
 ): IncrementalCacheHandlerClass {
   const resolved = resolveOptions(options, 'createIncrementalCacheHandler');
   const inScope = scope();
+  claimRuntime(resolved, inScope, 'createIncrementalCacheHandler');
+  /** This handler's reporter: its own `onError`, else the runtime's warning. */
+  let report: (error: unknown, operation: string) => void = failureReporter(resolved.onError);
+  let runtime: Runtime | undefined;
+  const rtOf = (): Runtime => {
+    if (runtime === undefined) {
+      runtime = Runtime.for(resolved, inScope);
+      report = runtime.reporterFor(resolved.onError);
+    }
+    return runtime;
+  };
   return class LarderIncrementalCacheHandler implements IncrementalCacheHandler {
-    readonly #rt: Runtime;
+    /** The shared runtime (`undefined` only if it could not be created: every call is then a miss). */
+    readonly #rt: Runtime | undefined;
 
     static stats(): NextCacheStats {
-      return Runtime.for(resolved, inScope).stats('i');
+      return rtOf().stats('i', resolved);
     }
 
     static [METRICS_SOURCE]() {
-      return Runtime.for(resolved, inScope).snapshot('i');
+      return rtOf().snapshot('i', resolved);
     }
 
     constructor(ctx?: IncrementalCacheHandlerContext) {
-      this.#rt = Runtime.for(resolved, inScope);
-      if (ctx !== undefined && ctx !== null) this.#rt.noteDistDir(ctx.serverDistDir);
+      // Next.js constructs the class per request: never throw here.
+      try {
+        this.#rt = rtOf();
+        if (ctx !== undefined && ctx !== null) this.#rt.noteDistDir(ctx.serverDistDir);
+      } catch (error) {
+        report(error, 'constructor');
+      }
+    }
+
+    /** The runtime, or a throw caught (and reported) by the calling method. */
+    #runtime(): Runtime {
+      return this.#rt ?? rtOf();
     }
 
     async get(
       cacheKey: string,
       ctx?: IncrementalCacheGetContext,
     ): Promise<IncrementalCacheHandlerValue | null> {
-      const rt = this.#rt;
+      let rt: Runtime | undefined;
       let served: 'hit' | 'stale' | 'miss' = 'miss';
       let memory = false;
       try {
+        rt = this.#runtime();
         const waiting = rt.ready();
         if (waiting !== undefined) await waiting;
-        const k = rt.key('i', cacheKey);
+        const k = rt.key('i', cacheKey, resolved);
         let stored: StoredIncremental | undefined;
         let verdict: Verdict = EXPIRED;
         // Twice at most: a memory copy older than a tag's expiry may have a newer version in Redis.
         for (let attempt = 0; attempt < 2; attempt++) {
-          const found = rt.read(k, rt.counters.i, resolved.encoding);
+          const found = rt.read(k, rt.counters.i, resolved.encoding, report);
           memory = !(found instanceof Promise);
           stored = (found instanceof Promise ? await found : found) as StoredIncremental | undefined;
           if (stored === undefined || stored.k !== 'i' || !rt.trusted(stored.t)) return null;
-          verdict = this.#check(stored, ctx);
+          verdict = check(rt, stored, ctx);
           if (verdict === PENDING) {
             await rt.tags.settled();
-            verdict = this.#check(stored, ctx);
+            verdict = check(rt, stored, ctx);
           }
           if (verdict !== EXPIRED || !rt.drop(k)) break;
         }
@@ -182,28 +206,19 @@ export function createIncrementalCacheHandler(
         if (verdict === STALE) debugRevalidation('i', `serving ${cacheKey} stale; Next.js regenerates it`);
         return result;
       } catch (error) {
-        rt.report(error, 'get');
+        report(error, 'get');
         return null;
       } finally {
-        countRead(rt.counters.i, served);
+        if (rt !== undefined) countRead(rt.counters.i, served);
       }
     }
 
-    #check(stored: StoredIncremental, ctx: IncrementalCacheGetContext | undefined): Verdict {
-      const tags = this.#rt.tags;
-      if (ctx === undefined || ctx === null) return tags.check(stored.g, undefined, stored.t);
-      const a = tags.check(stored.g, ctx.tags, stored.t);
-      if (a === EXPIRED || a === PENDING || ctx.softTags === undefined) return a;
-      const b = tags.check(undefined, ctx.softTags, stored.t);
-      return b === FRESH ? a : b;
-    }
-
     async set(cacheKey: string, data: unknown, ctx?: IncrementalCacheSetContext): Promise<void> {
-      const rt = this.#rt;
       try {
+        const rt = this.#runtime();
         const { value, streams } = await freeze(data);
         const cc = ctx?.fetchCache === true ? undefined : ctx?.cacheControl;
-        let ttl = rt.options.maxTtl;
+        let ttl = resolved.maxTtl;
         const expire = cc?.expire;
         if (typeof expire === 'number' && expire > 0 && Number.isFinite(expire)) {
           ttl = Math.min(ttl, expire * 1000);
@@ -217,16 +232,23 @@ export function createIncrementalCacheHandler(
         };
         if (cc !== undefined) stored.cc = { revalidate: cc.revalidate, expire: cc.expire };
         if (streams) stored.st = 1;
-        await rt.write(rt.key('i', cacheKey), stored, ttl, rt.counters.i, resolved.encoding);
+        await rt.write(
+          rt.key('i', cacheKey, resolved),
+          stored,
+          ttl,
+          rt.counters.i,
+          resolved.encoding,
+          report,
+        );
       } catch (error) {
-        rt.report(error, 'set');
+        report(error, 'set');
       }
     }
 
     async revalidateTag(tags: string | string[], durations?: { expire?: number }): Promise<void> {
-      const rt = this.#rt;
-      rt.counters.i.revalidations++;
       try {
+        const rt = this.#runtime();
+        rt.counters.i.revalidations++;
         const list = typeof tags === 'string' ? [tags] : Array.isArray(tags) ? tags : [];
         debugRevalidation('i', `revalidateTag ${list.join(', ')}${expireNote(durations)}`);
         await rt.tags.update(
@@ -234,14 +256,24 @@ export function createIncrementalCacheHandler(
           durations,
         );
       } catch (error) {
-        rt.report(error, 'revalidateTag');
+        report(error, 'revalidateTag');
       }
     }
 
     resetRequestCache(): void {}
 
     stats(): NextCacheStats {
-      return this.#rt.stats('i');
+      return this.#runtime().stats('i', resolved);
     }
   };
+}
+
+/** The verdict on an incremental entry: its tags and `ctx.tags`, then the page's soft tags. */
+function check(rt: Runtime, stored: StoredIncremental, ctx: IncrementalCacheGetContext | undefined): Verdict {
+  const tags = rt.tags;
+  if (ctx === undefined || ctx === null) return tags.check(stored.g, undefined, stored.t);
+  const a = tags.check(stored.g, ctx.tags, stored.t);
+  if (a === EXPIRED || a === PENDING || ctx.softTags === undefined) return a;
+  const b = tags.check(undefined, ctx.softTags, stored.t);
+  return b === FRESH ? a : b;
 }

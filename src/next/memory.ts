@@ -5,20 +5,18 @@ import type { Stored } from './stored.js';
 
 /**
  * The memory tier of a runtime: entries bounded by `maxMemory` bytes (`undefined` when 0), each eviction
- * counted in the counters of its handler kind (keys of build `buildId()`).
+ * counted in the counters of its handler kind.
  *
  * @internal
  */
 export function memoryTier(
   maxMemory: number,
   counters: { readonly i: HandlerCounters; readonly u: HandlerCounters },
-  buildId: () => string,
 ): Cache<string, Stored> | undefined {
   const memory =
     maxMemory > 0 ? new Cache<string, Stored>({ maxSize: maxMemory, sizeOf: footprint }) : undefined;
-  memory?.on('evict', ({ key }) => {
-    const kind = kindOf(key, buildId());
-    if (kind !== undefined) counters[kind].evictions++;
+  memory?.on('evict', ({ value }) => {
+    if (value.k === 'i' || value.k === 'u') counters[value.k].evictions++;
   });
   return memory;
 }

@@ -1,5 +1,6 @@
 import type { RedisOptions } from 'ioredis';
 import { type Duration, describe, toMs } from '../duration.js';
+import { parseClusterUrls } from '../redis/cluster.js';
 import { type Encoding, type NextCompression, type NextValueCodec, resolveEncoding } from './compression.js';
 
 /** Options shared by {@link createIncrementalCacheHandler} and {@link createUseCacheHandler}. */
@@ -132,8 +133,10 @@ export function resolveOptions(options: unknown, name: string): ResolvedOptions 
   if (o.cluster !== undefined && typeof o.cluster !== 'boolean') {
     throw new TypeError(`${name}: cluster must be a boolean; got ${describe(o.cluster)}`);
   }
+  const url = redisUrl.trim();
+  if (url !== '') checkRedisUrl(url, o.cluster ?? false, name);
   return {
-    redisUrl: redisUrl.trim(),
+    redisUrl: url,
     prefix: str(o.prefix, 'prefix', false) ?? 'larder:next:',
     buildId: str(o.buildId, 'buildId', false),
     distDir: str(o.distDir, 'distDir', false) ?? '.next',
@@ -146,6 +149,37 @@ export function resolveOptions(options: unknown, name: string): ResolvedOptions 
     onError: o.onError,
     encoding: resolveEncoding(o.compress, o.compressThreshold, o.codec, name),
   };
+}
+
+/**
+ * Refuses a `redisUrl` the connection could not be opened with (it would fail on every request instead): one
+ * `redis://` / `rediss://` URL, or with `cluster` one or more separated by commas. With Sentinel (`client.sentinels`)
+ * the URL still carries the password, so the same form is required.
+ */
+function checkRedisUrl(url: string, cluster: boolean, name: string): void {
+  // Credentials stay out of the message (it may end up in logs).
+  const shown = JSON.stringify(url.replace(/\/\/[^/@,]*@/g, '//***@'));
+  if (cluster) {
+    try {
+      parseClusterUrls(url, 'redisUrl');
+    } catch {
+      throw new TypeError(
+        `${name}: redisUrl must be redis:// or rediss:// URLs separated by commas (cluster: true); got ${shown}`,
+      );
+    }
+    return;
+  }
+  let parsed: URL;
+  try {
+    parsed = new URL(url);
+  } catch {
+    throw new TypeError(
+      `${name}: redisUrl must be a redis:// or rediss:// URL; got ${shown} (not a valid URL)`,
+    );
+  }
+  if (parsed.protocol !== 'redis:' && parsed.protocol !== 'rediss:') {
+    throw new TypeError(`${name}: redisUrl must be a redis:// or rediss:// URL; got ${shown}`);
+  }
 }
 
 /** Whether this process is `next build`. */

@@ -48,6 +48,52 @@ export function withScope<T>(name: string, fn: () => T): T {
   }
 }
 
+/**
+ * What a handler keeps of its own while sharing a runtime: the build its keys are scoped by (`buildId`, else
+ * `NEXT_DEPLOYMENT_ID`, else the `BUILD_ID` file). @internal
+ */
+export type BuildScope = Pick<ResolvedOptions, 'buildId' | 'distDir'>;
+
+/** The options two handlers sharing a runtime must agree on (they configure what is shared). */
+const SHARED = ['maxMemory', 'timeout', 'redisDuringBuild'] as const;
+
+/**
+ * Refuses, at creation, a handler whose shared-runtime settings (`maxMemory`, `timeout`, `redisDuringBuild`)
+ * differ from those of another handler created for the same runtime (same scope, `redisUrl`, `prefix`,
+ * `cluster`): they would be silently ignored. A handler created again by the same function (a module reloaded)
+ * replaces its own settings. @internal
+ *
+ * @throws TypeError naming the option.
+ */
+export function claimRuntime(options: ResolvedOptions, scope: string, name: string): void {
+  const settings = singleton('larder/next-settings', () => new Map<string, Map<string, ResolvedOptions>>());
+  const key = runtimeName(options, scope);
+  let byCreator = settings.get(key);
+  if (byCreator === undefined) {
+    byCreator = new Map();
+    settings.set(key, byCreator);
+  }
+  for (const [other, theirs] of byCreator) {
+    if (other === name) continue;
+    for (const option of SHARED) {
+      if (theirs[option] !== options[option]) {
+        throw new TypeError(
+          `${name}: ${option} (${options[option]}) differs from the ${option} (${theirs[option]}) of ${other} ` +
+            'for the same redisUrl and prefix: the two handlers share one memory tier and connection, so give ' +
+            'them the same value (e.g. one options object imported by both files)',
+        );
+      }
+    }
+  }
+  byCreator.set(name, options);
+}
+
+/** The singleton name of the runtime of `options` in `scope`. */
+function runtimeName(options: ResolvedOptions, scope: string): string {
+  const remote = options.redisDuringBuild || !isBuildPhase();
+  return `larder/next:${scope}|${options.redisUrl}|${options.prefix}|${remote}|${options.cluster}`;
+}
+
 /** How far back a resync after an outage re-reads the tag table, beyond the outage (clock skew, slow writes). */
 const RESYNC_MARGIN = 5 * 60_000;
 
@@ -70,27 +116,40 @@ export class Runtime {
   distrustBefore: number;
   /** Bumped on every invalidation of memory, so a tier read that raced one does not store an old value. */
   #epoch = 0;
-  #buildId: string | undefined;
+  /** `BUILD_ID` files read (by path), once a build is served. */
+  readonly #buildIds = new Map<string, string>();
   #serverDistDir: string | undefined;
   #startup: Promise<void> | undefined;
   #startupDone: (() => void) | undefined;
   #syncing: Promise<void> | undefined;
   #timer: ReturnType<typeof setInterval> | undefined;
   readonly #reads = new Map<string, Promise<Stored | undefined>>();
-  readonly #report: (error: unknown, operation: string) => void;
+  /** The default reporter (`console.warn`, throttled), for handlers without `onError`. */
+  readonly warn: (error: unknown, operation: string) => void = failureReporter(undefined);
+  /** The `onError` listeners of the handlers sharing this runtime. */
+  readonly #listeners = new Set<(error: unknown, operation: string) => void>();
   #closed = false;
   /** Counters of each handler kind (`stats()`, larder/otel). */
   readonly counters = { i: new HandlerCounters(), u: new HandlerCounters() };
 
   constructor(readonly options: ResolvedOptions) {
-    this.#report = failureReporter(options.onError);
+    if (options.onError !== undefined) this.#listeners.add(options.onError);
     const remote = options.redisUrl !== '' && (options.redisDuringBuild || !isBuildPhase());
-    this.memory = memoryTier(options.maxMemory, this.counters, () => this.buildId());
-    this.#buildId = options.buildId;
+    this.memory = memoryTier(options.maxMemory, this.counters);
     const manifest = nextTagsManifest();
     // Tag records outlive every entry created before them (entries live at most maxTtl), plus a margin.
     const tagTtl = options.maxTtl + Math.min(3_600_000, options.maxTtl);
-    if (!remote) {
+    let opened: Redis | undefined;
+    if (remote) {
+      try {
+        opened = openClient(options);
+      } catch (error) {
+        // A connection that cannot even be opened (resolveOptions refuses the URLs known to fail): serve from
+        // memory rather than fail every request.
+        this.report(error, 'connect');
+      }
+    }
+    if (opened === undefined) {
       this.tags = new TagTable(options.prefix, undefined, tagTtl, manifest, (e, op) => this.report(e, op));
       this.synced = true;
       this.distrustBefore = 0;
@@ -99,7 +158,7 @@ export class Runtime {
     this.synced = false;
     this.distrustBefore = Date.now();
     const timeout = options.timeout;
-    const client = openClient(options);
+    const client = opened;
     client.on('error', (error: unknown) => {
       this.#endStartup();
       this.report(error, 'redis');
@@ -155,9 +214,19 @@ export class Runtime {
 
   /** Returns the runtime for these options, creating it once per process (and scope, see {@link withScope}). */
   static for(options: ResolvedOptions, scope: string): Runtime {
-    const remote = options.redisDuringBuild || !isBuildPhase();
-    const name = `larder/next:${scope}|${options.redisUrl}|${options.prefix}|${remote}|${options.cluster}`;
-    return singleton(name, () => new Runtime(options));
+    return singleton(runtimeName(options, scope), () => new Runtime(options));
+  }
+
+  /**
+   * The reporter of a handler: its own `onError` (also told of the shared connection's failures), else the
+   * runtime's `console.warn`.
+   */
+  reporterFor(
+    onError: ((error: unknown, operation: string) => void) | undefined,
+  ): (error: unknown, operation: string) => void {
+    if (onError === undefined) return this.warn;
+    this.#listeners.add(onError);
+    return failureReporter(onError);
   }
 
   /** Remembers where Next.js serves the build from (for `BUILD_ID`). */
@@ -166,22 +235,21 @@ export class Runtime {
       this.#serverDistDir = serverDistDir;
   }
 
-  /** The build id keys are scoped by. */
-  buildId(): string {
-    if (this.#buildId !== undefined) return this.#buildId;
+  /** The build id the keys of a handler (`own`: its `buildId` and `distDir`) are scoped by. */
+  buildId(own: BuildScope = this.options): string {
+    if (own.buildId !== undefined) return own.buildId;
     const env = process.env.NEXT_DEPLOYMENT_ID;
-    if (env !== undefined && env !== '') {
-      this.#buildId = env;
-      return env;
-    }
+    if (env !== undefined && env !== '') return env;
     const file =
       this.#serverDistDir !== undefined
         ? join(this.#serverDistDir, '..', 'BUILD_ID')
-        : join(process.cwd(), this.options.distDir, 'BUILD_ID');
+        : join(process.cwd(), own.distDir, 'BUILD_ID');
+    const known = this.#buildIds.get(file);
+    if (known !== undefined) return known;
     try {
       const id = readFileSync(file, 'utf8').trim();
       // During `next build`, BUILD_ID may still be the previous build's: read it again next time.
-      if (id !== '' && !isBuildPhase()) this.#buildId = id;
+      if (id !== '' && !isBuildPhase()) this.#buildIds.set(file, id);
       if (id !== '') return id;
     } catch {
       // no build yet
@@ -189,9 +257,9 @@ export class Runtime {
     return 'no-build-id';
   }
 
-  /** The full key of an entry. */
-  key(kind: 'i' | 'u', key: string): string {
-    return `${this.buildId()}:${kind}:${key}`;
+  /** The full key of an entry of a handler (`own`: its build). */
+  key(kind: 'i' | 'u', key: string, own: BuildScope = this.options): string {
+    return `${this.buildId(own)}:${kind}:${key}`;
   }
 
   /** Waits (once, at startup, bounded) until the tag table is loaded. */
@@ -228,6 +296,7 @@ export class Runtime {
     k: string,
     counters?: HandlerCounters,
     encoding: Encoding = this.options.encoding,
+    report: (error: unknown, operation: string) => void = this.report.bind(this),
   ): Promise<Stored | undefined> | Stored | undefined {
     const hit = this.memory?.get(k);
     if (hit !== undefined) return hit;
@@ -247,7 +316,7 @@ export class Runtime {
           decoded = await decodeValue(record.value, encoding);
         } catch (error) {
           countRedisRead(counters, 'error');
-          this.report(error, 'get');
+          report(error, 'get');
           return undefined;
         }
         const entry = entryOf(decoded, record.expires);
@@ -268,7 +337,7 @@ export class Runtime {
       },
       (error: unknown) => {
         countRedisRead(counters, 'error');
-        this.report(error, 'get');
+        report(error, 'get');
         return undefined;
       },
     );
@@ -289,6 +358,7 @@ export class Runtime {
     ttl: number,
     counters?: HandlerCounters,
     encoding: Encoding = this.options.encoding,
+    report: (error: unknown, operation: string) => void = this.report.bind(this),
   ): Promise<void> {
     if (counters !== undefined) counters.sets++;
     this.#epoch++;
@@ -308,7 +378,7 @@ export class Runtime {
       text = await encodeValue(stored, encoding);
     } catch (error) {
       // Not storable: make sure Redis does not go on serving the previous value.
-      this.report(error, 'set');
+      report(error, 'set');
       await tier.delete([k]).catch(() => {});
       this.bus?.publish({ type: 'delete', keys: [k] });
       return;
@@ -317,7 +387,7 @@ export class Runtime {
       await tier.set(k, recordOf(text, ttl));
     } catch (error) {
       if (counters !== undefined) counters.redisErrors++;
-      this.report(error, 'set');
+      report(error, 'set');
     }
     this.bus?.publish({ type: 'delete', keys: [k] });
     await this.#barrier();
@@ -353,27 +423,40 @@ export class Runtime {
     if (!this.synced) this.#trySync();
   }
 
-  /** Reports a failure to `onError`, or warns (at most every 30 s). */
+  /**
+   * Reports a failure of what the handlers share (connection, bus, tag table) to every handler's `onError`, or
+   * warns (at most every 30 s) when none has one.
+   */
   report(error: unknown, operation: string): void {
-    this.#report(error, operation);
+    if (this.#listeners.size === 0) {
+      this.warn(error, operation);
+      return;
+    }
+    for (const listener of this.#listeners) {
+      try {
+        listener(error, operation);
+      } catch {
+        // a failing listener must not break the cache
+      }
+    }
   }
 
-  /** The `stats()` of a handler kind. */
-  stats(kind: 'i' | 'u'): NextCacheStats {
+  /** The `stats()` of a handler kind (`own`: the handler's build, whose entries are counted). */
+  stats(kind: 'i' | 'u', own: BuildScope = this.options): NextCacheStats {
     return statsOf(
       this.counters[kind],
-      entriesOf(this.memory, () => this.buildId(), kind),
+      entriesOf(this.memory, () => this.buildId(own), kind),
     );
   }
 
   /** What a handler kind reports to larder/otel: its stats, and the bus the two kinds share. */
-  snapshot(kind: 'i' | 'u'): ReturnType<typeof snapshotOf> {
+  snapshot(kind: 'i' | 'u', own: BuildScope = this.options): ReturnType<typeof snapshotOf> {
     let bus: BusSnapshot | undefined;
     if (this.bus !== undefined) {
       const b = this.bus.stats();
       bus = { sent: b.sent, received: b.received, connected: b.subscribed };
     }
-    return snapshotOf(this.stats(kind), this.tier !== undefined, bus);
+    return snapshotOf(this.stats(kind, own), this.tier !== undefined, bus);
   }
 
   /** Closes the connections (tests; Next.js never closes a cache handler). */
@@ -460,6 +543,7 @@ export async function closeRuntimes(): Promise<void> {
     Symbol.for('larder.singletons')
   ];
   if (registry === undefined) return;
+  registry.delete('larder/next-settings');
   const closing: Promise<void>[] = [];
   for (const [name, value] of [...registry]) {
     if (name.startsWith('larder/next:') && value instanceof Runtime) {

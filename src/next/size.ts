@@ -20,26 +20,62 @@ export function stringBytes(text: string): number {
   return TWO_BYTE.test(text) ? text.length * 2 : text.length;
 }
 
-/** Approximate bytes of a value (strings and byte arrays dominate Next.js entries). @internal */
-export function sizeOf(value: unknown, depth = 0): number {
+/** Bytes a reference to an object already counted costs (the slot pointing at it). */
+const REFERENCE = 8;
+/** Depth the recursive walk goes to before it defers an object to the explicit stack. */
+const MAX_RECURSION = 256;
+
+/**
+ * Approximate bytes of a value (strings and byte arrays dominate Next.js entries). Every node is counted, however
+ * deep (rich-text ASTs in `pageData` commonly nest past 8 levels, sometimes past hundreds): the walk recurses up
+ * to {@link MAX_RECURSION} levels (a page of usual depth costs no more than that), and walks what is deeper with
+ * an explicit stack, counting each object once there (a shared or cyclic reference costs {@link REFERENCE}).
+ *
+ * @internal
+ */
+export function sizeOf(value: unknown): number {
+  const deferred: object[] = [];
+  let size = walk(value, 0, deferred);
+  if (deferred.length === 0) return size;
+  const seen = new Set<object>();
+  for (let v = deferred.pop(); v !== undefined; v = deferred.pop()) {
+    if (seen.has(v)) {
+      size += REFERENCE;
+      continue;
+    }
+    seen.add(v);
+    // Its own fields only: the objects among them are deferred in turn.
+    size += walk(v, MAX_RECURSION, deferred, true);
+  }
+  return size;
+}
+
+/**
+ * The bytes of `value` down to {@link MAX_RECURSION} levels; deeper objects are pushed to `deferred` (`open`: walk
+ * this one's fields even at that depth).
+ */
+function walk(value: unknown, depth: number, deferred: object[], open = false): number {
   if (typeof value === 'string') return stringBytes(value);
   if (typeof value !== 'object' || value === null) return 8;
   if (ArrayBuffer.isView(value)) return value.byteLength + VIEW_OVERHEAD;
-  if (depth > 8) return 64;
+  if (depth >= MAX_RECURSION && !open) {
+    deferred.push(value);
+    return 0;
+  }
   let size = 16;
   if (value instanceof Map) {
     size = MAP_OVERHEAD;
-    for (const [k, v] of value) size += sizeOf(k, depth + 1) + sizeOf(v, depth + 1);
+    for (const [k, v] of value) size += walk(k, depth + 1, deferred) + walk(v, depth + 1, deferred);
     return size;
   }
   if (Array.isArray(value)) {
-    for (const v of value) size += sizeOf(v, depth + 1);
+    for (const v of value) size += walk(v, depth + 1, deferred);
     return size;
   }
   const bytes = (value as { bytes?: unknown }).bytes;
   if (bytes instanceof Uint8Array) return bytes.byteLength;
   for (const key of Object.keys(value))
-    size += stringBytes(key) + sizeOf((value as Record<string, unknown>)[key], depth + 1);
+    size += stringBytes(key) + walk((value as Record<string, unknown>)[key], depth + 1, deferred);
   return size;
 }
 

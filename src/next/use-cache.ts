@@ -1,7 +1,8 @@
 import { METRICS_SOURCE, type MetricsSource } from '../otel/source.js';
 import { readAll, streamOf } from './codec.js';
 import { type NextCacheHandlerOptions, resolveOptions } from './options.js';
-import { Runtime, scope } from './runtime.js';
+import { failureReporter } from './report.js';
+import { claimRuntime, Runtime, scope } from './runtime.js';
 import { countRead, debugRevalidation, expireNote, type NextCacheStats } from './stats.js';
 import type { StoredUseCache } from './stored.js';
 import { EXPIRED, PENDING, STALE, type Verdict } from './tags.js';
@@ -63,9 +64,15 @@ export interface UseCacheHandler extends MetricsSource {
 export function createUseCacheHandler(options?: NextCacheHandlerOptions): UseCacheHandler {
   const resolved = resolveOptions(options, 'createUseCacheHandler');
   const inScope = scope();
+  claimRuntime(resolved, inScope, 'createUseCacheHandler');
   let runtime: Runtime | undefined;
+  /** This handler's reporter: its own `onError`, else the runtime's warning. */
+  let report: (error: unknown, operation: string) => void = failureReporter(resolved.onError);
   const rtOf = (): Runtime => {
-    runtime ??= Runtime.for(resolved, inScope);
+    if (runtime === undefined) {
+      runtime = Runtime.for(resolved, inScope);
+      report = runtime.reporterFor(resolved.onError);
+    }
     return runtime;
   };
   /** Sets in progress, by key: our own promises (never Next.js's pending entry). */
@@ -73,21 +80,22 @@ export function createUseCacheHandler(options?: NextCacheHandlerOptions): UseCac
 
   return {
     async get(cacheKey: string, softTags: string[]): Promise<UseCacheEntry | undefined> {
-      const rt = rtOf();
+      let rt: Runtime | undefined;
       let served: 'hit' | 'stale' | 'miss' = 'miss';
       let memory = false;
       try {
+        rt = rtOf();
         const pending = pendingSets.get(cacheKey);
         if (pending !== undefined) await pending;
         const waiting = rt.ready();
         if (waiting !== undefined) await waiting;
-        const k = rt.key('u', cacheKey);
+        const k = rt.key('u', cacheKey, resolved);
         const soft = Array.isArray(softTags) ? softTags : undefined;
         let stored: StoredUseCache | undefined;
         let verdict: Verdict = EXPIRED;
         // Twice at most: a memory copy older than a tag's expiry may have a newer version in Redis.
         for (let attempt = 0; attempt < 2; attempt++) {
-          const found = rt.read(k, rt.counters.u, resolved.encoding);
+          const found = rt.read(k, rt.counters.u, resolved.encoding, report);
           memory = !(found instanceof Promise);
           stored = (found instanceof Promise ? await found : found) as StoredUseCache | undefined;
           if (stored === undefined || stored.k !== 'u' || !rt.trusted(stored.t)) return undefined;
@@ -110,21 +118,21 @@ export function createUseCacheHandler(options?: NextCacheHandlerOptions): UseCac
           revalidate: verdict === STALE ? -1 : stored.revalidate,
         };
       } catch (error) {
-        rt.report(error, 'get');
+        report(error, 'get');
         return undefined;
       } finally {
-        countRead(rt.counters.u, served);
+        if (rt !== undefined) countRead(rt.counters.u, served);
       }
     },
 
     async set(cacheKey: string, pendingEntry: Promise<UseCacheEntry>): Promise<void> {
-      const rt = rtOf();
       let done!: () => void;
       const mine = new Promise<void>((resolve) => {
         done = resolve;
       });
       pendingSets.set(cacheKey, mine);
       try {
+        const rt = rtOf();
         const entry = await pendingEntry;
         // `expire: 0` is dynamic: Next.js regenerates it on every read, so storing it is wasted work (the dev
         // server keeps it, like the built-in handler).
@@ -141,14 +149,22 @@ export function createUseCacheHandler(options?: NextCacheHandlerOptions): UseCac
           expire: entry.expire,
           revalidate: entry.revalidate,
         };
-        let ttl = rt.options.maxTtl;
+        let ttl = resolved.maxTtl;
         if (typeof entry.expire === 'number' && Number.isFinite(entry.expire) && entry.expire > 0) {
           ttl = Math.min(ttl, entry.timestamp + entry.expire * 1000 - Date.now());
         }
-        if (ttl > 0) await rt.write(rt.key('u', cacheKey), stored, ttl, rt.counters.u, resolved.encoding);
+        if (ttl > 0)
+          await rt.write(
+            rt.key('u', cacheKey, resolved),
+            stored,
+            ttl,
+            rt.counters.u,
+            resolved.encoding,
+            report,
+          );
       } catch (error) {
         // A failed or interrupted render: store nothing (an incomplete value would serve an incomplete page).
-        rt.report(error, 'set');
+        report(error, 'set');
       } finally {
         done();
         if (pendingSets.get(cacheKey) === mine) pendingSets.delete(cacheKey);
@@ -156,7 +172,11 @@ export function createUseCacheHandler(options?: NextCacheHandlerOptions): UseCac
     },
 
     async refreshTags(): Promise<void> {
-      rtOf().refresh();
+      try {
+        rtOf().refresh();
+      } catch (error) {
+        report(error, 'refreshTags');
+      }
     },
 
     async getExpiration(_tags: string[]): Promise<number> {
@@ -164,23 +184,23 @@ export function createUseCacheHandler(options?: NextCacheHandlerOptions): UseCac
     },
 
     async updateTags(tags: string[], durations?: { expire?: number }): Promise<void> {
-      const rt = rtOf();
-      rt.counters.u.revalidations++;
       try {
+        const rt = rtOf();
+        rt.counters.u.revalidations++;
         const list = Array.isArray(tags) ? tags.filter((t) => typeof t === 'string') : [];
         debugRevalidation('u', `updateTags ${list.join(', ')}${expireNote(durations)}`);
         await rt.tags.update(list, durations);
       } catch (error) {
-        rt.report(error, 'updateTags');
+        report(error, 'updateTags');
       }
     },
 
     stats(): NextCacheStats {
-      return rtOf().stats('u');
+      return rtOf().stats('u', resolved);
     },
 
     [METRICS_SOURCE]() {
-      return rtOf().snapshot('u');
+      return rtOf().snapshot('u', resolved);
     },
   };
 }

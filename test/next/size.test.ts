@@ -67,4 +67,40 @@ describe('larder/next entry sizes', () => {
     expect(cjk).toBeLessThan(1.3);
     expect(cjk).toBeGreaterThan(0.7);
   });
+
+  it('counts every node of deeply nested data (rich-text ASTs in pageData), however deep', () => {
+    const nest = (depth: number, leaf: unknown): unknown => {
+      let v = leaf;
+      for (let i = 0; i < depth; i++) v = { content: [v] };
+      return v;
+    };
+    const text = 'x'.repeat(100_000);
+    for (const depth of [8, 20, 300, 100_000]) {
+      expect(sizeOf(nest(depth, { text })), `depth ${depth}`).toBeGreaterThan(100_000 + depth * 32);
+    }
+    // A cycle (never in Next.js values, which are JSON): finite, over- rather than under-counted.
+    const deep = nest(1000, { text }) as { content: unknown[] };
+    const cyclic = { content: [deep] as unknown[] };
+    (deep as { content: unknown[] }).content.push(cyclic);
+    expect(sizeOf(cyclic)).toBeGreaterThan(100_000);
+    expect(sizeOf(cyclic)).toBeLessThan(1_000_000);
+  });
+
+  it('holds deeply nested pageData within maxMemory', async () => {
+    const Handler = withScope('size-deep', () =>
+      createIncrementalCacheHandler({ redisUrl: '', buildId: 'b1', maxMemory: 2 * 1024 * 1024 }),
+    );
+    const h = new Handler({});
+    let props: unknown = { text: 'x'.repeat(1024 * 1024) };
+    for (let i = 0; i < 10; i++) props = { type: 'node', children: [props] };
+    for (let i = 0; i < 10; i++) {
+      await h.set(
+        `/p/${i}`,
+        { kind: 'PAGES', html: '<p>hi</p>', pageData: { pageProps: props }, headers: undefined, status: 200 },
+        { cacheControl: { revalidate: false, expire: undefined } },
+      );
+    }
+    // Ten pages of 1 MiB each under a 2 MiB bound: at most one is kept.
+    expect(h.stats().entries).toBeLessThanOrEqual(1);
+  });
 });

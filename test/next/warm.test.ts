@@ -260,6 +260,41 @@ describe.runIf(url !== undefined)('warmFromBuild', () => {
       code: 2,
     });
   });
+
+  it("larder-next warm --max-ttl: warmed entries live no longer than the app's maxTtl (nor its tag records)", async () => {
+    const p = prefix();
+    const dir = build();
+    const run = promisify(execFile);
+    const cli = [
+      '--import',
+      'tsx',
+      join(root, 'src/next/cli.ts'),
+      'warm',
+      '--dir',
+      dir,
+      '--redis-url',
+      redisUrl,
+    ];
+    const { stdout } = await run(
+      process.execPath,
+      [...cli, '--prefix', p, '--max-ttl', '30s', '--timeout', '1s'],
+      { cwd: root },
+    );
+    expect(JSON.parse(stdout)).toMatchObject({ buildId: BUILD, written: 5 });
+    // /p2 has revalidate: false (no expiry of its own): it lives maxTtl.
+    const ttl = await admin.pttl(`${p}v:${BUILD}:i:/p2`);
+    expect(ttl).toBeGreaterThan(0);
+    expect(ttl).toBeLessThanOrEqual(30_000);
+    for (const [option, value] of [
+      ['--max-ttl', '2x'],
+      ['--max-ttl', '0'],
+      ['--timeout', 'soon'],
+    ]) {
+      await expect(
+        run(process.execPath, [...cli, '--prefix', p, option as string, value as string], { cwd: root }),
+      ).rejects.toMatchObject({ code: 2, stderr: expect.stringContaining(`larder-next: ${option} must be`) });
+    }
+  });
 });
 
 const clusterUrls = await clusterForTests('larder-next warm on a Redis Cluster');
