@@ -1,6 +1,7 @@
 import type { RedisOptions } from 'ioredis';
 import { type Duration, describe, toMs } from '../duration.js';
 import { parseClusterUrls } from '../redis/cluster.js';
+import { parseRedisUrl } from '../redis/url.js';
 import { type Encoding, type NextCompression, type NextValueCodec, resolveEncoding } from './compression.js';
 
 /** Options shared by {@link createIncrementalCacheHandler} and {@link createUseCacheHandler}. */
@@ -157,9 +158,9 @@ export function resolveOptions(options: unknown, name: string): ResolvedOptions 
  * the URL still carries the password, so the same form is required.
  */
 function checkRedisUrl(url: string, cluster: boolean, name: string): void {
-  // Credentials stay out of the message (it may end up in logs).
-  const shown = JSON.stringify(url.replace(/\/\/[^/@,]*@/g, '//***@'));
   if (cluster) {
+    // Credentials stay out of the message (it may end up in logs).
+    const shown = JSON.stringify(url.replace(/\/\/[^/@,]*@/g, '//***@'));
     try {
       parseClusterUrls(url, 'redisUrl');
     } catch {
@@ -169,17 +170,8 @@ function checkRedisUrl(url: string, cluster: boolean, name: string): void {
     }
     return;
   }
-  let parsed: URL;
-  try {
-    parsed = new URL(url);
-  } catch {
-    throw new TypeError(
-      `${name}: redisUrl must be a redis:// or rediss:// URL; got ${shown} (not a valid URL)`,
-    );
-  }
-  if (parsed.protocol !== 'redis:' && parsed.protocol !== 'rediss:') {
-    throw new TypeError(`${name}: redisUrl must be a redis:// or rediss:// URL; got ${shown}`);
-  }
+  // The same parse the connection opens it with (src/redis/url.ts), so a URL passes here only if it can be opened.
+  parseRedisUrl(url, `${name}: redisUrl`);
 }
 
 /** Whether this process is `next build`. */

@@ -240,20 +240,23 @@ describe.runIf(url !== undefined)('warmFromBuild', () => {
     await expect(warmFromBuild({ dir: empty, redisUrl, buildId: 'x' })).rejects.toThrow(/prerender-manifest/);
   });
 
+  /** `node --import tsx src/next/cli.ts warm --dir <dir> --redis-url <redisUrl>`, without `node`. */
+  const warmArgs = (dir: string): string[] => [
+    '--import',
+    'tsx',
+    join(root, 'src/next/cli.ts'),
+    'warm',
+    '--dir',
+    dir,
+    '--redis-url',
+    redisUrl,
+  ];
+
   it('larder-next warm: the command prints what it did', async () => {
     const p = prefix();
     const dir = build();
     const run = promisify(execFile);
-    const args = [
-      '--import',
-      'tsx',
-      join(root, 'src/next/cli.ts'),
-      'warm',
-      '--dir',
-      dir,
-      '--redis-url',
-      redisUrl,
-    ];
+    const args = warmArgs(dir);
     const { stdout } = await run(process.execPath, [...args, '--prefix', p], { cwd: root });
     expect(JSON.parse(stdout)).toMatchObject({ buildId: BUILD, written: 5, byOther: false });
     await expect(run(process.execPath, [...args.slice(0, 3), 'cool'], { cwd: root })).rejects.toMatchObject({
@@ -265,16 +268,7 @@ describe.runIf(url !== undefined)('warmFromBuild', () => {
     const p = prefix();
     const dir = build();
     const run = promisify(execFile);
-    const cli = [
-      '--import',
-      'tsx',
-      join(root, 'src/next/cli.ts'),
-      'warm',
-      '--dir',
-      dir,
-      '--redis-url',
-      redisUrl,
-    ];
+    const cli = warmArgs(dir);
     const { stdout } = await run(
       process.execPath,
       [...cli, '--prefix', p, '--max-ttl', '30s', '--timeout', '1s'],

@@ -6,18 +6,10 @@
 import { Redis } from 'ioredis';
 import { afterAll, describe, expect, it } from 'vitest';
 import { createCache, redisBus, redisTier } from '../../src/redis/index.js';
+import { thrown } from '../helpers/thrown.js';
 
 const client = new Redis({ lazyConnect: true, enableOfflineQueue: false });
 afterAll(() => client.disconnect());
-
-function thrown(fn: () => unknown): Error {
-  try {
-    fn();
-  } catch (error) {
-    return error as Error;
-  }
-  throw new Error('expected a throw');
-}
 
 describe('redisTier options', () => {
   it('refuses unknown option names (a typo would fall back to the shared default prefix), naming them', () => {

@@ -8,15 +8,7 @@ import { parseClusterUrls } from '../../src/redis/cluster.js';
 import { createCache } from '../../src/redis/index.js';
 import { parseRedisUrl } from '../../src/redis/url.js';
 import { deleteKeys, redisForTests, uniquePrefix, waitFor } from '../helpers/redis-server.js';
-
-function thrown(fn: () => unknown): Error {
-  try {
-    fn();
-  } catch (error) {
-    return error as Error;
-  }
-  throw new Error('expected a throw');
-}
+import { thrown } from '../helpers/thrown.js';
 
 describe('redis URL checks (no Redis needed)', () => {
   it('reads the scheme in any case; rediss:// in any case means TLS, and is handed to ioredis in lower case', () => {
