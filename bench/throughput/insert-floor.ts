@@ -15,7 +15,7 @@
  * - `cache`: `Cache.set` with the default policy (from `src/` through tsx, as the others; the bars measure `dist/`).
  *
  * Run: `npx tsx bench/throughput/insert-floor.ts [--processes 8] [--no-write]`. Writes
- * `bench/results/insert-floor.json` (docs/policy.md cites it).
+ * `bench/results/insert-floor.json` (docs/policy-log.md cites it).
  *
  * @module
  */

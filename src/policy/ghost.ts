@@ -27,7 +27,7 @@ export enum GhostRegion {
  * before it ages out, which only thins the votes it feeds (at `Layout.SLOTS_PER_KEY` slots per key
  * remembered, about 3% of the keys remembered at any time, and up to 9% of the oldest). The ring and
  * probed table this replaces cost about a fifth of an evicting insert; decisions measured the same over
- * POLICIES.md's rows (docs/policy.md). Stamps and sequence numbers are kept modulo 2^32 and compared by
+ * POLICIES.md's rows (docs/policy-log.md). Stamps and sequence numbers are kept modulo 2^32 and compared by
  * wrapping subtraction; every 2^30 records of a region a sweep re-marks that region's slots that have aged out, so
  * that no slot's age can wrap round to look young. The table is allocated at the first record: a store that
  * never evicts never pays for it. Once allocated it takes 48-96 bytes per key remembered in each region.
@@ -40,7 +40,7 @@ export enum GhostRegion {
  * (a power of two of buckets) shrink about `rate` times. The sample is the top bits of a multiplicative hash, so
  * that every bit of the key's hash counts. {@link Ghost.rateFor} samples 1 key in 4 once that leaves at least 64 of
  * them in the horizon on average (the store's ghosts: from 5,110 entries) and keeps every key below, where a few
- * sampled keys' votes would move the window (docs/policy.md, "The ghosts keep a sample of the keys", has the
+ * sampled keys' votes would move the window (docs/policy-log.md, "The ghosts keep a sample of the keys", has the
  * numbers, and those of an earlier sampling of every store, not kept).
  *
  * @internal

@@ -10,7 +10,7 @@ import { MAX_WINDOW, SMALL_WINDOW, WindowGuards } from './window-guards.js';
 // every use (a load, a small-integer check and an untagging, and overflow-checked arithmetic on top), where it folds
 // an enum member that the bundler has inlined as a literal. An evicting insert counted 2,658 machine instructions
 // with consts and 2,230 with the enums alone (2,213 with `#missHeld` beside them; insert-instructions.ts, 2026-12-06;
-// docs/policy.md, "Constants the bundle can fold"); test/policy/bundle-constants.test.ts keeps the store's methods
+// docs/policy-log.md, "Constants the bundle can fold"); test/policy/bundle-constants.test.ts keeps the store's methods
 // free of such reads.
 
 /** Segment ids; each is also the slot of its list's sentinel. */
@@ -59,7 +59,7 @@ enum Hit {
 /**
  * Bits of a slot's flags in `#flags`, one byte: where the entry sits. Until 2026-12-06 they lived in a third word of
  * the link record, with eager promotion's move stamp (13 bytes per slot with the hit state, against 10 now;
- * docs/policy.md, "One byte of flags per slot").
+ * docs/policy-log.md, "One byte of flags per slot").
  */
 enum Flag {
   /** Bits 0-1: the segment (`Seg`). */
@@ -99,7 +99,7 @@ enum Tuned {
    * already), so it covers fewer of the entries eviction would take next, and a tail hit stands for more missed
    * hits than it does with eager promotion. (Over POLICIES.md's rows, with `LAZY_GUARD_SETTLE`, the share of the
    * LRU-to-OPT gap closed was 52.4% at weight 1, 52.8% at 1.25, 53.7% at 1.5, 52.9% at 1.75, 53.2% at 2: noisy,
-   * see `docs/policy.md`.)
+   * see `docs/policy-log.md`.)
    */
   LAZY_TAIL_VOTE = 1.5,
 }
@@ -111,7 +111,7 @@ const INITIAL_WINDOW = 0.01;
  * The least window share the climbers may move to: the share the store starts from (and the small-window guard
  * drops to), or the initial share given by `TinyLfuTuning.window` when that is smaller. Without it, the votes of
  * frequency-heavy traces shrank the window to a single entry, which cost scan at 1500 3.8 points against a fixed
- * 1% window (docs/policy.md, "The window's floor").
+ * 1% window (docs/policy-log.md, "The window's floor").
  */
 const MIN_WINDOW = INITIAL_WINDOW;
 /** How far back (as a share of capacity) ghost and tail hits count as votes for the climber. */
@@ -202,7 +202,7 @@ export interface TinyLfuTuning {
    * (`LAZY_GUARD_SETTLE`). `'eager'`: a hit in probation promotes the entry to protected at once, and a hit
    * in protected moves it to protected's recent end (both segments in LRU order), through the read
    * buffer. Eager measured slightly higher hit ratios and a `get` about 0.6x as fast on a sweep
-   * (docs/policy.md); it is kept to benchmark against.
+   * (docs/policy-log.md); it is kept to benchmark against.
    */
   promotion?: 'eager' | 'lazy';
 }
@@ -255,13 +255,13 @@ export interface TinyLfuTuning {
  * Why this class is still large (about 1,930 lines with its comments): the slot arrays, the three
  * lists with their tails, the deferred sketch counting and the climber's votes are read and written by the
  * same hit path, which is kept in one class on purpose: reached through nested helpers instead of one `#swap`
- * in the read buffer's drain, a sweep ran 11-25% slower (docs/policy.md, "Results against the issue's
+ * in the read buffer's drain, a sweep ran 11-25% slower (docs/policy-log.md, "Results against issue 7's
  * bars"); the insert path's one-for-one eviction is written the same way, and so is a full store's insertion
  * that refuses its candidate (`#insertFull`, `#rotateWindow`: with the cache's direct `set`, 3,306 machine
  * instructions per evicting `Cache.set` went to 2,661, `bench/throughput/insert-instructions.ts`). The guards,
  * which the hit path only calls for sampled keys, are split out; the table of pending misses (`Misses`) is a word
  * read by the insert path beside `#lastMiss`, kept here for the same reason. It also holds the eager-promotion mode (the default until
- * 2026-12-06), a benchmark knob measured against the default (docs/policy.md). The next split, window
+ * 2026-12-06), a benchmark knob measured against the default (docs/policy-log.md). The next split, window
  * sizing (limits, resizes, the climbers' votes) behind an interface the hit path calls only on a vote,
  * is open.
  *
@@ -1162,7 +1162,7 @@ export class TinyLfuStore<K, E> implements Store<K, E> {
               new TinyLfuStore<number, true>(
                 { max: capacity, maxSize: undefined, onEvict: () => {} },
                 // The store's own promotion: under lazy promotion an eager miniature measured 53.2% of the
-                // gap over POLICIES.md's rows against 53.4% (docs/policy.md).
+                // gap over POLICIES.md's rows against 53.4% (docs/policy-log.md).
                 {
                   climber: 'off',
                   window: SMALL_WINDOW,
@@ -1303,7 +1303,7 @@ export class TinyLfuStore<K, E> implements Store<K, E> {
       } else {
         // Linked before protected demotes, a promoted entry is itself demoted straight back when every
         // other protected entry is referenced (CLOCK sends those round first). Making room first measured
-        // worse over POLICIES.md's rows (52.9% of the gap against 53.4%, docs/policy.md): a protected
+        // worse over POLICIES.md's rows (52.9% of the gap against 53.4%, docs/policy-log.md): a protected
         // segment that is all referenced holds it to one more lap in probation.
         this.#transfer(v, Seg.PROTECTED);
         this.#demote();

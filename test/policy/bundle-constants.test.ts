@@ -7,7 +7,7 @@ import { describe, expect, it } from 'vitest';
  * dist/) turns a module's top-level `const` into a `var`, which V8 reads from the module's context on every use,
  * with a small-integer check and an untagging; the store's layout and flag constants are enums instead, which the
  * bundler inlines as literals (an evicting insert: 2,658 machine instructions with consts, 2,230 with the enums
- * alone; docs/policy.md, "Constants the bundle can fold"). This test bundles the store as the build does and fails
+ * alone; docs/policy-log.md, "Constants the bundle can fold"). This test bundles the store as the build does and fails
  * if a method of the policy's classes, other than the cold ones listed here, names a top-level numeric `var`, or if
  * an enum was left as an object instead of inlined.
  */
