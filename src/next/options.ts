@@ -1,7 +1,7 @@
 import type { RedisOptions } from 'ioredis';
 import { type Duration, describe, toMs } from '../duration.js';
 import { parseClusterUrls } from '../redis/cluster.js';
-import { parseRedisUrl } from '../redis/url.js';
+import { parseRedisUrl, redactUrl } from '../redis/url.js';
 import { type Encoding, type NextCompression, type NextValueCodec, resolveEncoding } from './compression.js';
 
 /** Options shared by {@link createIncrementalCacheHandler} and {@link createUseCacheHandler}. */
@@ -159,8 +159,8 @@ export function resolveOptions(options: unknown, name: string): ResolvedOptions 
  */
 function checkRedisUrl(url: string, cluster: boolean, name: string): void {
   if (cluster) {
-    // Credentials stay out of the message (it may end up in logs).
-    const shown = JSON.stringify(url.replace(/\/\/[^/@,]*@/g, '//***@'));
+    // Credentials stay out of the message (it may end up in logs), whatever characters the password holds.
+    const shown = redactUrl(url);
     try {
       parseClusterUrls(url, 'redisUrl');
     } catch {

@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { resolve } from 'node:path';
 import { type Duration, describe as describeValue, toMs } from '../duration.js';
+import { redactUrl } from '../redis/url.js';
 import type { TierRecord } from '../tier.js';
 import { type BuildEntry, readBuildId, readBuildOutput } from './build-output.js';
 import { encodeValue } from './compression.js';
@@ -84,7 +85,7 @@ export async function warmFromBuild(options: WarmFromBuildOptions = {}): Promise
     // cluster's first slot refresh can fail on a busy host, and Redis may come up just after the command starts.
     const synced = await rt.whenSynced(startupWaitMs(resolved.timeout));
     if (!synced || rt.client === undefined || rt.tier === undefined) {
-      throw new Error(`${name}: cannot reach Redis at ${resolved.redisUrl}`);
+      throw new Error(`${name}: cannot reach Redis at ${redactUrl(resolved.redisUrl)}`);
     }
     const result: WarmResult = {
       buildId,
@@ -160,8 +161,9 @@ async function warmOne(rt: Runtime, entry: BuildEntry, result: WarmResult): Prom
     staleUntil: now + ttl,
     errorUntil: now + ttl,
     tags: [],
-    // The render time: Redis refuses the write when it holds an entry written later.
-    createdAt: entry.lastModified,
+    // The render time: Redis refuses the write when it holds an entry written later. Never later than now: a build
+    // machine's clock ahead would date the entry in the future, which the tier takes for foreign (scripts.ts).
+    createdAt: Math.min(entry.lastModified, now),
   };
   const before = tier.stats().refused;
   await tier.set(rt.key('i', entry.key), record);

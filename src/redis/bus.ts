@@ -12,9 +12,17 @@ import { backoff, Link, release, toRedisError } from './link.js';
 
 /** Options of {@link redisBus}. */
 export interface RedisBusOptions {
-  /** Prefix of the channel, `<prefix>bus` (default `'larder:'`, the tier's default prefix). */
+  /**
+   * Prefix of the channel, `<prefix>bus` (`<prefix>bus:db<N>` on database N > 0; default `'larder:'`, the tier's
+   * default prefix).
+   */
   prefix?: string;
-  /** The pub/sub channel (default `<prefix>bus`). Instances that invalidate each other need the same one. */
+  /**
+   * The pub/sub channel. Instances that invalidate each other need the same one. Default: `<prefix>bus` when the
+   * client uses database 0 (any Redis Cluster), and `<prefix>bus:db<N>` when it uses database N (ioredis's `db`
+   * option, or `/N` in its URL): Redis pub/sub ignores the database, and caches on different databases hold
+   * different entries, so they must not hear each other's key names. A channel given here is used as it is.
+   */
   channel?: string;
   /**
    * The longest a publish may take before it counts as failed and is queued for resending (default `'250ms'`;
@@ -83,6 +91,9 @@ const FLUSH_DELAY = 1000;
  * that cannot be published are queued and sent once Redis is back. A PING on the subscriber connection
  * (`heartbeat`) notices a Redis that stops answering without closing the connection.
  *
+ * The channel is `<prefix>bus`, or `<prefix>bus:db<N>` when `client` uses database N > 0 (pub/sub ignores the
+ * database: instances on other databases must not hear its keys); see {@link RedisBusOptions.channel}.
+ *
  * On a Redis Cluster (`client` is an ioredis `Cluster`), it publishes with classic `PUBLISH` (delivered on every
  * node) and subscribes on a plain connection to one master; when that connection ends or hangs, it subscribes on
  * another master (and the cache resyncs).
@@ -95,6 +106,19 @@ export function redisBus(client: RedisClient, options: RedisBusOptions = {}): Re
   // The application's ioredis is loaded by now (it made `client`), whichever copy it is.
   restoreStringPrototype();
   return new RedisBusImpl(client, options);
+}
+
+/**
+ * The default channel of a bus with this prefix on `client`: `<prefix>bus` on database 0 (the name larder has
+ * always used, so that instances of different versions keep hearing each other), `<prefix>bus:db<N>` on database
+ * N. Redis pub/sub is shared by every database of a server: without the number, instances on `redis://host/1`
+ * and `redis://host/2` would drop each other's entries and receive each other's keys (which can carry user data).
+ * A Cluster has database 0 only. The database is the client's `db` option (ioredis sets it from the URL's `/N`);
+ * a `SELECT` sent on the client later is not seen. @internal
+ */
+export function defaultChannel(prefix: string, client: RedisClient): string {
+  const db = isCluster(client) ? 0 : Number((client.options as { db?: unknown }).db ?? 0);
+  return Number.isSafeInteger(db) && db > 0 ? `${prefix}bus:db${db}` : `${prefix}bus`;
 }
 
 /** Encodes a message for the channel. @internal */
@@ -187,7 +211,9 @@ class RedisBusImpl implements RedisBus {
     checkKeys(options, BUS_OPTIONS, 'redisBus: options');
     const prefix = checkPrefix(options.prefix, 'redisBus: prefix');
     this.#channel =
-      options.channel === undefined ? `${prefix}bus` : checkPrefix(options.channel, 'redisBus: channel');
+      options.channel === undefined
+        ? defaultChannel(prefix, client)
+        : checkPrefix(options.channel, 'redisBus: channel');
     // Each of these becomes a timer delay: at most 2^31 - 1 ms (a longer timer fires after 1 ms).
     this.#link = new Link(client, checkTimerMs(options.timeout ?? 250, 'redisBus: timeout'));
     this.#maxPending = checkCount(options.maxPending, 'redisBus: maxPending', 1000);

@@ -1,7 +1,5 @@
-import type { Redis } from 'ioredis';
 import { describe, toMs } from '../duration.js';
 import { defaultSerializer, type Serializer } from '../serializer.js';
-import type { RedisClient } from './cluster.js';
 import { isWellFormed } from './keys.js';
 
 const DEFAULT_PREFIX = 'larder:';
@@ -34,9 +32,14 @@ export function checkPrefix(prefix: unknown, name: string): string {
   return prefix;
 }
 
-/** Checks a Redis client argument. @internal */
-export function checkClient(client: unknown, name: string): RedisClient {
-  const c = client as Partial<Redis> | null;
+/**
+ * Checks a Redis client argument: something with ioredis's `evalsha` and `duplicate`. Typed structurally, so that
+ * this module (which `larder/compat` imports for its option checks) pulls no ioredis or Node types into the core.
+ *
+ * @internal
+ */
+export function checkClient<C>(client: C, name: string): C {
+  const c = client as { evalsha?: unknown; duplicate?: unknown } | null;
   if (
     typeof c !== 'object' ||
     c === null ||
@@ -47,7 +50,7 @@ export function checkClient(client: unknown, name: string): RedisClient {
       `${name}: client must be an ioredis Redis or Cluster client (new Redis(url)); got ${typeof client}`,
     );
   }
-  return client as RedisClient;
+  return client;
 }
 
 /** Checks a positive integer option. @internal */

@@ -55,8 +55,9 @@ export function parseClusterUrls(
     try {
       parsed = parseRedisUrl(text, name);
     } catch {
+      // The whole list, masked as one: a password may hold a comma, which splits it between two pieces.
       throw new TypeError(
-        `${name} must be redis:// or rediss:// URLs separated by commas; got ${redactUrl(text)}`,
+        `${name} must be redis:// or rediss:// URLs separated by commas; got ${redactUrl(urls.trim())}`,
       );
     }
     const { url } = parsed;

@@ -66,11 +66,20 @@ function localTime(t: unknown, offset: number): number {
 }
 
 /**
- * Decodes an entry read from Redis. Throws a `LarderRedisError` with code `decode` when it cannot.
+ * Decodes an entry read from Redis. Throws a `LarderRedisError` with code `decode` when it cannot, and when its
+ * createdAt (on this instance's clock) is later than `latest`: an entry dated further ahead than larder's own
+ * times can be is foreign (see `MAX_AHEAD_MS` in scripts.ts), and taking it would hand the cache a createdAt that
+ * outranks every later load.
  *
+ * @param latest - the latest createdAt (local clock, ms) accepted; by default any
  * @internal
  */
-export function decodeRecord(raw: string, serializer: Serializer, offset: number): TierRecord {
+export function decodeRecord(
+  raw: string,
+  serializer: Serializer,
+  offset: number,
+  latest = Number.POSITIVE_INFINITY,
+): TierRecord {
   if (!raw.startsWith(MARK)) throw bad('unknown format');
   const nl = raw.indexOf('\n', 2);
   if (nl < 0) throw bad('no header');
@@ -99,6 +108,8 @@ export function decodeRecord(raw: string, serializer: Serializer, offset: number
   }
   if (!Array.isArray(header) || header.length !== 5 || !Array.isArray(header[1])) throw bad('bad header');
   const createdAt = localTime(header[0], offset);
+  if (createdAt > latest || createdAt === Number.POSITIVE_INFINITY)
+    throw bad('createdAt too far in the future');
   const suffixes = header[1] as unknown[];
   let tags = NO_TAGS;
   if (suffixes.length > 0) {

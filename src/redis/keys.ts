@@ -5,7 +5,7 @@
  * - `<prefix>t:<tag>`: the time a tag was last invalidated (`0`: never), outliving every entry carrying it
  * - `<prefix>c`: a hash of `clear(prefix)` times, field = encoded key prefix
  * - `<prefix>i`: the time of the latest tag invalidation or clear; `<prefix>j`: its copy (see scripts.ts)
- * - `<prefix>bus`: the pub/sub channel of the bus
+ * - `<prefix>bus`: the pub/sub channel of the bus (`<prefix>bus:db<N>` on database N > 0, see bus.ts)
  *
  * Keys and tags are used as they are (Redis keys are binary-safe), except strings that are not well-formed
  * UTF-16 (lone surrogates), which UTF-8 cannot represent: those are stored as `v~:` / `t~:` followed by

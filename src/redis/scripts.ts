@@ -24,10 +24,44 @@ import { createHash } from 'node:crypto';
  * (the invalidations made meanwhile raised the copy), and the current Redis time when the copy cannot be read
  * (later than any invalidation it could have missed).
  *
+ * Times read from Redis are untrusted too. One later than the Redis clock (`TIME`) plus {@link MAX_AHEAD_MS} (an
+ * entry's createdAt, a tombstone's deletion time, a tag's, a clear's or the latest invalidation's time) was not
+ * written by larder, whose times are on the Redis clock: it is "foreign". A foreign time in an entry or tombstone
+ * never refuses a write (the write replaces it; a delete leaves a tombstone of its own time, and a clear removes
+ * it), and a foreign invalidation time neither refuses a write nor makes a read miss, and is replaced by the next
+ * invalidation of that key. Without this, one entry dated far ahead (another app's, or corrupt) refused every
+ * write of its key and was served forever. Times within the allowance keep their meaning: a write older than the
+ * stored entry still loses.
+ *
  * @internal
  */
 
-const HEAD = `
+/**
+ * How far ahead of the Redis clock a time read from Redis may be and still count as larder's: 5 minutes, the clock
+ * skew larder/next allows for (`RESYNC_MARGIN`). larder writes every time on the Redis clock (measured with `TIME`
+ * on every connect, to within the round trip), so its own times are ahead only by that error, by the drift of a
+ * clock since its measurement, and, on a cluster, by the difference between the masters' clocks. A foreign time
+ * within the allowance refuses writes of its key for at most that long. The tier's reads (tier-read.ts) apply the
+ * same bound to an entry's createdAt. @internal
+ */
+export const MAX_AHEAD_MS = 5 * 60_000;
+
+/**
+ * `ahead(t)`: whether a time read from Redis is later than the Redis clock plus {@link MAX_AHEAD_MS} (foreign, see
+ * the module comment). `TIME` is asked once per script, and only when a time needs the check.
+ */
+const CLOCK = `
+local horizon
+local function ahead(t)
+  if not horizon then
+    local now = redis.call('TIME')
+    horizon = tonumber(now[1]) * 1000 + math.floor(tonumber(now[2]) / 1000) + ${MAX_AHEAD_MS}
+  end
+  return t > horizon
+end
+`;
+
+const HEAD = `${CLOCK}
 local function parse(v)
   if not v or string.sub(v, 1, 2) ~= 'L1' then return nil end
   local nl = string.find(v, '\\n', 3, true)
@@ -57,7 +91,7 @@ local function cleared(clears, suffix, created)
     local f = c[i]
     if string.sub(suffix, 1, #f) == f then
       local n = tonumber(c[i + 1])
-      if n and n >= created then return true end
+      if n and n >= created and not ahead(n) then return true end
     end
   end
   return false
@@ -98,7 +132,7 @@ else
   if type(tags) == 'table' then
     for i = 1, #tags do
       local n, bad = number(prefix .. tags[i])
-      if bad or (n and n >= created) then return false end
+      if bad or (n and n >= created and not ahead(n)) then return false end
     end
   end
 end
@@ -111,7 +145,8 @@ return v
 /**
  * Conditional write. KEYS: entry, clears hash, latest-invalidation key and its copy, tag keys... ARGV: entry
  * string, PX (0 = no expiry), createdAt, prefix. Refuses (returns 0) when the stored entry is newer, a tombstone
- * is as new or newer, or a tag or clear of this entry happened at or after createdAt. Each tag key is kept at
+ * is as new or newer, or a tag or clear of this entry happened at or after createdAt; none of these counts when its
+ * time is foreign (further ahead of the Redis clock than {@link MAX_AHEAD_MS}). Each tag key is kept at
  * least as long as the entry, so that an invalidation of the tag is seen for as long as the entry lives. When
  * one of the keys holds another Redis type, writes nothing and returns the names of those keys. Creates the
  * latest-invalidation key from its copy when it is missing (see the module comment); one of another type is
@@ -132,7 +167,7 @@ end
 local isCleared, badClears = cleared(KEYS[2], string.sub(KEYS[1], #ARGV[4] + 1), created)
 if badClears then table.insert(foreign, KEYS[2]) end
 if #foreign > 0 then return foreign end
-if h then
+if h and not ahead(h[1]) then
   if #h < 5 then
     if h[1] >= created then return 0 end
   elseif h[1] > created then
@@ -141,7 +176,7 @@ if h then
 end
 for i = 5, #KEYS do
   local n = tagTimes[i]
-  if n and n >= created then return 0 end
+  if n and n >= created and not ahead(n) then return 0 end
 end
 if isCleared then return 0 end
 if px > 0 then
@@ -153,7 +188,7 @@ if redis.call('EXISTS', KEYS[3]) == 0 then
   local copy = redis.pcall('GET', KEYS[4])
   local latest = 0
   if copy then latest = type(copy) == 'string' and tonumber(copy) or -1 end
-  if latest < 0 or latest ~= latest or latest == math.huge then
+  if latest < 0 or latest ~= latest or ahead(latest) then
     local now = redis.call('TIME')
     latest = tonumber(now[1]) * 1000 + math.floor(tonumber(now[2]) / 1000)
   end
@@ -172,8 +207,8 @@ return 1
 
 /**
  * Delete with tombstones. KEYS: entries. ARGV: tombstone PX, then one time per key. The tombstone carries
- * the later of the deletion time and the replaced entry's time, so no older load can write back. Returns
- * the keys skipped because they hold another Redis type.
+ * the later of the deletion time and the replaced entry's time (unless that time is foreign), so no older load can
+ * write back. Returns the keys skipped because they hold another Redis type.
  */
 export const DELETE = `${HEAD}
 local foreign = {}
@@ -183,7 +218,7 @@ for i = 1, #KEYS do
   if bad then
     table.insert(foreign, KEYS[i])
   else
-    if h and h[1] > tonumber(t) then t = string.format('%.0f', h[1]) end
+    if h and h[1] > tonumber(t) and not ahead(h[1]) then t = string.format('%.0f', h[1]) end
     redis.call('SET', KEYS[i], 'L1[' .. t .. ']\\n', 'PX', ARGV[1])
   end
 end
@@ -191,12 +226,12 @@ return foreign
 `;
 
 /** Raises the time held by a key (never lowers it). Returns true when the key holds another Redis type. */
-const RAISE = `
+const RAISE = `${CLOCK}
 local function raise(key, at)
   local cur = redis.pcall('GET', key)
   if type(cur) == 'table' then return true end
   cur = tonumber(cur or '')
-  if not cur or cur < tonumber(at) then redis.call('SET', key, at) end
+  if not cur or cur < tonumber(at) or ahead(cur) then redis.call('SET', key, at) end
   return false
 end
 `;
@@ -219,7 +254,7 @@ for i = 3, #KEYS do
   else
     cur = tonumber(cur or '')
     local t = redis.call('PTTL', KEYS[i])
-    if not cur or cur < at then
+    if not cur or cur < at or ahead(cur) then
       if t == -2 then
         redis.call('SET', KEYS[i], ARGV[i - 1], 'PX', px)
       else
@@ -249,7 +284,7 @@ local kind = redis.call('TYPE', KEYS[1])['ok']
 if kind == 'hash' or kind == 'none' then
   for i = 3, #ARGV do
     local cur = tonumber(redis.call('HGET', KEYS[1], ARGV[i]) or '')
-    if not cur or cur < tonumber(ARGV[2]) then redis.call('HSET', KEYS[1], ARGV[i], ARGV[2]) end
+    if not cur or cur < tonumber(ARGV[2]) or ahead(cur) then redis.call('HSET', KEYS[1], ARGV[i], ARGV[2]) end
   end
   if t == -2 or (t >= 0 and t < px) then redis.call('PEXPIRE', KEYS[1], px) end
 else
@@ -271,7 +306,7 @@ for i = 1, #KEYS do
   local h, bad = head(KEYS[i])
   if bad then
     table.insert(foreign, KEYS[i])
-  elseif not h or h[1] <= at then
+  elseif not h or h[1] <= at or ahead(h[1]) then
     redis.call('UNLINK', KEYS[i])
   end
 end

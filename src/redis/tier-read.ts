@@ -5,6 +5,7 @@ import { decodeRecord } from './envelope.js';
 import { LarderRedisError } from './errors.js';
 import { valueSuffix } from './keys.js';
 import type { Link } from './link.js';
+import { MAX_AHEAD_MS } from './scripts.js';
 import type { KeyLayout } from './slots.js';
 import { closedError, type TierState } from './tier-state.js';
 
@@ -174,7 +175,10 @@ export class TierReads {
     }
     let record: TierRecord;
     try {
-      record = decodeRecord(raw as string, this.#s.serializer, this.#s.offset);
+      // Once the Redis clock is known, an entry dated further ahead than larder's own times can be is foreign.
+      const s = this.#s;
+      const latest = s.clockKnown ? Date.now() + MAX_AHEAD_MS : Number.POSITIVE_INFINITY;
+      record = decodeRecord(raw as string, s.serializer, s.offset, latest);
     } catch (error) {
       counts.misses++;
       counts.decodeErrors++;

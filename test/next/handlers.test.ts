@@ -11,7 +11,13 @@ import {
 } from '../../src/next/index.js';
 import { closeRuntimes, withScope } from '../../src/next/runtime.js';
 import { nextRedisSuite } from '../helpers/next-redis-suite.js';
-import { hasRedisServerBinary, RedisServer, redisForTests, waitFor } from '../helpers/redis-server.js';
+import {
+  deleteKeys,
+  hasRedisServerBinary,
+  RedisServer,
+  redisForTests,
+  waitFor,
+} from '../helpers/redis-server.js';
 
 const url = await redisForTests('larder/next handlers');
 
@@ -261,6 +267,39 @@ describe.runIf(url !== undefined)('larder/next handlers against Redis', () => {
     await new Promise((r) => setTimeout(r, 100));
     sub.disconnect();
     expect(seen.filter((m) => m.includes('"tags"'))).toHaveLength(4);
+  });
+
+  it('keeps handlers on different Redis databases (/1, /2) apart: each database has its own bus channel', async () => {
+    const p = prefix();
+    const a = instance(`${redisUrl}/1`, p);
+    const b = instance(`${redisUrl}/2`, p);
+    const dbs = [1, 2].map((db) => new Redis(redisUrl, { db }));
+    const sub = new Redis(redisUrl);
+    try {
+      await Promise.all([warm(a), warm(b)]);
+      const heard = new Map<string, string[]>([
+        [`${p}bus`, []],
+        [`${p}bus:db1`, []],
+        [`${p}bus:db2`, []],
+      ]);
+      sub.on('message', (channel: string, m: string) => heard.get(channel)?.push(m));
+      await sub.subscribe(...heard.keys());
+      await a.inc.revalidateTag('only-db1');
+      await b.uc.updateTags(['only-db2']);
+      await new Promise((r) => setTimeout(r, 100));
+      expect(heard.get(`${p}bus`)).toEqual([]);
+      expect(heard.get(`${p}bus:db1`)?.filter((m) => m.includes('only-db1'))).toHaveLength(1);
+      expect(heard.get(`${p}bus:db1`)?.some((m) => m.includes('only-db2'))).toBe(false);
+      expect(heard.get(`${p}bus:db2`)?.filter((m) => m.includes('only-db2'))).toHaveLength(1);
+      expect(heard.get(`${p}bus:db2`)?.some((m) => m.includes('only-db1'))).toBe(false);
+    } finally {
+      sub.disconnect();
+      await closeRuntimes();
+      for (const db of dbs) {
+        await deleteKeys(db, p);
+        db.disconnect();
+      }
+    }
   });
 
   it('keeps two deployments apart', async () => {

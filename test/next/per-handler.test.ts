@@ -58,6 +58,22 @@ describe('larder/next redisUrl', () => {
       /redis:\/\/\*\*\*@cache:6379x/,
     );
     expect(() => createUseCacheHandler({ redisUrl: 'redis://:s3cret@cache:6379x' })).not.toThrow(/s3cret/);
+    // Base64 passwords hold "/" and "+"; "#", "?" and "," end a URL's parts: none of it is shown, with or
+    // without cluster (whose list is split at commas).
+    for (const pw of ['Zm9v/YmFy+c2VjcmV0', 'hunter#2', 'p?w', 'a,b/@c', 'p%zz']) {
+      for (const cluster of [false, true]) {
+        const redisUrl = `redis://default:${pw}@127.0.0.1:6379`;
+        let message = '';
+        try {
+          createUseCacheHandler({ redisUrl, cluster });
+        } catch (error) {
+          message = (error as Error).message;
+        }
+        expect(message, `${pw} ${cluster}`).toMatch(/redisUrl/);
+        expect(message, `${pw} ${cluster}`).not.toContain(pw);
+        expect(message, `${pw} ${cluster}`).toMatch(/"redis:\/\/\*\*\*/);
+      }
+    }
   });
 
   it('accepts the documented forms: redis://, rediss://, credentials, IPv6, a cluster node list, Sentinel', () => {

@@ -219,12 +219,13 @@ describe.runIf(url !== undefined)('warmFromBuild', () => {
     },
   );
 
-  it('gives up when Redis never answers, after waiting its bound (5 s by default)', async () => {
+  it('gives up when Redis never answers, after waiting its bound (5 s by default), without showing the password', async () => {
     const never = await RedisServer.reserve();
     const started = Date.now();
-    await expect(
-      warmFromBuild({ dir: build(), redisUrl: never.url, prefix: 'larder-test:never:' }),
-    ).rejects.toThrow(/cannot reach Redis/);
+    const redisUrl = never.url.replace('redis://', 'redis://:warm-s3cret@');
+    const failure = warmFromBuild({ dir: build(), redisUrl, prefix: 'larder-test:never:' });
+    await expect(failure).rejects.toThrow(/cannot reach Redis at "redis:\/\/\*\*\*@127\.0\.0\.1:/);
+    await expect(failure).rejects.not.toThrow(/warm-s3cret/);
     const waited = Date.now() - started;
     expect(waited).toBeGreaterThanOrEqual(5000);
     expect(waited).toBeLessThan(15_000);

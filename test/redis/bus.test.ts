@@ -1,8 +1,8 @@
 import { Redis } from 'ioredis';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { type RedisBus, redisBus } from '../../src/redis/index.js';
+import { createCache, type RedisBus, redisBus } from '../../src/redis/index.js';
 import type { BusHandlers, BusMessage } from '../../src/tier.js';
-import { redisForTests, uniquePrefix, waitFor } from '../helpers/redis-server.js';
+import { deleteKeys, redisForTests, uniquePrefix, waitFor } from '../helpers/redis-server.js';
 
 const url = await redisForTests('larder/redis bus tests');
 
@@ -118,6 +118,113 @@ describe.runIf(url)('redisBus against a real Redis', () => {
     await waitFor(() => b.recorder.messages.length === 1);
     await new Promise((r) => setTimeout(r, 20));
     expect(other.recorder.messages).toEqual([]);
+  });
+
+  /** What a plain subscriber hears on each of `channels` while `run` runs (and a little after). */
+  async function overheard(channels: string[], run: () => Promise<void>): Promise<Map<string, string[]>> {
+    const heard = new Map(channels.map((c) => [c, [] as string[]]));
+    const listener = await connect();
+    clients.push(listener);
+    listener.on('message', (channel: string, text: string) => heard.get(channel)?.push(text));
+    await listener.subscribe(...channels);
+    await run();
+    await new Promise((r) => setTimeout(r, 100));
+    return heard;
+  }
+
+  it('on database 0 (the default, or "/0"), keeps the channel <prefix>bus that earlier versions use', async () => {
+    const heard = await overheard([`${prefix}bus`, `${prefix}bus:db0`], async () => {
+      const a = await instance();
+      const zero = await instance({}, { db: 0 });
+      a.bus.publish({ type: 'delete', keys: ['k'] });
+      zero.bus.publish({ type: 'delete', keys: ['k0'] });
+      // An instance on database 0 made from a "/0" URL hears both.
+      const client = new Redis(`${url as string}/0`, { enableOfflineQueue: false });
+      clients.push(client);
+      client.on('error', () => {});
+      const fromUrl = redisBus(client, { prefix });
+      buses.push(fromUrl);
+      const recorder = new Recorder();
+      fromUrl.start(recorder);
+      await waitFor(() => fromUrl.stats().subscribed);
+      a.bus.publish({ type: 'delete', keys: ['k2'] });
+      await waitFor(() => recorder.messages.length === 1);
+    });
+    expect(heard.get(`${prefix}bus`)).toHaveLength(3);
+    expect(heard.get(`${prefix}bus:db0`)).toEqual([]);
+  });
+
+  it('on database N > 0, uses <prefix>bus:db<N>: instances on other databases of the same Redis never hear its keys', async () => {
+    let one1: Awaited<ReturnType<typeof instance>> | undefined;
+    let one2: Awaited<ReturnType<typeof instance>> | undefined;
+    let two: Awaited<ReturnType<typeof instance>> | undefined;
+    let zero: Awaited<ReturnType<typeof instance>> | undefined;
+    const channels = [`${prefix}bus`, `${prefix}bus:db1`, `${prefix}bus:db2`];
+    const heard = await overheard(channels, async () => {
+      one1 = await instance({}, { db: 1 });
+      one2 = await instance({}, { db: 1 });
+      two = await instance({}, { db: 2 });
+      zero = await instance();
+      one1.bus.publish({ type: 'delete', keys: ['alice@example.com'] });
+      two.bus.publish({ type: 'tags', tags: ['db2'] });
+      zero.bus.publish({ type: 'clear', prefix: '' });
+      await waitFor(() => one2?.recorder.messages.length === 1);
+    });
+    // Each database's instances hear their own database's messages only.
+    expect(one2?.recorder.messages).toEqual([{ type: 'delete', keys: ['alice@example.com'] }]);
+    expect(two?.recorder.messages).toEqual([]);
+    expect(zero?.recorder.messages).toEqual([]);
+    expect(one1?.recorder.messages).toEqual([]);
+    expect(heard.get(`${prefix}bus`)).toHaveLength(1);
+    expect(heard.get(`${prefix}bus:db1`)).toHaveLength(1);
+    expect(heard.get(`${prefix}bus:db1`)?.[0]).toContain('alice@example.com');
+    expect(heard.get(`${prefix}bus:db2`)).toHaveLength(1);
+    expect(heard.get(`${prefix}bus:db2`)?.[0]).not.toContain('alice@example.com');
+  });
+
+  it('uses a channel given explicitly as it is, whatever the database', async () => {
+    const channel = `${prefix}shared`;
+    const heard = await overheard([channel, `${channel}:db3`, `${prefix}bus:db3`], async () => {
+      const three = await instance({ channel }, { db: 3 });
+      const zero = await instance({ channel });
+      three.bus.publish({ type: 'delete', keys: ['k'] });
+      await waitFor(() => zero.recorder.messages.length === 1);
+    });
+    expect(heard.get(channel)).toHaveLength(1);
+    expect(heard.get(`${channel}:db3`)).toEqual([]);
+    expect(heard.get(`${prefix}bus:db3`)).toEqual([]);
+  });
+
+  it("createCache on databases 1 and 2 of one Redis: a delete on one never drops the other's entry", async () => {
+    const a = createCache<string, string>({ redisUrl: `${url as string}/1`, max: 100, redis: { prefix } });
+    const b = createCache<string, string>({ redisUrl: `${url as string}/2`, max: 100, redis: { prefix } });
+    const a2 = createCache<string, string>({ redisUrl: `${url as string}/1`, max: 100, redis: { prefix } });
+    const dbs = [1, 2].map((db) => new Redis(url as string, { db }));
+    try {
+      for (const c of [a, b, a2]) c.on('error', () => {});
+      await waitFor(() => [a, b, a2].every((c) => c.stats().busMessages >= 1));
+      const removed: string[] = [];
+      b.on('delete', (e) => removed.push(e.key));
+      const key = 'user:{"email":"alice@example.com"}';
+      b.set(key, 'db2 value');
+      a2.set(key, 'db1 value');
+      await waitFor(async () => (await dbs[0]?.exists(`${prefix}v:${key}`)) === 1);
+      await waitFor(async () => (await dbs[1]?.exists(`${prefix}v:${key}`)) === 1);
+      a.delete(key);
+      // The delete reaches the instance on the same database...
+      await waitFor(() => !a2.has(key));
+      await new Promise((r) => setTimeout(r, 100));
+      // ...and neither the entry nor the key name reach the instance on database 2.
+      expect(removed).toEqual([]);
+      expect(b.get(key)).toBe('db2 value');
+      expect(await dbs[1]?.exists(`${prefix}v:${key}`)).toBe(1);
+    } finally {
+      await Promise.all([a.close(), b.close(), a2.close()]);
+      for (const db of dbs) {
+        await deleteKeys(db, prefix);
+        db.disconnect();
+      }
+    }
   });
 
   it('reports a foreign or malformed message as an error and carries on', async () => {

@@ -9,9 +9,11 @@ import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from
 import { Cache } from '../../src/index.js';
 import { decodeRecord, encodeRecord, serializeValue } from '../../src/redis/envelope.js';
 import { createCache, LarderRedisError, redisTier } from '../../src/redis/index.js';
+import { MAX_AHEAD_MS } from '../../src/redis/scripts.js';
 import { createdOf, latestOf } from '../../src/redis/tier-read.js';
 import { defaultSerializer } from '../../src/serializer.js';
 import { deleteKeys, redisForTests, uniquePrefix, waitFor } from '../helpers/redis-server.js';
+import { thrown } from '../helpers/thrown.js';
 
 const url = await redisForTests('larder/redis untrusted-input tests');
 
@@ -130,6 +132,29 @@ const junkTime = fc
     ),
   )
   .filter((t) => !CANONICAL_TIME.test(t));
+
+describe('decodeRecord and times far in the future', () => {
+  it('refuses an entry dated after `latest` (or never, null) as foreign; takes one dated up to it', () => {
+    const raw = (created: string) => `L1[${created},[],null,null,null]\nJ1`;
+    const latest = 1_000_000;
+    expect(decodeRecord(raw('1000000'), defaultSerializer, 0, latest).createdAt).toBe(latest);
+    // The offset converts the Redis time to this instance's clock before the comparison.
+    expect(decodeRecord(raw('1000500'), defaultSerializer, 500, latest).createdAt).toBe(latest);
+    for (const [created, offset] of [
+      ['1000001', 0],
+      ['1000501', 500],
+      ['9000000000000000', 0],
+      ['null', 0],
+    ] as const) {
+      const error = thrown(() => decodeRecord(raw(created), defaultSerializer, offset, latest));
+      expect(error, created).toBeInstanceOf(LarderRedisError);
+      expect((error as LarderRedisError).code).toBe('decode');
+      expect(error.message).toMatch(/createdAt too far in the future/);
+    }
+    // Without a bound (the Redis clock not measured yet), any finite time is taken.
+    expect(decodeRecord(raw('9000000000000000'), defaultSerializer, 0).createdAt).toBe(9e15);
+  });
+});
 
 describe("the read's fast path on any <prefix>i from Redis", () => {
   it('takes a time only from a plain integer of at most 15 digits; anything else (or nil) sends the read to the script (property)', () => {
@@ -287,6 +312,204 @@ describe.runIf(url)('hostile payloads written by another app into the real share
         staleUntil: now + 60_000,
         errorUntil: now + 60_000,
       };
+    }
+  });
+
+  /** A record for tier.set, created `age` ms ago, living a minute. */
+  function record(value: string, tags: string[] = [], age = 0) {
+    const now = Date.now();
+    return {
+      value,
+      tags,
+      createdAt: now - age,
+      expires: now + 60_000,
+      staleUntil: now + 60_000,
+      errorUntil: now + 60_000,
+    };
+  }
+
+  /** A tier on its own connection, with the Redis clock measured (its first write went through). */
+  async function measuredTier(): Promise<{ tier: ReturnType<typeof redisTier>; client: Redis }> {
+    const client = new Redis(url as string, { enableOfflineQueue: false });
+    const tier = redisTier(client, { prefix });
+    await tier.set('warm-up', record('warm'));
+    expect(tier.stats().writes).toBe(1);
+    return { tier, client };
+  }
+
+  /** The Redis clock (ms). */
+  async function redisNow(): Promise<number> {
+    const [seconds, micros] = await other.time();
+    return Number(seconds) * 1000 + Math.floor(Number(micros) / 1000);
+  }
+
+  it("a foreign entry dated far in the future does not outlive the application's own set", async () => {
+    const key = `${prefix}v:course:1`;
+    // Another app (or an injected command) writes once, without expiry, a well-formed entry dated in year ~287,000.
+    await other.set(key, 'L1[9000000000000000,[],null,null,null]\nJ"forged"');
+    const a = await connectedCache();
+    const errors: unknown[] = [];
+    a.on('error', (e) => errors.push(e.error));
+    // Read: foreign, so a miss plus a decode error (never served, never taken into memory with its date).
+    expect(await a.getOrSet('course:1', () => 'loaded')).toBe('loaded');
+    expect(errors).toHaveLength(1);
+    expect((errors[0] as LarderRedisError).code).toBe('decode');
+    // The load's write replaced it; so does a later set.
+    await waitFor(async () => !String(await other.get(key)).includes('forged'));
+    a.set('course:1', 'legit');
+    await waitFor(async () => String(await other.get(key)).endsWith('"legit"'));
+    const fresh = await connectedCache();
+    expect(await fresh.getOrSet('course:1', () => 'reloaded')).toBe('legit');
+  });
+
+  it('any entry, tombstone, tag or clear time beyond the allowance is foreign: set replaces it and reads it back (property)', async () => {
+    const { tier, client } = await measuredTier();
+    let run = 0;
+    try {
+      await fc.assert(
+        fc.asyncProperty(
+          // How far ahead of the Redis clock: just beyond the allowance, up to far beyond it.
+          fc.oneof(
+            fc.integer({ min: MAX_AHEAD_MS + 5_000, max: MAX_AHEAD_MS + 3_600_000 }),
+            fc.integer({ min: 3_600_000, max: 9_000_000_000_000_000 }),
+          ),
+          fc.constantFrom('entry', 'tagged entry', 'tombstone', 'tag time', 'clear time', 'deleted entry'),
+          fc.boolean(),
+          async (ahead, kind, expiring) => {
+            const n = run++;
+            const key = `k${n}`;
+            const rkey = `${prefix}v:${key}`;
+            const at = (await redisNow()) + ahead;
+            const put = (k: string, v: string) =>
+              expiring ? other.set(k, v, 'PX', 600_000) : other.set(k, v);
+            const tags = kind === 'tag time' ? [`T${n}`] : [];
+            if (kind === 'entry' || kind === 'deleted entry') {
+              await put(rkey, `L1[${at},[],null,null,null]\nJ"forged"`);
+            } else if (kind === 'tagged entry') {
+              await put(rkey, `L1[${at},["t:x"],null,null,null]\nJ"forged"`);
+            } else if (kind === 'tombstone') {
+              await put(rkey, `L1[${at}]\n`);
+            } else if (kind === 'tag time') {
+              await put(`${prefix}t:T${n}`, String(at));
+            } else {
+              await other.hset(`${prefix}c`, `v:${key}`, String(at));
+            }
+            if (kind === 'deleted entry') {
+              // A delete leaves a tombstone of its own time (not the foreign one), which a later write passes.
+              await tier.delete([key]);
+              const tombstone = String(await other.get(rkey));
+              expect(createdOf(tombstone)).toBe(-1);
+              expect(Number(tombstone.slice(3, -2))).toBeLessThan(at - MAX_AHEAD_MS);
+            }
+            const before = tier.stats();
+            // Loaded just now (after the deletion, for a deleted entry: a write older than a deletion loses).
+            await tier.set(key, record(`legit ${n}`, tags, kind === 'deleted entry' ? -50 : 10));
+            const after = tier.stats();
+            expect(after.writes - before.writes, kind).toBe(1);
+            expect(after.refused - before.refused).toBe(0);
+            expect((await tier.get(key))?.value).toBe(`legit ${n}`);
+            expect((await tier.getMany([key]))[0]?.value).toBe(`legit ${n}`);
+            await other.hdel(`${prefix}c`, `v:${key}`);
+          },
+        ),
+        { numRuns: 60 },
+      );
+    } finally {
+      await tier.close();
+      client.disconnect();
+    }
+  });
+
+  it('a foreign tag time is ignored by reads too, and the next invalidation of the tag replaces it', async () => {
+    const { tier, client } = await measuredTier();
+    try {
+      const far = (await redisNow()) + 10 * MAX_AHEAD_MS;
+      await other.set(`${prefix}t:shop`, String(far));
+      await tier.set('item', record('v1', ['shop'], 10));
+      // Another tag's invalidation raises <prefix>i: the read goes through the read script, which checks "shop".
+      await tier.invalidateTags(['unrelated'], Date.now());
+      const scriptReads = tier.stats().scriptReads;
+      expect((await tier.get('item'))?.value).toBe('v1');
+      expect(tier.stats().scriptReads).toBe(scriptReads + 1);
+      // An invalidation of the tag replaces the foreign time (it is lower than it), and invalidates the entry.
+      const now = Date.now();
+      await tier.invalidateTags(['shop'], now);
+      expect(Number(await other.get(`${prefix}t:shop`))).toBeLessThan(far);
+      expect(await tier.get('item')).toBeUndefined();
+    } finally {
+      await tier.close();
+      client.disconnect();
+    }
+  });
+
+  it('clear() removes entries dated far in the future, and records its time over a foreign one', async () => {
+    const { tier, client } = await measuredTier();
+    try {
+      const far = (await redisNow()) + 10 * MAX_AHEAD_MS;
+      await other.set(`${prefix}v:ns:a`, `L1[${far},[],null,null,null]\nJ"forged"`);
+      await other.hset(`${prefix}c`, 'v:ns:', String(far + 1));
+      await tier.clear('ns:');
+      expect(await other.exists(`${prefix}v:ns:a`)).toBe(0);
+      expect(Number(await other.hget(`${prefix}c`, 'v:ns:'))).toBeLessThan(far);
+    } finally {
+      await tier.close();
+      client.disconnect();
+    }
+  });
+
+  it('within the allowance, times keep their meaning: a newer entry or tombstone still refuses an older write (property)', async () => {
+    const { tier, client } = await measuredTier();
+    let run = 0;
+    try {
+      await fc.assert(
+        fc.asyncProperty(
+          // The stored time relative to the write's createdAt: from 10 s before to just inside the allowance.
+          fc.integer({ min: -10_000, max: MAX_AHEAD_MS - 30_000 }),
+          fc.constantFrom('entry', 'tombstone', 'tag time', 'clear time'),
+          async (delta, kind) => {
+            const n = run++;
+            const key = `w${n}`;
+            const rkey = `${prefix}v:${key}`;
+            const write = record(`mine ${n}`, kind === 'tag time' ? [`W${n}`] : [], 10);
+            // The write's createdAt on the Redis clock (the tier adds its measured offset).
+            const created = Math.round(write.createdAt + tier.stats().clockOffset);
+            const at = created + delta;
+            if (kind === 'entry') await other.set(rkey, `L1[${at},[],null,null,null]\nJ"theirs"`);
+            if (kind === 'tombstone') await other.set(rkey, `L1[${at}]\n`);
+            if (kind === 'tag time') await other.set(`${prefix}t:W${n}`, String(at));
+            if (kind === 'clear time') await other.hset(`${prefix}c`, `v:${key}`, String(at));
+            const before = tier.stats();
+            await tier.set(key, write);
+            const wrote = tier.stats().writes - before.writes === 1;
+            // An entry wins only when strictly newer; a deletion, tag or clear at the same time already refuses.
+            const refuses = kind === 'entry' ? at > created : at >= created;
+            expect(wrote, `${kind} ${delta}`).toBe(!refuses);
+            const stored = String(await other.get(rkey));
+            if (refuses) expect(stored.includes(`mine ${n}`)).toBe(false);
+            else expect(stored.endsWith(`"mine ${n}"`)).toBe(true);
+            await other.hdel(`${prefix}c`, `v:${key}`);
+          },
+        ),
+        { numRuns: 60 },
+      );
+    } finally {
+      await tier.close();
+      client.disconnect();
+    }
+  });
+
+  it('a legitimately newer write still wins, and an older one still loses', async () => {
+    const { tier, client } = await measuredTier();
+    try {
+      await tier.set('k', record('newer', [], 0));
+      await tier.set('k', record('older', [], 5_000));
+      expect((await tier.get('k'))?.value).toBe('newer');
+      await tier.set('k', record('newest', [], -1_000));
+      expect((await tier.get('k'))?.value).toBe('newest');
+      expect(tier.stats()).toMatchObject({ writes: 3, refused: 1 });
+    } finally {
+      await tier.close();
+      client.disconnect();
     }
   });
 
