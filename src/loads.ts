@@ -29,6 +29,24 @@ export interface LoaderContext<K, V> {
 export type Loader<K, V, T extends V | undefined = V> = (context: LoaderContext<K, V>) => T | PromiseLike<T>;
 
 /**
+ * Marks a loader as a lookup (`loader[LOOKUP] = true`): a read of memory, then of the second tier, that loads
+ * nothing itself. `larder/express` looks stored responses up so (`getOrSet` with a loader that returns `undefined`,
+ * for the tier and `context.stale`), and stores answers with `set`. A lookup is single-flight like any read, and
+ * counts its `miss`; but its loader's run is no load: it is not counted in `stats().loads`, emits no `load`
+ * event, and runs outside the load wrappers (no `traceLoads` span). A lookup the tier answers is a load from the
+ * tier, as for any read (so is one whose tier read exceeded `timeout`); a lookup whose loader throws is a failed
+ * load. A registered symbol, so that separately bundled copies of larder agree on it.
+ *
+ * @internal
+ */
+export const LOOKUP: unique symbol = Symbol.for('larder.lookup');
+
+/** Whether `loader` is marked as a lookup ({@link LOOKUP}). */
+function isLookup(loader: unknown): boolean {
+  return (loader as { [LOOKUP]?: unknown })[LOOKUP] === true;
+}
+
+/**
  * The loading machinery of a cache (shared with its namespaces): the in-flight table (single-flight), loads
  * from the tier then the loader, timeouts, stale fallbacks (stale-while-revalidate refreshes, stale-if-error,
  * soft timeouts) and the "no stale write-back" rule: an invalidation marks the key's flight, aborts its
@@ -88,8 +106,17 @@ export class Loads<V> {
     if (!this.inflight.has(k)) this.start(k, userKey, loader, opts, e, true);
   }
 
-  /** Registers a new flight for `k` (superseding a lingering one) and counts the load. */
-  register(k: unknown, opts: Resolved, stale: Entry<V> | undefined, background: boolean): Flight<V> {
+  /**
+   * Registers a new flight for `k` (superseding a lingering one) and counts the load (unless `counted` is false: a
+   * lookup, see {@link LOOKUP}).
+   */
+  register(
+    k: unknown,
+    opts: Resolved,
+    stale: Entry<V> | undefined,
+    background: boolean,
+    counted = true,
+  ): Flight<V> {
     const flight = new Flight<V>(opts.tags, Date.now(), stale, background);
     if (this.lingering.size > 0) {
       const older = this.lingering.get(k);
@@ -100,8 +127,10 @@ export class Loads<V> {
       }
     }
     this.inflight.set(k, flight);
-    this.s.counters.loads++;
-    if (background) this.s.counters.refreshes++;
+    if (counted) {
+      this.s.counters.loads++;
+      if (background) this.s.counters.refreshes++;
+    }
     return flight;
   }
 
@@ -115,7 +144,7 @@ export class Loads<V> {
     background: boolean,
     after?: Flight<V>,
   ): Flight<V> {
-    const flight = this.register(k, opts, stale, background);
+    const flight = this.register(k, opts, stale, background, !isLookup(loader));
     flight.loader = loader;
     flight.userKey = userKey;
     flight.opts = opts;
@@ -138,16 +167,26 @@ export class Loads<V> {
     background: boolean,
   ): Promise<void> {
     const s = this.s;
+    const lookup = isLookup(loader);
     if (s.tier !== undefined && typeof k === 'string') {
       const started = Date.now();
       flight.readingTier = true;
       const record = await this.coherence.tierGet(k);
       flight.readingTier = false;
-      if (this.fromTier(k, userKey, flight, record, background, started)) return;
+      if (this.fromTier(k, userKey, flight, record, background, started)) {
+        // A lookup answered by the tier: a load from the tier (its `load` event is out), counted now.
+        if (lookup) s.counters.loads++;
+        return;
+      }
       // Invalidated (or the cache closed) during the tier read: its loader would start with an aborted signal.
       if (flight.invalidated) {
         this.gaveUp(k, flight, flight.controller.signal.reason);
         return;
+      }
+      if (lookup && flight.timedOut) {
+        // A lookup whose tier read exceeded `timeout` (counted in `stats().timeouts`): reported as a timed-out load.
+        s.counters.loads++;
+        s.emitLoad(k, started, background, true, 'tier', true);
       }
     }
     let ttlOverride: number | undefined;
@@ -167,17 +206,19 @@ export class Loads<V> {
     try {
       const wrappers = s.loadWrappers;
       value =
-        wrappers.length === 0
+        wrappers.length === 0 || lookup
           ? await loader(context)
           : ((await runWrapped(wrappers, k, background, context.signal, () => loader(context))) as
               | V
               | undefined);
     } catch (error) {
+      if (lookup) s.counters.loads++; // a lookup that failed is a failed load
       this.failed(k, flight, error, background, started);
       return;
     }
     flight.stopTimer();
-    s.emitLoad(k, started, background, true, 'loader', flight.timedOut);
+    // A lookup's loader loads nothing: no load to report.
+    if (!lookup) s.emitLoad(k, started, background, true, 'loader', flight.timedOut);
     this.keep(k, userKey, value, opts, flight, ttlOverride, opts.tags);
     this.release(k, flight);
     flight.settle(true, value);
@@ -228,13 +269,20 @@ export class Loads<V> {
     const s = this.s;
     if (record === undefined) return false; // counted as a tier miss by Coherence (unless the read failed)
     const r = record as Parameters<typeof entryOf>[0];
+    // Every way out below counts the read once, as a hit or a miss (hits, misses and errors add up to the reads).
     // Read before a tag it carries was invalidated (or expired) here: neither answered from nor kept as the stale
-    // value; the loader reads the source after the change.
+    // value (a miss); the loader reads the source after the change.
     const noted = flight.tagsWhileReading;
-    if (noted !== undefined && r.tags.some((t) => noted.includes(t))) return false;
+    if (noted !== undefined && r.tags.some((t) => noted.includes(t))) {
+      s.counters.tierMisses++;
+      return false;
+    }
     // A refresh wants something newer than what it refreshes: the tier often holds that very entry (this
-    // instance wrote it through), which would answer a refresh-ahead without ever asking the loader.
-    if (flight.stale !== undefined && r.createdAt <= flight.stale.createdAt) return false;
+    // instance wrote it through), which would answer a refresh-ahead without ever asking the loader (a miss).
+    if (flight.stale !== undefined && r.createdAt <= flight.stale.createdAt) {
+      s.counters.tierMisses++;
+      return false;
+    }
     const now = Date.now();
     if (now >= r.expires) {
       s.counters.tierMisses++;

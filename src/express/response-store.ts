@@ -7,6 +7,7 @@
  * @module
  */
 
+import { LOOKUP } from '../loads.js';
 import type { MiddlewareConfig } from './options.js';
 import { type RequestKeys, variantKey, varyMatches } from './request-key.js';
 import type {
@@ -132,11 +133,15 @@ export class ResponseStore {
     if (getOrSet === undefined) return Promise.resolve({ value: cache.get(key), stale: undefined });
     let stale: CachedResponse | undefined;
     // A loader that stores nothing: memory, then the tier; an expired entry still within its staleIfError
-    // window comes as `context.stale`.
-    const readOnly = (context: ResponseLoaderContext): undefined => {
-      stale = context.stale;
-      return undefined;
-    };
+    // window comes as `context.stale`. Marked as a lookup: a larder cache counts no load for it (no `load` event, no
+    // `traceLoads` span), since answers are stored with `set`; only an answer read from the tier counts as a load.
+    const readOnly = Object.assign(
+      (context: ResponseLoaderContext): undefined => {
+        stale = context.stale;
+        return undefined;
+      },
+      { [LOOKUP]: true },
+    );
     try {
       return getOrSet.call(cache, key, readOnly).then(
         (value) => ({ value, stale }),

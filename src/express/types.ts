@@ -49,7 +49,7 @@ export interface ResponseStoreOptions {
 
 /**
  * What `cacheResponses` needs from a cache: a larder `Cache<string, CachedResponse>`, or a namespace of one
- * (`cache.namespace('http:')`), fits.
+ * (`cache.namespace('http')`), fits.
  */
 export interface ResponseCache {
   /** Returns a fresh entry or `undefined`. */

@@ -8,6 +8,7 @@
 import {
   type Attributes,
   type BatchObservableResult,
+  createNoopMeter,
   type Meter,
   metrics,
   type Tracer,
@@ -37,7 +38,10 @@ import { keyNameOf, traceLoads } from './trace-loads.js';
 export interface InstrumentOptions {
   /** The `cache.name` attribute of every point: a short, stable name such as `'users'` (not empty). */
   name: string;
-  /** Where the instruments are registered. Default: `metrics.getMeter('larder')` (the global provider). */
+  /**
+   * Where the instruments are registered. Default: `metrics.getMeter('larder')` of the global provider, looked up
+   * when `instrument` is called: register the SDK's MeterProvider first (see {@link instrument}).
+   */
   meter?: Meter;
   /**
    * Opens one span per loader run (never per read), named `larder.cache.load`, with the key's name part, the
@@ -49,13 +53,41 @@ export interface InstrumentOptions {
   /**
    * The name part of a key for `traceLoads` spans (keep it low-cardinality: no ids). Default: {@link keyNameOf}:
    * a `wrap` key's function name (`user(42)` → `user`), a `CompatCache` key's type (`course:{"id":7}` →
-   * `course`), else the key up to its last `:` (`course:7` → `course`).
+   * `course`), a `larder/express` response key's method (`GET https://shop.example/users/1` → `GET`), else the key
+   * up to its last `:` (`course:7` → `course`).
    */
   keyName?: (key: unknown) => string;
 }
 
 /** Stops reporting: removes the callbacks, listeners and span wrapper `instrument` added. Idempotent. */
 export type StopInstrumenting = () => void;
+
+/** A live instrumentation of one cache (or metrics source), as the registry of {@link instrument} keeps it. */
+interface Live {
+  readonly name: string;
+  readonly meter: Meter;
+  readonly traceLoads: boolean;
+  readonly stop: StopInstrumenting;
+  /** Set once stopped (by its stop function, or because the cache was closed or collected). */
+  stopped: boolean;
+}
+
+const REGISTRY = Symbol.for('larder.otel.instrumented');
+
+/**
+ * The live instrumentations by cache. On `globalThis` under a registered symbol (as `singleton`'s registry), so
+ * that a copy of this module evaluated again (a hot reload that bundles larder) still finds them; weak, so that it
+ * keeps no cache alive. Nothing in a `Live` refers to its cache.
+ */
+function registry(): WeakMap<object, Live> {
+  const holder = globalThis as unknown as Record<symbol, WeakMap<object, Live> | undefined>;
+  let live = holder[REGISTRY];
+  if (live === undefined) {
+    live = new WeakMap();
+    holder[REGISTRY] = live;
+  }
+  return live;
+}
 
 const KNOWN = ['name', 'meter', 'traceLoads', 'tracer', 'keyName'];
 
@@ -105,6 +137,20 @@ function check(options: unknown): InstrumentOptions {
  * when the metrics are collected. Instrument a root cache (a namespace shares its counters), or a `larder/next`
  * handler (`cache.name` `'next-incremental'` / `'next-use-cache'` by convention).
  *
+ * - **Once per cache.** Instrumenting a cache that is instrumented already returns the first call's stop
+ *   function when it asks for the same `name`, `meter` and `traceLoads` (a module that runs again, as on a hot
+ *   reload with `singleton`, counts nothing twice; its other options are not applied), and throws a `TypeError`
+ *   when it asks for something else: stop the first one first.
+ * - **Until the cache is closed.** A closed cache is no longer reported: at the next collection the
+ *   instrumentation stops itself (its bus does not read as disconnected for ever). The cache is held weakly: one
+ *   dropped without `stop()` can still be garbage-collected, and is no longer reported either.
+ * - **The default meter is looked up now.** Without `meter`, the instruments go to `metrics.getMeter('larder')`
+ *   of the global MeterProvider registered when `instrument` is called. Before the application registers one,
+ *   that is OpenTelemetry's no-op meter and nothing is ever reported: unlike the trace API (whose tracer forwards
+ *   to a provider registered later, so `traceLoads` works either way), the metrics API has no provider that
+ *   forwards. Set up the SDK first (`node --import ./instrumentation.mjs`), pass `meter`, or call `instrument`
+ *   again once the SDK is set up: an instrumentation on the no-op meter is replaced.
+ *
  * @example
  * ```ts
  * import { instrument } from 'larder/otel';
@@ -115,7 +161,8 @@ function check(options: unknown): InstrumentOptions {
  * @param cache - a larder `Cache` (root, not a namespace), or a `larder/next` handler
  * @param options - `name` (required), `meter`, `traceLoads`, `tracer`, `keyName`
  * @returns a function that stops reporting
- * @throws TypeError when `cache` is not a larder cache or handler, or an option is invalid (e.g. an empty `name`).
+ * @throws TypeError when `cache` is not a larder cache or handler, or an option is invalid (e.g. an empty `name`),
+ * or when `cache` is instrumented already with another `name`, `meter` or `traceLoads`.
  */
 export function instrument(cache: Instrumentable, options: InstrumentOptions): StopInstrumenting {
   const source = sourceOf(cache);
@@ -125,6 +172,27 @@ export function instrument(cache: Instrumentable, options: InstrumentOptions): S
   const o = check(options);
   const meter = o.meter ?? metrics.getMeter('larder');
   const name = o.name;
+  const traceLoadsOn = o.traceLoads === true;
+  const target = cache as object;
+  const live = registry().get(target);
+  // Instrumented before the application registered its MeterProvider, on the global no-op meter: it reports
+  // nothing, so a later call (once the SDK is set up) replaces it.
+  if (live !== undefined && !live.stopped && live.meter === createNoopMeter()) live.stop();
+  if (live !== undefined && !live.stopped) {
+    // Instrumented already: the module that instruments it ran again (a hot reload, with `singleton`), or two
+    // places instrument one cache. Answering the same request twice must not count everything twice.
+    if (live.name === name && live.meter === meter && live.traceLoads === traceLoadsOn) return live.stop;
+    const asked =
+      live.name !== name
+        ? `as '${name}'`
+        : live.meter !== meter
+          ? 'on another meter'
+          : `with traceLoads ${traceLoadsOn}`;
+    throw new TypeError(
+      `instrument: cache '${live.name}' is instrumented already; instrumenting it again ${asked} would report ` +
+        `it twice. Call the function the first instrument(cache, { name: '${live.name}' }) returned to stop it first`,
+    );
+  }
   const base: Attributes = { [ATTR_CACHE_NAME]: name };
   const attrs = (key: string, value: string): Attributes => Object.freeze({ ...base, [key]: value });
   const hit = attrs(ATTR_RESULT, 'hit');
@@ -162,8 +230,16 @@ export function instrument(cache: Instrumentable, options: InstrumentOptions): S
     description: '1 while the invalidation bus is subscribed, else 0',
   });
   const observables = [requests, evictions, entries, tierRequests, busMessages, busConnected];
+  let stopped = false;
   const collect = (result: BatchObservableResult): void => {
-    const s = source.snapshot();
+    const s = stopped ? undefined : source.snapshot();
+    if (s === undefined) {
+      // The cache was closed (or collected): it is no longer reported (a closed bus must not read as a
+      // disconnected one for ever), and the instrumentation stops itself. Not from within this callback: the SDK
+      // is iterating over its callbacks.
+      if (!stopped) queueMicrotask(stop);
+      return;
+    }
     result.observe(requests, s.hits, hit);
     result.observe(requests, s.misses, miss);
     result.observe(requests, s.stale, stale);
@@ -209,14 +285,19 @@ export function instrument(cache: Instrumentable, options: InstrumentOptions): S
       }),
     );
   }
-  if (o.traceLoads === true && source.wrapLoads !== undefined) {
+  if (traceLoadsOn && source.wrapLoads !== undefined) {
     const tracer = o.tracer ?? trace.getTracer('larder');
     undo.push(source.wrapLoads(traceLoads(tracer, name, o.keyName ?? keyNameOf)));
   }
-  let stopped = false;
-  return () => {
+  // Everything `stop` reaches holds the cache weakly (see `sourceOf`): the meter keeps `collect`, which keeps
+  // `stop`, for as long as it lives.
+  const entry: Live = { name, meter, traceLoads: traceLoadsOn, stop, stopped: false };
+  function stop(): void {
     if (stopped) return;
     stopped = true;
+    entry.stopped = true;
     for (const f of undo) f();
-  };
+  }
+  registry().set(target, entry);
+  return entry.stop;
 }

@@ -3,7 +3,7 @@
  * `larder/next` handlers) by implementing {@link MetricsSource}.
  */
 import type { LoadEvent } from '../events.js';
-import { internalsOf, type LoadWrapper } from '../internals.js';
+import { internalsOf, type LoadWrapper, type SharedInternals } from '../internals.js';
 import type { CacheStats } from '../stats.js';
 
 /**
@@ -65,9 +65,16 @@ export interface StatsSource {
 /** What `instrument` accepts: a larder `Cache`, or a {@link MetricsSource}. */
 export type Instrumentable = StatsSource | MetricsSource;
 
-/** A cache or source as `instrument` uses it. @internal */
+/**
+ * A cache or source as `instrument` uses it. It holds its target weakly: a cache dropped without stopping its
+ * instrumentation can still be garbage-collected. @internal
+ */
 export interface Source {
-  snapshot(): MetricsSnapshot;
+  /**
+   * The counters now, or `undefined` once the target is gone for good: a cache that was closed (or
+   * garbage-collected), which is then no longer reported.
+   */
+  snapshot(): MetricsSnapshot | undefined;
   /** Subscribes to settled loads (caches only); returns the unsubscribe function. */
   onLoad?(listener: (event: LoadEvent<unknown>) => void): () => void;
   /** Wraps every loader run (caches only); returns the function that removes the wrapper. */
@@ -86,6 +93,19 @@ interface LoadEmitter {
 }
 
 /**
+ * The shared state of a cache as `sourceOf` reads it. `closed` is not part of `SharedInternals`: `Cache` offers no
+ * public way to tell that it was closed, so it is read from the state behind the internals (`CacheState.closed`,
+ * set by `close()`); a state without it reads as open.
+ */
+type Shared = SharedInternals & { readonly closed?: unknown };
+
+/** The root cache's shared state, unless the cache is gone (collected) or closed. */
+function openShared(cache: object | undefined): Shared | undefined {
+  const shared = internalsOf(cache)?.shared as Shared | undefined;
+  return shared === undefined || shared.closed === true ? undefined : shared;
+}
+
+/**
  * The source behind `target`, or a string saying why `target` cannot be instrumented.
  *
  * @internal
@@ -96,12 +116,16 @@ export function sourceOf(target: unknown): Source | string {
     if (internals.prefix !== undefined) {
       return `a namespace view ('${internals.prefix.slice(0, -1)}') shares its root cache's counters; instrument the root cache`;
     }
-    const cache = target as LoadEmitter;
-    const shared = internals.shared;
-    const counters = shared.counters;
+    // Held weakly (as is everything reached from it here): the meter keeps the collection callback for as long as
+    // it lives, and must not keep a cache the application dropped.
+    const ref = new WeakRef(target as LoadEmitter);
     return {
-      snapshot(): MetricsSnapshot {
+      snapshot(): MetricsSnapshot | undefined {
+        const cache = ref.deref();
+        const shared = openShared(cache);
+        if (cache === undefined || shared === undefined) return undefined;
         const s = cache.stats();
+        const counters = shared.counters;
         const snapshot: MetricsSnapshot = {
           hits: s.hits - counters.swrHits,
           stale: counters.swrHits,
@@ -123,20 +147,31 @@ export function sourceOf(target: unknown): Source | string {
         return snapshot;
       },
       onLoad(listener) {
-        cache.on('load', listener);
-        return () => cache.off('load', listener);
+        ref.deref()?.on('load', listener);
+        return () => ref.deref()?.off('load', listener);
       },
       wrapLoads(wrapper) {
-        shared.loadWrappers = [...shared.loadWrappers, wrapper];
+        const shared = internalsOf(ref.deref())?.shared;
+        if (shared !== undefined) shared.loadWrappers = [...shared.loadWrappers, wrapper];
         return () => {
-          shared.loadWrappers = shared.loadWrappers.filter((w) => w !== wrapper);
+          const now = internalsOf(ref.deref())?.shared;
+          if (now !== undefined) now.loadWrappers = now.loadWrappers.filter((w) => w !== wrapper);
         };
       },
     };
   }
   if ((typeof target === 'object' && target !== null) || typeof target === 'function') {
     const read = (target as Partial<MetricsSource>)[METRICS_SOURCE];
-    if (typeof read === 'function') return { snapshot: () => read.call(target) };
+    if (typeof read === 'function') {
+      const ref = new WeakRef(target);
+      return {
+        snapshot(): MetricsSnapshot | undefined {
+          const source = ref.deref() as Partial<MetricsSource> | undefined;
+          const current = source?.[METRICS_SOURCE];
+          return typeof current === 'function' ? current.call(source) : undefined;
+        },
+      };
+    }
   }
   return 'it must be a larder Cache (or a larder/next handler)';
 }

@@ -14,8 +14,18 @@ import { ATTR_CACHE_NAME, ATTR_KEY_NAME, ATTR_LOAD_OUTCOME, ATTR_LOAD_REFRESH, L
 const COMPAT_DATE = /:Date\((?:-?\d+|NaN)\)$/;
 
 /**
+ * A `larder/express` response key, `<METHOD> <scheme>://<host><url>[ user:<id>][ vary:[…]]` (see `requestKeys`;
+ * `<METHOD> /<path>…` with a `key` option that returns the path), alone or after namespace prefixes (`http:`,
+ * without spaces, brackets or quotes): what precedes the first space is kept.
+ */
+const HTTP_KEY = /^(?:[^\s"(:[{]+:)*[A-Z]+ (?:[a-z][a-z0-9+.-]*:\/\/|\/)/;
+
+/**
  * The name part of a key, for spans (low-cardinality: no ids or argument values):
  *
+ * - a `larder/express` response key (`<METHOD> <scheme>://…` as `cacheResponses` makes them, or `<METHOD> /…`):
+ *   its method (`GET https://shop.example/users/1 user:alice` → `GET`), after its namespace prefix if any
+ *   (`http:GET`), never its URL, user or `Vary` values;
  * - a key whose last part is a quoted string, an object or an array after a `:` (a `CompatCache` key such as
  *   `course:{"id":7,"lang":"en"}`, `user:"u:1"` or `list:[1,2]`, or any key shaped so): the part before that
  *   `:` (`course`), however many `:` or `(` the value holds; likewise `type:Date(…)` → `type`;
@@ -27,6 +37,7 @@ const COMPAT_DATE = /:Date\((?:-?\d+|NaN)\)$/;
  */
 export function keyNameOf(key: unknown): string {
   if (typeof key !== 'string') return typeof key;
+  if (HTTP_KEY.test(key)) return key.slice(0, key.indexOf(' '));
   const paren = key.indexOf('(');
   const value = structuredValueAt(key);
   if (value > 0 && (paren === -1 || value < paren)) return key.slice(0, value);

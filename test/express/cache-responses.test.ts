@@ -7,7 +7,7 @@ import {
   cacheResponses,
   responseSerializer,
 } from '../../src/express/index.js';
-import { Cache } from '../../src/index.js';
+import { Cache, type CacheTier, type TierRecord } from '../../src/index.js';
 import { closeServers, serve } from '../helpers/express-server.js';
 
 type Handler = (req: Request, res: Response) => void | Promise<void>;
@@ -152,6 +152,113 @@ describe('cacheResponses: hits and misses', () => {
     await request(serve(app)).get('/n');
     expect((await request(serve(app)).get('/n')).headers['x-cache']).toBe('HIT');
     expect([...shared.keys()]).toEqual([expect.stringMatching(/^http:GET http:\/\/[^/]+\/n$/)]);
+  });
+});
+
+describe("cacheResponses: lookups are no loads (the cache's loads count only answers read from its tier)", () => {
+  /** A second tier over a Map whose reads wait for `hold` while it is set; counts reads by key. */
+  function heldTier() {
+    const records = new Map<string, TierRecord>();
+    const reads = new Map<string, number>();
+    const state = { hold: undefined as Promise<void> | undefined };
+    const tier: CacheTier = {
+      async get(key) {
+        reads.set(key, (reads.get(key) ?? 0) + 1);
+        if (state.hold !== undefined) await state.hold;
+        return records.get(key);
+      },
+      async set(key, record) {
+        records.set(key, record);
+      },
+      async delete(keys) {
+        for (const key of keys) records.delete(key);
+      },
+      async invalidateTags() {},
+      async clear() {},
+      async close() {},
+    };
+    return { tier, records, reads, state };
+  }
+
+  it('a miss and a hit run no loader: stats().loads stays 0 and no load event is emitted', async () => {
+    const { app, cache, state } = setup(json);
+    const loads: unknown[] = [];
+    cache.on('load', (event) => loads.push(event));
+    expect((await request(serve(app)).get('/r')).headers['x-cache']).toBe('MISS');
+    expect((await request(serve(app)).get('/r')).headers['x-cache']).toBe('HIT');
+    expect(state.calls).toBe(1);
+    expect(cache.stats()).toMatchObject({ misses: 1, hits: 1, loads: 0, loadErrors: 0 });
+    expect(loads).toEqual([]);
+  });
+
+  it('concurrent requests still share one lookup (one tier read) and one handler run', async () => {
+    const { tier, reads, state: held } = heldTier();
+    const cache = new Cache<string, CachedResponse>({ max: 100, tier });
+    const loads: { source: string }[] = [];
+    cache.on('load', (event) => loads.push(event));
+    const app = express();
+    let calls = 0;
+    app.get('/r', cacheResponses(cache), async (_req, res) => {
+      calls++;
+      await new Promise((resolve) => setTimeout(resolve, 5)); // as a database would
+      res.json({ n: calls });
+    });
+    let open!: () => void;
+    held.hold = new Promise<void>((resolve) => {
+      open = resolve;
+    });
+    const server = serve(app);
+    const pending = [1, 2, 3].map(() =>
+      request(server)
+        .get('/r')
+        .then((answer) => answer),
+    );
+    // All three looked their key up (three misses) while the first read of the tier is held.
+    await vi.waitFor(() => expect(cache.stats().misses).toBe(3));
+    held.hold = undefined;
+    open();
+    const answers = await Promise.all(pending);
+    expect(answers.map((a) => a.headers['x-cache']).sort()).toEqual(['HIT', 'HIT', 'MISS']);
+    expect(calls).toBe(1);
+    expect([...reads.values()]).toEqual([1]); // the three lookups joined one read of the tier
+    expect(cache.stats()).toMatchObject({ misses: 3, loads: 0 });
+    expect(loads).toEqual([]);
+    await cache.close();
+  });
+
+  it('an answer read from the tier (stored by another instance) is a load from the tier', async () => {
+    const { tier } = heldTier();
+    const caches = [1, 2].map(() => new Cache<string, CachedResponse>({ max: 100, tier }));
+    const loads: { source: string; ok: boolean }[] = [];
+    caches[1]?.on('load', (event) => loads.push(event));
+    const apps = caches.map((cache) => {
+      const app = express();
+      app.get('/r', cacheResponses(cache), json);
+      return app;
+    });
+    const [a, b] = apps as [express.Express, express.Express];
+    expect((await request(serve(a)).get('/r').set('Host', 'shop.example')).headers['x-cache']).toBe('MISS');
+    const second = await request(serve(b)).get('/r').set('Host', 'shop.example');
+    expect(second.headers['x-cache']).toBe('HIT'); // from the tier
+    expect(caches[1]?.stats()).toMatchObject({ misses: 1, tierHits: 1, loads: 1 });
+    expect(loads).toMatchObject([{ source: 'tier', ok: true }]);
+    expect(caches[0]?.stats().loads).toBe(0); // its lookup found nothing in the tier: the handler answered
+    for (const cache of caches) await cache.close();
+  });
+
+  it('a lookup whose tier read exceeds the cache timeout is a timed-out load (as stats().timeouts)', async () => {
+    const { tier, state: held } = heldTier();
+    const cache = new Cache<string, CachedResponse>({ max: 100, tier, timeout: 20 });
+    const loads: { source: string; timedOut: boolean }[] = [];
+    cache.on('load', (event) => loads.push(event));
+    const app = express();
+    app.get('/r', cacheResponses(cache), json);
+    held.hold = new Promise<void>((resolve) => setTimeout(resolve, 60));
+    expect((await request(serve(app)).get('/r')).headers['x-cache']).toBe('MISS'); // answered at the timeout
+    await vi.waitFor(() => expect(loads).toHaveLength(1));
+    expect(loads).toMatchObject([{ source: 'tier', timedOut: true }]);
+    expect(cache.stats()).toMatchObject({ loads: 1, timeouts: 1 });
+    await cache.close();
   });
 });
 

@@ -45,4 +45,20 @@ describe.runIf(url !== undefined)('larder/otel with a Redis tier and bus', () =>
     stop();
     await Promise.all([a.close(), b.close()]);
   });
+
+  it('stops reporting a closed cache: no larder_cache_bus_connected 0 left behind to page on', async () => {
+    const h = metricsHarness();
+    const tenant = createCache<string, number>({ redisUrl: url, max: 100, ttl: '1m', redis: { prefix } });
+    instrument(tenant, { name: 'tenant-a', meter: h.meter }); // the application closes the cache, never stops this
+    await waitFor(async () => (await h.value('larder.cache.bus.connected')) === 1, 5000);
+    await tenant.getOrSet('k', () => 1);
+    await tenant.close();
+    for (let i = 0; i < 3; i++) {
+      const connected = (await h.collect()).filter(
+        (p) => p.name === 'larder.cache.bus.connected' && p.attributes['cache.name'] === 'tenant-a',
+      );
+      // The SDK may go on exporting the point observed before close; never a 0 (LarderBusDisconnected).
+      expect(connected.map((p) => p.value)).not.toContain(0);
+    }
+  });
 });

@@ -1,6 +1,7 @@
 import { type Span, type Tracer, trace } from '@opentelemetry/api';
 import { afterAll, beforeEach, describe, expect, it } from 'vitest';
 import { compatKey } from '../../src/compat/compat-key.js';
+import { defaultKey, requestKeys, variantKey } from '../../src/express/request-key.js';
 import { Cache } from '../../src/index.js';
 import { instrument, keyNameOf } from '../../src/otel/index.js';
 import { metricsHarness, tracingHarness } from './harness.js';
@@ -294,5 +295,59 @@ describe('keyNameOf', () => {
       names.add(compat('list', [id, 'a:b']));
     }
     expect([...names].sort()).toEqual(['course', 'list', 'user']);
+  });
+});
+
+describe('keyNameOf on larder/express response keys', () => {
+  /** A request as the middleware sees it (enough for the key and Vary). */
+  const req = (url: string, headers: Record<string, string> = {}, extra: object = {}) =>
+    ({ method: 'GET', url, headers: { host: 'shop.example', ...headers }, socket: {}, ...extra }) as never;
+  /** The keys `cacheResponses` reads for a request: its own, its user's, and its variant for `Vary`. */
+  function responseKeys(method: string, url: string, user?: string, extra: object = {}): string[] {
+    const request = req(url, { 'accept-language': 'en' }, extra);
+    const resource = defaultKey(request) as string;
+    const { key, getKey } = requestKeys(method, resource, user);
+    const stored = { vary: { 'accept-language': 'de' } } as never;
+    return [key, getKey, variantKey(key, stored, request)];
+  }
+
+  it('keeps the method (and namespace prefix), never the URL, the user or the Vary values', () => {
+    expect(responseKeys('GET', '/users/1', 'alice')).toEqual([
+      'GET http://shop.example/users/1 user:alice',
+      'GET http://shop.example/users/1 user:alice',
+      'GET http://shop.example/users/1 user:alice vary:["accept-language","en"]',
+    ]);
+    const names = new Set<string>();
+    for (let id = 0; id < 50; id++) {
+      for (const method of ['GET', 'HEAD']) {
+        const keys = [
+          ...responseKeys(method, `/users/${id}?q=a:b(c)`, `user:${id}`),
+          ...responseKeys(method, `/users/${id}`),
+          ...responseKeys(method, `/p/${id}`, undefined, { protocol: 'https', hostname: 'pub.example' }),
+        ];
+        for (const key of keys) {
+          names.add(keyNameOf(key));
+          names.add(keyNameOf(`http:${key}`)); // in a namespace of a shared cache
+        }
+        names.add(keyNameOf(`${method} /users/${id}`)); // a `key` option that returns the path
+      }
+    }
+    expect([...names].sort()).toEqual(['GET', 'HEAD', 'http:GET', 'http:HEAD']);
+  });
+
+  it('leaves the documented shapes as they were', () => {
+    expect(keyNameOf('course:7')).toBe('course');
+    expect(keyNameOf('fetch("GET http://shop.example/a")')).toBe('fetch');
+    expect(keyNameOf('page:"GET http://shop.example/a"')).toBe('page');
+    expect(keyNameOf('reports:user({"url":"a:GET http://x"})')).toBe('reports:user');
+  });
+
+  it('names the span of a load under such a key by its method', async () => {
+    const cache = new Cache<string, number>({ max: 10 });
+    const stop = instrument(cache, { name: 'http', meter: m.meter, traceLoads: true, tracer: t.tracer });
+    const [key] = responseKeys('GET', '/users/42', 'bob');
+    await cache.getOrSet(key as string, () => 1);
+    expect(loadSpans().map((s) => s.attributes['larder.key.name'])).toEqual(['GET']);
+    stop();
   });
 });
