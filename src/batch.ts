@@ -26,7 +26,10 @@ export type LoadMany<K, V> = (
   context: BatchContext,
 ) => BatchResult<K, V> | PromiseLike<BatchResult<K, V>>;
 
-/** The function `wrapMany` returns: a batch of ids read through the cache, plus helpers for their keys. */
+/**
+ * The function `wrapMany` returns: a batch of ids read through the cache, plus helpers for their keys. It throws a
+ * TypeError at once, reading nothing, when `ids` is not an array, has a hole, or holds an id `wrap` refuses.
+ */
 export type WrappedMany<I, R> = ((ids: readonly I[]) => Promise<(R | undefined)[]>) & {
   /** Removes the cached value of `id` (and stops an in-flight load of it from storing). */
   invalidate(id: I): boolean;
@@ -36,9 +39,19 @@ export type WrappedMany<I, R> = ((ids: readonly I[]) => Promise<(R | undefined)[
 
 /** What `batchLoader` returns: DataLoader-style coalescing of single loads into batches, on top of the cache. */
 export interface BatchLoader<I, R> {
-  /** The value of `id`; calls made together (same tick, or within `delay`) are loaded with one `loadMany`. */
+  /**
+   * The value of `id`; calls made together (same tick, or within `delay`) are loaded with one `loadMany`. The key of
+   * `id` is taken now: an object changed afterwards still loads under it (the loader is given the object).
+   *
+   * @throws TypeError (synchronously) for an id `wrap` refuses (a function, a symbol, ...).
+   */
   load(id: I): Promise<R | undefined>;
-  /** The values of `ids`, in order, coalesced with any other `load` calls made together. */
+  /**
+   * The values of `ids`, in order, coalesced with any other `load` calls made together.
+   *
+   * @throws TypeError (synchronously), queuing none of the ids, when `ids` is not an array, has a hole, or holds an
+   * id `wrap` refuses.
+   */
   loadMany(ids: readonly I[]): Promise<(R | undefined)[]>;
 }
 
@@ -185,10 +198,14 @@ export class Batches<V> {
     name: string,
     background: boolean,
   ): void {
+    // The loader's answer is looked up in a Map, where -0 and 0 are one key; their cache keys differ (`wrap` keys -0
+    // apart from 0), so ids 0 and -0 are never sent in one call: -0 gets a call of its own.
+    const minusZero = takeMinusZero(items);
     const size = plan.maxBatch;
     for (let i = 0; i < items.length; i += size) {
       void this.#chunk(items.slice(i, i + size), loadMany, plan, name, background);
     }
+    if (minusZero !== undefined) void this.#chunk([minusZero], loadMany, plan, name, background);
   }
 
   async #chunk(
@@ -283,6 +300,23 @@ export class Batches<V> {
   }
 }
 
+/**
+ * Removes and returns the item of id -0 when `items` also holds id 0 (else leaves `items` as it is): a Map (what a
+ * `loadMany` answer is read as) holds one value for both, so one call cannot answer them apart.
+ */
+function takeMinusZero<V>(items: Item<V>[]): Item<V> | undefined {
+  let zero = false;
+  let minus = -1;
+  for (let i = 0; i < items.length; i++) {
+    const id = (items[i] as Item<V>).id;
+    if (id === 0) {
+      if (Object.is(id, -0)) minus = i;
+      else zero = true;
+    }
+  }
+  return zero && minus >= 0 ? items.splice(minus, 1)[0] : undefined;
+}
+
 /** A `loadMany` answer as a Map, or a TypeError naming the loader. */
 function toMap<V>(result: unknown, name: string): ReadonlyMap<unknown, V | undefined> {
   if (result instanceof Map) return result;
@@ -340,46 +374,90 @@ export function checkDelay(delay: unknown): number | undefined {
 
 /** One batch read of ids, and the key of an id (what `wrapMany` and `batchLoader` share). @internal */
 export interface IdBatch<I, V> {
+  /** The key of `id` (the one `wrap(name, fn)(id)` uses, without a namespace prefix); throws for an id without one. */
   keyOf(id: I): string;
-  answer(ids: readonly I[]): (V | undefined | Promise<V | undefined>)[];
+  /** Answers `ids` in order, given their keys (`keys[i]` is `keyOf(ids[i])`, computed once, when the id was taken). */
+  answer(keys: readonly string[], ids: readonly I[]): (V | undefined | Promise<V | undefined>)[];
+}
+
+/**
+ * The keys of `ids`, in order, after checking that `ids` is an array without holes: a hole would have no key
+ * (`Array.prototype.map` skips it, leaving `undefined`), as `wrap` refuses an array with holes. Computes every key
+ * before anything is read or queued, so a bad id refuses the whole call. @internal
+ *
+ * @throws TypeError naming `ids` (`what`: the call) when it is not an array or has a hole; the TypeError of
+ * `keyOf` for an id without a key.
+ */
+export function keysOf<I>(
+  batch: Pick<IdBatch<I, unknown>, 'keyOf'>,
+  ids: readonly I[],
+  what: string,
+): string[] {
+  if (!Array.isArray(ids)) throw new TypeError(`${what}: ids must be an array; got ${describe(ids)}`);
+  const n = ids.length;
+  const keys = new Array<string>(n);
+  for (let i = 0; i < n; i++) {
+    if (!(i in ids)) {
+      throw new TypeError(`${what}: ids is an array with a hole at index ${i}, which has no key`);
+    }
+    keys[i] = batch.keyOf(ids[i] as I);
+  }
+  return keys;
+}
+
+/** A `load` waiting for its batch: the id as given, its key computed when it was taken, and its promise's settlers. */
+interface Queued<I, V> {
+  readonly id: I;
+  readonly key: string;
+  readonly resolve: (value: V | undefined) => void;
+  readonly reject: (error: unknown) => void;
 }
 
 /**
  * DataLoader-style coalescing: `load` calls are queued and answered by one batch read once the tick's work is
- * done (or after `delay` ms). @internal
+ * done (or after `delay` ms). An id's key is computed once, by the call that takes it: an id is refused there, and
+ * an id object changed after that still loads under the key it was taken with. @internal
  */
 export function coalesce<I, V>(
   name: string,
   batch: IdBatch<I, V>,
   delay: number | undefined,
 ): BatchLoader<I, V> {
-  let queue: { id: I; resolve: (value: V | undefined) => void; reject: (error: unknown) => void }[] = [];
+  let queue: Queued<I, V>[] = [];
   const flush = () => {
     const taken = queue;
     queue = [];
+    const n = taken.length;
+    const keys = new Array<string>(n);
+    const ids = new Array<I>(n);
+    for (let i = 0; i < n; i++) {
+      const q = taken[i] as Queued<I, V>;
+      keys[i] = q.key;
+      ids[i] = q.id;
+    }
     let answers: (V | undefined | Promise<V | undefined>)[];
     try {
-      answers = batch.answer(taken.map((q) => q.id));
+      answers = batch.answer(keys, ids);
     } catch (error) {
       for (const q of taken) q.reject(error);
       return;
     }
     for (const [i, q] of taken.entries()) Promise.resolve(answers[i]).then(q.resolve, q.reject);
   };
-  const load = (id: I): Promise<V | undefined> => {
-    batch.keyOf(id); // refuses an id that cannot be a key, at once
-    return new Promise<V | undefined>((resolve, reject) => {
+  const enqueue = (id: I, key: string): Promise<V | undefined> =>
+    new Promise<V | undefined>((resolve, reject) => {
       if (queue.length === 0) schedule(flush, delay);
-      queue.push({ id, resolve, reject });
+      queue.push({ id, key, resolve, reject });
     });
-  };
   return {
-    load,
+    // keyOf refuses an id that cannot be a key, at once.
+    load: (id: I) => enqueue(id, batch.keyOf(id)),
     loadMany: (ids: readonly I[]) => {
-      if (!Array.isArray(ids)) {
-        throw new TypeError(`batchLoader('${name}').loadMany: ids must be an array; got ${describe(ids)}`);
-      }
-      return Promise.all(ids.map(load));
+      // Every key first: a bad id (or a hole) refuses the call before any id is queued.
+      const keys = keysOf(batch, ids, `batchLoader('${name}').loadMany`);
+      const promises = new Array<Promise<V | undefined>>(keys.length);
+      for (let i = 0; i < keys.length; i++) promises[i] = enqueue(ids[i] as I, keys[i] as string);
+      return Promise.all(promises);
     },
   };
 }

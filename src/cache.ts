@@ -4,6 +4,8 @@ import {
   type BatchLoader,
   checkDelay,
   coalesce,
+  type IdBatch,
+  keysOf,
   type LoadMany,
   loaderName,
   resolveMany,
@@ -14,7 +16,7 @@ import { describe } from './duration.js';
 import { type Entry, isEntry } from './entry.js';
 import type { CacheEventName, CacheListener } from './events.js';
 import { registerCache } from './internals.js';
-import { encodeArgs } from './key.js';
+import { encodeArgs, escapeNamespace } from './key.js';
 import { type Loader, Loads } from './loads.js';
 import {
   type BatchLoaderOptions,
@@ -224,7 +226,7 @@ export class Cache<K extends {} = string, V = unknown> {
       }
       return this.#getSlow(key, undefined);
     }
-    const k = this.#prefix === undefined ? key : this.#prefix + String(key);
+    const k = this.#prefix === undefined ? key : this.#prefix + nsKey(key);
     const lru = this.#lru;
     const e = lru !== undefined ? lru.get(k as {}) : this.#store.get(k);
     return this.#getSlow(k, e);
@@ -294,6 +296,9 @@ export class Cache<K extends {} = string, V = unknown> {
    * Stores `value` under `key`. Aborts an in-flight load of `key` so its result is not stored, writes
    * through to the tier, and tells other instances over the bus to drop their copy.
    *
+   * Its TTL is `options.ttl` whatever the value, `null` included (the caller gave both); without one, the cache's
+   * `nullTtl` for a `null` value, else the cache's `ttl`.
+   *
    * @throws TypeError when `value` is `undefined` or an option is invalid; RangeError when `sizeOf` gives an
    * invalid size or the entry is larger than `maxSize`. The cache is unchanged when it throws.
    */
@@ -324,7 +329,10 @@ export class Cache<K extends {} = string, V = unknown> {
     const weight = s.weigh(value, key);
     if (s.tier?.check !== undefined) s.tier.check(value);
     this.#loads.invalidate(k);
-    const entry = s.write(k, value, ttlOf(value, opts, undefined), opts, undefined, weight, 'set');
+    // A ttl given with this call applies whatever the value, null included: nullTtl is for loaded nulls (and a set
+    // of null without a ttl of its own).
+    const ttl = ttlOf(value, opts, options?.ttl === undefined ? undefined : opts.ttl);
+    const entry = s.write(k, value, ttl, opts, undefined, weight, 'set');
     const written =
       s.tier !== undefined && typeof k === 'string' ? this.#coherence.tierSet(k, entry) : undefined;
     if (broadcast !== false) this.#coherence.deleted(k, false, written);
@@ -388,7 +396,8 @@ export class Cache<K extends {} = string, V = unknown> {
    * out of the cache. Waiting callers still get the result if the loader returns one; if it gives up on the abort,
    * they get what a call made then would (the value set, or a newer load's result), see docs/cache-aside.md.
    *
-   * @throws TypeError (synchronously) when `loader` is not a function or an option is invalid.
+   * @throws TypeError (synchronously) when `loader` is not a function, an option is invalid, or `key` is `undefined`
+   * or `null` (in a namespace, anything but a string).
    */
   getOrSet<T extends V>(key: K, loader: Loader<K, V, T>, options?: LoadOptions): Promise<T>;
   getOrSet<T extends V>(
@@ -418,7 +427,7 @@ export class Cache<K extends {} = string, V = unknown> {
       return this.#loads.miss(key, key, loader as AnyLoader<V>, this.#s.defaults) as Promise<T | undefined>;
     }
     const opts = options === undefined ? this.#s.defaults : resolve(this.#s.defaults, options, 'load');
-    const k = this.#prefix === undefined ? key : this.#prefix + String(key);
+    const k = this.#prefix === undefined ? key : this.#prefix + nsKey(key);
     const hit = this.#hit(k, opts);
     if (hit === STALE) return this.#serveStale(k, key, loader as AnyLoader<V>, opts) as Promise<T>;
     if (hit !== MISS) return Promise.resolve(hit as T);
@@ -494,8 +503,9 @@ export class Cache<K extends {} = string, V = unknown> {
    * and `refreshAhead` apply per key; `timeout` applies to the `loadMany` call. A failed `loadMany` rejects (keys
    * with a stale-if-error value get it) and stores nothing.
    *
-   * @throws TypeError or RangeError (synchronously) when `keys` is not an array, `loadMany` not a function or an
-   * option is invalid. The promise rejects with a TypeError naming the loader when it answers neither a Map nor pairs.
+   * @throws TypeError or RangeError (synchronously) when `keys` is not an array, has a hole or holds `undefined` or
+   * `null` (in a namespace, anything but a string), `loadMany` is not a function or an option is invalid. The promise
+   * rejects with a TypeError naming the loader when it answers neither a Map nor pairs.
    */
   getOrSetMany<T extends V>(
     keys: readonly K[],
@@ -508,8 +518,19 @@ export class Cache<K extends {} = string, V = unknown> {
       throw new TypeError(`getOrSetMany: loadMany must be a function; got ${describe(loadMany)}`);
     }
     const plan = resolveMany(this.#s.defaults, options as ManyOptions<unknown, unknown>, 'getOrSetMany');
-    for (const key of keys) checkKey(key, 'getOrSetMany: keys');
-    const full = this.#prefix === undefined ? keys : keys.map((key) => this.#prefix + String(key));
+    const prefix = this.#prefix;
+    // A plain loop: `for...of` and `map` would not see a hole as one.
+    const full: unknown[] = prefix === undefined ? (keys as unknown[]) : new Array(keys.length);
+    for (let i = 0; i < keys.length; i++) {
+      if (!(i in keys)) {
+        throw new TypeError(`getOrSetMany: keys is an array with a hole at index ${i}, which has no key`);
+      }
+      const key = keys[i];
+      checkKey(key, 'getOrSetMany: keys');
+      if (prefix !== undefined) {
+        full[i] = prefix + (typeof key === 'string' ? key : nsKey(key, `getOrSetMany: keys[${i}]`));
+      }
+    }
     const answers = this.#batches.many(
       full,
       keys,
@@ -525,9 +546,14 @@ export class Cache<K extends {} = string, V = unknown> {
    * Its entries are those of `wrap(name, fn)` with one argument: a value loaded by `wrapMany('user', ...)` is a hit
    * for `wrap('user', getUser)(id)` and the other way round.
    *
+   * Ids 0 and -0 have keys of their own (as in `wrap`); a `Map` cannot tell them apart, so when a batch misses both,
+   * -0 is loaded with a `loadMany` call of its own.
+   *
    * @param name - the name `wrap` uses for the single-id function, e.g. `'user'`
    * @param loadMany - loads the missing ids: answers a `Map` from id to value, or `[id, value]` pairs
    * @param options - options for every call (validated once, here); `tags` may be a function of id and value
+   * @throws TypeError or RangeError (synchronously) for a bad `name`, `loadMany` or option. The returned function
+   * throws a TypeError at once, reading nothing, when `ids` is not an array, has a hole, or holds an id `wrap` refuses.
    */
   wrapMany<I, R extends V>(
     name: string,
@@ -536,10 +562,9 @@ export class Cache<K extends {} = string, V = unknown> {
   ): WrappedMany<I, R> {
     const batch = this.#batchOf(name, loadMany, options, 'wrapMany');
     const wrapped = ((ids: readonly I[]) => {
-      if (!Array.isArray(ids)) {
-        throw new TypeError(`wrapMany('${name}'): ids must be an array; got ${describe(ids)}`);
-      }
-      return all(batch.answer(ids)) as Promise<(R | undefined)[]>;
+      // Refuses a non-array, a hole or an id without a key before anything is read.
+      const keys = keysOf(batch, ids, `wrapMany('${name}')`);
+      return all(batch.answer(keys, ids)) as Promise<(R | undefined)[]>;
     }) as WrappedMany<I, R>;
     wrapped.invalidate = (id: I): boolean => this.delete(batch.keyOf(id) as unknown as K);
     wrapped.key = (id: I): string => batch.keyOf(id);
@@ -551,7 +576,8 @@ export class Cache<K extends {} = string, V = unknown> {
    * coalesced into one `loadMany` of at most `options.maxBatch` ids, across requests, for the ids that memory and
    * the tier do not have. Same entries as `wrap`/`wrapMany` of that `name`.
    *
-   * @throws TypeError or RangeError (synchronously) for a bad `name`, `loadMany` or option.
+   * @throws TypeError or RangeError (synchronously) for a bad `name`, `loadMany` or option. `load` and `loadMany`
+   * throw a TypeError at once for an id `wrap` refuses (and `loadMany` for `ids` with a hole), queuing nothing.
    */
   batchLoader<I, R extends V>(
     name: string,
@@ -570,7 +596,7 @@ export class Cache<K extends {} = string, V = unknown> {
     options: ManyOptions<I, R> | undefined,
     what: 'wrapMany' | 'batchLoader',
     extra: readonly string[] = [],
-  ): { keyOf(id: I): string; answer(ids: readonly I[]): (V | undefined | Promise<V | undefined>)[] } {
+  ): IdBatch<I, V> {
     if (typeof name !== 'string' || name === '') {
       throw new TypeError(`${what}: name must be a non-empty string; got ${describe(name)}`);
     }
@@ -581,12 +607,19 @@ export class Cache<K extends {} = string, V = unknown> {
     const label = loaderName(`${what}('${name}')`, loadMany);
     // The key `wrap(name, fn)` gives a call with the one argument `id`.
     const keyOf = (id: I): string => `${name}(${encodeArgs([id])})`;
-    const prefix = this.#prefix ?? '';
+    const prefix = this.#prefix;
     return {
       keyOf,
-      answer: (ids) => {
-        const keys = ids.map((id) => prefix + keyOf(id));
-        return this.#batches.many(keys, ids, loadMany as LoadMany<unknown, V>, plan, label);
+      // `keys` come from keyOf (computed when the ids were taken), so every one is a string: no holes.
+      answer: (keys, ids) => {
+        let full = keys;
+        if (prefix !== undefined) {
+          const n = keys.length;
+          const prefixed = new Array<string>(n);
+          for (let i = 0; i < n; i++) prefixed[i] = prefix + (keys[i] as string);
+          full = prefixed;
+        }
+        return this.#batches.many(full, ids, loadMany as LoadMany<unknown, V>, plan, label);
       },
     };
   }
@@ -594,14 +627,19 @@ export class Cache<K extends {} = string, V = unknown> {
   // ---------------------------------------------------------------- views, events, stats, lifecycle
 
   /**
-   * A view whose keys are prefixed with `prefix + ':'`. It shares this cache's storage, bounds, stats,
-   * events, tier and bus; its `clear()` removes its own entries only. Namespaces nest.
+   * A view whose keys are prefixed with `prefix + ':'` (`users` → `users:`; nested, `a` then `b` → `a:b:`). In the
+   * name, `%` and `:` are escaped as `%25` and `%3A` (`namespace('tenant:42')` prefixes `tenant%3A42:`), so two
+   * different names never share a key; within one namespace, its key `'b:1'` is the key `'1'` of its nested
+   * namespace `'b'`. It shares this cache's storage, bounds, stats, events, tier and bus; its `clear()` removes its
+   * own entries only. Namespaces nest. Its keys are strings: any other key is refused with a `TypeError`.
+   *
+   * @throws TypeError when `prefix` is not a non-empty string.
    */
   namespace(prefix: string): Cache<string, V> {
     if (typeof prefix !== 'string' || prefix === '') {
       throw new TypeError(`namespace: prefix must be a non-empty string; got ${describe(prefix)}`);
     }
-    return new Cache<string, V>({}, this.#s, `${this.#prefix ?? ''}${prefix}:`);
+    return new Cache<string, V>({}, this.#s, `${this.#prefix ?? ''}${escapeNamespace(prefix)}:`);
   }
 
   /** Adds a listener. Events: `hit`, `miss`, `set`, `delete`, `evict`, `expire`, `load`, `error`. */
@@ -648,7 +686,7 @@ export class Cache<K extends {} = string, V = unknown> {
   // ---------------------------------------------------------------- internals: reads and loads
 
   #key(key: K): unknown {
-    return this.#prefix === undefined ? key : this.#prefix + String(key);
+    return this.#prefix === undefined ? key : this.#prefix + nsKey(key);
   }
 
   /**
@@ -685,6 +723,15 @@ function all<T>(answers: (T | Promise<T>)[]): Promise<T[]> {
 
 /** A loader as the loading machinery holds it (keys erased). */
 type AnyLoader<V> = Loader<unknown, V, V | undefined>;
+
+/**
+ * A namespace's key, for its full key (`prefix + key`). Namespaces are `Cache<string, V>`: any other key is refused,
+ * since its string form would collide (every object is `[object Object]`). Called only on the namespaced path.
+ */
+function nsKey(key: unknown, name = 'key'): string {
+  if (typeof key === 'string') return key;
+  throw new TypeError(`${name} must be a string in a namespace; got ${describe(key)}`);
+}
 
 function checkKey(key: unknown, name = 'key'): void {
   if (key === undefined || key === null) {

@@ -134,3 +134,15 @@ function arrayExtra(array: unknown[], path: string): TypeError {
     `wrap: ${path} is an array with ${kind} besides its elements, which the key would leave out`,
   );
 }
+
+/**
+ * A namespace name as it goes into its key prefix: `%` becomes `%25` and `:` becomes `%3A`, so that the name holds
+ * no `:` (which ends it in the prefix) and two different names never give one prefix, nor one that starts another
+ * (`'acme:secret'` → `acme%3Asecret`, apart from `'acme'`'s keys `secret:…`). A name without `%` or `:` is unchanged.
+ *
+ * @internal
+ */
+export function escapeNamespace(name: string): string {
+  if (name.indexOf('%') === -1 && name.indexOf(':') === -1) return name;
+  return name.replaceAll('%', '%25').replaceAll(':', '%3A');
+}

@@ -362,7 +362,10 @@ export class CacheState<V> {
   }
 }
 
-/** The TTL of a value about to be stored: the loader's override, `nullTtl` for `null`, else `ttl`, with jitter. @internal */
+/**
+ * The TTL of a value about to be stored: the override (a loader's `setTtl`, or the `ttl` given to that `set` call),
+ * else `nullTtl` for `null`, else `ttl`; with jitter. @internal
+ */
 export function ttlOf(value: unknown, opts: Resolved, override: number | undefined): number {
   let ttl = override ?? (value === null && opts.nullTtl !== undefined ? opts.nullTtl : opts.ttl);
   if (opts.jitter > 0 && ttl !== Number.POSITIVE_INFINITY) ttl = ttl * (1 - opts.jitter * Math.random());

@@ -1,6 +1,10 @@
 import { Cache } from '../cache.js';
-import { type Duration, describe, toMs } from '../duration.js';
-import type { CacheOptions } from '../options.js';
+import { type Duration, describe } from '../duration.js';
+import { internalsOf } from '../internals.js';
+import type { CacheOptions, LoadOptions } from '../options.js';
+// Neither module loads ioredis at run time (checks.ts imports only its types): the checks createCache makes.
+import { checkPrefix, checkSerializer, checkTimerMs, checkTombstoneMs } from '../redis/checks.js';
+import { parseRedisUrl, type RedisUrl, redactUrl } from '../redis/url.js';
 import type { Serializer } from '../serializer.js';
 import { type CacheStats, Counters } from '../stats.js';
 import { compatKey } from './compat-key.js';
@@ -8,7 +12,7 @@ import { envRedisUrl, loadRedisModule } from './redis-mode.js';
 
 /**
  * Redis options of {@link CompatCache}, passed to `createCache` from `larder/redis` as its `redis` block (same
- * names, same defaults, validated there).
+ * names, same defaults, same rules: checked by the constructor, with or without a Redis URL).
  */
 export interface CompatRedisOptions {
   /** Prefix of the Redis keys and channel (default `'larder:'`). Instances that share values need the same one. */
@@ -43,13 +47,21 @@ export const DEFAULT_COMPAT_MAX = 10_000;
 
 const NOTHING = (): undefined => undefined;
 
-// The same names as createCache's redis block (src/redis/create-cache.ts), which checks them again when it runs;
-// checked here without importing larder/redis, which would load ioredis.
+/**
+ * Per-call options of the `getOrSet` behind a Redis-mode `get`: no cache-wide `timeout` (its loader answers at once;
+ * the Redis read has its own `redis.timeout`, after which the read counts as a miss), so a slow Redis makes `get`
+ * resolve `null`, never reject with a TimeoutError.
+ */
+const GET_OPTIONS: LoadOptions = { timeout: 0 };
+
+// The same names as createCache's redis block (src/redis/create-cache.ts).
 const REDIS_KEYS = ['prefix', 'serializer', 'timeout', 'tombstoneTtl', 'reconnectDelay', 'client', 'cluster'];
 
 /**
  * Checks the `redis` block at once, with or without a Redis URL, so that a typo fails on a laptop rather than in
- * production, where `REDIS_URL` is set (`createCache` checks it again when it runs).
+ * production, where `REDIS_URL` is set. The same rules as `createCache`'s check of its `redis` block
+ * (src/redis/create-cache.ts, which checks it again when it runs), with the same helpers, naming
+ * `new CompatCache(options): redis.<option>`.
  */
 function checkRedisOptions(redis: unknown): void {
   const name = 'new CompatCache(options): redis';
@@ -62,24 +74,60 @@ function checkRedisOptions(redis: unknown): void {
       throw new TypeError(`${name}: unknown option redis.${key} (known: ${REDIS_KEYS.join(', ')})`);
     }
   }
-  if (o.prefix !== undefined && (typeof o.prefix !== 'string' || o.prefix === '')) {
-    throw new TypeError(`${name}.prefix must be a non-empty string; got ${describe(o.prefix)}`);
-  }
-  const serializer = o.serializer as Partial<Serializer> | null | undefined;
-  if (
-    serializer !== undefined &&
-    (typeof serializer?.serialize !== 'function' || typeof serializer.deserialize !== 'function')
-  ) {
-    throw new TypeError(`${name}.serializer must have serialize(value) and deserialize(text) methods`);
-  }
-  for (const key of ['timeout', 'tombstoneTtl', 'reconnectDelay']) {
-    if (o[key] !== undefined) toMs(o[key], `${name}.${key}`);
-  }
-  if (o.client !== undefined && (typeof o.client !== 'object' || o.client === null)) {
-    throw new TypeError(`${name}.client must be an object of ioredis options; got ${describe(o.client)}`);
-  }
   if (o.cluster !== undefined && typeof o.cluster !== 'boolean') {
     throw new TypeError(`${name}.cluster must be a boolean; got ${describe(o.cluster)}`);
+  }
+  checkPrefix(o.prefix, `${name}.prefix`);
+  checkSerializer(o.serializer, `${name}.serializer`);
+  if (o.tombstoneTtl !== undefined) checkTombstoneMs(o.tombstoneTtl, `${name}.tombstoneTtl`);
+  const client = o.client;
+  if (client !== undefined) {
+    if (typeof client !== 'object' || client === null || Array.isArray(client)) {
+      throw new TypeError(`${name}.client must be an object of ioredis options; got ${describe(client)}`);
+    }
+    if ((client as { keyPrefix?: unknown }).keyPrefix) {
+      throw new TypeError(
+        `${name}.client.keyPrefix is not supported (the tier's scripts cannot see it); use redis.prefix`,
+      );
+    }
+  }
+  if (o.timeout !== undefined) checkTimerMs(o.timeout, `${name}.timeout`);
+  if (o.reconnectDelay !== undefined) checkTimerMs(o.reconnectDelay, `${name}.reconnectDelay`);
+}
+
+/**
+ * Checks the Redis URL as `createCache` parses it when it opens the connection (`parseRedisUrl`; with `cluster`, one
+ * or more URLs separated by commas, as its cluster parse takes them), so that a URL it would refuse fails in the
+ * constructor, as documented, rather than in every call. Credentials are masked in the message.
+ *
+ * @param name - what to name: `new CompatCache(options): redisUrl`, or the `REDIS_URL` environment variable
+ */
+function checkRedisUrl(text: string, cluster: boolean, name: string): void {
+  const form = cluster
+    ? 'redis:// or rediss:// URLs separated by commas (redis.cluster is true)'
+    : 'a redis:// or rediss:// URL';
+  const urls = cluster ? text.split(',').filter((url) => url.trim() !== '') : [text];
+  // A cluster list is masked as one: a password may hold a comma, which splits it between two pieces.
+  const shown = redactUrl(text.trim());
+  if (urls.length === 0) throw new TypeError(`${name} must be ${form}; got ${shown}`);
+  for (const url of urls) {
+    let parsed: RedisUrl;
+    try {
+      parsed = parseRedisUrl(url, name);
+    } catch (error) {
+      // Its TypeError names `name` and masks the credentials; a cluster list is named as a list.
+      if (error instanceof TypeError && !cluster) throw error;
+      throw new TypeError(`${name} must be ${form}; got ${shown}`);
+    }
+    try {
+      // ioredis decodes the credentials as it connects: a stray `%` would throw a bare URIError there, in every call.
+      decodeURIComponent(parsed.url.username);
+      decodeURIComponent(parsed.url.password);
+    } catch {
+      throw new TypeError(
+        `${name} must be ${form} with percent-encoded credentials (write % as %25); got ${shown}`,
+      );
+    }
   }
 }
 
@@ -121,7 +169,9 @@ export class CompatCache {
 
   /**
    * @param options - cache options (`max` defaults to {@link DEFAULT_COMPAT_MAX}), `redisUrl` and `redis`
-   * @throws TypeError or RangeError naming the option when an option is invalid
+   * @throws TypeError or RangeError naming the option when an option is invalid, the `redis` block included (the
+   * rules of `createCache`, checked with or without a Redis URL); TypeError naming `redisUrl` or `REDIS_URL` when the
+   * Redis URL in use is not one `createCache` can open (credentials masked in the message)
    */
   constructor(options: CompatCacheOptions = {}) {
     if (typeof options !== 'object' || options === null || Array.isArray(options)) {
@@ -142,10 +192,15 @@ export class CompatCache {
     const cacheOptions = bounded ? { ...rest, max: DEFAULT_COMPAT_MAX } : rest;
     // A cache that brings its own tier or bus has wired Redis itself: REDIS_URL is not read then.
     const redisUrl = urlOption ?? (ownTier ? undefined : envRedisUrl());
+    const usesRedis = redisUrl !== undefined && redisUrl.trim() !== '';
+    if (usesRedis) {
+      const name = `new CompatCache(options): ${urlOption === undefined ? 'process.env.REDIS_URL' : 'redisUrl'}`;
+      checkRedisUrl(redisUrl, redis?.cluster === true, name);
+    }
     // Validates the cache options synchronously (throws here, not on the first call); memory-only, it is the cache.
     const memory = new Cache<string, unknown>(cacheOptions);
-    this.usesRedis = redisUrl !== undefined && redisUrl.trim() !== '';
-    if (!this.usesRedis) {
+    this.usesRedis = usesRedis;
+    if (!usesRedis) {
       this.#cache = memory;
       this.ready = Promise.resolve();
       return;
@@ -173,12 +228,29 @@ export class CompatCache {
     return cache;
   }
 
-  /** The cached value for `type` and `args`, or `null` when there is none (with Redis: memory, then Redis). */
+  /**
+   * The cached value for `type` and `args`, or `null` when there is none. Never a value past its `expirySeconds`,
+   * whatever the cache's stale windows (`staleWhileRevalidate` and `staleIfError` serve `getOrSet` and `wrap` of
+   * {@link CompatCache.cache}, which have a loader). With Redis: a fresh value in memory, else Redis's, read once
+   * however many callers ask at once; a Redis that is down or slow counts as a miss (`null`, after at most
+   * `redis.timeout`), whatever the cache's `timeout`.
+   */
   async get(type: string, args?: unknown): Promise<unknown> {
     const key = compatKey('CompatCache.get', type, args);
     const cache = this.#cache ?? (await this.#whenReady());
-    const value = this.usesRedis ? await cache.getOrSet(key, NOTHING) : cache.get(key);
-    return value === undefined ? null : value;
+    if (!this.usesRedis || cache.has(key)) {
+      const value = cache.get(key);
+      return value === undefined ? null : value;
+    }
+    // Not fresh in memory: Redis, through getOrSet (single-flight). An expired entry still within its
+    // staleWhileRevalidate window is served by getOrSet from memory (counted as an swrHit there and then, and
+    // refreshed from Redis in the background): past its expiry, it is a miss here.
+    const counters = internalsOf(cache)?.shared.counters;
+    const swrHits = counters?.swrHits;
+    const pending = cache.getOrSet(key, NOTHING, GET_OPTIONS);
+    const stale = counters !== undefined && counters.swrHits !== swrHits;
+    const value = await pending;
+    return value === undefined || stale ? null : value;
   }
 
   /**

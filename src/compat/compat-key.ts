@@ -1,3 +1,4 @@
+import { describe } from '../duration.js';
 import { encodeArgs } from '../key.js';
 
 /**
@@ -11,9 +12,8 @@ import { encodeArgs } from '../key.js';
  */
 export function compatKey(call: string, type: unknown, args: unknown): string {
   if (typeof type !== 'string' || type === '') {
-    throw new TypeError(
-      `${call}: type must be a non-empty string; got ${JSON.stringify(type) ?? String(type)}`,
-    );
+    // describe, not JSON.stringify: that throws on a bigint or a cyclic object, with an error that names nothing.
+    throw new TypeError(`${call}: type must be a non-empty string; got ${describe(type)}`);
   }
   let encoded: string;
   try {

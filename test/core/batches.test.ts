@@ -1,7 +1,23 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { type BusHandlers, Cache, type CacheTier, type TierRecord, TimeoutError } from '../../src/index.js';
-import { advance, bad, deferred, expectBadCall, expectBadInput, flush, track } from './helpers.js';
+import {
+  advance,
+  bad,
+  deferred,
+  expectBadCall,
+  expectBadInput,
+  fakeTimersCollectingUnhandled,
+  flush,
+  track,
+} from './helpers.js';
 import { policies } from './policies.js';
+
+/** `[<hole>, 5]`: an array with a hole at index 0 (a literal with a hole would be refused by the linter). */
+function sparse<T>(last: T): T[] {
+  const ids: T[] = [];
+  ids[1] = last;
+  return ids;
+}
 
 /** A loadMany that records its calls and answers `v:<key>` for every key except those in `skip`. */
 function recorder(skip: readonly unknown[] = []) {
@@ -288,6 +304,16 @@ describe.each(policies)('getOrSetMany (%s)', (policy) => {
     expect(calls).toEqual([]);
   });
 
+  it('refuses keys with a hole (TypeError naming keys and the index), at the root and in a namespace', async () => {
+    const cache = new Cache<string, string>({ max: 100, policy });
+    const { calls, loadMany } = recorder();
+    expectBadInput(() => cache.getOrSetMany(sparse('b'), loadMany), /keys .*hole at index 0/);
+    expectBadInput(() => cache.namespace('ns').getOrSetMany(sparse('b'), loadMany), /keys .*hole at index 0/);
+    await flush();
+    expect(calls).toEqual([]);
+    expect(cache.size).toBe(0);
+  });
+
   it('a loadMany answering neither a Map nor pairs rejects with a TypeError naming the loader', async () => {
     const cache = new Cache<string, string>({ max: 100, policy });
     for (const answer of [42, null, 'ab', { a: 1 }, [['a']], ['a', 'b']]) {
@@ -338,6 +364,62 @@ describe.each(policies)('wrapMany (%s)', (policy) => {
         return 5 as never;
       })([1]),
     ).rejects.toThrow(/wrapMany\('n'\) loader loadCourses/);
+  });
+
+  it('refuses ids with a hole, as wrap refuses arrays with holes: nothing read, loaded or stored, in no namespace', async () => {
+    const cache = new Cache<string, string>({ max: 100, policy });
+    const { calls, loadMany } = recorder();
+    const users = cache.wrapMany('user', loadMany);
+    const tenant = cache.namespace('tenant').wrapMany('user', loadMany);
+    const gap: number[] = [];
+    gap[0] = 1;
+    gap[2] = 3;
+    for (const ids of [sparse(5), new Array<number>(2), gap]) {
+      expectBadInput(() => users(ids), /wrapMany\('user'\): ids .*hole at index \d/);
+      expectBadInput(() => tenant(ids), /wrapMany\('user'\): ids .*hole at index \d/);
+    }
+    expectBadInput(() => users(gap), /hole at index 1/);
+    await flush();
+    expect(calls).toEqual([]);
+    expect(cache.size).toBe(0);
+    expect(cache.peek(bad(undefined))).toBeUndefined();
+    expect(cache.stats().misses).toBe(0);
+  });
+
+  it('ids 0 and -0 have keys of their own and each gets its own answer (a Map cannot tell them apart: -0 gets a loadMany call of its own)', async () => {
+    const sign = (id: number) => (Object.is(id, -0) ? 'minus zero' : `v${id}`);
+    for (const answer of ['map', 'pairs'] as const) {
+      const cache = new Cache<string, string>({ max: 100, policy });
+      const calls: number[][] = [];
+      const many = cache.wrapMany('sign', async (ids: number[]) => {
+        calls.push(ids);
+        const pairs = ids.map((id) => [id, sign(id)] as const);
+        return answer === 'map' ? new Map(pairs) : pairs;
+      });
+      expect(await many([0, -0, 1])).toEqual(['v0', 'minus zero', 'v1']);
+      expect(calls).toHaveLength(2);
+      expect(calls[0]?.map((id) => Object.is(id, -0))).toEqual([false, false]);
+      expect(calls[1]?.map((id) => Object.is(id, -0))).toEqual([true]);
+      // Stored under their own keys: wrap of the same name hits both.
+      let single = 0;
+      const one = cache.wrap('sign', async (id: number) => {
+        single++;
+        return sign(id);
+      });
+      expect([await one(0), await one(-0)]).toEqual(['v0', 'minus zero']);
+      expect(single).toBe(0);
+      // -0 alone (or 0 alone) is one call as usual.
+      cache.clear();
+      calls.length = 0;
+      expect(await many([-0, 2])).toEqual(['minus zero', 'v2']);
+      expect(calls).toHaveLength(1);
+      // Coalesced single loads of 0 and -0 too.
+      cache.clear();
+      const loader = cache.batchLoader('sign', async (ids: number[]) =>
+        ids.map((id) => [id, sign(id)] as const),
+      );
+      expect(await Promise.all([loader.load(-0), loader.load(0)])).toEqual(['minus zero', 'v0']);
+    }
   });
 });
 
@@ -426,6 +508,62 @@ describe.each(policies)('batchLoader (%s)', (policy) => {
     expectBadInput(() => cache.batchLoader('n', bad(undefined)), /loadMany/);
     expectBadInput(() => cache.batchLoader('n', ok).load(Symbol('x') as never), /argument|symbol/);
     expectBadInput(() => cache.batchLoader('n', ok).loadMany(bad(3)), /ids/);
+  });
+
+  it('loadMany refuses ids with a hole at once, naming ids, and loads nothing', async () => {
+    const cache = new Cache<string, string>({ max: 100, policy });
+    const { calls, loadMany } = recorder();
+    const loader = cache.batchLoader('user', loadMany);
+    expectBadInput(
+      () => loader.loadMany(sparse(5)),
+      /batchLoader\('user'\)\.loadMany: ids .*hole at index 0/,
+    );
+    await new Promise((resolve) => setTimeout(resolve, 5));
+    expect(calls).toEqual([]);
+    expect(cache.size).toBe(0);
+  });
+
+  it('an id object changed after load() took it loads under the key it was taken with; the batch’s other loads are answered', async () => {
+    const cache = new Cache<string, string>({ max: 100, policy });
+    const calls: unknown[][] = [];
+    const loader = cache.batchLoader('x', async (ids: unknown[]) => {
+      calls.push(ids);
+      return ids.map((id) => [id, `v:${JSON.stringify(id)}`] as const);
+    });
+    const filter: Record<string, unknown> = { a: 1 };
+    const other = loader.load(7); // another request's load, in the same batch
+    const mine = loader.load(filter);
+    filter.cb = () => 1; // now it has no key, but load() took it already
+    expect(await Promise.allSettled([other, mine])).toEqual([
+      { status: 'fulfilled', value: 'v:7' },
+      { status: 'fulfilled', value: 'v:{"a":1}' },
+    ]);
+    expect(calls).toHaveLength(1);
+    expect(calls[0]?.[1]).toBe(filter); // the loader is given the id as given
+    expect(cache.get('x({"a":1})')).toBe('v:{"a":1}');
+  });
+});
+
+describe.each(policies)('batchLoader.loadMany with an id without a key (%s)', (policy) => {
+  const unhandled = fakeTimersCollectingUnhandled();
+
+  it('throws at once and queues none of its ids: nothing is loaded, no rejection goes unhandled', async () => {
+    const cache = new Cache<string, string>({ max: 100, policy });
+    const calls: unknown[][] = [];
+    const loader = cache.batchLoader('x', async (ids: unknown[]) => {
+      calls.push(ids);
+      throw new Error('db down');
+    });
+    expectBadInput(() => loader.loadMany([1, 2, bad(Symbol('bad'))]), /argument 0 is Symbol\(bad\)/);
+    expectBadInput(() => loader.loadMany([1, 2, bad(() => 3)]), /argument 0 is a function/);
+    await advance(10);
+    expect(calls).toEqual([]);
+    expect(unhandled).toEqual([]);
+    // The loader still serves good calls.
+    const good = track(loader.loadMany([1, 2]));
+    await advance(10);
+    expect(good.error).toMatchObject({ message: 'db down' });
+    expect(calls).toEqual([[1, 2]]);
   });
 });
 

@@ -1,6 +1,7 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { CompatCache, DEFAULT_COMPAT_MAX } from '../../src/compat/index.js';
 import { Cache } from '../../src/index.js';
+import { thrown } from '../helpers/thrown.js';
 import { bad, expectBadCall, expectBadInput } from './helpers.js';
 
 describe('larder/compat CompatCache', () => {
@@ -142,7 +143,7 @@ describe('larder/compat CompatCache', () => {
   it('checks the redis block without a Redis URL too, so a typo fails before production', () => {
     const cases: [unknown, RegExp][] = [
       [{ prefx: 'app:' }, /unknown option redis\.prefx/],
-      [{ prefix: '' }, /redis\.prefix must be a non-empty string/],
+      [{ prefix: '' }, /redis\.prefix must be a non-empty, well-formed string/],
       [{ prefix: 5 }, /redis\.prefix/],
       [{ timeout: -1 }, /redis\.timeout/],
       [{ tombstoneTtl: 'soon' }, /redis\.tombstoneTtl/],
@@ -188,5 +189,116 @@ describe('larder/compat CompatCache', () => {
       await call().catch((error: Error) => expect(error.message).not.toMatch(/wrap|argument 0/));
     }
     await expectBadCall(() => cache.get(bad(''), 1), /^CompatCache\.get: type must be a non-empty string/);
+  });
+  it('refuses in the redis block what createCache refuses, with or without a Redis URL', () => {
+    // Each of these made every call reject in production (createCache refused it once REDIS_URL was set) but
+    // passed the constructor on a laptop. test/redis/compat.test.ts checks that createCache refuses the same.
+    const cases: [unknown, RegExp][] = [
+      [{ timeout: '30d' }, /^new CompatCache\(options\): redis\.timeout must be at most 2147483647 ms/],
+      [{ reconnectDelay: '30d' }, /^new CompatCache\(options\): redis\.reconnectDelay must be at most/],
+      [{ tombstoneTtl: 1e300 }, /^new CompatCache\(options\): redis\.tombstoneTtl must be at most/],
+      [
+        { client: { keyPrefix: 'app:' } },
+        /^new CompatCache\(options\): redis\.client\.keyPrefix is not supported/,
+      ],
+      [
+        { client: [] },
+        /^new CompatCache\(options\): redis\.client must be an object of ioredis options; got an array/,
+      ],
+      [{ client: null }, /^new CompatCache\(options\): redis\.client must be an object/],
+      [
+        { prefix: 'app\uD800:' },
+        /^new CompatCache\(options\): redis\.prefix must be a non-empty, well-formed string/,
+      ],
+    ];
+    for (const [redis, message] of cases) {
+      expectBadInput(() => new CompatCache({ redis: bad(redis) }), message);
+      expectBadInput(() => new CompatCache({ redisUrl: '', redis: bad(redis) }), message);
+    }
+    // The longest values createCache accepts pass here too.
+    const longest = new CompatCache({
+      redis: { timeout: 2_147_483_647, reconnectDelay: 2_147_483_647, tombstoneTtl: Number.MAX_SAFE_INTEGER },
+    });
+    expect(longest.usesRedis).toBe(false);
+  });
+
+  it('a Redis URL createCache cannot open throws a TypeError in the constructor, naming it, credentials masked', () => {
+    const option = /^new CompatCache\(options\): redisUrl must be a redis:\/\/ or rediss:\/\/ URL/;
+    for (const redisUrl of [
+      'localhost:6379',
+      '127.0.0.1',
+      'http://127.0.0.1:6379',
+      'redis://127.0.0.1:abc',
+      'redis ://x',
+    ]) {
+      expectBadInput(() => new CompatCache({ redisUrl }), option);
+    }
+    // REDIS_URL is named as such.
+    vi.stubEnv('REDIS_URL', 'localhost:6379');
+    expectBadInput(
+      () => new CompatCache(),
+      /^new CompatCache\(options\): process\.env\.REDIS_URL must be a redis:\/\/ or rediss:\/\/ URL; got "localhost:6379"/,
+    );
+    // A malformed percent-escape in the password: a TypeError here, not a bare URIError from ioredis in every call.
+    vi.stubEnv('REDIS_URL', 'redis://:s3cr%zz@127.0.0.1:6379');
+    const error = thrown(() => new CompatCache());
+    expect(error).toBeInstanceOf(TypeError);
+    expect(error.message).toMatch(/^new CompatCache\(options\): process\.env\.REDIS_URL .*%25/);
+    expect(error.message).not.toContain('s3cr');
+    // With cluster: every URL of the list is checked.
+    expectBadInput(
+      () => new CompatCache({ redisUrl: 'redis://a:7000, b:7001', redis: { cluster: true } }),
+      /^new CompatCache\(options\): redisUrl must be redis:\/\/ or rediss:\/\/ URLs separated by commas/,
+    );
+    expectBadInput(
+      () => new CompatCache({ redisUrl: ' , ', redis: { cluster: true } }),
+      /redisUrl must be redis:\/\/ or rediss:\/\/ URLs separated by commas/,
+    );
+    // A password holding a comma is split between two pieces of the list: the message masks the list as one.
+    for (const redisUrl of ['redis://:se,cret@h1:7000,redis://h2:7001', 'redis://:s/e,c%zz@h1:7000']) {
+      const refused = thrown(() => new CompatCache({ redisUrl, redis: { cluster: true } }));
+      expect(refused).toBeInstanceOf(TypeError);
+      expect(refused.message).toContain('redis://***@h1:7000');
+      expect(refused.message).not.toMatch(/:se|:s\/e|cret|c%zz/);
+    }
+  });
+
+  it('a type without a JSON form (a bigint, a cyclic object) is refused with a TypeError naming type', async () => {
+    const cache = new CompatCache();
+    const cyclic: Record<string, unknown> = {};
+    cyclic.self = cyclic;
+    await expectBadCall(
+      () => cache.get(bad(10n), 1),
+      /^CompatCache\.get: type must be a non-empty string; got 10n$/,
+    );
+    await expectBadCall(
+      () => cache.evict(bad(cyclic), 1),
+      /^CompatCache\.evict: type must be a non-empty string; got an object$/,
+    );
+    await expectBadCall(
+      () => cache.set(bad(Symbol('t')), 1, 'v'),
+      /^CompatCache\.set: type must be a non-empty string; got Symbol\(t\)$/,
+    );
+  });
+
+  it('expirySeconds applies to a null value too, whatever the cache’s nullTtl', async () => {
+    const cache = new CompatCache({ nullTtl: '5s' });
+    await cache.set('course', { id: 1 }, null, 3600);
+    await cache.set('course', { id: 2 }, null);
+    vi.advanceTimersByTime(10_000);
+    // A stored null is a hit, for the hour asked for: a miss would send the caller to the database again.
+    expect(cache.cache.has('course:{"id":1}')).toBe(true);
+    expect(await cache.get('course', { id: 1 })).toBeNull();
+    // Without expirySeconds, the cache's nullTtl applies.
+    expect(cache.cache.has('course:{"id":2}')).toBe(false);
+    vi.advanceTimersByTime(3_590_000);
+    expect(cache.cache.has('course:{"id":1}')).toBe(false);
+  });
+
+  it('get never returns a value past its expirySeconds, whatever the stale windows', async () => {
+    const cache = new CompatCache({ staleWhileRevalidate: '1m', staleIfError: '1h' });
+    await cache.set('course', { id: 7 }, 'old', 1);
+    vi.advanceTimersByTime(1001);
+    expect(await cache.get('course', { id: 7 })).toBeNull();
   });
 });

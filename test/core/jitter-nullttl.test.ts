@@ -150,6 +150,24 @@ describe.each(policies)('nullTtl (%s)', (policy) => {
     expect(cache.has(w.key(1))).toBe(false);
   });
 
+  it('a ttl given to set applies to null too; a set of null without one, and loads, use nullTtl', async () => {
+    const cache = new Cache<string, string | null>({ max: 100, ttl: 10_000, nullTtl: 100, policy });
+    cache.set('given', null, { ttl: 5000 });
+    cache.set('value', 'v', { ttl: 5000 });
+    cache.set('bare', null);
+    await cache.getOrSet('loaded', () => null, { ttl: 5000 });
+    vi.advanceTimersByTime(101);
+    expect(cache.has('bare')).toBe(false);
+    expect(cache.has('loaded')).toBe(false);
+    expect(cache.get('given')).toBeNull();
+    vi.advanceTimersByTime(4898);
+    expect(cache.get('given')).toBeNull();
+    expect(cache.get('value')).toBe('v');
+    vi.advanceTimersByTime(2);
+    expect(cache.has('given')).toBe(false);
+    expect(cache.has('value')).toBe(false);
+  });
+
   it('a falsy non-null result (0, "", false) is not treated as null', async () => {
     const cache = new Cache<string, unknown>({ max: 100, ttl: 10_000, nullTtl: 100, policy });
     await cache.getOrSet('zero', () => 0);

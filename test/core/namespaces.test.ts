@@ -1,5 +1,7 @@
+import fc from 'fast-check';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { Cache } from '../../src/index.js';
+import { bad, expectBadInput } from './helpers.js';
 import { policies } from './policies.js';
 
 describe.each(policies)('namespaces (%s)', (policy) => {
@@ -94,13 +96,104 @@ describe.each(policies)('namespaces (%s)', (policy) => {
     expect(a.has('1')).toBe(false);
   });
 
-  it('namespaces with overlapping names never share keys', () => {
+  it('a name that starts another name shares no key with it: "a" key "b1" and "ab" key "1" are two entries', () => {
     const root = make();
     root.namespace('a').set('b1', 'x');
     root.namespace('ab').set('1', 'y');
     expect(root.namespace('a').get('b1')).toBe('x');
     expect(root.namespace('ab').get('1')).toBe('y');
     expect(root.size).toBe(2);
+  });
+
+  it('a ":" in a name is escaped: namespace "acme:secret" shares no entry with namespace "acme", nor is cleared by it', () => {
+    const root = make();
+    const acme = root.namespace('acme');
+    const secret = root.namespace('acme:secret');
+    secret.set('1', 'tenant acme:secret');
+    expect(acme.get('secret:1')).toBeUndefined();
+    acme.set('secret:1', 'tenant acme');
+    expect(secret.get('1')).toBe('tenant acme:secret');
+    expect(acme.get('secret:1')).toBe('tenant acme');
+    expect([...root.keys()].sort()).toEqual(['acme%3Asecret:1', 'acme:secret:1']);
+    expect([...secret.keys()]).toEqual(['1']);
+    expect([...acme.keys()]).toEqual(['secret:1']);
+    acme.clear();
+    expect(secret.get('1')).toBe('tenant acme:secret');
+    // '%' is escaped too, so an escaped-looking name is a name of its own.
+    root.namespace('a%3Ab').set('1', 'percent');
+    root.namespace('a:b').set('1', 'colon');
+    expect(root.namespace('a%3Ab').get('1')).toBe('percent');
+    expect(root.namespace('a:b').get('1')).toBe('colon');
+    expect(root.get('a%253Ab:1')).toBe('percent');
+    expect(root.get('a%3Ab:1')).toBe('colon');
+  });
+
+  it('a name without ":" or "%" prefixes exactly as before: "users" → "users:", nested "a" then "b" → "a:b:"', () => {
+    const root = make();
+    root.namespace('users').set('1', 'U');
+    root.namespace('a').namespace('b').set('1', 'AB');
+    root.namespace('tenant:42').namespace('x:y').set('1', 'T');
+    expect(root.get('users:1')).toBe('U');
+    expect(root.get('a:b:1')).toBe('AB');
+    expect(root.get('tenant%3A42:x%3Ay:1')).toBe('T');
+  });
+
+  it('within one namespace, a key with ":" is its nested namespace’s key (documented): "a" key "b:1" = "a"→"b" key "1"', () => {
+    const root = make();
+    root.namespace('a').set('b:1', 'x');
+    expect(root.namespace('a').namespace('b').get('1')).toBe('x');
+  });
+
+  it('property: two different top-level names never share an entry, whatever the keys', () => {
+    // From a small alphabet rich in ':' and '%', with the near-collisions drawn on purpose: a name that extends the
+    // other through ':' with the matching key (n1 = 'a', k1 = 'b:1'; n2 = 'a:b', k2 = '1'), and a name that is the
+    // other's escaped form ('a:b' and 'a%3Ab').
+    const text = (minLength: number) =>
+      fc.string({ unit: fc.constantFrom('a', 'b', ':', '%', '3', 'A', '2', '5'), minLength, maxLength: 5 });
+    const cases = fc.oneof(
+      fc.tuple(text(1), text(1), text(0), text(0)),
+      fc
+        .tuple(text(1), text(0), text(0))
+        .map(([name, middle, key]) => [name, `${name}:${middle}`, `${middle}:${key}`, key] as const),
+      fc
+        .tuple(text(1), text(0), text(0))
+        .map(([name, k1, k2]) => [name, name.replaceAll(':', '%3A'), k1, k2] as const),
+    );
+    fc.assert(
+      fc.property(cases, fc.boolean(), ([a, b, ka, kb], swap) => {
+        const [n1, n2, k1, k2] = swap ? [b, a, kb, ka] : [a, b, ka, kb];
+        fc.pre(n1 !== n2);
+        const root = make();
+        root.namespace(n1).set(k1, 'first');
+        root.namespace(n2).set(k2, 'second');
+        expect(root.namespace(n1).get(k1)).toBe('first');
+        expect(root.namespace(n2).get(k2)).toBe('second');
+        expect(root.size).toBe(2);
+        root.namespace(n1).clear();
+        expect(root.namespace(n2).get(k2)).toBe('second');
+      }),
+      { numRuns: 300 },
+    );
+  });
+
+  it('refuses a key that is not a string with a TypeError naming key (its string form would collide)', async () => {
+    const root = new Cache<object | string, string>({ max: 100, policy });
+    const ns = root.namespace('tenant');
+    for (const key of [{ user: 1 }, 1, Symbol('k'), true, 1n]) {
+      expectBadInput(() => ns.get(bad(key)), /key must be a string in a namespace/);
+      expectBadInput(() => ns.peek(bad(key)), /key must be a string/);
+      expectBadInput(() => ns.has(bad(key)), /key must be a string/);
+      expectBadInput(() => ns.set(bad(key), 'v'), /key must be a string/);
+      expectBadInput(() => ns.delete(bad(key)), /key must be a string/);
+      expectBadInput(() => ns.getOrSet(bad(key), () => 'v'), /key must be a string/);
+      expectBadInput(() => ns.getOrSetMany(['a', bad(key)], () => new Map()), /keys\[1\] must be a string/);
+    }
+    expect(root.size).toBe(0);
+    // The root cache keys objects by identity, as before.
+    const a = { user: 1 };
+    root.set(a, 'A');
+    expect(root.get({ user: 1 })).toBeUndefined();
+    expect(root.get(a)).toBe('A');
   });
 
   it('two views with the same prefix see the same entries', () => {

@@ -205,6 +205,24 @@ describe.each(policies)('tier and bus contracts (%s)', (policy) => {
     expect(cache.has('bad')).toBe(false);
   });
 
+  it('a namespace name with ":" goes to the tier and the bus escaped, and a remote clear of another name spares it', async () => {
+    const acme = cache.namespace('acme');
+    const secret = cache.namespace('acme:secret');
+    secret.set('1', 'S');
+    acme.set('secret:2', 'A');
+    await flush();
+    expect(tier.calls).toEqual(['set acme%3Asecret:1', 'set acme:secret:2']);
+    secret.clear();
+    expect(bus.sent.at(-1)).toEqual({ type: 'clear', prefix: 'acme%3Asecret:' });
+    expect(tier.calls.at(-1)).toBe('clear acme%3Asecret:');
+    expect(acme.get('secret:2')).toBe('A');
+    secret.set('1', 'S');
+    // Another instance's namespace('acme').clear() arrives as a clear of 'acme:'.
+    (bus.handlers as BusHandlers).message({ type: 'clear', prefix: 'acme:' });
+    expect(acme.has('secret:2')).toBe(false);
+    expect(secret.get('1')).toBe('S');
+  });
+
   it('bus messages change local memory only and are never published again', () => {
     const handlers = bus.handlers as BusHandlers;
     cache.set('a', 1);

@@ -5,7 +5,9 @@ import { promisify } from 'node:util';
 import { Redis } from 'ioredis';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
 import { CompatCache } from '../../src/compat/index.js';
-import { deleteKeys, redisForTests, uniquePrefix, waitFor } from '../helpers/redis-server.js';
+import { createCache } from '../../src/redis/index.js';
+import { deleteKeys, RedisServer, redisForTests, uniquePrefix, waitFor } from '../helpers/redis-server.js';
+import { thrown } from '../helpers/thrown.js';
 
 const url = await redisForTests('larder/compat with REDIS_URL');
 const root = fileURLToPath(new URL('../..', import.meta.url));
@@ -58,6 +60,8 @@ describe.runIf(url)('CompatCache with REDIS_URL: the Redis tier and bus of creat
     await a.set('count', 'zero', 0);
     await a.set('flag', 'off', false);
     await a.set('nothing', 'here', null);
+    // set resolves once a's memory holds the value; the four Redis writes land just after.
+    await waitFor(async () => (await admin.keys(`${prefix}v:*`)).length >= 4);
     expect(await b.get('course', { id: 42 })).toEqual({ title: 'Caching' });
     expect(await b.get('count', 'zero')).toBe(0);
     expect(await b.get('flag', 'off')).toBe(false);
@@ -81,7 +85,7 @@ describe.runIf(url)('CompatCache with REDIS_URL: the Redis tier and bus of creat
     const b = instance();
     await connected(a, b);
     await a.set('course', { id: 1 }, 'old', 60);
-    expect(await b.get('course', { id: 1 })).toBe('old');
+    await waitFor(async () => (await b.get('course', { id: 1 })) === 'old');
     await a.set('course', { id: 1 }, 'new', 1e300);
     await a.set('course', { id: 2 }, 'max', Number.MAX_VALUE);
     // The bus removed b's copy; Redis has the new value (without expiry), not the old one.
@@ -106,7 +110,8 @@ describe.runIf(url)('CompatCache with REDIS_URL: the Redis tier and bus of creat
     ]);
     await connected(a, b);
     await a.set('t', 1, 'shared');
-    expect(await b.get('t', 1)).toBe('shared');
+    // set resolves once a's memory holds the value; its Redis write lands just after.
+    await waitFor(async () => (await b.get('t', 1)) === 'shared');
     expect(await memory.get('t', 1)).toBeNull();
     expect(await forced.get('t', 1)).toBeNull();
     await forced.set('t', 2, 'local');
@@ -146,6 +151,106 @@ describe.runIf(url)('CompatCache with REDIS_URL: the Redis tier and bus of creat
     await a.close();
     await new Promise((resolve) => setTimeout(resolve, 300));
     expect((await clientList()).includes(name)).toBe(false);
+  });
+
+  it('get never returns a value past its expirySeconds, whatever the stale windows', async () => {
+    const a = instance({ staleWhileRevalidate: '1m', staleIfError: '1m' });
+    const b = instance({ staleWhileRevalidate: '1m' });
+    await connected(a, b);
+    await a.set('course', { id: 7 }, 'old', 1);
+    const setAt = Date.now();
+    // b reads it from Redis (once the write has landed) and holds it in memory too, with its stale windows.
+    await waitFor(async () => (await b.get('course', { id: 7 })) === 'old');
+    expect(Date.now() - setAt).toBeLessThan(900);
+    await new Promise((resolve) => setTimeout(resolve, setAt + 1150 - Date.now()));
+    const fresh = instance({ staleWhileRevalidate: '1m' });
+    await connected(fresh);
+    for (const compat of [a, b, fresh]) {
+      expect(await compat.get('course', { id: 7 })).toBeNull();
+      // Once more: the background refresh getOrSet started from Redis (which has nothing fresher) changes nothing.
+      await new Promise((resolve) => setTimeout(resolve, 50));
+      expect(await compat.get('course', { id: 7 })).toBeNull();
+    }
+    // A new value is served as ever, by the writer and (from Redis) by the others.
+    await a.set('course', { id: 7 }, 'new', 60);
+    expect(await a.get('course', { id: 7 })).toBe('new');
+    await waitFor(async () => (await b.get('course', { id: 7 })) === 'new');
+    await waitFor(async () => (await fresh.get('course', { id: 7 })) === 'new');
+  });
+
+  it('a slow Redis makes get resolve null (a miss), never reject, whatever the cache timeout', async () => {
+    const server = await RedisServer.start();
+    try {
+      // The cache-wide timeout (for loaders) is shorter than redis.timeout (250 ms by default).
+      const a = instance({ redisUrl: server.url, timeout: '50ms' });
+      await connected(a);
+      await a.set('t', 1, 'in memory', 60);
+      server.pause();
+      const started = Date.now();
+      await expect(a.get('t', 2)).resolves.toBeNull();
+      expect(Date.now() - started).toBeLessThan(2000);
+      expect(await a.get('t', 1)).toBe('in memory');
+    } finally {
+      await server.stop();
+    }
+  });
+
+  it('the constructor refuses a redis block or a URL exactly when createCache does, with its message', () => {
+    const redisBlocks: unknown[] = [
+      { timeout: '30d' },
+      { timeout: 2_147_483_647 },
+      { reconnectDelay: '30d' },
+      { reconnectDelay: '1s' },
+      { tombstoneTtl: 1e300 },
+      { tombstoneTtl: Number.MAX_SAFE_INTEGER },
+      { tombstoneTtl: 0 },
+      { client: { keyPrefix: 'app:' } },
+      { client: { keyPrefix: '' } },
+      { client: [] },
+      { client: null },
+      { client: { username: 'u' } },
+      { prefix: 'app\uD800:' },
+      { prefix: '' },
+      { prefix: 'app:' },
+      { serializer: { serialize: String } },
+      { cluster: 1 },
+      { prefx: 'app:' },
+    ];
+    /** The error's class and message without the caller's name, or 'ok'. */
+    const outcome = (fn: () => unknown): string => {
+      try {
+        const made = fn() as { close?: () => unknown } | CompatCache;
+        if (made instanceof CompatCache) void made.close();
+        else void made.close?.();
+        return 'ok';
+      } catch (error) {
+        const message = (error as Error).message.replace(
+          /^(createCache: |new CompatCache\(options\): (redis: )?)/,
+          '',
+        );
+        return `${(error as Error).name}: ${message}`;
+      }
+    };
+    for (const redis of redisBlocks) {
+      const expected = outcome(() => createCache({ max: 10, redis: redis as never }));
+      expect(
+        outcome(() => new CompatCache({ redisUrl: '', redis: redis as never })),
+        JSON.stringify(redis),
+      ).toBe(expected);
+    }
+    // URLs it cannot open: createCache throws before opening anything, and so does the constructor (a TypeError).
+    for (const redisUrl of [
+      'localhost:6379',
+      'http://127.0.0.1:6379',
+      'redis://127.0.0.1:abc',
+      'redis://:p%zz@h:1',
+    ]) {
+      expect(() => createCache({ redisUrl }), redisUrl).toThrow();
+      expect(
+        thrown(() => new CompatCache({ redisUrl })),
+        redisUrl,
+      ).toBeInstanceOf(TypeError);
+    }
   });
 
   it('a typo in the redis block throws at once, before anything is loaded or opened', () => {
