@@ -80,6 +80,15 @@ export function cacheResponses(cache: ResponseCache, options: CacheResponsesOpti
   const store = new ResponseStore(cache, config);
   /** Answers being produced by a handler right now, by key: requests for the same key wait for them. */
   const inflight = new Map<string, Promise<Produced | undefined>>();
+  /**
+   * Keys being looked up, by key: how many lookups of it are pending, and when (in `stores`) an answer to it was
+   * last stored. Lookups of one key are joined into one (single-flight, through the tier): all of them miss
+   * together, and the first to go on may run a handler that answers, and stores, before the others go on; they
+   * must not run it again. Held only while lookups of the key are pending.
+   */
+  const lookups = new Map<string, { pending: number; stored: number }>();
+  /** Counts stored answers (a clock for `lookups`). */
+  let stores = 0;
 
   return function cacheResponsesMiddleware(req, res, next) {
     const method = req.method;
@@ -113,16 +122,48 @@ export function cacheResponses(cache: ResponseCache, options: CacheResponsesOpti
       next(error);
       return;
     }
+    answer(req, res, next, keys, user, LOOKS_AGAIN);
+  };
+
+  /**
+   * Answers `req`: from the cache, else from the answer a concurrent request for its key is producing, else by
+   * running the handler. When its lookup missed but an answer to its key was stored while it looked (by a request
+   * whose lookup was joined with this one and whose handler answered at once), it looks again (`again` times at
+   * most): that answer, if it is still stored and fits, is this request's, without running the handler again.
+   */
+  function answer(
+    req: CacheableRequest,
+    res: ServerResponse,
+    next: (error?: unknown) => void,
+    keys: RequestKeys,
+    user: string | undefined,
+    again: number,
+  ): void {
+    const key = keys.key;
+    const watch = watching(key);
+    watch.pending++;
+    const since = stores;
+    let looking = true;
+    /** Ends this lookup (once); whether an answer to `key` was stored since it began. */
+    const looked = (): boolean => {
+      if (looking) {
+        looking = false;
+        if (--watch.pending === 0) lookups.delete(key);
+      }
+      return watch.stored > since;
+    };
     store
       .find(keys, req)
       .then((found) => {
+        const storedMeanwhile = looked();
         if (found.entry !== undefined) {
           replay(req, res, found.entry, 'HIT', Date.now());
           return;
         }
-        const pending = inflight.get(keys.key);
+        const pending = inflight.get(key);
         if (pending === undefined) {
-          produce(req, res, next, keys.key, found, user, true);
+          if (storedMeanwhile && again > 0) answer(req, res, next, keys, user, again - 1);
+          else produce(req, res, next, key, found, user, true);
           return;
         }
         pending.then((produced) => {
@@ -135,15 +176,34 @@ export function cacheResponses(cache: ResponseCache, options: CacheResponsesOpti
             req,
             res,
             next,
-            keys.key,
-            { ...found, slot: waiterSlot(keys.key, found, produced, req) },
+            key,
+            { ...found, slot: waiterSlot(key, found, produced, req) },
             user,
             false,
           );
         }, next);
       })
-      .then(undefined, next);
-  };
+      .then(undefined, (error: unknown) => {
+        looked();
+        next(error);
+      });
+  }
+
+  /** The entry of `key` in `lookups`, added if there is none. */
+  function watching(key: string): { pending: number; stored: number } {
+    let watch = lookups.get(key);
+    if (watch === undefined) {
+      watch = { pending: 0, stored: 0 };
+      lookups.set(key, watch);
+    }
+    return watch;
+  }
+
+  /** Notes that an answer to `key` was stored (for the lookups of it still pending). */
+  function noteStored(key: string): void {
+    const watch = lookups.get(key);
+    if (watch !== undefined) watch.stored = ++stores;
+  }
 
   /**
    * Runs the handler, copies what it sends, and once the head went out and the body ended, stores it when the
@@ -264,6 +324,7 @@ export function cacheResponses(cache: ResponseCache, options: CacheResponsesOpti
         return;
       }
       store.store(found.slot, entry, tags, req);
+      noteStored(key);
       finish({ entry, slot: found.slot });
     };
 
@@ -322,6 +383,13 @@ export function cacheResponses(cache: ResponseCache, options: CacheResponsesOpti
     next();
   }
 }
+
+/**
+ * How many times a request looks its key up again when its lookup missed while an answer to the key was stored
+ * (see `answer`): enough for the variants of an answer that varies on request headers, each stored by one of the
+ * requests whose lookups were joined; bounded, so that answers stored again and again never hold a request.
+ */
+const LOOKS_AGAIN = 3;
 
 /** An answer a handler produced and stored, and the key it went under. */
 interface Produced {

@@ -10,7 +10,7 @@ import session from 'express-session';
 import request from 'supertest';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { type CachedResponse, cacheResponses } from '../../src/express/index.js';
-import { Cache } from '../../src/index.js';
+import { Cache, type CacheTier, type TierRecord } from '../../src/index.js';
 import { closeServers, serve } from '../helpers/express-server.js';
 
 afterEach(async () => {
@@ -184,5 +184,124 @@ describe('single flight with answers that vary on request headers', () => {
     }
     expect(calls).toBe(4);
     for (const key of cache.keys()) expect(key.match(/ vary:/g)?.length ?? 0).toBeLessThanOrEqual(1);
+  });
+});
+
+describe('single flight when concurrent lookups were joined into one (a cache with a second tier)', () => {
+  /** An async second tier over a Map whose reads wait for `hold` while it is set. */
+  function heldTier() {
+    const records = new Map<string, TierRecord>();
+    const state = { hold: undefined as Promise<void> | undefined, reads: 0 };
+    const tier: CacheTier = {
+      async get(key) {
+        state.reads++;
+        if (state.hold !== undefined) await state.hold;
+        return records.get(key);
+      },
+      async set(key, record) {
+        records.set(key, record);
+      },
+      async delete(keys) {
+        for (const key of keys) records.delete(key);
+      },
+      async invalidateTags() {},
+      async clear() {},
+      async close() {},
+    };
+    return { tier, state };
+  }
+
+  const handlers: Record<string, (res: Response, run: number) => void | Promise<void>> = {
+    'answers in the same tick (res.json)': (res, run) => {
+      res.json({ run });
+    },
+    'answers after an await': async (res, run) => {
+      await new Promise((resolve) => setTimeout(resolve, 5));
+      res.json({ run });
+    },
+  };
+
+  for (const [name, answer] of Object.entries(handlers)) {
+    it(`${name}: N concurrent misses run the handler once, the others get its answer`, async () => {
+      const { tier, state } = heldTier();
+      const cache = new Cache<string, CachedResponse>({ max: 100, tier });
+      const app = express();
+      let calls = 0;
+      app.get('/r', cacheResponses(cache), (_req, res) => answer(res, ++calls));
+      const gateway = gate();
+      state.hold = gateway.wait;
+      const server = serve(app);
+      const pending = [1, 2, 3, 4, 5].map(() =>
+        request(server)
+          .get('/r')
+          .then((response) => response),
+      );
+      // All five looked their key up while the one read of the tier they joined is held.
+      await vi.waitFor(() => expect(cache.stats().misses).toBe(5));
+      expect(state.reads).toBe(1);
+      state.hold = undefined;
+      gateway.open();
+      const answers = await Promise.all(pending);
+      expect(calls).toBe(1);
+      expect(answers.map((a) => a.headers['x-cache']).sort()).toEqual(['HIT', 'HIT', 'HIT', 'HIT', 'MISS']);
+      for (const a of answers) expect(a.body).toEqual({ run: 1 });
+      await cache.close();
+    });
+  }
+
+  it('an answer that varies on request headers: one handler run per variant', async () => {
+    const { tier, state } = heldTier();
+    const cache = new Cache<string, CachedResponse>({ max: 100, tier });
+    const app = express();
+    const calls: string[] = [];
+    app.get('/page', cacheResponses(cache), (req, res) => {
+      calls.push(req.get('accept-language') as string);
+      res.vary('Accept-Language').send(`page in ${req.get('accept-language')}`);
+    });
+    const gateway = gate();
+    state.hold = gateway.wait;
+    const server = serve(app);
+    const languages = ['en', 'de', 'en', 'de', 'en', 'de'];
+    const pending = languages.map((language) =>
+      request(server)
+        .get('/page')
+        .set('Accept-Language', language)
+        .then((response) => response),
+    );
+    await vi.waitFor(() => expect(cache.stats().misses).toBe(6));
+    state.hold = undefined;
+    gateway.open();
+    const answers = await Promise.all(pending);
+    expect(calls.sort()).toEqual(['de', 'en']);
+    expect(answers.map((a) => a.text)).toEqual(languages.map((language) => `page in ${language}`));
+    expect(answers.filter((a) => a.headers['x-cache'] === 'MISS')).toHaveLength(2);
+    await cache.close();
+  });
+
+  it('an answer that is not stored still lets the joined requests run the handler themselves', async () => {
+    const { tier, state } = heldTier();
+    const cache = new Cache<string, CachedResponse>({ max: 100, tier });
+    const app = express();
+    let calls = 0;
+    app.get('/r', cacheResponses(cache), (_req, res) => {
+      calls++;
+      res.set('Cache-Control', 'no-store').json({ run: calls });
+    });
+    const gateway = gate();
+    state.hold = gateway.wait;
+    const server = serve(app);
+    const pending = [1, 2, 3].map(() =>
+      request(server)
+        .get('/r')
+        .then((response) => response),
+    );
+    await vi.waitFor(() => expect(cache.stats().misses).toBe(3));
+    state.hold = undefined;
+    gateway.open();
+    const answers = await Promise.all(pending);
+    expect(calls).toBe(3);
+    expect(answers.map((a) => a.headers['x-cache'])).toEqual(['MISS', 'MISS', 'MISS']);
+    expect(cache.size).toBe(0);
+    await cache.close();
   });
 });
