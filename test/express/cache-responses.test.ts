@@ -7,8 +7,9 @@ import {
   cacheResponses,
   responseSerializer,
 } from '../../src/express/index.js';
-import { Cache, type CacheTier, type TierRecord } from '../../src/index.js';
+import { Cache } from '../../src/index.js';
 import { closeServers, serve } from '../helpers/express-server.js';
+import { heldTier } from '../helpers/held-tier.js';
 
 type Handler = (req: Request, res: Response) => void | Promise<void>;
 
@@ -156,30 +157,6 @@ describe('cacheResponses: hits and misses', () => {
 });
 
 describe("cacheResponses: lookups are no loads (the cache's loads count only answers read from its tier)", () => {
-  /** A second tier over a Map whose reads wait for `hold` while it is set; counts reads by key. */
-  function heldTier() {
-    const records = new Map<string, TierRecord>();
-    const reads = new Map<string, number>();
-    const state = { hold: undefined as Promise<void> | undefined };
-    const tier: CacheTier = {
-      async get(key) {
-        reads.set(key, (reads.get(key) ?? 0) + 1);
-        if (state.hold !== undefined) await state.hold;
-        return records.get(key);
-      },
-      async set(key, record) {
-        records.set(key, record);
-      },
-      async delete(keys) {
-        for (const key of keys) records.delete(key);
-      },
-      async invalidateTags() {},
-      async clear() {},
-      async close() {},
-    };
-    return { tier, records, reads, state };
-  }
-
   it('a miss and a hit run no loader: stats().loads stays 0 and no load event is emitted', async () => {
     const { app, cache, state } = setup(json);
     const loads: unknown[] = [];

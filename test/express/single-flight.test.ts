@@ -10,8 +10,9 @@ import session from 'express-session';
 import request from 'supertest';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { type CachedResponse, cacheResponses } from '../../src/express/index.js';
-import { Cache, type CacheTier, type TierRecord } from '../../src/index.js';
+import { Cache } from '../../src/index.js';
 import { closeServers, serve } from '../helpers/express-server.js';
+import { heldTier } from '../helpers/held-tier.js';
 
 afterEach(async () => {
   await closeServers();
@@ -188,29 +189,6 @@ describe('single flight with answers that vary on request headers', () => {
 });
 
 describe('single flight when concurrent lookups were joined into one (a cache with a second tier)', () => {
-  /** An async second tier over a Map whose reads wait for `hold` while it is set. */
-  function heldTier() {
-    const records = new Map<string, TierRecord>();
-    const state = { hold: undefined as Promise<void> | undefined, reads: 0 };
-    const tier: CacheTier = {
-      async get(key) {
-        state.reads++;
-        if (state.hold !== undefined) await state.hold;
-        return records.get(key);
-      },
-      async set(key, record) {
-        records.set(key, record);
-      },
-      async delete(keys) {
-        for (const key of keys) records.delete(key);
-      },
-      async invalidateTags() {},
-      async clear() {},
-      async close() {},
-    };
-    return { tier, state };
-  }
-
   const handlers: Record<string, (res: Response, run: number) => void | Promise<void>> = {
     'answers in the same tick (res.json)': (res, run) => {
       res.json({ run });
