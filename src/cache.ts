@@ -528,7 +528,7 @@ export class Cache<K extends {} = string, V = unknown> {
       const key = keys[i];
       checkKey(key, 'getOrSetMany: keys');
       if (prefix !== undefined) {
-        full[i] = prefix + (typeof key === 'string' ? key : nsKey(key, `getOrSetMany: keys[${i}]`));
+        full[i] = prefix + nsKey(key, `getOrSetMany: keys[${i}]`);
       }
     }
     const answers = this.#batches.many(

@@ -253,17 +253,14 @@ describe.each(policies)('tier and bus contracts (%s)', (policy) => {
     expect(cache.has('k')).toBe(false);
   });
 
+  /** A cache on this test's tier and bus whose entries go stale after 5 ms and are served stale for a minute. */
+  const swrCache = () =>
+    new Cache<string, unknown>({ max: 100, ttl: 5, staleWhileRevalidate: '1m', policy, tier, bus });
+
   // Remote tag changes go through the same state as local ones: they must stop a load of a key whose entry was tagged
   // by `set` and is read through without the tags (a refresh, here), on this instance too.
   it('a remote tag invalidation stops a refresh of a key tagged by set, read without tags', async () => {
-    const swr = new Cache<string, unknown>({
-      max: 100,
-      ttl: 5,
-      staleWhileRevalidate: '1m',
-      policy,
-      tier,
-      bus,
-    });
+    const swr = swrCache();
     swr.namespace('ns').set('k', 'v1', { tags: ['t'] });
     await sleep(20);
     let signal: AbortSignal | undefined;
@@ -285,14 +282,7 @@ describe.each(policies)('tier and bus contracts (%s)', (policy) => {
   });
 
   it('a remote tag expiry stops a refresh of a key tagged by set, read without tags', async () => {
-    const swr = new Cache<string, unknown>({
-      max: 100,
-      ttl: 5,
-      staleWhileRevalidate: '1m',
-      policy,
-      tier,
-      bus,
-    });
+    const swr = swrCache();
     swr.set('k', 'v1', { tags: ['t'] });
     await sleep(20);
     let signal: AbortSignal | undefined;

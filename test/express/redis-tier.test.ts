@@ -9,7 +9,7 @@ import { type CachedResponse, cacheResponses, responseSerializer } from '../../s
 import type { Cache } from '../../src/index.js';
 import { createCache } from '../../src/redis/index.js';
 import { closeServers, serve } from '../helpers/express-server.js';
-import { deleteKeys, redisForTests, uniquePrefix, waitFor } from '../helpers/redis-server.js';
+import { deleteKeys, RedisServer, redisForTests, uniquePrefix, waitFor } from '../helpers/redis-server.js';
 
 const url = await redisForTests('larder/express with the Redis tier');
 
@@ -91,3 +91,41 @@ describe.runIf(url)('cacheResponses with a Redis tier and bus (two instances, re
     expect(calls.n).toBe(2);
   });
 });
+
+describe.runIf(url)(
+  'cacheResponses on a real Redis tier: concurrent misses run a same-tick handler once',
+  () => {
+    it('eight concurrent requests whose lookups wait on one Redis read run the handler once', async () => {
+      // A private server, paused below so that every request's lookup joins the first one's tier read.
+      const server = await RedisServer.start();
+      const admin = new Redis(server.url);
+      const cache = createCache<string, CachedResponse>({
+        redisUrl: server.url,
+        max: 100,
+        ttl: 60_000,
+        redis: { prefix: uniquePrefix('express-sf'), serializer: responseSerializer, timeout: 2_000 },
+      });
+      try {
+        let runs = 0;
+        const app = express();
+        app.get('/courses', cacheResponses(cache), (_req, res) => {
+          runs++;
+          res.json({ run: runs }); // answers in the same tick: no await before it
+        });
+        const server8 = serve(app);
+        await waitFor(() => cache.stats().busMessages >= 1); // connected and subscribed
+        await admin.call('CLIENT', 'PAUSE', '150', 'ALL');
+        const answers = await Promise.all(
+          Array.from({ length: 8 }, () => request(server8).get('/courses').set('Host', 'shop.example')),
+        );
+        expect(runs).toBe(1);
+        expect(answers.map((r) => r.body)).toEqual(Array.from({ length: 8 }, () => ({ run: 1 })));
+      } finally {
+        await closeServers();
+        await cache.close();
+        admin.disconnect();
+        await server.stop();
+      }
+    });
+  },
+);
